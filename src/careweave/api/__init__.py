@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): thin translation over care, risk and security."""

@@ -1,0 +1,1 @@
+"""Risk stratification and segmentation: features, models, calibration, explanations, tiers, segments."""

@@ -1,0 +1,1 @@
+"""Users, roles, legitimate relationships, the hash-chained audit log, pseudonyms."""

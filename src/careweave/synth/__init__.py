@@ -1,0 +1,1 @@
+"""Synthetic UK-like population: the embedded default dataset (careweave synth)."""

@@ -1,0 +1,1 @@
+"""The analytics warehouse: DuckDB by default, Spark at national scale, behind one small interface."""
