@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,14 +13,19 @@ from careweave.errors import InputError
 def register(app: typer.Typer) -> None:
     @app.command("profile")
     def profile(
-        directory: Path | None = typer.Argument(None, help="Dataset directory to profile."),
-        warehouse: Path | None = typer.Option(
-            None, "--warehouse", help="DuckDB warehouse to profile (instead of a directory)."
-        ),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON with stable keys."),
-        tariff: Path | None = typer.Option(
-            None, "--tariff", help="Tariff override file (TOML) for unit costs."
-        ),
+        directory: Annotated[
+            Path | None, typer.Argument(help="Dataset directory to profile.")
+        ] = None,
+        warehouse: Annotated[
+            Path | None,
+            typer.Option("--warehouse", help="DuckDB warehouse to profile (instead of a DIR)."),
+        ] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print JSON with stable keys.")
+        ] = False,
+        tariff: Annotated[
+            Path | None, typer.Option("--tariff", help="Tariff override file (TOML).")
+        ] = None,
     ) -> None:
         """People, prevalence, activity, concentration, readmission, reablement and deaths."""
         import orjson

@@ -25,6 +25,7 @@ import pyarrow as pa
 from careweave.dataset import tables as T
 from careweave.dataset.io import read_manifest, table_path
 from careweave.dataset.registers import load_registers
+from careweave.dataset.schema import Table
 from careweave.dataset.tariff import Tariff, load_tariff
 from careweave.errors import InputError
 
@@ -110,11 +111,13 @@ class _Profiler:
         con = self.con
         ps = periods(self.start, self.end)
         con.execute("CREATE OR REPLACE TEMP TABLE periods (k INTEGER, p0 DATE, p1 DATE)")
-        con.executemany("INSERT INTO periods VALUES (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(ps)])
+        con.executemany(
+            "INSERT INTO periods VALUES (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(ps)]
+        )
         E = f"DATE '{self.end.isoformat()}'"
         S = f"DATE '{self.start.isoformat()}'"
         con.execute(
-            f"""
+            """
             CREATE OR REPLACE TEMP TABLE pp AS
             SELECT p.nhs_number, k.k, k.p0, k.p1, p.date_of_death,
                    greatest(k.p0, p.date_of_birth, coalesce(p.registered_from, p.date_of_birth)) AS s,
@@ -174,9 +177,7 @@ class _Profiler:
             """
         )
         total = int(self.one("SELECT count(*) FROM endpop"))
-        bands = dict(
-            self.q(f"SELECT {_band_sql('age')} b, count(*) FROM endpop GROUP BY b")
-        )
+        bands = dict(self.q(f"SELECT {_band_sql('age')} b, count(*) FROM endpop GROUP BY b"))
         sexes = dict(self.q("SELECT sex, count(*) FROM endpop GROUP BY sex ORDER BY sex"))
         dep = dict(
             self.q(
@@ -277,14 +278,28 @@ class _Profiler:
 
     def _activity(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        em, em_by = self._rates("hospital_spells", "admission_date", "admission_method = 'emergency'")
+        em, em_by = self._rates(
+            "hospital_spells", "admission_date", "admission_method = 'emergency'"
+        )
         out["emergency_admissions_per_1000"] = em
         out["emergency_admissions_per_1000_by_age"] = em_by
         activities = {
-            "emergency_admissions": ("hospital_spells", "admission_date", "admission_method = 'emergency'"),
-            "elective_admissions": ("hospital_spells", "admission_date", "admission_method = 'elective'"),
+            "emergency_admissions": (
+                "hospital_spells",
+                "admission_date",
+                "admission_method = 'emergency'",
+            ),
+            "elective_admissions": (
+                "hospital_spells",
+                "admission_date",
+                "admission_method = 'elective'",
+            ),
             "ae_attendances": ("ae_attendances", "attendance_date", "true"),
-            "outpatient_attendances": ("outpatient_appointments", "appointment_date", "outcome = 'attended'"),
+            "outpatient_attendances": (
+                "outpatient_appointments",
+                "appointment_date",
+                "outcome = 'attended'",
+            ),
             "primary_care_contacts": ("primary_care_contacts", "contact_date", "true"),
             "community_contacts": ("community_contacts", "contact_date", "true"),
             "mental_health_contacts": ("mental_health_contacts", "contact_date", "true"),
@@ -358,32 +373,30 @@ class _Profiler:
         )
         return f"""
             SELECT nhs_number, admission_date AS d, {spell} AS cost FROM spells
-            UNION ALL SELECT nhs_number, attendance_date, coalesce(cost, {_num(h['ae_attendance'])}) FROM ae_attendances
+            UNION ALL SELECT nhs_number, attendance_date, coalesce(cost, {_num(h["ae_attendance"])}) FROM ae_attendances
             UNION ALL SELECT nhs_number, appointment_date, {op_cost} FROM outpatient_appointments
             UNION ALL SELECT nhs_number, contact_date, {pcc} FROM primary_care_contacts
-            UNION ALL SELECT nhs_number, issue_date, {_num(pc['medication_item'])} FROM medications
-            UNION ALL SELECT nhs_number, contact_date, coalesce(cost, {case('service', co, co['other'])}) FROM community_contacts
-            UNION ALL SELECT nhs_number, contact_date, coalesce(cost, {case('service', mh, mh['other'])}) FROM mental_health_contacts
-            UNION ALL SELECT nhs_number, assessment_date, {_num(sc['assessment'])} FROM social_care_assessments
-            UNION ALL SELECT nhs_number, start_date, {_num(sc['reablement_episode'])} FROM reablement_episodes
+            UNION ALL SELECT nhs_number, issue_date, {_num(pc["medication_item"])} FROM medications
+            UNION ALL SELECT nhs_number, contact_date, coalesce(cost, {case("service", co, co["other"])}) FROM community_contacts
+            UNION ALL SELECT nhs_number, contact_date, coalesce(cost, {case("service", mh, mh["other"])}) FROM mental_health_contacts
+            UNION ALL SELECT nhs_number, assessment_date, {_num(sc["assessment"])} FROM social_care_assessments
+            UNION ALL SELECT nhs_number, start_date, {_num(sc["reablement_episode"])} FROM reablement_episodes
         """
 
     def _weekly_sql(self) -> str:
         sc = self.tariff["social_care"]
-        week = {
-            k.removesuffix("_week"): v for k, v in sc.items() if k.endswith("_week")
-        }
+        week = {k.removesuffix("_week"): v for k, v in sc.items() if k.endswith("_week")}
         svc_case = " ".join(f"WHEN '{k}' THEN {_num(v)}" for k, v in week.items())
         return f"""
             SELECT nhs_number, start_date, end_date,
               coalesce(weekly_cost, CASE service_type
-                WHEN 'home_care' THEN coalesce(weekly_hours, 0) * {_num(sc['home_care_hour'])}
-                {svc_case} ELSE {_num(sc['other_week'])} END) AS weekly
+                WHEN 'home_care' THEN coalesce(weekly_hours, 0) * {_num(sc["home_care_hour"])}
+                {svc_case} ELSE {_num(sc["other_week"])} END) AS weekly
             FROM social_care_services
             UNION ALL
             SELECT nhs_number, start_date, end_date,
-              coalesce(weekly_cost, CASE placement_type WHEN 'nursing' THEN {_num(sc['nursing_week'])}
-                ELSE {_num(sc['residential_week'])} END)
+              coalesce(weekly_cost, CASE placement_type WHEN 'nursing' THEN {_num(sc["nursing_week"])}
+                ELSE {_num(sc["residential_week"])} END)
             FROM care_placements
         """
 
@@ -482,7 +495,7 @@ class _Profiler:
             SELECT (SELECT count(*) FROM re), (SELECT count(*) FROM idx)
             """
         ).fetchone()
-        re_n, idx_n = (row or (0, 0))
+        re_n, idx_n = row or (0, 0)
         out["readmission_30d_rate"] = round(re_n / idx_n, 6) if idx_n else 0.0
         reab = self.one(
             f"""
@@ -506,7 +519,7 @@ def _mean(values: list[Any], digits: int = 6) -> float:
     return round(sum(vals) / len(vals), digits) if vals else 0.0
 
 
-def _empty(table: T.Table) -> pa.Table:
+def _empty(table: Table) -> pa.Table:
     return table.arrow_schema.empty_table()
 
 
@@ -559,7 +572,12 @@ def profile_warehouse(path: Path, tariff_path: Path | None = None) -> dict[str, 
     except duckdb.Error as e:
         raise InputError(f"{path}: not a DuckDB warehouse ({str(e).splitlines()[0]})") from None
     try:
-        names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        names = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        }
         if "_load_batches" not in names:
             raise InputError(f"{path}: no _load_batches table, so the span it covers is unknown")
         span = con.execute("SELECT min(span_start), max(span_end) FROM _load_batches").fetchone()
@@ -567,9 +585,8 @@ def profile_warehouse(path: Path, tariff_path: Path | None = None) -> dict[str, 
             raise InputError(f"{path}: _load_batches is empty: nothing has been loaded")
         start, end = _as_date(span[0]), _as_date(span[1])
         for t in PROFILE_TABLES:
-            if t.name not in names:
-                if t.required:
-                    raise InputError(f"{path}: warehouse has no table {t.name}")
+            if t.name not in names and t.required:
+                raise InputError(f"{path}: warehouse has no table {t.name}")
         return _Profiler(con, start, end, tariff).run()
     finally:
         con.close()

@@ -66,9 +66,18 @@ def render_profile(profile: dict[str, Any], console: Console | None = None) -> N
     key.add_column("figure")
     key.add_column("value", justify="right")
     rows = [
-        ("emergency admissions per 1,000 a year", f"{profile['emergency_admissions_per_1000']:.1f}"),
-        ("people with >= 1 emergency admission in a year", _pct(profile["share_people_with_emergency_admission"])),
-        ("emergency admissions held by top 5% (whole span)", _pct(profile["top5pct_share_of_emergency_admissions"])),
+        (
+            "emergency admissions per 1,000 a year",
+            f"{profile['emergency_admissions_per_1000']:.1f}",
+        ),
+        (
+            "people with >= 1 emergency admission in a year",
+            _pct(profile["share_people_with_emergency_admission"]),
+        ),
+        (
+            "emergency admissions held by top 5% (whole span)",
+            _pct(profile["top5pct_share_of_emergency_admissions"]),
+        ),
         ("bed days held by top 5% (whole span)", _pct(profile["top5pct_share_of_bed_days"])),
         ("bed days per 1,000 a year", f"{profile['bed_days_per_1000']:,.0f}"),
         ("cost held by top 1% (a year)", _pct(profile["top1pct_share_of_cost"])),
@@ -78,7 +87,10 @@ def render_profile(profile: dict[str, Any], console: Console | None = None) -> N
         ("at home 91 days after reablement", _pct(profile["reablement_home_91d_rate"])),
         ("deaths a year", _pct(profile["death_rate"])),
         ("outpatient did-not-attend", _pct(profile["outpatient_dna_rate"])),
-        ("emergency mean length of stay (days)", f"{profile['emergency_mean_length_of_stay_days']:.1f}"),
+        (
+            "emergency mean length of stay (days)",
+            f"{profile['emergency_mean_length_of_stay_days']:.1f}",
+        ),
     ]
     for label, value in rows:
         key.add_row(label, value)
