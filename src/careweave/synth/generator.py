@@ -173,7 +173,7 @@ def _split_sizes(total: int, k: int, rng: np.random.Generator, lo: int, hi: int)
         sizes = np.clip(sizes, lo, hi)
         sizes = sizes / sizes.sum() * total
     out = [int(s) for s in np.floor(sizes)]
-    out[-1] += total - sum(out)
+    out[int(np.argmin(out))] += total - sum(out)
     return out
 
 
@@ -1622,8 +1622,12 @@ def generate(
         raise InputError(f"--people: must be at least 1, got {people}")
     if end < start:
         raise InputError(f"--end: {end} is before --start {start}")
-    if people > SYNTHETIC[1] - SYNTHETIC[0] - people // 10:
-        raise InputError(f"--people: at most 45,000,000 people, got {people:,}")
+    capacity = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
+    if people > capacity:
+        raise InputError(
+            f"--people: at most {capacity:,} people (the synthetic NHS-number range "
+            f"999 000 000x-{SYNTHETIC[1] - 1}x holds no more), got {people:,}"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     layout = build_layout(people, seed)

@@ -351,7 +351,7 @@ PRIMARY_CARE_AGE = (
 
 #: Log rate constants (calibrated): emergency admissions, elective spells,
 #: non-admitted A&E attendances, outpatient appointments, primary-care contacts.
-EMERGENCY_BASE = -3.22
+EMERGENCY_BASE = -3.1
 ELECTIVE_BASE = -2.0
 AE_BASE = -1.25
 OUTPATIENT_BASE = 0.5
