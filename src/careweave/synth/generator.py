@@ -124,8 +124,9 @@ def _take(vocab: list[str] | tuple[str, ...], idx: Arr) -> pa.Array:
 
 
 def _ids(prefix: str, chunk: int, n: int) -> pa.Array:
-    nums = pa.array(np.arange(n, dtype=np.int64) + chunk * ID_SPACE)
-    text = pc.utf8_lpad(pc.cast(nums, pa.string()), width=13, padding="0")
+    # 10**13 + ...: every number has 14 digits, so no padding is needed; drop the leading 1
+    nums = pa.array(np.arange(n, dtype=np.int64) + chunk * ID_SPACE + 10**13)
+    text = pc.utf8_slice_codeunits(pc.cast(nums, pa.string()), 1)
     return pc.binary_join_element_wise(prefix, text, "")
 
 
@@ -1078,13 +1079,16 @@ def _op_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
         [spec_vocab.index(C.CONDITION_SPECIALTY.get(c, "General Internal Medicine")) for c in conds]
     )
     with_spec = np.array([c in C.CONDITION_SPECIALTY for c in conds])
-    active = (ctx.onset[person] <= day[:, None]) & with_spec[None, :]
-    gumbel = np.log(np.where(active, 1.0, 1e-300)) - np.log(-np.log(rng.random(active.shape)))
-    chosen = np.argmax(gumbel, axis=1)
+    # each person's main condition for outpatients: a random one of theirs with a specialty
+    has = (ctx.onset < NEVER) & with_spec[None, :]
+    key = np.where(has, rng.random(has.shape), -1.0)
+    main = np.argmax(key, axis=1)
+    main_onset = np.where(has.any(axis=1), ctx.onset[np.arange(ctx.n), main], NEVER)
     general = np.array([spec_vocab.index(s) for s in C.GENERAL_OUTPATIENT])[
         np.floor(rng.random(m) * len(C.GENERAL_OUTPATIENT)).astype(np.int64)
     ]
-    spec = np.where(active.any(axis=1) & (rng.random(m) < 0.55), cond_spec[chosen], general)
+    use_cond = (main_onset[person] <= day) & (rng.random(m) < 0.55)
+    spec = np.where(use_cond, cond_spec[main[person]], general)
     spec = np.where(ctx.age_at(person, day) < 16, spec_vocab.index("Paediatrics"), spec)
     return pa.table(
         {
