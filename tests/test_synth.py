@@ -143,7 +143,6 @@ def test_no_event_before_birth_after_death_or_after_span(small: Path) -> None:
                 values = values.dt.date
             born = dob.loc[df["nhs_number"]].to_numpy()
             died = dod.loc[df["nhs_number"]].to_numpy()
-            ok = values.isna().to_numpy()
             v = values.to_numpy()
             before_birth = np.array(
                 [x is not None and x == x and x < b for x, b in zip(v, born, strict=True)]
@@ -158,7 +157,6 @@ def test_no_event_before_birth_after_death_or_after_span(small: Path) -> None:
             assert not before_birth.any(), (t.name, col)
             assert not after_death.any(), (t.name, col)
             assert not after_end.any(), (t.name, col)
-            _ = ok
 
 
 def test_references_resolve(small: Path) -> None:
@@ -177,6 +175,16 @@ def test_references_resolve(small: Path) -> None:
                 col.references.table
             ]
             assert values <= target, (t.name, col.name)
+
+
+def test_reablement_follows_a_discharge(small: Path) -> None:
+    reab = _read(small, T.REABLEMENT_EPISODES).to_pandas()
+    spells = _read(small, T.HOSPITAL_SPELLS).to_pandas().set_index("id")
+    assert len(reab) > 0
+    linked = spells.loc[reab["spell_id"]]
+    assert (linked["nhs_number"].to_numpy() == reab["nhs_number"].to_numpy()).all()
+    assert (linked["discharge_date"].to_numpy() == reab["start_date"].to_numpy()).all()
+    assert (linked["admission_method"] == "emergency").all()
 
 
 def test_organisation_sizes() -> None:

@@ -470,7 +470,6 @@ def generate_chunk(
     reab = _Rows()
     svc = _Rows()
     assess = _Rows()
-    ch_new = _Rows()
     acute_meds = _Rows()
 
     periods = [*span.periods, (end + 1, end + 365)]
@@ -570,7 +569,6 @@ def generate_chunk(
         via_spell = enter & (last_of >= 0)
         enter_day = np.where(via_spell, s_dis[np.maximum(last_of, 0)], enter_day)
         dest[last_of[via_spell]] = 1
-        ch_new.add(person=np.flatnonzero(enter), day=enter_day[enter])
         in_home = in_home | enter
         ch_start = np.where(enter, enter_day, ch_start)
 
@@ -759,7 +757,7 @@ def generate_chunk(
     out["mental_health_contacts"] = _mh_table(ctx, mh)
     out["observations"] = _obs_table(ctx, obs)
     out["medications"] = _meds_table(ctx, acute_meds)
-    social = _social_tables(ctx, reab, svc, assess, ch_new, out["hospital_spells"], spells)
+    social = _social_tables(ctx, reab, svc, assess, out["hospital_spells"], spells)
     out.update(social)
     out["telehealth_readings"] = _telehealth_table(ctx)
     return out
@@ -1322,7 +1320,6 @@ def _social_tables(
     reab: _Rows,
     svc: _Rows,
     assess: _Rows,
-    ch_new: _Rows,
     spells_tbl: pa.Table,
     spells: _Rows,
 ) -> dict[str, pa.Table]:
@@ -1497,7 +1494,6 @@ def _social_tables(
             "outcome": _take(T.SOCIAL_CARE_OUTCOME, outcome_all),
         }
     )
-    _ = ch_new
     return out
 
 
@@ -1511,7 +1507,7 @@ def _telehealth_table(ctx: _Ctx) -> pa.Table:
     dm = ctx.onset[:, conds.index("diabetes")]
     first = np.minimum(np.minimum(hf, copd), dm)
     eligible = (first <= stop) & ((stop - ctx.dob) / YEAR >= 40)
-    idx = np.flatnonzero(eligible & (rng.random(ctx.n) < P.TELEHEALTH_SHARE * 3))
+    idx = np.flatnonzero(eligible & (rng.random(ctx.n) < P.TELEHEALTH_SHARE))
     lo = np.maximum(np.maximum(first[idx], ctx.start), ctx.dob[idx] + int(40 * YEAR))
     hi = stop[idx]
     keep = hi >= lo
