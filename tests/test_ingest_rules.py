@@ -201,9 +201,7 @@ CASES: list[tuple[str, Callable[[Dataset], None], str, int, str, str]] = [
     ),
     (
         "date in the future",
-        lambda d: d["ae_attendances"][2].update(
-            attendance_date=TODAY + dt.timedelta(days=10)
-        ),
+        lambda d: d["ae_attendances"][2].update(attendance_date=TODAY + dt.timedelta(days=10)),
         "ae_attendances",
         3,
         "date_in_future",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,16 +15,21 @@ def register(app: typer.Typer) -> None:
 
 
 def load(
-    directory: Path = typer.Argument(..., help="Dataset directory (manifest.json + tables)."),
-    warehouse: Path = typer.Option(
-        ..., "--warehouse", "-w", help="DuckDB warehouse file (created if absent)."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or report."),
+    directory: Annotated[
+        Path, typer.Argument(help="Dataset directory (manifest.json + one file per table).")
+    ],
+    warehouse: Annotated[
+        Path, typer.Option("--warehouse", "-w", help="DuckDB warehouse file (created if absent).")
+    ],
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars and no report.")
+    ] = False,
 ) -> None:
     """Validate DIRECTORY and load it into the warehouse, atomically and idempotently.
 
     Every row is loaded or quarantined with its reason; the counts and the
-    data-quality report are printed at the end and kept in the warehouse.
+    data-quality report are printed at the end and kept in the warehouse
+    (see docs/loading.md).
     """
     from rich.console import Console
 
@@ -35,8 +41,10 @@ def load(
 
 
 def load_report(
-    warehouse: Path = typer.Option(..., "--warehouse", "-w", help="DuckDB warehouse file."),
-    batch: str | None = typer.Option(None, "--batch", help="One batch id (default: all)."),
+    warehouse: Annotated[Path, typer.Option("--warehouse", "-w", help="DuckDB warehouse file.")],
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="One batch id (default: every load).")
+    ] = None,
 ) -> None:
     """Print the counts and data-quality report of the loads recorded in a warehouse."""
     from rich.console import Console

@@ -26,7 +26,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from careweave.dataset import codes
 from careweave.dataset.schema import Kind
@@ -143,7 +150,7 @@ def _batch_with_fingerprint(con: duckdb.DuckDBPyConnection, fingerprint: str) ->
 class _Advance:
     """Moves one table's progress bar."""
 
-    def __init__(self, bar: Progress | None, tasks: dict[str, int]) -> None:
+    def __init__(self, bar: Progress | None, tasks: dict[str, TaskID]) -> None:
         self._bar = bar
         self._tasks = tasks
 
@@ -213,8 +220,9 @@ def _load_table(
         return len(rules) - 1
 
     # Duplicates among the rows that passed every row rule.
-    dup, conflicting = rule("duplicate_in_batch", table.key), rule(
-        "conflicting_duplicate_in_batch", table.key
+    dup, conflicting = (
+        rule("duplicate_in_batch", table.key),
+        rule("conflicting_duplicate_in_batch", table.key),
     )
     row_hash = "hash(" + ", ".join(quote(c) for c in columns) + ")"
     con.execute(
@@ -231,7 +239,9 @@ def _load_table(
     existing = con.execute(f"SELECT count(*) FROM main.{name}").fetchone()
     if existing and existing[0]:
         conflict = rule("conflicts_with_warehouse", table.key)
-        same = " AND ".join(f"w.{quote(c)} IS NOT DISTINCT FROM _cw_chk.{quote(c)}" for c in columns)
+        same = " AND ".join(
+            f"w.{quote(c)} IS NOT DISTINCT FROM _cw_chk.{quote(c)}" for c in columns
+        )
         con.execute(
             f"UPDATE _cw_chk SET _rule = {conflict} FROM main.{name} AS w "
             f"WHERE _cw_chk._rule IS NULL AND w.{key} = _cw_chk.{key} AND NOT ({same})"

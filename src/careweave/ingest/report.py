@@ -128,7 +128,19 @@ def read_report(
             [batch_id],
         ).fetchall()
     )
-    return LoadReport(*row, tables=tables, quality=quality, already_loaded=already_loaded)
+    batch, fingerprint, source_dir, source, span_start, span_end, loaded_at = row
+    return LoadReport(
+        batch_id=str(batch),
+        fingerprint=str(fingerprint),
+        source_dir=str(source_dir),
+        source=str(source),
+        span_start=span_start,
+        span_end=span_end,
+        loaded_at=loaded_at,
+        tables=tables,
+        quality=quality,
+        already_loaded=already_loaded,
+    )
 
 
 def read_reports(warehouse: Path, batch_id: str | None = None) -> list[LoadReport]:

@@ -82,9 +82,8 @@ class CheckPlan:
             case = f"CAST(CASE {whens} END AS SMALLINT)"
         else:
             case = "CAST(NULL AS SMALLINT)"
-        return (
-            f"SELECT t.*, {case} AS _rule, FALSE AS _unchanged FROM _cw_typed AS t "
-            + " ".join(self.joins)
+        return f"SELECT t.*, {case} AS _rule, FALSE AS _unchanged FROM _cw_typed AS t " + " ".join(
+            self.joins
         )
 
 
@@ -150,7 +149,6 @@ def build_plan(
     """
     table = source.table
     select, raw = typed_select(source)
-    rules: list[Rule] = []
     joins: list[str] = []
 
     def col(name: str) -> str:
@@ -204,17 +202,13 @@ def build_plan(
                 cond = f"list_has_any({col(c.name)}, (SELECT list(code) FROM _cw_bad_icd10))"
             else:
                 alias = f"bi_{c.name}"
-                joins.append(
-                    f"LEFT JOIN _cw_bad_icd10 AS {alias} ON {alias}.code = {col(c.name)}"
-                )
+                joins.append(f"LEFT JOIN _cw_bad_icd10 AS {alias} ON {alias}.code = {col(c.name)}")
                 cond = f"{alias}.code IS NOT NULL"
             by_reason["invalid_code"].append(Rule("invalid_code", c.name, cond))
 
     today_sql = f"DATE '{today.isoformat()}'"
     for d in table.date_columns:
-        by_reason["date_in_future"].append(
-            Rule("date_in_future", d, f"{as_date(d)} > {today_sql}")
-        )
+        by_reason["date_in_future"].append(Rule("date_in_future", d, f"{as_date(d)} > {today_sql}"))
     for start, end in end_date_pairs(table):
         by_reason["end_before_start"].append(
             Rule("end_before_start", end, f"{as_date(end)} < {as_date(start)}")
