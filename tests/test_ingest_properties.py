@@ -199,3 +199,24 @@ def test_corrupted_rows_and_only_they_are_quarantined(
     assert report.rows_quarantined == len(expected)
     assert report.rows_in == row_count(data)
     assert report.reconciles()
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people=st.integers(min_value=50, max_value=400),
+    seed=st.integers(0, 2**20),
+    years=st.integers(min_value=1, max_value=3),
+)
+def test_any_synthetic_population_loads_without_quarantine(
+    people: int, seed: int, years: int
+) -> None:
+    from careweave.synth import generate
+
+    start = dt.date(2021, 1, 1)
+    end = dt.date(2021 + years - 1, 12, 31)
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(people, seed, start, end, Path(tmp) / "ds")
+        report = load_dataset(Path(tmp) / "ds", Path(tmp) / "w.duckdb")
+    assert [(q.table, q.reason, q.field, q.rows) for q in report.quality] == []
+    assert report.rows_new == report.rows_in > people
+    assert report.reconciles()

@@ -110,6 +110,9 @@ def _load(
     console: Console | None,
 ) -> LoadReport:
     con.execute("SET TimeZone = 'UTC'")
+    # Rows are identified by their number in the input, not by insertion order,
+    # so DuckDB may insert in parallel without keeping order (faster, less memory).
+    con.execute("SET preserve_insertion_order = false")
     for macro in MACROS:
         con.execute(macro)
     earlier = _batch_with_fingerprint(con, inputs.fingerprint)
@@ -191,6 +194,13 @@ def _load_table(
     today: dt.date,
     advance: _Advance,
 ) -> _TableResult:
+    """Validate and load one table; the temporary tables are dropped at the end.
+
+    Rows are identified by ``_row`` (their number in the input). Failing rows go
+    to ``_cw_bad`` (row, rule index); rows already in the warehouse unchanged to
+    ``_cw_same``; every other row is inserted. Each pass reads the input again
+    (columnar Parquet reads are cheap) rather than materialising it.
+    """
     table = source.table
     name = quote(table.name)
     key = quote(table.key)
@@ -198,6 +208,13 @@ def _load_table(
     advance(table.name, "reading")
     try:
         select, raw = typed_select(source)
+        if source.format == "csv":
+            # CSV rows are numbered by a window over the read order: number them
+            # once, in order, and keep them (CSV inputs are small).
+            con.execute("SET preserve_insertion_order = true")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _cw_csv AS {select}")
+            con.execute("SET preserve_insertion_order = false")
+            select = "SELECT * FROM _cw_csv"
         con.execute(f"CREATE OR REPLACE TEMP VIEW _cw_typed AS {select}")
         bad_code_columns = _find_bad_codes(con, source)
         bad_icd10_columns = _find_bad_icd10(con, source)
@@ -208,7 +225,7 @@ def _load_table(
             bad_icd10_columns=bad_icd10_columns,
         )
         advance(table.name, "validating")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _cw_chk AS {plan.check_select()}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _cw_bad AS {plan.failures_select()}")
     except duckdb.Error as e:
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"{source.path}: cannot read ({text})") from None
@@ -219,37 +236,38 @@ def _load_table(
         rules.append(Rule(reason, field, ""))
         return len(rules) - 1
 
-    # Duplicates among the rows that passed every row rule.
-    dup, conflicting = (
-        rule("duplicate_in_batch", table.key),
-        rule("conflicting_duplicate_in_batch", table.key),
-    )
-    row_hash = "hash(" + ", ".join(quote(c) for c in columns) + ")"
+    good = "_cw_typed AS t ANTI JOIN _cw_bad AS b ON b._row = t._row"
+    # Duplicates among the rows that passed every row rule: exact copies after
+    # the first, and every version of a key sent with different contents.
+    dup = rule("duplicate_in_batch", table.key)
+    conflicting = rule("conflicting_duplicate_in_batch", table.key)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cw_dups AS SELECT {key} AS k, "
-        f"count(DISTINCT {row_hash}) AS variants, min(_row) AS first_row FROM _cw_chk "
-        f"WHERE _rule IS NULL GROUP BY {key} HAVING count(*) > 1"
+        f"CREATE OR REPLACE TEMP TABLE _cw_dupkeys AS SELECT {key} AS k FROM {good} "
+        f"GROUP BY {key} HAVING count(*) > 1"
     )
-    con.execute(
-        f"UPDATE _cw_chk SET _rule = CASE WHEN d.variants > 1 THEN {conflicting} ELSE {dup} END "
-        f"FROM _cw_dups AS d WHERE _cw_chk._rule IS NULL AND _cw_chk.{key} = d.k "
-        "AND (d.variants > 1 OR _cw_chk._row <> d.first_row)"
-    )
+    if _count(con, "_cw_dupkeys"):
+        row_hash = "hash(" + ", ".join(f"t.{quote(c)}" for c in columns) + ")"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _cw_dups AS SELECT t._row, t.{key} AS k, "
+            f"{row_hash} AS h FROM {good} SEMI JOIN _cw_dupkeys AS d ON d.k = t.{key}"
+        )
+        con.execute(
+            f"INSERT INTO _cw_bad SELECT d._row, CASE WHEN g.variants > 1 THEN {conflicting} "
+            f"ELSE {dup} END FROM _cw_dups AS d JOIN (SELECT k, count(DISTINCT h) AS variants, "
+            "min(_row) AS first_row FROM _cw_dups GROUP BY k) AS g ON g.k = d.k "
+            "WHERE g.variants > 1 OR d._row <> g.first_row"
+        )
     # Keys already in the warehouse: identical rows are unchanged, others conflict.
-    existing = con.execute(f"SELECT count(*) FROM main.{name}").fetchone()
-    if existing and existing[0]:
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_same (_row BIGINT)")
+    if _count(con, f"main.{name}"):
         conflict = rule("conflicts_with_warehouse", table.key)
-        same = " AND ".join(
-            f"w.{quote(c)} IS NOT DISTINCT FROM _cw_chk.{quote(c)}" for c in columns
-        )
+        same = " AND ".join(f"w.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in columns)
         con.execute(
-            f"UPDATE _cw_chk SET _rule = {conflict} FROM main.{name} AS w "
-            f"WHERE _cw_chk._rule IS NULL AND w.{key} = _cw_chk.{key} AND NOT ({same})"
+            f"CREATE OR REPLACE TEMP TABLE _cw_existing AS SELECT t._row, ({same}) AS same "
+            f"FROM {good} JOIN main.{name} AS w ON w.{key} = t.{key}"
         )
-        con.execute(
-            f"UPDATE _cw_chk SET _unchanged = TRUE FROM main.{name} AS w "
-            f"WHERE _cw_chk._rule IS NULL AND w.{key} = _cw_chk.{key}"
-        )
+        con.execute(f"INSERT INTO _cw_bad SELECT _row, {conflict} FROM _cw_existing WHERE NOT same")
+        con.execute("INSERT INTO _cw_same SELECT _row FROM _cw_existing WHERE same")
     # Self-references (an organisation's parent): the parent must be loaded too,
     # so repeat until no more rows fall out.
     for c in table.columns:
@@ -260,20 +278,22 @@ def _load_table(
         ref, col = quote(c.references.column), quote(c.name)
         while True:
             changed = con.execute(
-                f"UPDATE _cw_chk SET _rule = {idx} WHERE _rule IS NULL AND {col} IS NOT NULL "
-                f"AND {col} NOT IN (SELECT {ref} FROM _cw_chk WHERE _rule IS NULL) "
-                f"AND {col} NOT IN (SELECT {ref} FROM main.{name})"
+                f"INSERT INTO _cw_bad SELECT t._row, {idx} FROM {good} "
+                f"WHERE t.{col} IS NOT NULL "
+                f"AND t.{col} NOT IN (SELECT t2.{ref} FROM _cw_typed AS t2 ANTI JOIN _cw_bad AS b2 "
+                f"ON b2._row = t2._row) AND t.{col} NOT IN (SELECT {ref} FROM main.{name})"
             ).fetchone()
             if not changed or not changed[0]:
                 break
 
     advance(table.name, "writing")
     column_list = ", ".join(quote(c) for c in columns)
-    con.execute(
-        f"INSERT INTO main.{name} ({column_list}, {BATCH_COLUMN}) SELECT {column_list}, ? "
-        "FROM _cw_chk WHERE _rule IS NULL AND NOT _unchanged",
+    inserted = con.execute(
+        f"INSERT INTO main.{name} ({column_list}, {BATCH_COLUMN}) "
+        f"SELECT {', '.join(f't.{quote(c)}' for c in columns)}, ? FROM {good} "
+        "ANTI JOIN _cw_same AS s ON s._row = t._row",
         [batch_id],
-    )
+    ).fetchone()
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _cw_rules "
         "(idx SMALLINT, reason VARCHAR, field VARCHAR, description VARCHAR)"
@@ -284,44 +304,61 @@ def _load_table(
     )
     content = (
         "to_json(struct_pack("
-        + ", ".join(f"{quote(c)} := q.{quote(raw_name(c) if c in raw else c)}" for c in columns)
+        + ", ".join(f"{quote(c)} := t.{quote(raw_name(c) if c in raw else c)}" for c in columns)
         + "))"
     )
     con.execute(
         "INSERT INTO _quarantine (batch_id, table_name, row_number, reason, field, content) "
-        f"SELECT ?, ?, q._row, r.reason, r.field, CAST({content} AS VARCHAR) "
-        "FROM _cw_chk AS q JOIN _cw_rules AS r ON r.idx = q._rule ORDER BY q._row",
+        f"SELECT ?, ?, t._row, r.reason, r.field, CAST({content} AS VARCHAR) "
+        "FROM _cw_typed AS t JOIN _cw_bad AS b ON b._row = t._row "
+        "JOIN _cw_rules AS r ON r.idx = b._rule ORDER BY t._row",
         [batch_id, table.name],
     )
-    counted = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE _rule IS NULL), "
-        "count(*) FILTER (WHERE _rule IS NULL AND NOT _unchanged), "
-        "count(*) FILTER (WHERE _rule IS NULL AND _unchanged), "
-        "count(*) FILTER (WHERE _rule IS NOT NULL) FROM _cw_chk"
-    ).fetchone()
-    assert counted is not None
-    rows_in, loaded, new, unchanged, quarantined = (int(v) for v in counted)
-    if rows_in != source.rows or rows_in != loaded + quarantined:
+    new = int(inserted[0]) if inserted else 0
+    unchanged = _count(con, "_cw_same")
+    quarantined = _count(con, "_cw_bad")
+    loaded = new + unchanged
+    # Inserted rows were selected independently of the failures (by anti-join),
+    # so this checks that every row of the file went exactly one way.
+    if loaded + quarantined != source.rows:
         raise RuntimeError(
-            f"{table.name}: counts do not reconcile (file {source.rows}, read {rows_in}, "
-            f"loaded {loaded}, quarantined {quarantined})"
+            f"{table.name}: counts do not reconcile (file {source.rows:,}, loaded {loaded:,}, "
+            f"quarantined {quarantined:,})"
         )
     quality = tuple(
         QualityCount(table.name, str(reason), field, str(description), int(n))
         for reason, field, description, n in con.execute(
-            "SELECT r.reason, r.field, r.description, count(*) FROM _cw_chk AS q "
-            "JOIN _cw_rules AS r ON r.idx = q._rule "
+            "SELECT r.reason, r.field, r.description, count(*) FROM _cw_bad AS b "
+            "JOIN _cw_rules AS r ON r.idx = b._rule "
             "GROUP BY r.idx, r.reason, r.field, r.description ORDER BY r.idx"
         ).fetchall()
     )
-    for temp in ("_cw_chk", "_cw_dups", "_cw_rules", "_cw_bad_codes", "_cw_bad_icd10"):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
     con.execute("DROP VIEW IF EXISTS _cw_typed")
+    for temp in _TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
     advance(table.name, "done", done=True)
     counts = TableCounts(
-        table.name, _display_path(source), rows_in, loaded, new, unchanged, quarantined
+        table.name, _display_path(source), source.rows, loaded, new, unchanged, quarantined
     )
     return _TableResult(counts, quality)
+
+
+_TEMP_TABLES = (
+    "_cw_csv",
+    "_cw_bad",
+    "_cw_same",
+    "_cw_dupkeys",
+    "_cw_dups",
+    "_cw_existing",
+    "_cw_rules",
+    "_cw_bad_codes",
+    "_cw_bad_icd10",
+)
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _display_path(source: Source) -> str:

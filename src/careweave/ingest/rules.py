@@ -75,15 +75,14 @@ class CheckPlan:
     #: Columns of the typed view that keep the text as read (CSV, or cast Parquet).
     raw_columns: frozenset[str]
 
-    def check_select(self) -> str:
-        """SELECT producing every typed row plus ``_rule`` (index of the first failed rule)."""
-        if self.rules:
-            whens = " ".join(f"WHEN {r.condition} THEN {i}" for i, r in enumerate(self.rules))
-            case = f"CAST(CASE {whens} END AS SMALLINT)"
-        else:
-            case = "CAST(NULL AS SMALLINT)"
-        return f"SELECT t.*, {case} AS _rule, FALSE AS _unchanged FROM _cw_typed AS t " + " ".join(
-            self.joins
+    def failures_select(self) -> str:
+        """SELECT of ``_row`` and ``_rule`` (index of the first failed rule) of failing rows."""
+        if not self.rules:
+            return "SELECT _row, CAST(NULL AS SMALLINT) AS _rule FROM _cw_typed WHERE false"
+        whens = " ".join(f"WHEN {r.condition} THEN {i}" for i, r in enumerate(self.rules))
+        return (
+            f"SELECT _row, _rule FROM (SELECT t._row, CAST(CASE {whens} END AS SMALLINT) AS _rule "
+            f"FROM _cw_typed AS t {' '.join(self.joins)}) WHERE _rule IS NOT NULL"
         )
 
 
@@ -98,7 +97,7 @@ def typed_select(source: Source) -> tuple[str, frozenset[str]]:
     (``_raw_<column>``), so that a value that cannot be cast is quarantined as
     sent rather than lost.
     """
-    items = ["row_number() OVER () AS _row"]
+    items = [f"{source.row_number_sql()} AS _row"]
     raw: set[str] = set()
     for col in source.table.columns:
         want = duckdb_type(col.kind)
@@ -175,13 +174,12 @@ def build_plan(
                 cond += f" OR trim({col(c.name)}) = ''"
             by_reason["missing_required"].append(Rule("missing_required", c.name, f"({cond})"))
         if c.check == "nhs_number":
-            by_reason["invalid_nhs_number"].append(
-                Rule(
-                    "invalid_nhs_number",
-                    c.name,
-                    f"{col(c.name)} IS NOT NULL AND NOT _cw_nhs_valid({col(c.name)})",
-                )
-            )
+            cond = f"{col(c.name)} IS NOT NULL AND NOT _cw_nhs_valid({col(c.name)})"
+            if c.name == table.person_column and table.name != "people":
+                # A number found in people was checked when the person was loaded:
+                # only numbers without a person need the (costlier) Modulus-11 check.
+                cond = f"p.nhs_number IS NULL AND {cond}"
+            by_reason["invalid_nhs_number"].append(Rule("invalid_nhs_number", c.name, cond))
         if c.values is not None:
             allowed = ", ".join(_literal(v) for v in c.values)
             by_reason["value_not_allowed"].append(

@@ -71,13 +71,31 @@ class Source:
     #: DuckDB type of each canonical column as stored in the file(s).
     types: dict[str, str]
     rows: int
+    #: Rows of each file, in ``files`` order (numbering rows across parts).
+    file_rows: tuple[int, ...]
 
     def relation_sql(self) -> str:
         """A DuckDB table expression reading every row of the input, in file order."""
         files = "[" + ", ".join(_literal(str(f)) for f in self.files) + "]"
         if self.format == "parquet":
-            return f"read_parquet({files})"
+            return f"read_parquet({files}, file_row_number = true, filename = true)"
         return f"read_csv({files}, {_CSV_OPTIONS})"
+
+    def row_number_sql(self) -> str:
+        """The 1-based number of a row across the input's files, in file order.
+
+        Parquet rows carry their position in their file (so the number is the
+        same on every scan, in parallel); CSV, read in order, is numbered by a window.
+        """
+        if self.format == "csv":
+            return "row_number() OVER ()"
+        if len(self.files) == 1:
+            return "file_row_number + 1"
+        offsets, at = [], 0
+        for f, n in zip(self.files, self.file_rows, strict=True):
+            offsets.append(f"WHEN {_literal(str(f))} THEN {at}")
+            at += n
+        return f"(CASE filename {' '.join(offsets)} END) + file_row_number + 1"
 
 
 @dataclass(frozen=True)
@@ -131,7 +149,7 @@ def _inspect(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> Source
         files = (path,)
         fmt = "csv" if path.suffix == ".csv" else "parquet"
     types: dict[str, str] | None = None
-    rows = 0
+    counts: list[int] = []
     for f in files:
         _check_readable(f)
         if fmt == "parquet":
@@ -142,9 +160,17 @@ def _inspect(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> Source
         if types is not None and file_types != types:
             raise InputError(f"{f}: column types differ from {files[0].name} in the same folder")
         types = file_types
-        rows += n
+        counts.append(n)
     assert types is not None
-    return Source(table, path, files, fmt, {c: types[c] for c in table.column_names}, rows)
+    return Source(
+        table,
+        path,
+        files,
+        fmt,
+        {c: types[c] for c in table.column_names},
+        sum(counts),
+        tuple(counts),
+    )
 
 
 def _check_readable(f: Path) -> None:
