@@ -19,6 +19,7 @@ import pytest
 
 from careweave.cli.main import main
 from careweave.dataset.tables import TABLES
+from careweave.errors import InputError
 from careweave.ingest import load_dataset, read_reports
 from careweave.ingest.load import PAUSE_AFTER_ENV, PAUSE_SIGNAL_ENV
 from careweave.warehouse import BOOKKEEPING_TABLES, open_read_only, warehouse_span
@@ -332,3 +333,62 @@ def test_optional_tables_may_be_absent_and_parts_folders_load(tmp_path: Path) ->
     assert report.table("observations").rows_new == len(rows)
     assert report.table("observations").source_file == "observations/"
     assert "procedures" not in {t.table for t in report.tables}
+
+
+def test_a_warehouse_in_use_is_refused_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = write_dataset(tmp_path / "ds", valid_dataset(4, 1, optional=False))
+    warehouse = tmp_path / "w.duckdb"
+    load_dataset(directory, warehouse)
+    ready = tmp_path / "holding"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, pathlib, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "pathlib.Path(sys.argv[2]).touch(); time.sleep(120)",
+            str(warehouse),
+            str(ready),
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        other = write_dataset(tmp_path / "other", valid_dataset(5, 2, optional=False))
+        code = main(["load", str(other), "--warehouse", str(warehouse), "--quiet"])
+        err = capsys.readouterr().err.strip()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 2
+    assert err == (
+        f"careweave: error: {warehouse}: the warehouse is in use by another process; "
+        "try again when it finishes"
+    )
+
+
+def test_a_file_that_is_not_a_warehouse_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = write_dataset(tmp_path / "ds", valid_dataset(3, 1, optional=False))
+    warehouse = tmp_path / "notes.txt"
+    warehouse.write_text("not a database\n" * 100)
+    code = main(["load", str(directory), "--warehouse", str(warehouse), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith(f"careweave: error: {warehouse}: ")
+    assert warehouse.read_text() == "not a database\n" * 100
+
+
+def test_a_warehouse_of_another_shape_is_refused(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("CREATE TABLE people (nhs_number VARCHAR)")
+    con.close()
+    directory = write_dataset(tmp_path / "ds", valid_dataset(3, 1, optional=False))
+    with pytest.raises(InputError, match="warehouse table people: missing column"):
+        load_dataset(directory, warehouse)
+    assert snapshot(warehouse) == {"people": []}
