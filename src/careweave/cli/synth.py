@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -20,12 +21,16 @@ def _date(text: str, option: str) -> dt.date:
 def register(app: typer.Typer) -> None:
     @app.command("synth")
     def synth(
-        people: int = typer.Option(100_000, "--people", help="Number of people."),
-        seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same dataset)."),
-        start: str = typer.Option("2019-01-01", "--start", help="First day of the span."),
-        end: str = typer.Option("2023-12-31", "--end", help="Last day of the span."),
-        out: Path = typer.Option(..., "--out", help="Dataset directory to write."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+        out: Annotated[Path, typer.Option("--out", help="Dataset directory to write.")],
+        people: Annotated[int, typer.Option("--people", help="Number of people.")] = 100_000,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same data.")] = 1,
+        start: Annotated[
+            str, typer.Option("--start", help="First day of the span.")
+        ] = "2019-01-01",
+        end: Annotated[str, typer.Option("--end", help="Last day of the span.")] = "2023-12-31",
+        progress: Annotated[
+            bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+        ] = True,
     ) -> None:
         """Generate a synthetic UK-like population and its activity as a dataset directory."""
         from careweave.synth import generate

@@ -54,8 +54,34 @@ ACUTE_ICD10: dict[str, tuple[str, ...]] = {
 #: Generic emergency primary diagnoses by age group (child, adult, older).
 GENERIC_ICD10: dict[str, tuple[str, ...]] = {
     "child": ("J06.9", "J21.9", "A09.9", "R50.9", "S06.0", "R10.4", "J18.9", "R56.0"),
-    "adult": ("R07.4", "R10.4", "K35.8", "L03.1", "N39.0", "J18.9", "S52.5", "R55X", "K80.0", "S06.0", "T39.1", "A09.9"),
-    "older": ("J18.9", "N39.0", "R55X", "S72.0", "R07.4", "A41.9", "N17.9", "L03.1", "E86X", "R41.0", "K59.0", "R26.8"),
+    "adult": (
+        "R07.4",
+        "R10.4",
+        "K35.8",
+        "L03.1",
+        "N39.0",
+        "J18.9",
+        "S52.5",
+        "R55X",
+        "K80.0",
+        "S06.0",
+        "T39.1",
+        "A09.9",
+    ),
+    "older": (
+        "J18.9",
+        "N39.0",
+        "R55X",
+        "S72.0",
+        "R07.4",
+        "A41.9",
+        "N17.9",
+        "L03.1",
+        "E86X",
+        "R41.0",
+        "K59.0",
+        "R26.8",
+    ),
 }
 
 #: ICD-10 codes that count in the Hospital Frailty Risk Score (Gilbert et al.,
@@ -154,7 +180,11 @@ OBSERVATIONS: dict[str, tuple[str, str, str]] = {
     "hba1c": ("59261-8", "Hemoglobin A1c/Hemoglobin.total in Blood by IFCC protocol", "mmol/mol"),
     "bmi": ("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2"),
     "weight": ("29463-7", "Body weight", "kg"),
-    "egfr": ("33914-3", "Glomerular filtration rate/1.73 sq M.predicted (MDRD)", "mL/min/{1.73_m2}"),
+    "egfr": (
+        "33914-3",
+        "Glomerular filtration rate/1.73 sq M.predicted (MDRD)",
+        "mL/min/{1.73_m2}",
+    ),
 }
 
 #: CKD stage codes (SNOMED CT) and their share among stage 3-5 cases.

@@ -173,7 +173,7 @@ def _split_sizes(total: int, k: int, rng: np.random.Generator, lo: int, hi: int)
         sizes = np.clip(sizes, lo, hi)
         sizes = sizes / sizes.sum() * total
     out = [int(s) for s in np.floor(sizes)]
-    out[-1] += total - sum(out)
+    out[int(np.argmin(out))] += total - sum(out)
     return out
 
 
@@ -198,16 +198,14 @@ def build_layout(people: int, seed: int) -> Layout:
     lsoa_start = np.concatenate([[0], np.cumsum(lsoa_count)[:-1]])
     centre = rng.uniform(0.5, 10.5, size=n_prac)
     lsoa_decile = np.clip(
-        np.rint(np.repeat(centre, lsoa_count) + rng.normal(0, 1.6, size=int(lsoa_count.sum()))),
+        np.rint(np.repeat(centre, lsoa_count) + rng.normal(0, 2.6, size=int(lsoa_count.sum()))),
         1,
         10,
     ).astype(np.int64)
     lsoa_ids = [f"SYN{i + 1:07d}" for i in range(int(lsoa_count.sum()))]
     n_hosp = max(1, round(people / P.PEOPLE_PER_HOSPITAL))
     locality_hospital = np.arange(n_loc) % n_hosp
-    ch_per_loc = [
-        max(1, round(s * 0.21 * 0.045 / P.CARE_HOME_BEDS)) for s in loc_sizes
-    ]
+    ch_per_loc = [max(1, round(s * 0.21 * 0.045 / P.CARE_HOME_BEDS)) for s in loc_sizes]
     care_home_locality = np.repeat(np.arange(n_loc), ch_per_loc)
 
     rows: list[tuple[str, str, str, str | None]] = [
@@ -226,7 +224,8 @@ def build_layout(people: int, seed: int) -> Layout:
             cluster_of.extend([cid] * len(members[j : j + P.CLUSTER_PRACTICES]))
             ci += 1
     rows += [
-        (pid, "gp_practice", f"Practice {i + 1}", cluster_of[i]) for i, pid in enumerate(practice_ids)
+        (pid, "gp_practice", f"Practice {i + 1}", cluster_of[i])
+        for i, pid in enumerate(practice_ids)
     ]
     rows.append(("SYNLA1", "local_authority", "Synthetic County Council", None))
     hospital_ids = [f"SYNH{i + 1:02d}" for i in range(n_hosp)]
@@ -366,9 +365,7 @@ class _Rows:
         return np.concatenate(parts)
 
 
-def _spread(
-    rng: np.random.Generator, counts: Arr, lo: Arr, hi: Arr
-) -> tuple[Arr, Arr]:
+def _spread(rng: np.random.Generator, counts: Arr, lo: Arr, hi: Arr) -> tuple[Arr, Arr]:
     """Person index and a uniform day in [lo, hi] for each of ``counts`` events per person."""
     counts = np.where(hi >= lo, counts, 0)
     idx = np.repeat(np.arange(counts.shape[0]), counts)
@@ -444,7 +441,10 @@ def generate_chunk(
     dem0 = onset[:, dem] <= start
     p_res = _sig(P.CARE_HOME_RESIDENT_BASE + 0.12 * (age_start - 85) + 1.7 * dem0 + 0.7 * z)
     in_home = old & (rng.random(n) < p_res)
-    home_of_loc = [np.flatnonzero(layout.care_home_locality == li) for li in range(len(layout.locality_hospital))]
+    home_of_loc = [
+        np.flatnonzero(layout.care_home_locality == li)
+        for li in range(len(layout.locality_hospital))
+    ]
     ch_first = np.array([h[0] for h in home_of_loc])
     ch_count = np.array([len(h) for h in home_of_loc])
     care_home = ch_first[loc] + np.floor(rng.random(n) * ch_count[loc]).astype(np.int64)
@@ -526,11 +526,11 @@ def generate_chunk(
         cur_idx, cur_dis = e_idx, e_dis
         for _ in range(2):
             ok = (cur_dis < death[cur_idx]) & (cur_dis < end)
-            p_r = np.clip(P.READMIT_BASE * np.exp(0.35 * risk_rel[cur_idx]), 0.0, 0.5)
+            p_r = np.clip(P.READMIT_BASE * np.exp(0.3 * risk_rel[cur_idx]), 0.0, 0.4)
             hit = ok & (rng.random(cur_idx.shape[0]) < p_r)
             r_idx = cur_idx[hit]
-            r_adm = cur_dis[hit] + 1 + np.floor(29 * rng.random(r_idx.shape[0]) ** 2).astype(
-                np.int64
+            r_adm = (
+                cur_dis[hit] + 1 + np.floor(29 * rng.random(r_idx.shape[0]) ** 2).astype(np.int64)
             )
             keep = r_adm <= win_end[r_idx]
             r_idx, r_adm = r_idx[keep], r_adm[keep]
@@ -586,7 +586,11 @@ def generate_chunk(
         ae.add(person=s_idx[via], day=s_adm[via], disposal=np.zeros(int(via.sum()), np.int64))
         lam_ae = np.exp(P.AE_BASE + _curve(age, P.AE_AGE) + 0.5 * (risk_rel - u) + 0.4 * u)
         a_idx, a_day = _spread(rng, rng.poisson(lam_ae * alive_expo), es, win_end)
-        ae.add(person=a_idx, day=a_day, disposal=1 + _pick(rng, a_idx.shape[0], [0.76, 0.14, 0.07, 0.03]))
+        ae.add(
+            person=a_idx,
+            day=a_day,
+            disposal=1 + _pick(rng, a_idx.shape[0], [0.76, 0.14, 0.07, 0.03]),
+        )
 
         # elective and maternity spells
         cancer = active[:, ci_of["cancer"]]
@@ -603,7 +607,9 @@ def generate_chunk(
             method=np.ones(l_idx.shape[0], dtype=np.int64),
             dest=np.where(in_home[l_idx], 1, 0),
         )
-        fert = np.where(female & (age >= 16) & (age < 46), 0.1 * np.exp(-(((age - 31) / 6.5) ** 2)), 0)
+        fert = np.where(
+            female & (age >= 16) & (age < 46), 0.1 * np.exp(-(((age - 31) / 6.5) ** 2)), 0
+        )
         m_idx, m_adm = _spread(rng, rng.poisson(fert * alive_expo), es, win_end)
         m_dis = np.minimum(m_adm + rng.integers(0, 4, m_idx.shape[0]), win_end[m_idx])
         spells.add(
@@ -619,21 +625,27 @@ def generate_chunk(
             P.OUTPATIENT_BASE + _curve(age, P.OUTPATIENT_AGE) + 0.2 * ncond + 0.6 * cancer + 0.3 * u
         )
         o_idx, o_day = _spread(rng, rng.poisson(lam_op * alive_expo), es, win_end)
-        p_dna = _sig(np.log(P.DNA_BASE / (1 - P.DNA_BASE)) + 1.2 * depterm[o_idx] - 0.012 * (age[o_idx] - 45))
+        p_dna = _sig(
+            np.log(P.DNA_BASE / (1 - P.DNA_BASE)) + 1.2 * depterm[o_idx] - 0.012 * (age[o_idx] - 45)
+        )
         r = rng.random(o_idx.shape[0])
         outcome = np.where(r < p_dna, 1, np.where(r < p_dna + P.CANCELLED_SHARE, 2, 0))
         op.add(person=o_idx, day=o_day, outcome=outcome)
 
         # primary care
         lam_pc = np.exp(
-            P.PRIMARY_CARE_BASE + _curve(age, P.PRIMARY_CARE_AGE) + 0.12 * ncond + 0.25 * z + 0.1 * u
+            P.PRIMARY_CARE_BASE
+            + _curve(age, P.PRIMARY_CARE_AGE)
+            + 0.12 * ncond
+            + 0.25 * z
+            + 0.1 * u
         )
         c_idx, c_day = _spread(rng, rng.poisson(lam_pc * alive_expo), es, win_end)
         pcc.add(person=c_idx, day=c_day)
 
         # community health
         frail_now = 0.07 * np.clip(age - 70, -30, 30) + 0.8 * z + 0.15 * ncond
-        lam_co = np.exp(-2.9 + frail_now + 0.5 * in_home + 0.5 * np.log1p(prev_em))
+        lam_co = np.exp(P.COMMUNITY_BASE + frail_now + 0.5 * in_home + 0.5 * np.log1p(prev_em))
         lam_co = np.where(age >= 18, lam_co, 0.02)
         k_idx, k_day = _spread(rng, rng.poisson(lam_co * alive_expo), es, win_end)
         comm.add(person=k_idx, day=k_day)
@@ -642,7 +654,7 @@ def generate_chunk(
         smi = active[:, ci_of["smi"]]
         depn = active[:, ci_of["depression"]]
         recent_dem = active[:, dem] & (onset[:, dem] >= p0 - int(2 * YEAR))
-        lam_mh = smi * 9.0 + recent_dem * 1.5 + depn * 0.12 * 6 + 0.01
+        lam_mh = smi * 12.0 + recent_dem * 2.0 + depn * 1.6 + 0.02
         h_idx, h_day = _spread(rng, rng.poisson(lam_mh * alive_expo), es, win_end)
         svc_mh = np.where(
             smi[h_idx],
@@ -652,17 +664,27 @@ def generate_chunk(
         mh.add(person=h_idx, day=h_day, service=svc_mh)
 
         # observations (measurement events; values at the end)
-        chronic = active[:, [ci_of[c] for c in ("hypertension", "diabetes", "chd", "ckd", "stroke_tia", "heart_failure")]].any(axis=1)
+        chronic = active[
+            :,
+            [
+                ci_of[c]
+                for c in ("hypertension", "diabetes", "chd", "ckd", "stroke_tia", "heart_failure")
+            ],
+        ].any(axis=1)
         lam_bp = np.where(chronic, 1.3, np.where(age >= 40, 0.35, np.where(age >= 18, 0.1, 0.0)))
         diab = active[:, ci_of["diabetes"]]
         ckd = active[:, ci_of["ckd"]]
         obese = active[:, ci_of["obesity"]]
         lam_a1c = np.where(diab, 1.8, np.where(age >= 40, 0.12, 0.0))
         lam_bmi = np.where(obese, 1.2, np.where(age >= 18, 0.25, 0.0))
-        lam_egfr = np.where(ckd, 2.0, np.where(chronic, 0.9, np.where(age >= 65, 0.3, np.where(age >= 18, 0.05, 0.0))))
-        for code, lam in ((0, lam_bp), (1, lam_a1c), (2, lam_bmi), (3, lam_egfr)):
+        lam_egfr = np.where(
+            ckd,
+            2.0,
+            np.where(chronic, 0.9, np.where(age >= 65, 0.3, np.where(age >= 18, 0.05, 0.0))),
+        )
+        for kind_code, lam in ((0, lam_bp), (1, lam_a1c), (2, lam_bmi), (3, lam_egfr)):
             b_idx, b_day = _spread(rng, rng.poisson(lam * alive_expo), es, win_end)
-            obs.add(person=b_idx, day=b_day, kind=np.full(b_idx.shape[0], code, np.int64))
+            obs.add(person=b_idx, day=b_day, kind=np.full(b_idx.shape[0], kind_code, np.int64))
 
         # acute prescriptions
         q_idx, q_day = _spread(rng, rng.poisson((0.5 + 0.1 * ncond) * alive_expo), es, win_end)
@@ -671,7 +693,8 @@ def generate_chunk(
         # reablement after an emergency discharge home (65+)
         home_dis = (dest == 0) & (s_dis < end) & (age[s_idx] >= 65)
         offer = home_dis & (
-            rng.random(s_idx.shape[0]) < np.clip(P.REABLEMENT_OFFER * np.exp(0.4 * z[s_idx]), 0, 0.6)
+            rng.random(s_idx.shape[0])
+            < np.clip(P.REABLEMENT_OFFER * np.exp(0.4 * z[s_idx]), 0, 0.6)
         )
         reab.add(person=s_idx[offer], day=s_dis[offer])
 
@@ -724,9 +747,7 @@ def generate_chunk(
         ch_funded=ch_funded,
     )
     out: dict[str, pa.Table] = {}
-    out["people"] = _people_table(
-        ctx, nhs, eth, female, lsoa, area_unknown, decile, born_later
-    )
+    out["people"] = _people_table(ctx, nhs, eth, female, lsoa, area_unknown, decile, born_later)
     ctx.nhs = out["people"].column("nhs_number").combine_chunks()
     out["primary_care_events"] = _events_table(ctx)
     out["hospital_spells"] = _spells_table(ctx, spells)
@@ -748,8 +769,8 @@ def _los(rng: np.random.Generator, age: Arr) -> Arr:
         age >= 65, P.ZERO_DAY_SHARE_OLD, P.ZERO_DAY_SHARE_YOUNG
     )
     mu = np.log(2.6 + 0.09 * np.clip(age - 50, 0, 45))
-    los = np.ceil(np.exp(rng.normal(mu, 0.85)))
-    return np.where(zero, 0, np.clip(los, 1, 150)).astype(np.int64)
+    los = np.ceil(np.exp(rng.normal(mu, 0.75)))
+    return np.where(zero, 0, np.clip(los, 1, 90)).astype(np.int64)
 
 
 @dataclass
@@ -812,7 +833,8 @@ def _people_table(
             "sex": _take(("female", "male"), np.where(female, 0, 1)),
             "ethnic_group": _take([e for e, _ in P.ETHNIC_SHARES], eth),
             "small_area": pa.array(
-                _take(ctx.layout.lsoa_ids, lsoa).to_numpy(zero_copy_only=False), pa.string(),
+                _take(ctx.layout.lsoa_ids, lsoa).to_numpy(zero_copy_only=False),
+                pa.string(),
                 mask=area_unknown,
             ),
             "deprivation_decile": pa.array(decile.astype(np.int16), pa.int16(), mask=area_unknown),
@@ -882,7 +904,7 @@ def _events_table(ctx: _Ctx) -> pa.Table:
     codes.append(np.full(int(keep.sum()), code_index("103735009", "Palliative care")))
     person = np.concatenate(persons)
     day = np.concatenate(days)
-    code = np.concatenate(codes)
+    code_ix = np.concatenate(codes)
     m = person.shape[0]
     return pa.table(
         {
@@ -890,8 +912,8 @@ def _events_table(ctx: _Ctx) -> pa.Table:
             "nhs_number": ctx.person(person),
             "event_date": _dates(day),
             "code_system": _rep("snomed", m),
-            "code": _take(vocab, code),
-            "term": _take(terms, code),
+            "code": _take(vocab, code_ix),
+            "term": _take(terms, code_ix),
             "resolved_date": pa.nulls(m, pa.date32()),
             "org_id": ctx.practice(person),
         }
@@ -951,12 +973,12 @@ def _spells_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
     el_pick = np.floor(rng.random(m) * len(C.ELECTIVE_ICD10)).astype(np.int64)
     chemo = vidx(["Z51.1"])[0]
     cancer_j = conds.index("cancer")
-    el_code = np.where(
-        active[:, cancer_j] & (rng.random(m) < 0.6), chemo, el_codes[el_pick]
-    )
+    el_code = np.where(active[:, cancer_j] & (rng.random(m) < 0.6), chemo, el_codes[el_pick])
     mat_code = vidx(["O80.0"])[0]
     primary = np.where(
-        method == 0, np.where(use_cond, cond_code, gen_code), np.where(method == 1, el_code, mat_code)
+        method == 0,
+        np.where(use_cond, cond_code, gen_code),
+        np.where(method == 1, el_code, mat_code),
     )
     # specialty
     spec_vocab = [
@@ -1152,7 +1174,11 @@ def _obs_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
     bp = kind == 0
     b_p, b_d = person[bp], day[bp]
     sbp = np.rint(
-        np.where(htn[bp], rng.normal(139, 14, b_p.shape[0]), rng.normal(118 + 0.35 * np.clip(age[bp] - 30, 0, 60), 13, b_p.shape[0]))
+        np.where(
+            htn[bp],
+            rng.normal(139, 14, b_p.shape[0]),
+            rng.normal(118 + 0.35 * np.clip(age[bp] - 30, 0, 60), 13, b_p.shape[0]),
+        )
     )
     dbp = np.rint(np.clip(sbp * 0.58 + rng.normal(0, 6, b_p.shape[0]), 40, 130))
     # HbA1c (mmol/mol)
@@ -1175,8 +1201,16 @@ def _obs_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
     eg = kind == 3
     ne = int(eg.sum())
     stage = ctx.ckd_stage[person[eg]]
-    ckd_v = np.where(stage == 0, rng.uniform(30, 59, ne), np.where(stage == 1, rng.uniform(15, 29, ne), rng.uniform(5, 14, ne)))
-    egfr = np.where(ckd[eg], ckd_v, np.clip(rng.normal(100 - 0.6 * np.clip(age[eg] - 30, 0, 70), 10, ne), 60, 140))
+    ckd_v = np.where(
+        stage == 0,
+        rng.uniform(30, 59, ne),
+        np.where(stage == 1, rng.uniform(15, 29, ne), rng.uniform(5, 14, ne)),
+    )
+    egfr = np.where(
+        ckd[eg],
+        ckd_v,
+        np.clip(rng.normal(100 - 0.6 * np.clip(age[eg] - 30, 0, 70), 10, ne), 60, 140),
+    )
     egfr = np.rint(egfr)
     persons = np.concatenate([b_p, b_p, person[a1], person[bm], person[bm], person[eg]])
     days = np.concatenate([b_d, b_d, day[a1], day[bm], day[bm], day[eg]])
@@ -1259,8 +1293,8 @@ def _meds_table(ctx: _Ctx, acute: _Rows) -> pa.Table:
     qtys.append(np.full(rep.shape[0], 60.0))
     person = np.concatenate(persons)
     day = np.concatenate(days)
-    code = np.concatenate(codes)
-    qty = np.concatenate(qtys)
+    code_ix = np.concatenate(codes)
+    qty_arr = np.concatenate(qtys)
     m = person.shape[0]
     return pa.table(
         {
@@ -1268,9 +1302,9 @@ def _meds_table(ctx: _Ctx, acute: _Rows) -> pa.Table:
             "nhs_number": ctx.person(person),
             "issue_date": _dates(day),
             "code_system": _rep("snomed", m),
-            "code": _take(vocab, code),
-            "term": _take(terms, code),
-            "quantity": pa.array(qty, pa.float64()),
+            "code": _take(vocab, code_ix),
+            "term": _take(terms, code_ix),
+            "quantity": pa.array(qty_arr, pa.float64()),
             "org_id": ctx.practice(person),
         }
     )
@@ -1333,7 +1367,10 @@ def _social_tables(
     stock = (
         (age0 >= 65)
         & ~(ctx.in_home & (ctx.ch_start <= ctx.start))
-        & (rng.random(n) < _sig(P.HOME_CARE_BASE + 2.2 + 0.1 * (age0 - 85) + 0.8 * ctx.z + 0.8 * dem0))
+        & (
+            rng.random(n)
+            < _sig(P.HOME_CARE_BASE + 2.2 + 0.1 * (age0 - 85) + 0.8 * ctx.z + 0.8 * dem0)
+        )
     )
     st_p = np.flatnonzero(stock)
     st_d = ctx.start - 1 - np.floor(rng.random(st_p.shape[0]) * 2 * YEAR).astype(np.int64)
@@ -1377,7 +1414,9 @@ def _social_tables(
             "start_date": _dates(sp_d),
             "end_date": _dates(sp_e, sp_e > end),
             "weekly_hours": pa.array(sp_h, pa.float64(), from_pandas=True),
-            "weekly_cost": pa.array(np.where(with_cost, wk_cost, np.nan), pa.float64(), from_pandas=True),
+            "weekly_cost": pa.array(
+                np.where(with_cost, wk_cost, np.nan), pa.float64(), from_pandas=True
+            ),
         }
     )
     # care placements: LA-funded residents (from before the span and new) and respite stays
@@ -1389,8 +1428,14 @@ def _social_tables(
         ((end - ctx.dob) / YEAR >= 75)
         & (rng.random(n) < 0.004 * (end - ctx.start + 1) / YEAR * np.exp(0.6 * ctx.z))
     )
-    rs_start = ctx.start + np.floor(rng.random(old_frail.shape[0]) * (end - ctx.start + 1)).astype(np.int64)
-    ok = (rs_start <= death[old_frail]) & (rs_start >= ctx.dob[old_frail]) & (rs_start < ctx.ch_start[old_frail])
+    rs_start = ctx.start + np.floor(rng.random(old_frail.shape[0]) * (end - ctx.start + 1)).astype(
+        np.int64
+    )
+    ok = (
+        (rs_start <= death[old_frail])
+        & (rs_start >= ctx.dob[old_frail])
+        & (rs_start < ctx.ch_start[old_frail])
+    )
     old_frail, rs_start = old_frail[ok], rs_start[ok]
     rs_end = np.minimum(rs_start + rng.integers(7, 28, rs_start.shape[0]), death[old_frail])
     pl_p = np.concatenate([res, old_frail])
@@ -1400,7 +1445,7 @@ def _social_tables(
     perm = np.concatenate([np.ones(res.shape[0], bool), np.zeros(old_frail.shape[0], bool)])
     npl = pl_p.shape[0]
     base_cost = np.where(pl_nurs, 1200.0, 950.0) * rng.uniform(0.9, 1.15, npl)
-    pl_cost = np.where(rng.random(npl) < 0.7, np.round(base_cost, 2), np.nan)
+    pl_cost = np.round(base_cost * P.NET_OF_CONTRIBUTIONS, 2)
     out["care_placements"] = pa.table(
         {
             "id": _ids("CPL", ctx.ci, npl),
@@ -1432,7 +1477,9 @@ def _social_tables(
     person = np.concatenate([a_p_all, h_p[rv_rep], ex_p])
     day = np.concatenate([a_d_all, rv_day, ex_d])
     kind_all = np.concatenate([*kinds, np.full(rv_rep.shape[0], 2), assess.get("kind")])
-    outcome_all = np.concatenate([*outcomes, np.zeros(rv_rep.shape[0], np.int64), assess.get("outcome")])
+    outcome_all = np.concatenate(
+        [*outcomes, np.zeros(rv_rep.shape[0], np.int64), assess.get("outcome")]
+    )
     ok = (day <= np.minimum(death[person], end)) & (day >= ctx.dob[person])
     person, day, kind_all, outcome_all = person[ok], day[ok], kind_all[ok], outcome_all[ok]
     na = person.shape[0]
@@ -1487,19 +1534,19 @@ def _telehealth_table(ctx: _Ctx) -> pa.Table:
     r_day = t0[rep] + 2 * k
     for g, ms in sets.items():
         sel = group[rep] == g
-        for mi in ms:
+        for m_i in ms:
             persons.append(rep[sel])
             days.append(r_day[sel])
-            meas.append(np.full(int(sel.sum()), mi))
+            meas.append(np.full(int(sel.sum()), m_i))
     r = np.concatenate(persons)
     day = np.concatenate(days)
-    mi = np.concatenate(meas)
+    mix = np.concatenate(meas)
     m = r.shape[0]
     means = np.array([x[3] for x in measures])
     sds = np.array([x[4] for x in measures])
     offset = rng.normal(0, 1, (idx.shape[0], len(measures))) * sds[None, :] * 2
-    value = means[mi] + offset[r, mi] + rng.normal(0, 1, m) * sds[mi]
-    value = np.where(mi == 4, np.clip(value, 80, 100), value)
+    value = means[mix] + offset[r, mix] + rng.normal(0, 1, m) * sds[mix]
+    value = np.where(mix == 4, np.clip(value, 80, 100), value)
     value = np.round(value, 1)
     secs = day.astype(np.int64) * 86400 + rng.integers(7 * 3600, 21 * 3600, m)
     person = idx[r]
@@ -1507,16 +1554,53 @@ def _telehealth_table(ctx: _Ctx) -> pa.Table:
         {
             "id": _ids("TEL", ctx.ci, m),
             "nhs_number": ctx.person(person),
-            "device": _take([x[1] for x in measures], mi),
-            "measure": _take([x[0] for x in measures], mi),
+            "device": _take([x[1] for x in measures], mix),
+            "measure": _take([x[0] for x in measures], mix),
             "value": pa.array(value, pa.float64()),
-            "unit": _take([x[2] for x in measures], mi),
+            "unit": _take([x[2] for x in measures], mix),
             "recorded_at": pa.array(secs * 1_000_000, pa.int64()).cast(pa.timestamp("us")),
         }
     )
 
 
 # --- Driver -------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _workers(n_chunks: int) -> int:
+    """Worker processes: CAREWEAVE_SYNTH_WORKERS, else one per core (at most 2), 1 for one chunk."""
+    env = os.environ.get("CAREWEAVE_SYNTH_WORKERS")
+    if env:
+        try:
+            wanted = int(env)
+        except ValueError:
+            raise InputError(f"CAREWEAVE_SYNTH_WORKERS: not a number: {env!r}") from None
+    else:
+        wanted = min(2, os.cpu_count() or 1)
+    return max(1, min(wanted, n_chunks))
+
+
+def _chunk_job(
+    ci: int, people: int, numbers: Arr, layout: Layout, span: Span, seed: int
+) -> dict[str, pa.Table]:
+    lo, hi = ci * CHUNK, min(people, (ci + 1) * CHUNK)
+    parts = generate_chunk(ci, lo, hi, numbers[lo:hi], layout, span, seed)
+    return {t.name: conform(t, parts[t.name]) for t in OUTPUT_TABLES}
+
+
+def _init_worker(people: int, numbers: Arr, layout: Layout, span: Span, seed: int) -> None:
+    _WORKER.update(people=people, numbers=numbers, layout=layout, span=span, seed=seed)
+
+
+def _worker_chunk(ci: int) -> dict[str, pa.Table]:
+    w = _WORKER
+    return _chunk_job(ci, w["people"], w["numbers"], w["layout"], w["span"], w["seed"])
+
+
+def _write_parts(writers: dict[str, pq.ParquetWriter], parts: dict[str, pa.Table]) -> None:
+    for name, table in parts.items():
+        writers[name].write_table(table)
 
 
 def generate(
@@ -1538,8 +1622,12 @@ def generate(
         raise InputError(f"--people: must be at least 1, got {people}")
     if end < start:
         raise InputError(f"--end: {end} is before --start {start}")
-    if people > SYNTHETIC[1] - SYNTHETIC[0] - people // 10:
-        raise InputError(f"--people: at most 45,000,000 people, got {people:,}")
+    capacity = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
+    if people > capacity:
+        raise InputError(
+            f"--people: at most {capacity:,} people (the synthetic NHS-number range "
+            f"999 000 000x-{SYNTHETIC[1] - 1}x holds no more), got {people:,}"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     layout = build_layout(people, seed)
@@ -1562,7 +1650,9 @@ def generate(
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         bar = Progress(
-            TextColumn("synth"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
+            TextColumn("synth"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} chunks"),
             TimeElapsedColumn(),
         )
         bar.start()
@@ -1571,13 +1661,30 @@ def generate(
         def advance() -> None:
             bar.advance(task)
 
+    workers = _workers(n_chunks)
     try:
-        for ci in range(n_chunks):
-            lo, hi = ci * CHUNK, min(people, (ci + 1) * CHUNK)
-            parts = generate_chunk(ci, lo, hi, numbers[lo:hi], layout, span, seed)
-            for t in OUTPUT_TABLES:
-                writers[t.name].write_table(conform(t, parts[t.name]))
-            advance()
+        if workers <= 1:
+            for ci in range(n_chunks):
+                _write_parts(writers, _chunk_job(ci, people, numbers, layout, span, seed))
+                advance()
+        else:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+
+            with cf.ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=mp.get_context("fork"),
+                initializer=_init_worker,
+                initargs=(people, numbers, layout, span, seed),
+            ) as pool:
+                pending: list[cf.Future[dict[str, pa.Table]]] = []
+                next_ci = 0
+                while next_ci < n_chunks or pending:
+                    while next_ci < n_chunks and len(pending) < workers + 1:
+                        pending.append(pool.submit(_worker_chunk, next_ci))
+                        next_ci += 1
+                    _write_parts(writers, pending.pop(0).result())
+                    advance()
     finally:
         for wr in writers.values():
             wr.close()
