@@ -1,0 +1,101 @@
+"""Run an import: stage while streaming, finalise, then swap the result into place.
+
+``run_import`` owns the output directory's life cycle. Everything is built in a
+hidden sibling directory (``.<out>.importing-<pid>``) and renamed onto ``out``
+only when complete, so a killed import never leaves a half-written dataset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from careweave.dataset.io import Manifest, write_manifest
+from careweave.errors import InputError
+from careweave.importers.finalise import Finaliser
+from careweave.importers.report import ImportReport
+from careweave.importers.staging import Stager
+
+
+class NothingImported(InputError):
+    """Not a single row could be imported; carries the report for the summary."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+#: A mapping pass: reads the inputs, adds staging rows, fills the report, returns the file list.
+StageFn = Callable[[Stager, ImportReport], list[str]]
+
+
+def run_import(
+    source: str,
+    out: Path,
+    stage: StageFn,
+    *,
+    overwrite: bool = False,
+    memory_limit: str = "1GB",
+    parameters: dict[str, object] | None = None,
+) -> ImportReport:
+    """Stage with ``stage``, finalise into ``out``; the report says what happened."""
+    out = out.resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise InputError(f"{out}: already exists and is not empty (use --overwrite to replace it)")
+    started = time.perf_counter()
+    report = ImportReport(source=source)
+    work = out.parent / f".{out.name}.importing-{os.getpid()}"
+    if work.exists():
+        shutil.rmtree(work)
+    staging = work / "_staging"
+    try:
+        stager = Stager(staging)
+        files = stage(stager, report)
+        stager.close()
+        report.files = files
+        fin = Finaliser(staging, files, report, memory_limit=memory_limit)
+        try:
+            report.rows = fin.run(work)
+        finally:
+            fin.close()
+        shutil.rmtree(staging)
+        report.seconds = time.perf_counter() - started
+        if report.rows_written == 0:
+            raise NothingImported(
+                f"{', '.join(files) or out}: nothing could be imported "
+                f"({report.problem_count} problem(s); see the summary above)",
+                report,
+            )
+        today = dt.date.today()
+        lo = fin.span_lo or today
+        hi = fin.span_hi or lo
+        report.span = (lo.isoformat(), hi.isoformat())
+        write_manifest(
+            work,
+            Manifest(
+                source=source,
+                span_start=lo,
+                span_end=hi,
+                parameters={"inputs": files, "report": "import-report.json", **(parameters or {})},
+            ),
+        )
+        report.write(work)
+        _swap(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return report
+
+
+def _swap(work: Path, out: Path) -> None:
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+        os.replace(work, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(work, out)
