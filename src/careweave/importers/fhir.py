@@ -320,9 +320,12 @@ def _codes_of(cc: Any) -> list[tuple[str, str, str | None]]:
 class FhirMapper:
     """Maps FHIR resources (dicts) to staging rows; see docs/import-mapping.md."""
 
-    def __init__(self, stager: Stager, report: ImportReport) -> None:
+    def __init__(
+        self, stager: Stager, report: ImportReport, rates: dict[str, float] | None = None
+    ) -> None:
         self.stager = stager
         self.report = report
+        self.rates = rates or {}
         self.file_name = ""
         self.fileno = 0
         self.entry = 0
@@ -935,8 +938,11 @@ class FhirMapper:
             raise Skip("no total amount")
         amount, currency = money
         if currency not in (None, "GBP"):
-            self.report.unmapped_code(CURRENCY_SYSTEM, str(currency))
-            raise Skip(f"amount in {currency}, not GBP: the tariff applies instead", None)
+            rate = self.rates.get(str(currency))
+            if rate is None:
+                self.report.unmapped_code(CURRENCY_SYSTEM, str(currency))
+                raise Skip(f"amount in {currency}, not GBP (no exchange rate given)", None)
+            amount = round(amount * rate, 2)
         self.stager.add("s_costs", (key, rtype, encounter, amount, *self._loc()))
 
 
@@ -1027,6 +1033,7 @@ def import_fhir(
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
     memory_limit: str = "1GB",
+    rates: dict[str, float] | None = None,
 ) -> ImportReport:
     """Import FHIR R4 files/directories into the dataset directory ``out``."""
     from careweave.errors import InputError
@@ -1037,7 +1044,7 @@ def import_fhir(
         raise InputError(f"{', '.join(map(str, paths))}: no FHIR JSON or NDJSON files found")
 
     def stage(stager: Stager, report: ImportReport) -> list[str]:
-        mapper = FhirMapper(stager, report)
+        mapper = FhirMapper(stager, report, rates)
         names: list[str] = []
         for fileno, path in enumerate(files):
             name = str(path)
@@ -1052,4 +1059,11 @@ def import_fhir(
                 progress(size)
         return names
 
-    return run_import("fhir", out, stage, overwrite=overwrite, memory_limit=memory_limit)
+    return run_import(
+        "fhir",
+        out,
+        stage,
+        overwrite=overwrite,
+        memory_limit=memory_limit,
+        parameters={"currency_rates": rates or {}},
+    )

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,20 @@ KEYED: dict[str, tuple[str, str | None]] = {
 }
 
 
+#: Staging table -> report label of the resource it holds (FHIR resource types).
+FHIR_LABELS: dict[str, str] = {
+    "s_people": "Patient",
+    "s_orgs": "Organization",
+    "s_encounters": "Encounter",
+    "s_conditions": "Condition",
+    "s_observations": "Observation",
+    "s_procedures": "Procedure",
+    "s_immunisations": "Immunization",
+    "s_care_plans": "CarePlan",
+    "s_care_team": "CareTeam",
+}
+
+
 class Finaliser:
     def __init__(
         self,
@@ -64,12 +77,12 @@ class Finaliser:
         files: list[str],
         report: ImportReport,
         memory_limit: str = "1GB",
-        type_of: Callable[[str], str] | None = None,
+        labels: dict[str, str] | None = None,
     ) -> None:
         self.staging = staging
         self.files = files
         self.report = report
-        self.type_of = type_of
+        self.labels = {**FHIR_LABELS, **(labels or {})}
         self.con = duckdb.connect(":memory:")
         tmp = staging / "duckdb-tmp"
         tmp.mkdir(exist_ok=True)
@@ -133,11 +146,7 @@ class Finaliser:
                 f"CREATE VIEW {name} AS SELECT a.* FROM {name}_all a SEMI JOIN {name}_rank r "
                 f"ON a.{key} = r.k AND a._file = r._file AND a._entry = r._entry AND r.rn = 1"
             )
-            label = KEYED.get(name, (None, None))[1]
-            if name == "s_people":
-                label = "Patient"
-            elif name == "s_orgs":
-                label = "Organization"
+            label = self.labels.get(name)
             rtype_col = "NULL"
             if name in ("s_medications", "s_costs"):
                 rtype_col = "(SELECT any_value(rtype) FROM " + name + "_all x WHERE x.id = d.k)"
@@ -207,10 +216,12 @@ class Finaliser:
             "SELECT _file, _entry, 'Encounter ' || id || ': subject ' || patient_ref || "
             "' is not a Patient in the input' FROM s_encounters e ANTI JOIN pm ON pm.ref = e.patient_ref",
             "dangling_reference",
-            "Encounter",
+            self.labels["s_encounters"],
             "raw",
         )
-        self.dangling_org("s_encounters", "provider_ref", "Encounter", "serviceProvider")
+        self.dangling_org(
+            "s_encounters", "provider_ref", self.labels["s_encounters"], "serviceProvider"
+        )
         c.execute(
             """
             CREATE TEMP TABLE enc AS
@@ -283,15 +294,15 @@ class Finaliser:
             self.dangling_org(name, "org_ref", label, "organisation")
 
     def queries(self) -> dict[Table, str]:
-        for name, label in (
-            ("s_conditions", "Condition"),
-            ("s_observations", "Observation"),
-            ("s_procedures", "Procedure"),
-            ("s_immunisations", "Immunization"),
-            ("s_care_plans", "CarePlan"),
-            ("s_care_team", "CareTeam"),
+        for name in (
+            "s_conditions",
+            "s_observations",
+            "s_procedures",
+            "s_immunisations",
+            "s_care_plans",
+            "s_care_team",
         ):
-            self.event_problems(name, label)
+            self.event_problems(name, self.labels[name])
         self.problems(
             "SELECT _file, _entry, rtype || ' ' || id || ': subject ' || patient_ref || "
             "' is not a Patient in the input', rtype FROM s_medications t ANTI JOIN pm ON pm.ref = t.patient_ref",
@@ -299,8 +310,8 @@ class Finaliser:
             None,
             "raw",
         )
-        self.dangling_org("s_people", "practice_ref", "Patient", "generalPractitioner")
-        self.dangling_org("s_orgs", "parent_ref", "Organization", "partOf")
+        self.dangling_org("s_people", "practice_ref", self.labels["s_people"], "practice")
+        self.dangling_org("s_orgs", "parent_ref", self.labels["s_orgs"], "partOf")
 
         def event(name: str, cols: str) -> str:
             return (
@@ -460,15 +471,16 @@ class Finaliser:
             "SELECT t.id, f.name AS source_file, t.resource_type, t.reason, t.content "
             "FROM s_raw t JOIN files f ON f.idx = t._file"
         ]
-        for name, label in (
-            ("s_encounters", "Encounter"),
-            ("s_conditions", "Condition"),
-            ("s_observations", "Observation"),
-            ("s_procedures", "Procedure"),
-            ("s_immunisations", "Immunization"),
-            ("s_care_plans", "CarePlan"),
-            ("s_care_team", "CareTeam"),
+        for name in (
+            "s_encounters",
+            "s_conditions",
+            "s_observations",
+            "s_procedures",
+            "s_immunisations",
+            "s_care_plans",
+            "s_care_team",
         ):
+            label = self.labels[name]
             parts.append(
                 f"SELECT '{label}/' || t.id || '#unresolved', f.name, '{label}', "
                 f"'dangling reference: subject ' || t.patient_ref || ' is not a Patient in the input', "

@@ -41,6 +41,7 @@ def run_import(
     overwrite: bool = False,
     memory_limit: str = "1GB",
     parameters: dict[str, object] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> ImportReport:
     """Stage with ``stage``, finalise into ``out``; the report says what happened."""
     out = out.resolve()
@@ -57,7 +58,7 @@ def run_import(
         files = stage(stager, report)
         stager.close()
         report.files = files
-        fin = Finaliser(staging, files, report, memory_limit=memory_limit)
+        fin = Finaliser(staging, files, report, memory_limit=memory_limit, labels=labels)
         try:
             report.rows = fin.run(work)
         finally:
