@@ -56,6 +56,18 @@ KEYED: dict[str, tuple[str, str | None]] = {
 }
 
 
+#: Staging tables with a person and the date that must not follow their death.
+DATED: dict[str, str] = {
+    "s_encounters": "start_date",
+    "s_conditions": "event_date",
+    "s_observations": "obs_date",
+    "s_medications": "issue_date",
+    "s_procedures": "procedure_date",
+    "s_immunisations": "immunisation_date",
+    "s_care_plans": "start_date",
+    "s_care_team": "start_date",
+}
+
 #: Staging table -> report label of the resource it holds (FHIR resource types).
 FHIR_LABELS: dict[str, str] = {
     "s_people": "Patient",
@@ -142,8 +154,9 @@ class Finaliser:
                 f"row_number() OVER (PARTITION BY {key} ORDER BY _file, _entry) AS rn "
                 f"FROM {name}_all"
             )
+            view = f"{name}_dedup" if name in DATED else name
             self.con.execute(
-                f"CREATE VIEW {name} AS SELECT a.* FROM {name}_all a SEMI JOIN {name}_rank r "
+                f"CREATE VIEW {view} AS SELECT a.* FROM {name}_all a SEMI JOIN {name}_rank r "
                 f"ON a.{key} = r.k AND a._file = r._file AND a._entry = r._entry AND r.rn = 1"
             )
             label = self.labels.get(name)
@@ -188,9 +201,12 @@ class Finaliser:
             None,
         )
         c.execute(
-            "CREATE TEMP TABLE pm AS SELECT source_id AS ref, nhs_number FROM s_people "
-            "UNION ALL SELECT DISTINCT 'nhs:' || nhs_number, nhs_number FROM s_people WHERE real_nhs"
+            "CREATE TEMP TABLE pm AS SELECT s.source_id AS ref, s.nhs_number, "
+            "f.date_of_death AS dod FROM s_people s JOIN people_first f USING (nhs_number) "
+            "UNION ALL SELECT 'nhs:' || nhs_number, nhs_number, date_of_death "
+            "FROM people_first WHERE real_nhs"
         )
+        self.after_death()
         # Organisations: canonical id is the ODS code where sent.
         c.execute(
             "CREATE TEMP TABLE om AS SELECT org_id AS ref, coalesce(ods, org_id) AS org_id, "
@@ -209,6 +225,28 @@ class Finaliser:
             if table.required and table.name not in written:
                 written[table.name] = self.write(out, table, None)
         return written
+
+    def after_death(self) -> None:
+        """Views without the rows dated after the person's death (kept raw instead)."""
+        for name, col in DATED.items():
+            self.con.execute(
+                f"CREATE VIEW {name}_late AS SELECT t.* FROM {name}_dedup t "
+                f"JOIN pm ON pm.ref = t.patient_ref "
+                f"WHERE pm.dod IS NOT NULL AND t.{col} > pm.dod"
+            )
+            self.con.execute(
+                f"CREATE VIEW {name} AS SELECT t.* FROM {name}_dedup t "
+                f"ANTI JOIN {name}_late l ON l.id = t.id"
+            )
+            label = "rtype" if name == "s_medications" else f"'{self.labels[name]}'"
+            self.problems(
+                f"SELECT _file, _entry, {label} || ' ' || id || ': dated {col} ' || "
+                f"CAST({col} AS VARCHAR) || ', after the person''s death', {label} "
+                f"FROM {name}_late",
+                "after_death",
+                None,
+                "raw",
+            )
 
     def encounters(self) -> None:
         c = self.con
@@ -493,6 +531,13 @@ class Finaliser:
             "to_json(t)::VARCHAR FROM s_medications t JOIN files f ON f.idx = t._file "
             "ANTI JOIN pm ON pm.ref = t.patient_ref"
         )
+        for name in DATED:
+            label = "t.rtype" if name == "s_medications" else f"'{self.labels[name]}'"
+            parts.append(
+                f"SELECT {label} || '/' || t.id || '#after-death', f.name, {label}, "
+                f"'dated after the person''s death (e.g. a death certification)', "
+                f"to_json(t)::VARCHAR FROM {name}_late t JOIN files f ON f.idx = t._file"
+            )
         parts.append(
             "SELECT t.rtype || '/' || t.id || '#unresolved', f.name, t.rtype, "
             "'dangling reference: encounter ' || t.encounter_ref || ' is not in the input', "
