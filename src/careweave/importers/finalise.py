@@ -293,7 +293,7 @@ class Finaliser:
         )
         self.problems(
             "SELECT _file, _entry, rtype || ' ' || id || ': references encounter ' || encounter_ref "
-            "|| ' which is not in the input', rtype FROM s_costs s ANTI JOIN enc ON enc.id = s.encounter_ref",
+            "|| ' which is not in the input or not an activity row', rtype FROM s_costs s ANTI JOIN enc ON enc.id = s.encounter_ref",
             "dangling_reference",
             None,
             "raw",
@@ -554,7 +554,7 @@ class Finaliser:
         if sql is None:
             dsio.write_table(out, table, table.arrow_schema.empty_table())
             return 0
-        reader = self.con.execute(sql).fetch_record_batch(BATCH)
+        reader = self.con.execute(sql).to_arrow_reader(BATCH)
         schema = table.arrow_schema.remove_metadata()
         n = 0
         date_col = table.date_columns[0] if table.date_columns else None
