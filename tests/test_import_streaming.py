@@ -11,10 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from careweave.dataset.nhs_number import SURROGATE, is_valid, surrogate_for
-from careweave.importers.fhir import FhirMapper
-from careweave.importers.report import ImportReport
-from careweave.importers.staging import Stager
+from careweave.dataset.nhs_number import SURROGATE, check_digit, is_valid, surrogate_for
+from careweave.importers.finalise import allocate_surrogates
 
 PATIENTS = 40
 
@@ -111,19 +109,19 @@ def test_peak_memory_does_not_grow_with_file_size(tmp_path: Path, kind: str) -> 
     assert growth_mb < 120, f"peak RSS grew {growth_mb:.0f} MB ({rss_small} -> {rss_large} KB)"
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=200))
-def test_surrogates_valid_unique_deterministic(
-    tmp_path_factory: pytest.TempPathFactory, ids: list[str]
-) -> None:
-    stager = Stager(tmp_path_factory.mktemp("stage"))
-    mapper = FhirMapper(stager, ImportReport(source="fhir"))
-    numbers = [mapper.surrogate(i) for i in ids]
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=300, unique=True),
+    st.sets(st.integers(999_500_000, 999_999_999), max_size=50),
+)
+def test_surrogates_valid_unique_deterministic(ids: list[str], stems: set[int]) -> None:
+    taken = {f"{s}{check_digit(str(s))}" for s in stems if check_digit(str(s)) is not None}
+    numbers = allocate_surrogates(ids, taken)
     assert all(is_valid(n) for n in numbers)
     assert all(SURROGATE[0] <= int(n[:9]) < SURROGATE[1] for n in numbers)
-    by_id = dict(zip(ids, numbers, strict=True))
-    assert len(set(by_id.values())) == len(by_id)  # distinct ids -> distinct numbers
-    assert [mapper.surrogate(i) for i in ids] == numbers  # the same id -> the same number
+    assert len(set(numbers)) == len(numbers)  # never repeated
+    assert not set(numbers) & taken  # never one already in use
+    assert allocate_surrogates(ids, taken) == numbers  # deterministic
 
 
 @given(st.text(min_size=1, max_size=30))
@@ -131,3 +129,25 @@ def test_surrogate_skips_numbers_already_taken(source_id: str) -> None:
     first = surrogate_for(source_id, set())
     second = surrogate_for(source_id, {first})
     assert second != first and is_valid(second)
+
+
+@pytest.mark.slow
+def test_killed_import_leaves_nothing_and_is_cleaned_up(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    src = tmp_path / "in.ndjson"
+    write_ndjson(src, 60)
+    out = tmp_path / "ds"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(out)])
+    work = tmp_path / f".ds.importing-{child.pid}"
+    deadline = time.monotonic() + 60
+    while not (work / "_staging").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not out.exists()
+    assert work.exists()  # a SIGKILL leaves its work directory ...
+    rows, _ = peak_rss_kb(src, out)  # ... which the next import into the same place removes
+    assert rows > 0 and out.exists() and not work.exists()

@@ -21,14 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
 import orjson
 
-from careweave.dataset.nhs_number import is_valid, surrogate_for
+from careweave.dataset.nhs_number import is_valid
 from careweave.importers import vocab
 from careweave.importers.report import ImportReport
 from careweave.importers.staging import Stager
@@ -329,8 +330,6 @@ class FhirMapper:
         self.file_name = ""
         self.fileno = 0
         self.entry = 0
-        self.taken: set[str] = set()
-        self.surrogates: dict[str, str] = {}
         self.handlers: dict[str, Callable[[Resource, str], None]] = {
             "Patient": self.patient,
             "Organization": self.organization,
@@ -372,7 +371,12 @@ class FhirMapper:
         try:
             handler(res, key)
         except Skip as s:
-            self._raw(res, rtype, s.reason, s.kind, key)
+            reason = s.reason
+            if s.kind == "missing_field":
+                detail = validation_errors(res)
+                if detail:
+                    reason = f"{reason} (FHIR R4B validation: {detail})"
+            self._raw(res, rtype, reason, s.kind, key)
         else:
             self.report.mapped[rtype] += 1
 
@@ -448,10 +452,6 @@ class FhirMapper:
         if dob is None:
             raise Skip("missing or invalid required field birthDate")
         real = nhs is not None
-        if nhs is None:
-            nhs = self.surrogate(key)
-        else:
-            self.taken.add(nhs)
         sex = vocab.SEX.get(str(res.get("gender", "unknown")).lower(), "unknown")
         practice = None
         for gp in res.get("generalPractitioner") or ():
@@ -464,14 +464,6 @@ class FhirMapper:
             "s_people",
             (key, nhs, real, dob, sex, self.ethnicity(res), practice, dod, *self._loc()),
         )
-
-    def surrogate(self, source_id: str) -> str:
-        number = self.surrogates.get(source_id)
-        if number is None:
-            number = surrogate_for(source_id, self.taken)
-            self.taken.add(number)
-            self.surrogates[source_id] = number
-        return number
 
     @staticmethod
     def ethnicity(res: Resource) -> str:
@@ -946,6 +938,31 @@ class FhirMapper:
         self.stager.add("s_costs", (key, rtype, encounter, amount, *self._loc()))
 
 
+def validation_errors(res: Resource, limit: int = 3) -> str | None:
+    """What the fhir.resources R4B model says is wrong with ``res`` (off the hot path).
+
+    Only field paths and messages are returned, never the values (no personal data).
+    """
+    from pydantic import ValidationError
+
+    try:
+        from fhir.resources.R4B import get_fhir_model_class
+
+        model = get_fhir_model_class(str(res.get("resourceType")))
+    except (KeyError, ValueError, ImportError):
+        return None
+    try:
+        model.model_validate(res)
+    except ValidationError as e:
+        errs = e.errors()
+        parts = [f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in errs[:limit]]
+        more = f" (+{len(errs) - limit} more)" if len(errs) > limit else ""
+        return "; ".join(parts) + more
+    except (TypeError, ValueError) as e:
+        return type(e).__name__
+    return None
+
+
 def _money(res: Resource) -> tuple[float, str | None] | None:
     """(amount, currency) of a Claim.total, ExplanationOfBenefit.total or the item nets."""
     total = res.get("total")
@@ -1034,8 +1051,13 @@ def import_fhir(
     progress: Callable[[int], None] | None = None,
     memory_limit: str = "1GB",
     rates: dict[str, float] | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
-    """Import FHIR R4 files/directories into the dataset directory ``out``."""
+    """Import FHIR R4 files/directories into the dataset directory ``out``.
+
+    ``workers`` processes (default: one per core, at most one per file) parse and
+    map whole files in parallel; the result does not depend on their number.
+    """
     from careweave.errors import InputError
     from careweave.importers.writer import run_import
 
@@ -1043,21 +1065,14 @@ def import_fhir(
     if not files:
         raise InputError(f"{', '.join(map(str, paths))}: no FHIR JSON or NDJSON files found")
 
-    def stage(stager: Stager, report: ImportReport) -> list[str]:
-        mapper = FhirMapper(stager, report, rates)
-        names: list[str] = []
-        for fileno, path in enumerate(files):
-            name = str(path)
-            names.append(name)
-            mapper.file_name, mapper.fileno = name, fileno
-            size = path.stat().st_size
-            report.bytes_read += size
-            for entry, res, full_url in iter_file(path, name, report):
-                mapper.entry = entry
-                mapper.map(res, full_url)
-            if progress is not None:
-                progress(size)
-        return names
+    workers = max(1, min(workers if workers is not None else os.cpu_count() or 1, len(files)))
+
+    def stage(staging: Path, report: ImportReport) -> list[str]:
+        if workers == 1:
+            _stage_files(files, range(len(files)), staging / "w0", report, rates, progress)
+        else:
+            _stage_parallel(files, staging, workers, report, rates, progress)
+        return [str(f) for f in files]
 
     return run_import(
         "fhir",
@@ -1067,3 +1082,105 @@ def import_fhir(
         memory_limit=memory_limit,
         parameters={"currency_rates": rates or {}},
     )
+
+
+def _stage_files(
+    files: list[Path],
+    indices: Iterable[int],
+    directory: Path,
+    report: ImportReport,
+    rates: dict[str, float] | None,
+    progress: Callable[[int], None] | None,
+) -> None:
+    stager = Stager(directory)
+    mapper = FhirMapper(stager, report, rates)
+    for fileno in indices:
+        path = files[fileno]
+        name = str(path)
+        mapper.file_name, mapper.fileno = name, fileno
+        size = path.stat().st_size
+        report.bytes_read += size
+        for entry, res, full_url in iter_file(path, name, report):
+            mapper.entry = entry
+            mapper.map(res, full_url)
+        if progress is not None:
+            progress(size)
+    stager.close()
+
+
+def _worker(
+    files: list[Path],
+    directory: Path,
+    tasks: Any,
+    results: Any,
+    rates: dict[str, float] | None,
+) -> None:
+    report = ImportReport(source="fhir")
+
+    def next_files() -> Iterator[int]:
+        while (i := tasks.get()) is not None:
+            yield i
+
+    try:
+        _stage_files(
+            files, next_files(), directory, report, rates, lambda n: results.put(("progress", n))
+        )
+    except BaseException as e:  # reported to the parent, which re-raises
+        results.put(("error", f"{type(e).__name__}: {e}"))
+        raise
+    results.put(("done", report))
+
+
+def _stage_parallel(
+    files: list[Path],
+    staging: Path,
+    workers: int,
+    report: ImportReport,
+    rates: dict[str, float] | None,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Stage ``files`` with ``workers`` forked processes, each with its own staging folder."""
+    import multiprocessing as mp
+    import queue
+
+    files_order = {str(f): i for i, f in enumerate(files)}
+    ctx = mp.get_context("fork")
+    tasks: Any = ctx.Queue()
+    results: Any = ctx.Queue()
+    # Largest files first, so the last file to finish is a small one.
+    for i in sorted(range(len(files)), key=lambda i: -files[i].stat().st_size):
+        tasks.put(i)
+    for _ in range(workers):
+        tasks.put(None)
+    procs = [
+        ctx.Process(
+            target=_worker, args=(files, staging / f"w{w}", tasks, results, rates), daemon=True
+        )
+        for w in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    done = 0
+    try:
+        while done < workers:
+            try:
+                kind, payload = results.get(timeout=1.0)
+            except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in procs):
+                    raise RuntimeError("an import worker died unexpectedly") from None
+                continue
+            if kind == "progress":
+                if progress is not None:
+                    progress(payload)
+            elif kind == "done":
+                report.merge(payload)
+                done += 1
+            else:
+                raise RuntimeError(f"an import worker failed: {payload}")
+        for proc in procs:
+            proc.join()
+        report.problems.sort(key=lambda p: (files_order.get(p.file, 0), p.entry or 0))
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from careweave.dataset import io as dsio
 from careweave.dataset import tables as T
+from careweave.dataset.nhs_number import surrogate_for
 from careweave.dataset.schema import Table
 from careweave.importers.report import ImportReport
 from careweave.importers.staging import SCHEMAS
@@ -82,6 +83,20 @@ FHIR_LABELS: dict[str, str] = {
 }
 
 
+def allocate_surrogates(source_ids: list[str], taken: set[str]) -> list[str]:
+    """A surrogate NHS number for each source id, in order: valid, 999-range, never repeated.
+
+    ``taken`` (the real NHS numbers of the input) is not modified.
+    """
+    used = set(taken)
+    out = []
+    for sid in source_ids:
+        number = surrogate_for(sid, used)
+        used.add(number)
+        out.append(number)
+    return out
+
+
 class Finaliser:
     def __init__(
         self,
@@ -103,7 +118,7 @@ class Finaliser:
         self.con.execute("SET preserve_insertion_order=false")
         self.con.execute("SET threads=2")
         for name in SCHEMAS:
-            path = (staging / f"{name}.parquet").as_posix()
+            path = (staging / "*" / f"{name}.parquet").as_posix()
             self.con.execute(f"CREATE VIEW {name}_all AS SELECT * FROM read_parquet('{path}')")
         self.con.execute("CREATE TEMP TABLE files (idx INTEGER, name VARCHAR)")
         if files:
@@ -187,14 +202,15 @@ class Finaliser:
     def run(self, out: Path) -> dict[str, int]:
         c = self.con
         self.dedupe()
+        self.surrogates()
         # People: one per source id; a second source id with the same NHS number links to it.
         c.execute(
-            "CREATE TEMP TABLE people_first AS SELECT * FROM s_people "
+            "CREATE TEMP TABLE people_first AS SELECT * FROM s_people_n "
             "QUALIFY row_number() OVER (PARTITION BY nhs_number ORDER BY _file, _entry) = 1"
         )
         self.problems(
             "SELECT p._file, p._entry, 'Patient ' || p.source_id || ' has the same NHS number as "
-            "Patient ' || f.source_id || ': linked as one person' FROM s_people p "
+            "Patient ' || f.source_id || ': linked as one person' FROM s_people_n p "
             "JOIN people_first f ON f.nhs_number = p.nhs_number AND f.source_id <> p.source_id",
             "linked_duplicate",
             None,
@@ -202,7 +218,7 @@ class Finaliser:
         )
         c.execute(
             "CREATE TEMP TABLE pm AS SELECT s.source_id AS ref, s.nhs_number, "
-            "f.date_of_death AS dod FROM s_people s JOIN people_first f USING (nhs_number) "
+            "f.date_of_death AS dod FROM s_people_n s JOIN people_first f USING (nhs_number) "
             "UNION ALL SELECT 'nhs:' || nhs_number, nhs_number, date_of_death "
             "FROM people_first WHERE real_nhs"
         )
@@ -225,6 +241,34 @@ class Finaliser:
             if table.required and table.name not in written:
                 written[table.name] = self.write(out, table, None)
         return written
+
+    def surrogates(self) -> None:
+        """``s_people_n``: people with a surrogate NHS number where the source had none.
+
+        Allocated here, once, in input order (file, entry), so the numbers do not
+        depend on how many workers staged the input.
+        """
+        ids = [
+            r[0]
+            for r in self.rows(
+                "SELECT source_id FROM s_people WHERE NOT real_nhs ORDER BY _file, _entry"
+            )
+        ]
+        taken = {r[0] for r in self.rows("SELECT nhs_number FROM s_people WHERE real_nhs")}
+        table = pa.table(
+            {
+                "source_id": pa.array(ids, pa.string()),
+                "nhs_number": pa.array(allocate_surrogates(ids, taken), pa.string()),
+            }
+        )
+        self.con.register("sur_arrow", table)
+        self.con.execute("CREATE TEMP TABLE sur AS SELECT * FROM sur_arrow")
+        self.con.unregister("sur_arrow")
+        self.con.execute(
+            "CREATE VIEW s_people_n AS SELECT p.* REPLACE "
+            "(coalesce(p.nhs_number, s.nhs_number) AS nhs_number) "
+            "FROM s_people p LEFT JOIN sur s ON s.source_id = p.source_id"
+        )
 
     def after_death(self) -> None:
         """Views without the rows dated after the person's death (kept raw instead)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ class ImportReport:
     #: Resources not turned into rows for a reason reported as a problem
     #: (duplicates; dangling references are moved to raw and counted there).
     rejected: Counter[str] = field(default_factory=Counter)
-    unmapped_codes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    unmapped_codes: dict[str, Counter[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     problems_by_kind: Counter[str] = field(default_factory=Counter)
@@ -62,7 +62,26 @@ class ImportReport:
             self.problems.append(Problem(file, entry, kind, message))
 
     def unmapped_code(self, system: str, code: str) -> None:
-        self.unmapped_codes[system or "(no system)"][code] += 1
+        key = system or "(no system)"
+        counter = self.unmapped_codes.get(key)
+        if counter is None:
+            counter = self.unmapped_codes[key] = Counter()
+        counter[code] += 1
+
+    def merge(self, other: ImportReport) -> None:
+        """Add another report's counts and problems (from a parallel worker) to this one."""
+        self.seen.update(other.seen)
+        self.mapped.update(other.mapped)
+        self.raw.update(other.raw)
+        self.rejected.update(other.rejected)
+        for system, codes in other.unmapped_codes.items():
+            self.unmapped_codes.setdefault(system, Counter()).update(codes)
+        room = MAX_PROBLEMS - len(self.problems)
+        self.problems.extend(other.problems[: max(room, 0)])
+        self.problem_count += other.problem_count
+        self.problems_by_kind.update(other.problems_by_kind)
+        self.problems_by_file.update(other.problems_by_file)
+        self.bytes_read += other.bytes_read
 
     @property
     def rows_written(self) -> int:

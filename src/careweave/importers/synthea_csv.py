@@ -101,8 +101,6 @@ class SyntheaMapper:
         self.stager = stager
         self.report = report
         self.rates = rates or {}
-        self.taken: set[str] = set()
-        self.surrogates: dict[str, str] = {}
         self.file_name = ""
         self.fileno = 0
         self.entry = 0
@@ -149,16 +147,6 @@ class SyntheaMapper:
             raise RowSkip(f"malformed {system} code")
         return system, code, term
 
-    def surrogate(self, source_id: str) -> str:
-        from careweave.dataset.nhs_number import surrogate_for
-
-        number = self.surrogates.get(source_id)
-        if number is None:
-            number = surrogate_for(source_id, self.taken)
-            self.taken.add(number)
-            self.surrogates[source_id] = number
-        return number
-
     # -- tables
 
     def organization(self, row: dict[str, str], _: str | None) -> None:
@@ -182,7 +170,7 @@ class SyntheaMapper:
             "s_people",
             (
                 row["Id"],
-                self.surrogate(row["Id"]),
+                None,
                 False,
                 dob,
                 sex,
@@ -448,7 +436,8 @@ def import_synthea_csv(
     rank = {t: i for i, t in enumerate(ORDER)}
     files.sort(key=lambda f: (rank.get(f.stem.lower(), len(ORDER)), f.name))
 
-    def stage(stager: Stager, report: ImportReport) -> list[str]:
+    def stage(staging: Path, report: ImportReport) -> list[str]:
+        stager = Stager(staging / "w0")
         mapper = SyntheaMapper(stager, report, rates)
         names: list[str] = []
         for fileno, path in enumerate(files):
@@ -459,6 +448,7 @@ def import_synthea_csv(
             mapper.read(path, path.stem.lower())
             if progress is not None:
                 progress(size)
+        stager.close()
         return names
 
     return run_import(

@@ -18,7 +18,6 @@ from careweave.dataset.io import Manifest, write_manifest
 from careweave.errors import InputError
 from careweave.importers.finalise import Finaliser
 from careweave.importers.report import ImportReport
-from careweave.importers.staging import Stager
 
 
 class NothingImported(InputError):
@@ -29,8 +28,10 @@ class NothingImported(InputError):
         self.report = report
 
 
-#: A mapping pass: reads the inputs, adds staging rows, fills the report, returns the file list.
-StageFn = Callable[[Stager, ImportReport], list[str]]
+#: A mapping pass: reads the inputs, writes staging tables under the given folder (one
+#: :class:`~careweave.importers.staging.Stager` per subfolder), fills the report and
+#: returns the list of input files (the index of each is its ``_file``).
+StageFn = Callable[[Path, ImportReport], list[str]]
 
 
 def run_import(
@@ -49,14 +50,14 @@ def run_import(
         raise InputError(f"{out}: already exists and is not empty (use --overwrite to replace it)")
     started = time.perf_counter()
     report = ImportReport(source=source)
+    _remove_stale(out)
     work = out.parent / f".{out.name}.importing-{os.getpid()}"
     if work.exists():
         shutil.rmtree(work)
     staging = work / "_staging"
     try:
-        stager = Stager(staging)
-        files = stage(stager, report)
-        stager.close()
+        staging.mkdir(parents=True)
+        files = stage(staging, report)
         report.files = files
         fin = Finaliser(staging, files, report, memory_limit=memory_limit, labels=labels)
         try:
@@ -90,6 +91,26 @@ def run_import(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return report
+
+
+def _remove_stale(out: Path) -> None:
+    """Work directories left by killed imports into ``out`` (their process is gone)."""
+    if not out.parent.exists():
+        return
+    for stale in out.parent.glob(f".{out.name}.importing-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _swap(work: Path, out: Path) -> None:
