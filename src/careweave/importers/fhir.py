@@ -661,7 +661,7 @@ class FhirMapper:
                 org = ref_id(p)
                 break
         components = res.get("component")
-        has_value = any(k.startswith("value") for k in res)
+        has_value = not _VALUE_KEYS.isdisjoint(res)
         rows = 0
         if has_value or not components:
             system, code, term = self.code(res.get("code"), "observation")
@@ -961,6 +961,25 @@ def validation_errors(res: Resource, limit: int = 3) -> str | None:
     except (TypeError, ValueError) as e:
         return type(e).__name__
     return None
+
+
+_VALUE_KEYS = frozenset(
+    "value" + t
+    for t in (
+        "Quantity",
+        "CodeableConcept",
+        "String",
+        "Boolean",
+        "Integer",
+        "Range",
+        "Ratio",
+        "SampledData",
+        "Time",
+        "DateTime",
+        "Period",
+        "Decimal",
+    )
+)
 
 
 def _money(res: Resource) -> tuple[float, str | None] | None:
