@@ -35,8 +35,9 @@ import pyarrow.parquet as pq
 
 from careweave.dataset import io as dsio
 from careweave.dataset import tables as T
-from careweave.dataset.nhs_number import surrogate_for
+from careweave.dataset.nhs_number import SURROGATE, surrogate_for
 from careweave.dataset.schema import Table
+from careweave.errors import InputError
 from careweave.importers.report import ImportReport
 from careweave.importers.staging import SCHEMAS
 
@@ -91,7 +92,14 @@ def allocate_surrogates(source_ids: list[str], taken: set[str]) -> list[str]:
     used = set(taken)
     out = []
     for sid in source_ids:
-        number = surrogate_for(sid, used)
+        try:
+            number = surrogate_for(sid, used)
+        except ValueError:
+            lo, hi = SURROGATE
+            raise InputError(
+                f"more than {len(out):,} people without an NHS number: the surrogate range "
+                f"(stems {lo}-{hi - 1}) is exhausted"
+            ) from None
         used.add(number)
         out.append(number)
     return out
