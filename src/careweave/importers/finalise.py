@@ -90,7 +90,7 @@ def allocate_surrogates(source_ids: list[str], taken: set[str]) -> list[str]:
     ``taken`` (the real NHS numbers of the input) is not modified.
     """
     used = set(taken)
-    out = []
+    out: list[str] = []
     for sid in source_ids:
         try:
             number = surrogate_for(sid, used)
