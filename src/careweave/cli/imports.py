@@ -137,6 +137,14 @@ def register(app: typer.Typer) -> None:
                 "--rate", help="Exchange rate to GBP for costs in another currency: USD=0.79."
             ),
         ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                "--workers",
+                min=1,
+                help="Processes parsing files in parallel (default: one per core).",
+            ),
+        ] = None,
     ) -> None:
         """Import FHIR R4 (Bundles of any type, Bulk Data NDJSON) into a dataset directory."""
         from careweave.importers.fhir import expand_paths, import_fhir
@@ -146,7 +154,9 @@ def register(app: typer.Typer) -> None:
         report = _run(
             total,
             "importing FHIR",
-            lambda adv: import_fhir(paths, out, overwrite=overwrite, progress=adv, rates=rates),
+            lambda adv: import_fhir(
+                paths, out, overwrite=overwrite, progress=adv, rates=rates, workers=workers
+            ),
         )
         print_summary(report, out)
 
