@@ -260,3 +260,65 @@ def test_result_does_not_depend_on_worker_count(tmp_path: Path) -> None:
         p.as_dict().items() for p in two.problems
     )
     shutil.rmtree(tmp_path / "a")
+
+
+def test_wrong_json_shapes_are_kept_raw_not_fatal(tmp_path: Path) -> None:
+    lines = [
+        {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1970-01-01"},
+        {  # hospitalization must be an object
+            "resourceType": "Encounter",
+            "id": "e1",
+            "class": {"code": "IMP"},
+            "subject": {"reference": "Patient/p1"},
+            "period": {"start": "2020-01-01"},
+            "hospitalization": "oops",
+        },
+        {  # second component has a malformed LOINC code: nothing of it is half-kept
+            "resourceType": "Observation",
+            "id": "o1",
+            "status": "final",
+            "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": "2020-01-01",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+            "component": [
+                {
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                    "valueQuantity": {"value": 120},
+                },
+                {
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8462-5"}]},
+                    "valueQuantity": {"value": 80},
+                },
+            ],
+        },
+        {  # a numeric id and a numeric display
+            "resourceType": "Condition",
+            "id": 7,
+            "subject": {"reference": "Patient/p1"},
+            "code": {
+                "coding": [{"system": "http://snomed.info/sct", "code": "38341003", "display": 5}]
+            },
+            "onsetDateTime": "2020-01-01",
+        },
+        {
+            "resourceType": "Condition",
+            "id": "c2",
+            "subject": {"reference": "Patient/p1"},
+            "code": {
+                "coding": [{"system": "http://snomed.info/sct", "code": "38341003", "display": 5}]
+            },
+            "onsetDateTime": "2020-01-01",
+        },
+    ]
+    src = tmp_path / "in.ndjson"
+    src.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "ds"
+    report = import_fhir([src], out)
+    data = check_dataset(out)
+    assert counts(data) == {"people": 1, "primary_care_events": 1, "raw_resources": 3}
+    assert data["primary_care_events"].column("term").to_pylist() == ["5"]
+    raw = {r["id"]: r["reason"] for r in data["raw_resources"].to_pylist()}
+    assert raw["Encounter/e1"].startswith("malformed resource")
+    assert raw["Observation/o1"].startswith("malformed observation component code")
+    assert raw[f"{src}#4"] == "missing id"
+    assert report.problems_by_kind["malformed_resource"] == 1

@@ -109,9 +109,8 @@ _READ_ERRORS = (OSError, EOFError, zlib.error)
 def iter_file(path: Path, name: str, report: ImportReport) -> Iterator[Entry]:
     """Every (entry index, resource, fullUrl) in one file; problems go to ``report``."""
     if _looks_ndjson(path):
-        yield from _iter_ndjson(path, name, report)
-    else:
-        yield from _iter_document(path, name, report)
+        return _iter_ndjson(path, name, report)
+    return _iter_document(path, name, report)
 
 
 def _iter_ndjson(path: Path, name: str, report: ImportReport) -> Iterator[Entry]:
@@ -240,6 +239,21 @@ def _stream_entries(f: IO[bytes], name: str, report: ImportReport) -> Iterator[E
 # --------------------------------------------------------------------------- helpers
 
 
+def _classify(uri: Any, raw_code: Any) -> tuple[str, str, str]:
+    """("ok" | "other" | "malformed", code_system, code) for one coding."""
+    code = str(raw_code)
+    system = vocab.SYSTEMS.get(str(uri or ""))
+    if system is None:
+        return "other", "other", code
+    if system == "icd10":
+        from careweave.dataset.codes import normalise_icd10
+
+        code = normalise_icd10(code)
+    if not vocab.code_ok(system, code):
+        return "malformed", system, code
+    return "ok", system, code
+
+
 def ref_id(ref: Any) -> str | None:
     """The id a Reference points at (``urn:uuid:X``, ``Type/X``, absolute URLs, NHS-number searches)."""
     if not isinstance(ref, dict):
@@ -311,7 +325,14 @@ def _codes_of(cc: Any) -> list[tuple[str, str, str | None]]:
     out = []
     for c in codings or ():
         if isinstance(c, dict) and c.get("code") is not None:
-            out.append((str(c.get("system") or ""), str(c["code"]), c.get("display")))
+            display = c.get("display")
+            out.append(
+                (
+                    str(c.get("system") or ""),
+                    str(c["code"]),
+                    None if display is None else str(display),
+                )
+            )
     return out
 
 
@@ -327,6 +348,7 @@ class FhirMapper:
         self.stager = stager
         self.report = report
         self.rates = rates or {}
+        self._codes: dict[tuple[Any, Any], tuple[str, str, str]] = {}
         self.file_name = ""
         self.fileno = 0
         self.entry = 0
@@ -360,7 +382,9 @@ class FhirMapper:
         key = (
             full_url[9:] if isinstance(full_url, str) and full_url.startswith("urn:uuid:") else None
         )
-        key = key or res.get("id")
+        if key is None:
+            rid = res.get("id")
+            key = rid if isinstance(rid, str) else None
         handler = self.handlers.get(rtype)
         if handler is None:
             self._raw(res, rtype, "resource type not mapped", None, key)
@@ -370,6 +394,10 @@ class FhirMapper:
             return
         try:
             handler(res, key)
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as e:
+            # A field of the wrong JSON shape (a list where an object belongs, ...).
+            why = validation_errors(res) or type(e).__name__
+            self._raw(res, rtype, f"malformed resource ({why})", "malformed_resource", key)
         except Skip as s:
             reason = s.reason
             if s.kind == "missing_field":
@@ -397,6 +425,29 @@ class FhirMapper:
 
     def code(self, cc: Any, what: str) -> tuple[str, str, str | None]:
         """(code_system, code, term) of the preferred coding; Skip when there is none usable."""
+        # Fast path: one coding (the common case), classified once per (system, code).
+        if type(cc) is dict:
+            codings = cc.get("coding")
+            if type(codings) is list and len(codings) == 1 and type(codings[0]) is dict:
+                c = codings[0]
+                uri, raw_code = c.get("system"), c.get("code")
+                if raw_code is not None:
+                    key = (uri, raw_code)
+                    hit = self._codes.get(key)
+                    if hit is None:
+                        if len(self._codes) > 200_000:
+                            self._codes.clear()
+                        hit = self._codes[key] = _classify(uri, raw_code)
+                    kind, fsystem, fcode = hit
+                    fterm = c.get("display") or cc.get("text")
+                    if fterm is not None and type(fterm) is not str:
+                        fterm = str(fterm)
+                    if kind == "ok":
+                        return fsystem, fcode, fterm
+                    self.report.unmapped_code(str(uri or ""), fcode)
+                    if kind == "other":
+                        return "other", fcode, fterm
+                    raise Skip(f"malformed {what} code in {uri}", "malformed_code")
         codes = _codes_of(cc)
         if not codes:
             raise Skip(f"no {what} code")
@@ -583,7 +634,7 @@ class FhirMapper:
                 key,
                 patient,
                 kind,
-                status,
+                _str(status),
                 parse_ts(start),
                 parse_ts(end),
                 start_date,
@@ -662,45 +713,49 @@ class FhirMapper:
                 break
         components = res.get("component")
         has_value = not _VALUE_KEYS.isdisjoint(res)
-        rows = 0
+        rows: list[tuple[Any, ...]] = []
         if has_value or not components:
             system, code, term = self.code(res.get("code"), "observation")
             value, unit, term = _value(res, term)
-            self._obs(
-                key,
-                patient,
-                encounter,
-                org,
-                when,
-                recorded,
-                system,
-                code,
-                term,
-                value,
-                unit,
-                device,
+            rows.append(
+                self._obs(
+                    key,
+                    patient,
+                    encounter,
+                    org,
+                    when,
+                    recorded,
+                    system,
+                    code,
+                    term,
+                    value,
+                    unit,
+                    device,
+                )
             )
-            rows += 1
         for i, comp in enumerate(components or ()):
             if not isinstance(comp, dict):
                 continue
             system, code, term = self.code(comp.get("code"), "observation component")
             value, unit, term = _value(comp, term)
-            self._obs(
-                f"{key}:{i}",
-                patient,
-                encounter,
-                org,
-                when,
-                recorded,
-                system,
-                code,
-                term,
-                value,
-                unit,
-                device,
+            rows.append(
+                self._obs(
+                    f"{key}:{i}",
+                    patient,
+                    encounter,
+                    org,
+                    when,
+                    recorded,
+                    system,
+                    code,
+                    term,
+                    value,
+                    unit,
+                    device,
+                )
             )
-            rows += 1
+        for row in rows:
+            self.stager.add("s_observations", row)
 
     def _obs(
         self,
@@ -716,26 +771,23 @@ class FhirMapper:
         value: float | None,
         unit: str | None,
         device: bool,
-    ) -> None:
+    ) -> tuple[Any, ...]:
         measure = vocab.MEASURES.get(code) if system in ("loinc", "snomed") else None
-        self.stager.add(
-            "s_observations",
-            (
-                rid,
-                patient,
-                encounter,
-                org,
-                when,
-                recorded,
-                system,
-                code,
-                term,
-                measure,
-                value,
-                unit,
-                device,
-                *self._loc(),
-            ),
+        return (
+            rid,
+            patient,
+            encounter,
+            org,
+            when,
+            recorded,
+            system,
+            code,
+            term,
+            measure,
+            value,
+            unit,
+            device,
+            *self._loc(),
         )
 
     def medication(self, res: Resource, key: str) -> None:
@@ -805,7 +857,7 @@ class FhirMapper:
                 system,
                 code,
                 term,
-                res.get("status"),
+                _str(res.get("status")),
                 *self._loc(),
             ),
         )
@@ -818,7 +870,7 @@ class FhirMapper:
         for m in res.get("managingOrganization") or ():
             managing = ref_id(m)
             break
-        rows = 0
+        members: list[tuple[Any, ...]] = []
         for i, p in enumerate(res.get("participant") or ()):
             if not isinstance(p, dict):
                 continue
@@ -830,8 +882,7 @@ class FhirMapper:
                 role = _first_text(r)
                 break
             org = ref_id(p.get("onBehalfOf")) or managing
-            self.stager.add(
-                "s_care_team",
+            members.append(
                 (
                     f"{key}:{i}",
                     patient,
@@ -841,11 +892,12 @@ class FhirMapper:
                     start,
                     end,
                     *self._loc(),
-                ),
+                )
             )
-            rows += 1
-        if rows == 0:
+        if not members:
             raise Skip("no members other than the patient", "no_rows")
+        for row in members:
+            self.stager.add("s_care_team", row)
 
     def procedure(self, res: Resource, key: str) -> None:
         status = res.get("status")
@@ -914,6 +966,16 @@ class FhirMapper:
             code == "pharmacy" for _, code, _ in _codes_of(res.get("type"))
         ):
             raise Skip("pharmacy claim: medication issues carry no cost column", None)
+        money = _money(res)
+        if money is None:
+            raise Skip("no total amount")
+        amount, currency = money
+        if currency not in (None, "GBP"):
+            rate = self.rates.get(str(currency))
+            if rate is None:
+                self.report.unmapped_code(CURRENCY_SYSTEM, str(currency))
+                raise Skip(f"amount in {currency}, not GBP (no exchange rate given)", None)
+            amount = round(amount * rate, 2)
         encounter = None
         for item in res.get("item") or ():
             if isinstance(item, dict):
@@ -925,16 +987,6 @@ class FhirMapper:
                 break
         if encounter is None:
             raise Skip("references no encounter", None)
-        money = _money(res)
-        if money is None:
-            raise Skip("no total amount")
-        amount, currency = money
-        if currency not in (None, "GBP"):
-            rate = self.rates.get(str(currency))
-            if rate is None:
-                self.report.unmapped_code(CURRENCY_SYSTEM, str(currency))
-                raise Skip(f"amount in {currency}, not GBP (no exchange rate given)", None)
-            amount = round(amount * rate, 2)
         self.stager.add("s_costs", (key, rtype, encounter, amount, *self._loc()))
 
 
@@ -1032,6 +1084,10 @@ def _value(obj: Resource, term: str | None) -> tuple[float | None, str | None, s
     if isinstance(b, bool):
         return float(b), None, term
     return None, None, term
+
+
+def _str(v: Any) -> str | None:
+    return None if v is None else v if isinstance(v, str) else str(v)
 
 
 def _as_list(v: Any) -> list[Any]:
