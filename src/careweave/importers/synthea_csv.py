@@ -377,6 +377,11 @@ class SyntheaMapper:
                 continue
             try:
                 handler(row, default)
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                self.raw(table, row, f"malformed row ({type(e).__name__})")
+                self.report.problem(
+                    self.file_name, self.entry, "bad_value", f"{table} row {self.entry}: malformed"
+                )
             except RowSkip as s:
                 self.raw(table, row, s.reason)
                 if s.problem:
