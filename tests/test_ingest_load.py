@@ -392,3 +392,15 @@ def test_a_warehouse_of_another_shape_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="warehouse table people: missing column"):
         load_dataset(directory, warehouse)
     assert snapshot(warehouse) == {"people": []}
+
+
+def test_profile_of_the_loaded_warehouse_equals_profile_of_the_dataset(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from careweave.profile.engine import profile_dataset_dir, profile_warehouse
+    from careweave.synth import generate
+
+    generate(800, 11, dt.date(2022, 1, 1), dt.date(2023, 12, 31), tmp_path / "ds")
+    report = load_dataset(tmp_path / "ds", tmp_path / "w.duckdb")
+    assert report.rows_quarantined == 0
+    assert profile_warehouse(tmp_path / "w.duckdb") == profile_dataset_dir(tmp_path / "ds")
