@@ -124,8 +124,9 @@ def _take(vocab: list[str] | tuple[str, ...], idx: Arr) -> pa.Array:
 
 
 def _ids(prefix: str, chunk: int, n: int) -> pa.Array:
-    nums = pa.array(np.arange(n, dtype=np.int64) + chunk * ID_SPACE)
-    text = pc.utf8_lpad(pc.cast(nums, pa.string()), width=13, padding="0")
+    # 10**13 + ...: every number has 14 digits, so no padding is needed; drop the leading 1
+    nums = pa.array(np.arange(n, dtype=np.int64) + chunk * ID_SPACE + 10**13)
+    text = pc.utf8_slice_codeunits(pc.cast(nums, pa.string()), 1)
     return pc.binary_join_element_wise(prefix, text, "")
 
 
@@ -309,7 +310,7 @@ def condition_intercepts() -> tuple[float, ...]:
     denom = (age[:, None] >= den_min[None, :]).sum(axis=0)
     lo = np.full(len(P.CONDITIONS), -15.0)
     hi = np.full(len(P.CONDITIONS), 15.0)
-    for _ in range(45):
+    for _ in range(32):
         mid = (lo + hi) / 2
         prev = (_sig(base + mid[None, :]) * eligible).sum(axis=0) / denom
         too_high = prev > target
@@ -469,7 +470,6 @@ def generate_chunk(
     reab = _Rows()
     svc = _Rows()
     assess = _Rows()
-    ch_new = _Rows()
     acute_meds = _Rows()
 
     periods = [*span.periods, (end + 1, end + 365)]
@@ -569,7 +569,6 @@ def generate_chunk(
         via_spell = enter & (last_of >= 0)
         enter_day = np.where(via_spell, s_dis[np.maximum(last_of, 0)], enter_day)
         dest[last_of[via_spell]] = 1
-        ch_new.add(person=np.flatnonzero(enter), day=enter_day[enter])
         in_home = in_home | enter
         ch_start = np.where(enter, enter_day, ch_start)
 
@@ -758,7 +757,7 @@ def generate_chunk(
     out["mental_health_contacts"] = _mh_table(ctx, mh)
     out["observations"] = _obs_table(ctx, obs)
     out["medications"] = _meds_table(ctx, acute_meds)
-    social = _social_tables(ctx, reab, svc, assess, ch_new, out["hospital_spells"], spells)
+    social = _social_tables(ctx, reab, svc, assess, out["hospital_spells"], spells)
     out.update(social)
     out["telehealth_readings"] = _telehealth_table(ctx)
     return out
@@ -1078,13 +1077,16 @@ def _op_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
         [spec_vocab.index(C.CONDITION_SPECIALTY.get(c, "General Internal Medicine")) for c in conds]
     )
     with_spec = np.array([c in C.CONDITION_SPECIALTY for c in conds])
-    active = (ctx.onset[person] <= day[:, None]) & with_spec[None, :]
-    gumbel = np.log(np.where(active, 1.0, 1e-300)) - np.log(-np.log(rng.random(active.shape)))
-    chosen = np.argmax(gumbel, axis=1)
+    # each person's main condition for outpatients: a random one of theirs with a specialty
+    has = (ctx.onset < NEVER) & with_spec[None, :]
+    key = np.where(has, rng.random(has.shape), -1.0)
+    main = np.argmax(key, axis=1)
+    main_onset = np.where(has.any(axis=1), ctx.onset[np.arange(ctx.n), main], NEVER)
     general = np.array([spec_vocab.index(s) for s in C.GENERAL_OUTPATIENT])[
         np.floor(rng.random(m) * len(C.GENERAL_OUTPATIENT)).astype(np.int64)
     ]
-    spec = np.where(active.any(axis=1) & (rng.random(m) < 0.55), cond_spec[chosen], general)
+    use_cond = (main_onset[person] <= day) & (rng.random(m) < 0.55)
+    spec = np.where(use_cond, cond_spec[main[person]], general)
     spec = np.where(ctx.age_at(person, day) < 16, spec_vocab.index("Paediatrics"), spec)
     return pa.table(
         {
@@ -1318,7 +1320,6 @@ def _social_tables(
     reab: _Rows,
     svc: _Rows,
     assess: _Rows,
-    ch_new: _Rows,
     spells_tbl: pa.Table,
     spells: _Rows,
 ) -> dict[str, pa.Table]:
@@ -1493,7 +1494,6 @@ def _social_tables(
             "outcome": _take(T.SOCIAL_CARE_OUTCOME, outcome_all),
         }
     )
-    _ = ch_new
     return out
 
 
@@ -1507,7 +1507,7 @@ def _telehealth_table(ctx: _Ctx) -> pa.Table:
     dm = ctx.onset[:, conds.index("diabetes")]
     first = np.minimum(np.minimum(hf, copd), dm)
     eligible = (first <= stop) & ((stop - ctx.dob) / YEAR >= 40)
-    idx = np.flatnonzero(eligible & (rng.random(ctx.n) < P.TELEHEALTH_SHARE * 3))
+    idx = np.flatnonzero(eligible & (rng.random(ctx.n) < P.TELEHEALTH_SHARE))
     lo = np.maximum(np.maximum(first[idx], ctx.start), ctx.dob[idx] + int(40 * YEAR))
     hi = stop[idx]
     keep = hi >= lo
@@ -1625,8 +1625,8 @@ def generate(
     capacity = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
     if people > capacity:
         raise InputError(
-            f"--people: at most {capacity:,} people (the synthetic NHS-number range "
-            f"999 000 000x-{SYNTHETIC[1] - 1}x holds no more), got {people:,}"
+            f"--people: at most {capacity:,} people (the synthetic NHS-number stems "
+            f"{SYNTHETIC[0]}-{SYNTHETIC[1] - 1} hold no more), got {people:,}"
         )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

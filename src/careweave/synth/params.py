@@ -406,5 +406,5 @@ HOME_CARE_BASE = -5.0
 HOME_CARE_HOURS_MEDIAN = 7.5
 #: Telehealth: share of people with diabetes, heart failure or COPD (aged 40+)
 #: monitored at home at some point in the span (Whole System Demonstrator
-#: scale pilots: a few per cent of eligible people).
-TELEHEALTH_SHARE = 0.03
+#: and later scale-up programmes reached several per cent of eligible people).
+TELEHEALTH_SHARE = 0.09
