@@ -322,3 +322,12 @@ def test_wrong_json_shapes_are_kept_raw_not_fatal(tmp_path: Path) -> None:
     assert raw["Observation/o1"].startswith("malformed observation component code")
     assert raw[f"{src}#4"] == "missing id"
     assert report.problems_by_kind["malformed_resource"] == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_adds_up_to_the_input_size(tmp_path: Path, workers: int) -> None:
+    seen: list[int] = []
+    paths = [SYNTHEA / "fhir", EDGE / "fhir"]
+    import_fhir(paths, tmp_path / "ds", progress=seen.append, workers=workers)
+    total = sum(p.stat().st_size for p in fhir.expand_paths(paths))
+    assert sum(seen) == total and all(n > 0 for n in seen)

@@ -83,6 +83,31 @@ def _open(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+class _Tracked:
+    """A file opened for reading (gunzipped when it is gzip) that knows its stored position."""
+
+    def __init__(self, path: Path) -> None:
+        self.raw = path.open("rb")
+        gz = self.raw.read(2) == b"\x1f\x8b"
+        self.raw.seek(0)
+        self.stream: IO[bytes] = (
+            cast(IO[bytes], gzip.GzipFile(fileobj=self.raw, mode="rb")) if gz else self.raw
+        )
+
+    def __enter__(self) -> _Tracked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.close()
+        self.raw.close()
+
+    def position(self) -> int:
+        return self.raw.tell()
+
+
+Tick = Callable[[int], None]
+
+
 def _is_gzip(path: Path) -> bool:
     with path.open("rb") as probe:
         return probe.read(2) == b"\x1f\x8b"
@@ -106,18 +131,27 @@ def _looks_ndjson(path: Path) -> bool:
 _READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
-def iter_file(path: Path, name: str, report: ImportReport) -> Iterator[Entry]:
-    """Every (entry index, resource, fullUrl) in one file; problems go to ``report``."""
+def iter_file(
+    path: Path, name: str, report: ImportReport, tick: Tick | None = None
+) -> Iterator[Entry]:
+    """Every (entry index, resource, fullUrl) in one file; problems go to ``report``.
+
+    ``tick`` is told, now and then, how many stored bytes of a large file have been read.
+    """
     if _looks_ndjson(path):
-        return _iter_ndjson(path, name, report)
-    return _iter_document(path, name, report)
+        return _iter_ndjson(path, name, report, tick)
+    return _iter_document(path, name, report, tick)
 
 
-def _iter_ndjson(path: Path, name: str, report: ImportReport) -> Iterator[Entry]:
+def _iter_ndjson(
+    path: Path, name: str, report: ImportReport, tick: Tick | None = None
+) -> Iterator[Entry]:
     line_no = 0
     try:
-        with _open(path) as f:
-            for line_no, line in enumerate(f, 1):
+        with _Tracked(path) as tracked:
+            for line_no, line in enumerate(tracked.stream, 1):
+                if tick is not None and line_no & 8191 == 0:
+                    tick(tracked.position())
                 if not line.strip():
                     continue
                 try:
@@ -167,7 +201,9 @@ def _entry_resource(entry: Any, name: str, i: int, report: ImportReport) -> Reso
     return res
 
 
-def _iter_document(path: Path, name: str, report: ImportReport) -> Iterator[Entry]:
+def _iter_document(
+    path: Path, name: str, report: ImportReport, tick: Tick | None = None
+) -> Iterator[Entry]:
     size = path.stat().st_size
     gz = _is_gzip(path)
     if size <= (GZIP_WHOLE_FILE_LIMIT if gz else WHOLE_FILE_LIMIT):
@@ -197,17 +233,25 @@ def _iter_document(path: Path, name: str, report: ImportReport) -> Iterator[Entr
                 name, None, "not_a_resource", "the file is not a FHIR resource or Bundle"
             )
         return
-    with _open(path) as f:
-        yield from _stream_entries(f, name, report)
+    with _Tracked(path) as tracked:
+        yield from _stream_entries(tracked.stream, name, report, tick, tracked.position)
 
 
-def _stream_entries(f: IO[bytes], name: str, report: ImportReport) -> Iterator[Entry]:
+def _stream_entries(
+    f: IO[bytes],
+    name: str,
+    report: ImportReport,
+    tick: Tick | None = None,
+    position: Callable[[], int] | None = None,
+) -> Iterator[Entry]:
     """Bundle entries one at a time (ijson, C backend); stops at the first fault."""
     import ijson
 
     i = -1
     try:
         for i, entry in enumerate(ijson.items(f, "entry.item", use_float=True)):
+            if tick is not None and position is not None and i & 2047 == 0:
+                tick(position())
             res = _entry_resource(entry, name, i, report)
             if res is not None:
                 yield i, res, entry.get("fullUrl")
@@ -1169,17 +1213,24 @@ def _stage_files(
 ) -> None:
     stager = Stager(directory)
     mapper = FhirMapper(stager, report, rates)
+    sent = [0]  # stored bytes of the current file already passed to ``progress``
+
+    def tick(position: int) -> None:
+        if progress is not None and position > sent[0]:
+            progress(position - sent[0])
+            sent[0] = position
+
     for fileno in indices:
         path = files[fileno]
         name = str(path)
         mapper.file_name, mapper.fileno = name, fileno
         size = path.stat().st_size
         report.bytes_read += size
-        for entry, res, full_url in iter_file(path, name, report):
+        sent[0] = 0
+        for entry, res, full_url in iter_file(path, name, report, tick):
             mapper.entry = entry
             mapper.map(res, full_url)
-        if progress is not None:
-            progress(size)
+        tick(size)
     stager.close()
 
 
