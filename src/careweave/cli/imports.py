@@ -26,6 +26,16 @@ def _rates(values: list[str]) -> dict[str, float]:
     return rates
 
 
+def _memory(value: str) -> str:
+    import re
+
+    from careweave.errors import InputError
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip(), re.I):
+        raise InputError(f"--memory-limit {value!r}: expected a size such as 512MB or 2GB")
+    return value.strip()
+
+
 def print_summary(report: ImportReport, out: Path | None) -> None:
     """The mapping report, readable: resources by type, rows, unmapped codes, problems."""
     from rich.console import Console
@@ -144,6 +154,13 @@ def register(app: typer.Typer) -> None:
                 "--rate", help="Exchange rate to GBP for costs in another currency: USD=0.79."
             ),
         ] = None,
+        memory: Annotated[
+            str,
+            typer.Option(
+                "--memory-limit",
+                help="Memory cap of the finalising DuckDB pass (spills to disk beyond it).",
+            ),
+        ] = "1GB",
         workers: Annotated[
             int | None,
             typer.Option(
@@ -162,7 +179,13 @@ def register(app: typer.Typer) -> None:
             total,
             "importing FHIR",
             lambda adv: import_fhir(
-                paths, out, overwrite=overwrite, progress=adv, rates=rates, workers=workers
+                paths,
+                out,
+                overwrite=overwrite,
+                progress=adv,
+                rates=rates,
+                workers=workers,
+                memory_limit=_memory(memory),
             ),
         )
         print_summary(report, out)
@@ -182,6 +205,13 @@ def register(app: typer.Typer) -> None:
                 "(without it, costs are left to the tariff).",
             ),
         ] = None,
+        memory: Annotated[
+            str,
+            typer.Option(
+                "--memory-limit",
+                help="Memory cap of the finalising DuckDB pass (spills to disk beyond it).",
+            ),
+        ] = "1GB",
     ) -> None:
         """Import a Synthea CSV export into a dataset directory."""
         from careweave.importers.synthea_csv import import_synthea_csv
@@ -192,7 +222,12 @@ def register(app: typer.Typer) -> None:
             total,
             "importing Synthea CSV",
             lambda adv: import_synthea_csv(
-                directory, out, overwrite=overwrite, progress=adv, rates=rates
+                directory,
+                out,
+                overwrite=overwrite,
+                progress=adv,
+                rates=rates,
+                memory_limit=_memory(memory),
             ),
         )
         print_summary(report, out)
