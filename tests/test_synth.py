@@ -220,3 +220,17 @@ def test_bad_arguments(tmp_path: Path) -> None:
         generate(0, 1, START, END, tmp_path / "x")
     with pytest.raises(InputError, match="--end"):
         generate(10, 1, END, START, tmp_path / "x")
+
+
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from careweave.cli.main import main
+
+    out = tmp_path / "cli"
+    args = ["synth", "--people", "300", "--seed", "4", "--start", "2021-01-01"]
+    assert main([*args, "--end", "2021-12-31", "--out", str(out), "--no-progress"]) == 0
+    assert "wrote 300 people" in capsys.readouterr().out
+    assert read_manifest(out) is not None
+    assert main([*args, "--end", "2021-13-01", "--out", str(out)]) == 2
+    assert "--end" in capsys.readouterr().err
+    assert main(["synth", "--people", "2000000", "--out", str(out)]) == 2
+    assert "at most" in capsys.readouterr().err

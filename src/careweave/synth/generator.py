@@ -310,7 +310,7 @@ def condition_intercepts() -> tuple[float, ...]:
     denom = (age[:, None] >= den_min[None, :]).sum(axis=0)
     lo = np.full(len(P.CONDITIONS), -15.0)
     hi = np.full(len(P.CONDITIONS), 15.0)
-    for _ in range(45):
+    for _ in range(32):
         mid = (lo + hi) / 2
         prev = (_sig(base + mid[None, :]) * eligible).sum(axis=0) / denom
         too_high = prev > target
@@ -1625,8 +1625,8 @@ def generate(
     capacity = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
     if people > capacity:
         raise InputError(
-            f"--people: at most {capacity:,} people (the synthetic NHS-number range "
-            f"999 000 000x-{SYNTHETIC[1] - 1}x holds no more), got {people:,}"
+            f"--people: at most {capacity:,} people (the synthetic NHS-number stems "
+            f"{SYNTHETIC[0]}-{SYNTHETIC[1] - 1} hold no more), got {people:,}"
         )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
