@@ -200,12 +200,12 @@ def build_layout(people: int, seed: int) -> Layout:
     # Small areas: each practice draws on its own areas, around a practice-level deprivation.
     lsoa_count = np.array([max(1, round(s / P.LSOA_SIZE)) for s in practice_sizes])
     lsoa_start = np.concatenate([[0], np.cumsum(lsoa_count)[:-1]])
-    centre = rng.uniform(0.5, 10.5, size=n_prac)
-    lsoa_decile = np.clip(
-        np.rint(np.repeat(centre, lsoa_count) + rng.normal(0, 2.6, size=int(lsoa_count.sum()))),
-        1,
-        10,
-    ).astype(np.int64)
+    # deprivation: a practice-level centre plus area noise, ranked into national-style
+    # deciles (each decile ~10% of areas) so practices differ but deciles stay even
+    centre = rng.normal(0.0, 1.0, size=n_prac)
+    score = np.repeat(centre, lsoa_count) + rng.normal(0.0, 0.8, size=int(lsoa_count.sum()))
+    rank = np.argsort(np.argsort(score, kind="stable"), kind="stable")
+    lsoa_decile = (1 + rank * 10 // max(1, rank.shape[0])).astype(np.int64)
     lsoa_ids = [f"SYN{i + 1:07d}" for i in range(int(lsoa_count.sum()))]
     n_hosp = max(1, round(people / P.PEOPLE_PER_HOSPITAL))
     locality_hospital = np.arange(n_loc) % n_hosp
