@@ -56,13 +56,25 @@ def _generate(people: int, seed: int, years: int, out: Path) -> tuple[float, flo
     proc = subprocess.Popen([sys.executable, "-c", code, str(out)])
     peak_tree = 0
     while proc.poll() is None:
-        peak_tree = max(peak_tree, _tree_rss_kib(proc.pid))
+        peak_tree = max(peak_tree, _tree_rss_kib(proc.pid) + _spool_kib())
         time.sleep(0.2)
     wall = time.perf_counter() - t0
     if proc.returncode:
         raise SystemExit(f"generator failed with exit code {proc.returncode}")
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return wall, _cpu_children() - cpu0, max(peak_tree, largest) / 1024 / 1024
+
+
+def _spool_kib() -> int:
+    """Shared memory held by the generator's chunk hand-over files (not in any RSS)."""
+    total = 0
+    for d in Path("/dev/shm").glob("careweave-synth-*"):
+        for f in d.glob("*"):
+            try:
+                total += f.stat().st_size
+            except OSError:
+                continue
+    return total // 1024
 
 
 def _tree_rss_kib(pid: int) -> int:
@@ -105,7 +117,7 @@ def main() -> int:
         print(
             f"\n{people:,} people x {args.years} years: wall {wall:.1f} s, CPU {cpu:.1f} s "
             f"(so >= {cpu / (os.cpu_count() or 1):.1f} s wall on an idle machine), "
-            f"peak RSS (process tree) {peak:.2f} GiB, load {os.getloadavg()}"
+            f"peak memory (process tree RSS + shared-memory spool) {peak:.2f} GiB, load {os.getloadavg()}"
         )
         if args.no_profile:
             continue
