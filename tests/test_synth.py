@@ -15,6 +15,7 @@ from careweave.dataset import tables as T
 from careweave.dataset.codes import is_icd10, is_loinc, is_snomed
 from careweave.dataset.io import read_manifest, table_path
 from careweave.dataset.nhs_number import is_valid
+from careweave.dataset.schema import Table
 from careweave.errors import InputError
 from careweave.synth import generate
 from careweave.synth.generator import build_layout
@@ -30,7 +31,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _read(directory: Path, table: T.Table) -> pa.Table:
+def _read(directory: Path, table: Table) -> pa.Table:
     path = table_path(directory, table)
     assert path is not None, f"{table.name} missing"
     return pq.read_table(path)
@@ -234,3 +235,12 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--end" in capsys.readouterr().err
     assert main(["synth", "--people", "2000000", "--out", str(out)]) == 2
     assert "at most" in capsys.readouterr().err
+
+
+def test_no_overlapping_spells(small: Path) -> None:
+    spells = _read(small, T.HOSPITAL_SPELLS).to_pandas()
+    spells["dis"] = spells["discharge_date"].fillna(END)
+    spells = spells.sort_values(["nhs_number", "admission_date", "dis"])
+    prev_dis = spells.groupby("nhs_number")["dis"].shift()
+    overlapping = spells["admission_date"] < prev_dis
+    assert not overlapping.any(), spells[overlapping].head()

@@ -57,6 +57,9 @@ NEVER = 1 << 30
 YEAR = 365.25
 #: People per chunk: fixed, so the output for a seed never depends on parallelism.
 CHUNK = 50_000
+#: Most people one dataset can hold: the valid NHS numbers in the synthetic range
+#: (a stem has a valid check digit 10 times in 11), less a margin.
+MAX_PEOPLE = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
 #: Row-number space per chunk in ids (ids are prefix + chunk * 10**9 + row).
 ID_SPACE = 10**9
 
@@ -197,12 +200,12 @@ def build_layout(people: int, seed: int) -> Layout:
     # Small areas: each practice draws on its own areas, around a practice-level deprivation.
     lsoa_count = np.array([max(1, round(s / P.LSOA_SIZE)) for s in practice_sizes])
     lsoa_start = np.concatenate([[0], np.cumsum(lsoa_count)[:-1]])
-    centre = rng.uniform(0.5, 10.5, size=n_prac)
-    lsoa_decile = np.clip(
-        np.rint(np.repeat(centre, lsoa_count) + rng.normal(0, 2.6, size=int(lsoa_count.sum()))),
-        1,
-        10,
-    ).astype(np.int64)
+    # deprivation: a practice-level centre plus area noise, ranked into national-style
+    # deciles (each decile ~10% of areas) so practices differ but deciles stay even
+    centre = rng.normal(0.0, 1.0, size=n_prac)
+    score = np.repeat(centre, lsoa_count) + rng.normal(0.0, 0.8, size=int(lsoa_count.sum()))
+    rank = np.argsort(np.argsort(score, kind="stable"), kind="stable")
+    lsoa_decile = (1 + rank * 10 // max(1, rank.shape[0])).astype(np.int64)
     lsoa_ids = [f"SYN{i + 1:07d}" for i in range(int(lsoa_count.sum()))]
     n_hosp = max(1, round(people / P.PEOPLE_PER_HOSPITAL))
     locality_hospital = np.arange(n_loc) % n_hosp
@@ -458,6 +461,7 @@ def generate_chunk(
 
     death = np.full(n, NEVER, dtype=np.int64)
     prev_em = np.zeros(n, dtype=np.int64)
+    last_dis = np.full(n, -NEVER, dtype=np.int64)  # latest emergency discharge so far
     risk_rel = np.zeros(n)
 
     spells = _Rows()  # person, adm, dis, method(0 em,1 el,2 mat), dest, kind
@@ -540,8 +544,12 @@ def generate_chunk(
         s_idx = np.concatenate([r[0] for r in rounds])
         s_adm = np.concatenate([r[1] for r in rounds])
         s_dis = np.concatenate([r[2] for r in rounds])
+        s_dis = np.minimum(s_dis, death[s_idx])
+        # a person is in one bed at a time: drop spells that start inside an earlier one
+        ix = _no_overlap(s_idx, s_adm, s_dis, last_dis)
+        s_idx, s_adm, s_dis = s_idx[ix], s_adm[ix], s_dis[ix]
+        np.maximum.at(last_dis, s_idx, s_dis)
         died_in = s_dis >= death[s_idx]
-        s_dis = np.where(died_in, death[s_idx], s_dis)
         # 0 home, 1 care_home, 2 other_hospital, 3 died, 4 other
         other = np.array([0, 2, 4])[_pick(rng, s_idx.shape[0], [0.95, 0.035, 0.015])]
         dest = np.where(died_in, 3, np.where(in_home[s_idx], 1, other))
@@ -599,24 +607,26 @@ def generate_chunk(
         l_idx, l_adm = _spread(rng, rng.poisson(lam_el * alive_expo), es, win_end)
         l_los = np.where(rng.random(l_idx.shape[0]) < 0.75, 0, rng.geometric(0.35, l_idx.shape[0]))
         l_dis = np.minimum(l_adm + l_los, win_end[l_idx])
-        spells.add(
-            person=l_idx,
-            adm=l_adm,
-            dis=l_dis,
-            method=np.ones(l_idx.shape[0], dtype=np.int64),
-            dest=np.where(in_home[l_idx], 1, 0),
-        )
         fert = np.where(
             female & (age >= 16) & (age < 46), 0.1 * np.exp(-(((age - 31) / 6.5) ** 2)), 0
         )
         m_idx, m_adm = _spread(rng, rng.poisson(fert * alive_expo), es, win_end)
         m_dis = np.minimum(m_adm + rng.integers(0, 4, m_idx.shape[0]), win_end[m_idx])
+        # planned spells: none inside another spell of the same person
+        pl_p = np.concatenate([l_idx, m_idx])
+        pl_a = np.concatenate([l_adm, m_adm])
+        pl_d = np.concatenate([l_dis, m_dis])
+        pl_m = np.concatenate([np.ones(l_idx.shape[0], np.int64), np.full(m_idx.shape[0], 2)])
+        ix = _no_overlap(pl_p, pl_a, pl_d, last_dis)
+        ix = ix[_outside(s_idx, s_adm, s_dis, pl_p[ix], pl_a[ix], pl_d[ix])]
+        pl_p, pl_a, pl_d, pl_m = pl_p[ix], pl_a[ix], pl_d[ix], pl_m[ix]
+        np.maximum.at(last_dis, pl_p, pl_d)
         spells.add(
-            person=m_idx,
-            adm=m_adm,
-            dis=m_dis,
-            method=np.full(m_idx.shape[0], 2, dtype=np.int64),
-            dest=np.zeros(m_idx.shape[0], dtype=np.int64),
+            person=pl_p,
+            adm=pl_a,
+            dis=pl_d,
+            method=pl_m,
+            dest=np.where((pl_m == 1) & in_home[pl_p], 1, 0),
         )
 
         # outpatients
@@ -761,6 +771,35 @@ def generate_chunk(
     out.update(social)
     out["telehealth_readings"] = _telehealth_table(ctx)
     return out
+
+
+def _no_overlap(person: Arr, adm: Arr, dis: Arr, before: Arr) -> Arr:
+    """Indices, in (person, admission) order, of the spells not admitted before an earlier
+    spell of the same person (among these, or ``before[person]``) was discharged."""
+    order = np.lexsort((adm, person))
+    p, a, d = person[order], adm[order], dis[order]
+    if p.shape[0] == 0:
+        return np.asarray(order)
+    # running maximum of discharge within each person (groups are contiguous)
+    first = np.concatenate([[True], p[1:] != p[:-1]])
+    shift = np.cumsum(first).astype(np.int64) * (4 * NEVER)
+    run = np.maximum.accumulate(d + shift) - shift
+    prev = np.where(first, -NEVER, np.concatenate([[-NEVER], run[:-1]]))
+    keep = a >= np.maximum(prev, before[p])
+    return np.asarray(order[keep])
+
+
+def _outside(e_person: Arr, e_adm: Arr, e_dis: Arr, person: Arr, adm: Arr, dis: Arr) -> Arr:
+    """Mask of spells [adm, dis] that meet none of the (disjoint) spells [e_adm, e_dis]."""
+    if e_person.shape[0] == 0 or person.shape[0] == 0:
+        return np.ones(person.shape[0], dtype=bool)
+    big = 4 * NEVER
+    order = np.lexsort((e_adm, e_person))
+    key = e_person[order] * big + e_adm[order]
+    pos = np.searchsorted(key, person * big + dis, side="right") - 1
+    cand = np.maximum(pos, 0)
+    same = (pos >= 0) & (e_person[order][cand] == person)
+    return np.asarray(~(same & (e_dis[order][cand] >= adm)))
 
 
 def _los(rng: np.random.Generator, age: Arr) -> Arr:
@@ -1589,18 +1628,47 @@ def _chunk_job(
     return {t.name: conform(t, parts[t.name]) for t in OUTPUT_TABLES}
 
 
-def _init_worker(people: int, numbers: Arr, layout: Layout, span: Span, seed: int) -> None:
-    _WORKER.update(people=people, numbers=numbers, layout=layout, span=span, seed=seed)
+def _init_worker(
+    people: int, numbers: Arr, layout: Layout, span: Span, seed: int, spool: str
+) -> None:
+    _WORKER.update(people=people, numbers=numbers, layout=layout, span=span, seed=seed, spool=spool)
 
 
-def _worker_chunk(ci: int) -> dict[str, pa.Table]:
+def _worker_chunk(ci: int) -> dict[str, str]:
+    """Generate chunk ``ci`` and hand it over as uncompressed Arrow IPC files in the spool
+    directory (a memory copy; much cheaper than pickling through a pipe)."""
     w = _WORKER
-    return _chunk_job(ci, w["people"], w["numbers"], w["layout"], w["span"], w["seed"])
+    parts = _chunk_job(ci, w["people"], w["numbers"], w["layout"], w["span"], w["seed"])
+    paths: dict[str, str] = {}
+    for name, table in parts.items():
+        path = os.path.join(w["spool"], f"chunk-{ci:05d}-{name}.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        paths[name] = path
+    return paths
 
 
 def _write_parts(writers: dict[str, pq.ParquetWriter], parts: dict[str, pa.Table]) -> None:
     for name, table in parts.items():
         writers[name].write_table(table)
+
+
+def _write_spooled(writers: dict[str, pq.ParquetWriter], paths: dict[str, str]) -> None:
+    for name, path in paths.items():
+        with pa.memory_map(path) as source:
+            writers[name].write_table(pa.ipc.open_file(source).read_all())
+        os.remove(path)
+
+
+def _spool_dir(out: Path) -> str:
+    """A scratch directory for chunk hand-over: in shared memory when there is room."""
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 4 * 1024**3:
+        return tempfile.mkdtemp(prefix="careweave-synth-", dir=shm)
+    return tempfile.mkdtemp(prefix=".careweave-synth-", dir=out)
 
 
 def generate(
@@ -1622,7 +1690,7 @@ def generate(
         raise InputError(f"--people: must be at least 1, got {people}")
     if end < start:
         raise InputError(f"--end: {end} is before --start {start}")
-    capacity = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
+    capacity = MAX_PEOPLE
     if people > capacity:
         raise InputError(
             f"--people: at most {capacity:,} people (the synthetic NHS-number stems "
@@ -1670,21 +1738,26 @@ def generate(
         else:
             import concurrent.futures as cf
             import multiprocessing as mp
+            import shutil
 
-            with cf.ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=mp.get_context("fork"),
-                initializer=_init_worker,
-                initargs=(people, numbers, layout, span, seed),
-            ) as pool:
-                pending: list[cf.Future[dict[str, pa.Table]]] = []
-                next_ci = 0
-                while next_ci < n_chunks or pending:
-                    while next_ci < n_chunks and len(pending) < workers + 1:
-                        pending.append(pool.submit(_worker_chunk, next_ci))
-                        next_ci += 1
-                    _write_parts(writers, pending.pop(0).result())
-                    advance()
+            spool = _spool_dir(out)
+            try:
+                with cf.ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=mp.get_context("fork"),
+                    initializer=_init_worker,
+                    initargs=(people, numbers, layout, span, seed, spool),
+                ) as pool:
+                    pending: list[cf.Future[dict[str, str]]] = []
+                    next_ci = 0
+                    while next_ci < n_chunks or pending:
+                        while next_ci < n_chunks and len(pending) < workers + 1:
+                            pending.append(pool.submit(_worker_chunk, next_ci))
+                            next_ci += 1
+                        _write_spooled(writers, pending.pop(0).result())
+                        advance()
+            finally:
+                shutil.rmtree(spool, ignore_errors=True)
     finally:
         for wr in writers.values():
             wr.close()
