@@ -219,6 +219,20 @@ def _csv_that_is_parquet(directory: Path) -> Path:
     return path
 
 
+def _csv_of_blank_lines(directory: Path) -> Path:
+    (directory / "ae_attendances.parquet").unlink()
+    path = directory / "ae_attendances.csv"
+    path.write_text("\n\n\n")
+    return path
+
+
+def _csv_with_other_columns(directory: Path) -> Path:
+    (directory / "social_care_assessments.parquet").unlink()
+    path = directory / "social_care_assessments.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+    return path
+
+
 def _missing_table(directory: Path) -> Path:
     path = directory / "hospital_spells.parquet"
     path.unlink()
@@ -268,6 +282,8 @@ BAD_FILES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("corrupt parquet pages", _corrupt_pages, "cannot read"),
     ("csv without header", _csv_without_header, "empty"),
     ("csv that is binary", _csv_that_is_parquet, "not a CSV file"),
+    ("csv of blank lines", _csv_of_blank_lines, "empty CSV file (no header row)"),
+    ("csv with other columns", _csv_with_other_columns, "missing column(s)"),
     ("missing required table", _missing_table, "missing"),
     ("missing manifest", _missing_manifest, "missing"),
     ("unreadable manifest", _bad_manifest, "not a Careweave dataset manifest"),
