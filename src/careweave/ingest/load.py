@@ -15,6 +15,7 @@ The order of work (docs/loading.md):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
@@ -131,7 +132,8 @@ def _load(
         _record_batch(con, inputs, batch_id, loaded_at, results)
         con.commit()
     except BaseException:
-        con.rollback()
+        with contextlib.suppress(duckdb.Error):  # keep the original error
+            con.rollback()
         raise
     return read_report(con, batch_id)
 
