@@ -57,6 +57,9 @@ NEVER = 1 << 30
 YEAR = 365.25
 #: People per chunk: fixed, so the output for a seed never depends on parallelism.
 CHUNK = 50_000
+#: Most people one dataset can hold: the valid NHS numbers in the synthetic range
+#: (a stem has a valid check digit 10 times in 11), less a margin.
+MAX_PEOPLE = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
 #: Row-number space per chunk in ids (ids are prefix + chunk * 10**9 + row).
 ID_SPACE = 10**9
 
@@ -197,12 +200,12 @@ def build_layout(people: int, seed: int) -> Layout:
     # Small areas: each practice draws on its own areas, around a practice-level deprivation.
     lsoa_count = np.array([max(1, round(s / P.LSOA_SIZE)) for s in practice_sizes])
     lsoa_start = np.concatenate([[0], np.cumsum(lsoa_count)[:-1]])
-    centre = rng.uniform(0.5, 10.5, size=n_prac)
-    lsoa_decile = np.clip(
-        np.rint(np.repeat(centre, lsoa_count) + rng.normal(0, 2.6, size=int(lsoa_count.sum()))),
-        1,
-        10,
-    ).astype(np.int64)
+    # deprivation: a practice-level centre plus area noise, ranked into national-style
+    # deciles (each decile ~10% of areas) so practices differ but deciles stay even
+    centre = rng.normal(0.0, 1.0, size=n_prac)
+    score = np.repeat(centre, lsoa_count) + rng.normal(0.0, 0.8, size=int(lsoa_count.sum()))
+    rank = np.argsort(np.argsort(score, kind="stable"), kind="stable")
+    lsoa_decile = (1 + rank * 10 // max(1, rank.shape[0])).astype(np.int64)
     lsoa_ids = [f"SYN{i + 1:07d}" for i in range(int(lsoa_count.sum()))]
     n_hosp = max(1, round(people / P.PEOPLE_PER_HOSPITAL))
     locality_hospital = np.arange(n_loc) % n_hosp
@@ -1625,18 +1628,47 @@ def _chunk_job(
     return {t.name: conform(t, parts[t.name]) for t in OUTPUT_TABLES}
 
 
-def _init_worker(people: int, numbers: Arr, layout: Layout, span: Span, seed: int) -> None:
-    _WORKER.update(people=people, numbers=numbers, layout=layout, span=span, seed=seed)
+def _init_worker(
+    people: int, numbers: Arr, layout: Layout, span: Span, seed: int, spool: str
+) -> None:
+    _WORKER.update(people=people, numbers=numbers, layout=layout, span=span, seed=seed, spool=spool)
 
 
-def _worker_chunk(ci: int) -> dict[str, pa.Table]:
+def _worker_chunk(ci: int) -> dict[str, str]:
+    """Generate chunk ``ci`` and hand it over as uncompressed Arrow IPC files in the spool
+    directory (a memory copy; much cheaper than pickling through a pipe)."""
     w = _WORKER
-    return _chunk_job(ci, w["people"], w["numbers"], w["layout"], w["span"], w["seed"])
+    parts = _chunk_job(ci, w["people"], w["numbers"], w["layout"], w["span"], w["seed"])
+    paths: dict[str, str] = {}
+    for name, table in parts.items():
+        path = os.path.join(w["spool"], f"chunk-{ci:05d}-{name}.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        paths[name] = path
+    return paths
 
 
 def _write_parts(writers: dict[str, pq.ParquetWriter], parts: dict[str, pa.Table]) -> None:
     for name, table in parts.items():
         writers[name].write_table(table)
+
+
+def _write_spooled(writers: dict[str, pq.ParquetWriter], paths: dict[str, str]) -> None:
+    for name, path in paths.items():
+        with pa.memory_map(path) as source:
+            writers[name].write_table(pa.ipc.open_file(source).read_all())
+        os.remove(path)
+
+
+def _spool_dir(out: Path) -> str:
+    """A scratch directory for chunk hand-over: in shared memory when there is room."""
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 4 * 1024**3:
+        return tempfile.mkdtemp(prefix="careweave-synth-", dir=shm)
+    return tempfile.mkdtemp(prefix=".careweave-synth-", dir=out)
 
 
 def generate(
@@ -1658,7 +1690,7 @@ def generate(
         raise InputError(f"--people: must be at least 1, got {people}")
     if end < start:
         raise InputError(f"--end: {end} is before --start {start}")
-    capacity = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
+    capacity = MAX_PEOPLE
     if people > capacity:
         raise InputError(
             f"--people: at most {capacity:,} people (the synthetic NHS-number stems "
@@ -1706,21 +1738,26 @@ def generate(
         else:
             import concurrent.futures as cf
             import multiprocessing as mp
+            import shutil
 
-            with cf.ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=mp.get_context("fork"),
-                initializer=_init_worker,
-                initargs=(people, numbers, layout, span, seed),
-            ) as pool:
-                pending: list[cf.Future[dict[str, pa.Table]]] = []
-                next_ci = 0
-                while next_ci < n_chunks or pending:
-                    while next_ci < n_chunks and len(pending) < workers + 1:
-                        pending.append(pool.submit(_worker_chunk, next_ci))
-                        next_ci += 1
-                    _write_parts(writers, pending.pop(0).result())
-                    advance()
+            spool = _spool_dir(out)
+            try:
+                with cf.ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=mp.get_context("fork"),
+                    initializer=_init_worker,
+                    initargs=(people, numbers, layout, span, seed, spool),
+                ) as pool:
+                    pending: list[cf.Future[dict[str, str]]] = []
+                    next_ci = 0
+                    while next_ci < n_chunks or pending:
+                        while next_ci < n_chunks and len(pending) < workers + 1:
+                            pending.append(pool.submit(_worker_chunk, next_ci))
+                            next_ci += 1
+                        _write_spooled(writers, pending.pop(0).result())
+                        advance()
+            finally:
+                shutil.rmtree(spool, ignore_errors=True)
     finally:
         for wr in writers.values():
             wr.close()

@@ -254,7 +254,7 @@ PREVALENCE_ADJUST: dict[str, float] = {
     "smi": 1.064,
     "epilepsy": 1.072,
     "rheumatoid_arthritis": 1.026,
-    "dementia": 1.464,
+    "dementia": 1.55,
     "pad": 1.149,
     "learning_disability": 1.015,
 }
@@ -263,7 +263,7 @@ PREVALENCE_ADJUST: dict[str, float] = {
 #: how long before death (days, uniform). Calibrated to ~0.5% (QOF 2022/23);
 #: the National Audit of Care at the End of Life reports roughly half of
 #: deaths with recognised palliative needs.
-PALLIATIVE_SHARE_OF_DEATHS = 0.75
+PALLIATIVE_SHARE_OF_DEATHS = 0.7
 PALLIATIVE_LEAD_DAYS = (14, 540)
 
 # --- Frailty deficits (eFI-style primary-care codes) -------------------------
@@ -351,7 +351,7 @@ PRIMARY_CARE_AGE = (
 
 #: Log rate constants (calibrated): emergency admissions, elective spells,
 #: non-admitted A&E attendances, outpatient appointments, primary-care contacts.
-EMERGENCY_BASE = -3.1
+EMERGENCY_BASE = -3.15
 ELECTIVE_BASE = -2.0
 AE_BASE = -1.25
 OUTPATIENT_BASE = 0.5
