@@ -339,3 +339,13 @@ def features(engine: Any, as_of: dt.date) -> Any:
 def compute(engine: Any, as_of: dt.date) -> Any:
     """Run :func:`features` on ``engine`` and return a pandas DataFrame."""
     return engine.to_arrow(features(engine, as_of)).to_pandas()
+
+
+def outcome(engine: Any, as_of: dt.date, horizon_days: int) -> Any:
+    """People with at least one emergency admission in (as_of, as_of + horizon]."""
+    s = engine.table("hospital_spells")
+    end = as_of + dt.timedelta(days=horizon_days)
+    s = s.filter(
+        s.admission_method == "emergency", s.admission_date > _d(as_of), s.admission_date <= _d(end)
+    )
+    return s.select("nhs_number").distinct()
