@@ -40,7 +40,9 @@ class Engine(Protocol):
 
 
 def _empty(name: str) -> pa.Table:
-    return BY_NAME[name].arrow_schema.empty_table()
+    # Nullable like a table read from a warehouse, so set operations line up.
+    schema = BY_NAME[name].arrow_schema
+    return pa.schema([f.with_nullable(True) for f in schema]).empty_table()
 
 
 class DuckDBEngine:
