@@ -33,7 +33,7 @@ def stratify(
     policy: Path | None = None,
     tariff: Path | None = None,
 ) -> dict[str, Any]:
-    from careweave.risk.stratify import stratify as _stratify
+    from careweave.risk.scoring import stratify as _stratify
 
     return _stratify(
         warehouse, as_of, model=model, engine=engine, compare_to=compare_to, policy=policy,

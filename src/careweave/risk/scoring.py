@@ -1,4 +1,4 @@
-"""`careweave stratify`: score everyone, tier them, segment them, write ``risk_scores``.
+"""Scoring for `careweave stratify`: score everyone, tier them, segment them, write ``risk_scores``.
 
 Features and spend run on the chosen engine (DuckDB or Spark); scoring,
 policy, segments and explanations run in-process on the resulting frame, so
