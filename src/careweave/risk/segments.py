@@ -162,8 +162,12 @@ def spend(engine: Any, as_of: dt.date, tariff: Tariff) -> Any:
     sa = sa.filter(sa.assessment_date > lo, sa.assessment_date <= hi)
     parts.append(sa.select("nhs_number", cost=ibis.literal(sc["assessment"], "float64")))
 
-    allc = ibis.union(*[p.select("nhs_number", cost=p.cost.cast("float64")) for p in parts],
-                      distinct=False)
+    # Cast both columns so that NOT NULL and nullable inputs line up in the union.
+    allc = ibis.union(
+        *[p.select(nhs_number=p.nhs_number.cast("string"), cost=p.cost.cast("float64"))
+          for p in parts],
+        distinct=False,
+    )
     return allc.group_by("nhs_number").aggregate(spend_12m=allc.cost.sum())
 
 
