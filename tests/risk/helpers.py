@@ -43,7 +43,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "permanent": True,
     },
     "telehealth_readings": {"device": "pulse_oximeter", "measure": "spo2", "unit": "%"},
-    "community_contacts": {"provider_id": "C1", "service": "district_nursing", "mode": "home_visit"},
+    "community_contacts": {
+        "provider_id": "C1",
+        "service": "district_nursing",
+        "mode": "home_visit",
+    },
     "primary_care_contacts": {"staff_role": "gp", "mode": "face_to_face", "org_id": "W00001"},
 }
 
@@ -65,4 +69,3 @@ def make_table(name: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
 
 def make_tables(rows: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, pa.Table]:
     return {name: make_table(name, r) for name, r in rows.items()}
-

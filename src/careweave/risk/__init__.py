@@ -36,7 +36,12 @@ def stratify(
     from careweave.risk.scoring import stratify as _stratify
 
     return _stratify(
-        warehouse, as_of, model=model, engine=engine, compare_to=compare_to, policy=policy,
+        warehouse,
+        as_of,
+        model=model,
+        engine=engine,
+        compare_to=compare_to,
+        policy=policy,
         tariff=tariff,
     )
 

@@ -100,7 +100,9 @@ def phrase(driver: str, row: Any) -> str:
     if driver == "care_home":
         return "lives in a care home"
     if driver == "telehealth_alerts":
-        return f"{_plural(int(row['telehealth_alerts_90d']), 'telehealth alert')} in the last 90 days"
+        return (
+            f"{_plural(int(row['telehealth_alerts_90d']), 'telehealth alert')} in the last 90 days"
+        )
     if driver == "hfrs":
         return f"hospital frailty risk score {row['hfrs']:.1f} ({row['hfrs_category']})"
     if driver == "efi":
@@ -121,8 +123,12 @@ def top_drivers(contrib: np.ndarray, k: int = TOP) -> tuple[np.ndarray, np.ndarr
 
 def needs(driver: str) -> list[str]:
     """The feature columns :func:`phrase` reads for ``driver``."""
-    windowed = ("emergency_admissions", "ae_attendances", "outpatient_attendances",
-                "outpatient_dnas")
+    windowed = (
+        "emergency_admissions",
+        "ae_attendances",
+        "outpatient_attendances",
+        "outpatient_dnas",
+    )
     if driver in windowed:
         return [f"{driver}_{w}" for w in ("6m", "12m", "24m")]
     return {

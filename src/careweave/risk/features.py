@@ -117,9 +117,7 @@ def registers(engine: Any, as_of: dt.date) -> Any:
     )
     regs = ibis.memtable(codelists.register_table())
     hits = ev.join(regs, ev.code == regs.reg_code).select("nhs_number", "reg_name").distinct()
-    aggs = {
-        f"reg_{r}": (hits.reg_name == r).cast("int64").max() for r in codelists.registers()
-    }
+    aggs = {f"reg_{r}": (hits.reg_name == r).cast("int64").max() for r in codelists.registers()}
     out = hits.group_by("nhs_number").aggregate(**aggs)
     ltc = sum((out[f"reg_{r}"] for r in codelists.ltc_registers()), ibis.literal(0))
     return out.mutate(ltc_count=ltc.cast("int64"))
@@ -141,9 +139,7 @@ def hospital_activity(engine: Any, as_of: dt.date) -> Any:
     for w, days in WINDOWS.items():
         inside = _window(s.admission_date, as_of, days)
         aggs[f"emergency_admissions_{w}"] = inside.cast("int64").sum().cast("int64")
-        aggs[f"emergency_bed_days_{w}"] = (
-            ibis.ifelse(inside, s.bed_days, 0).sum().cast("int64")
-        )
+        aggs[f"emergency_bed_days_{w}"] = ibis.ifelse(inside, s.bed_days, 0).sum().cast("int64")
     return s.group_by("nhs_number").aggregate(**aggs)
 
 
@@ -162,9 +158,7 @@ def readmissions(engine: Any, as_of: dt.date) -> Any:
         s.prev_discharge <= s.admission_date,
         gap <= READMISSION_DAYS,
     )
-    return s.group_by("nhs_number").aggregate(
-        emergency_readmissions_12m=_.count().cast("int64")
-    )
+    return s.group_by("nhs_number").aggregate(emergency_readmissions_12m=_.count().cast("int64"))
 
 
 def ae_activity(engine: Any, as_of: dt.date) -> Any:
@@ -277,21 +271,17 @@ def efi_deficits(engine: Any, as_of: dt.date) -> Any:
     ev = ev.filter(ev.code_system == "snomed", ev.event_date <= _d(as_of))
     e = ibis.memtable(codelists.efi_table())
     hits = ev.join(e, ev.code == e.efi_code).select("nhs_number", "efi_deficit").distinct()
-    return hits.group_by("nhs_number").aggregate(
-        efi_coded=hits.efi_deficit.count().cast("int64")
-    )
+    return hits.group_by("nhs_number").aggregate(efi_coded=hits.efi_deficit.count().cast("int64"))
 
 
 def efi_category(deficits: Any) -> Any:
     """eFI category from the deficit count: eFI = n/36 to 2 d.p.; fit <= 0.12 (n <= 4),
     mild <= 0.24 (n <= 8), moderate <= 0.36 (n <= 13), severe above."""
-    return (
-        ibis.cases(
-            (deficits <= 4, "fit"),
-            (deficits <= 8, "mild"),
-            (deficits <= 13, "moderate"),
-            else_="severe",
-        )
+    return ibis.cases(
+        (deficits <= 4, "fit"),
+        (deficits <= 8, "mild"),
+        (deficits <= 13, "moderate"),
+        else_="severe",
     )
 
 
@@ -321,7 +311,7 @@ def features(engine: Any, as_of: dt.date) -> Any:
     t = base
     for part in parts:
         t = t.left_join(part, "nhs_number").drop("nhs_number_right")
-    fills = {c: 0 for c in t.columns if c not in base.columns}
+    fills: dict[str, float] = {c: 0 for c in t.columns if c not in base.columns}
     fills["hfrs"] = 0.0
     t = t.fill_null(fills)
     deficits = (t.efi_coded + t.polypharmacy).cast("int64")
