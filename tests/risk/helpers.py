@@ -32,6 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "primary_care_events": {"code_system": "snomed", "org_id": "W00001"},
     "medications": {"code_system": "dmd", "org_id": "W00001"},
+    "observations": {"code_system": "loinc", "org_id": "W00001", "unit": "kg/m2"},
     "hospital_spells": {"provider_id": "H1", "admission_method": "emergency"},
     "ae_attendances": {"provider_id": "H1", "disposal": "discharged"},
     "outpatient_appointments": {"provider_id": "H1", "outcome": "attended"},

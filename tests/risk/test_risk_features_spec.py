@@ -88,6 +88,54 @@ SPECS = [
         {"reg_obesity": 1, "reg_palliative_care": 1, "reg_copd": 1, "ltc_count": 1},
     ),
     Spec(
+        "obesity register from a BMI of 30+ in the last 365 days",
+        {
+            "observations": [
+                {
+                    "nhs_number": "P",
+                    "obs_date": D(2023, 3, 1),
+                    "code": "39156-5",
+                    "measure": "bmi",
+                    "value": 31.5,
+                },
+            ]
+        },
+        {"reg_obesity": 1, "ltc_count": 0},
+    ),
+    Spec(
+        "no obesity register from an old or low BMI",
+        {
+            "observations": [
+                {
+                    "nhs_number": "P",
+                    "obs_date": D(2022, 3, 1),
+                    "code": "39156-5",
+                    "measure": "bmi",
+                    "value": 35.0,
+                },
+                {
+                    "nhs_number": "P",
+                    "obs_date": D(2023, 9, 1),
+                    "code": "39156-5",
+                    "measure": "bmi",
+                    "value": 29.9,
+                },
+            ]
+        },
+        {"reg_obesity": 0},
+    ),
+    Spec(
+        "register minimum age: depression counts from 18, asthma from 6",
+        {
+            "primary_care_events": [
+                {"nhs_number": "P", "event_date": D(2023, 1, 1), "code": "35489007"},
+                {"nhs_number": "P", "event_date": D(2023, 1, 1), "code": "195967001"},
+            ]
+        },
+        {"reg_depression": 0, "reg_asthma": 1, "ltc_count": 1},
+        people={"date_of_birth": D(2010, 5, 1)},
+    ),
+    Spec(
         "emergency admissions by window; elective and future spells ignored",
         {
             "hospital_spells": _spells(

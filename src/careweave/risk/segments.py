@@ -63,7 +63,7 @@ def need(frame: pd.DataFrame, frailty_category: Any) -> Any:
         frame["reg_dementia"].to_numpy() > 0,
         frail,
         frame["reg_cancer"].to_numpy() > 0,
-        frame["reg_serious_mental_illness"].to_numpy() > 0,
+        frame["reg_smi"].to_numpy() > 0,
         frame["reg_learning_disability"].to_numpy() > 0,
         frame["reg_physical_disability"].to_numpy() > 0,
         frame["ltc_count"].to_numpy() >= 2,
