@@ -43,7 +43,7 @@ def test_artefact_and_card(trained: dict[str, Any]) -> None:
     art = training.load_model(Path(trained["model"]))
     assert art["version"] == trained["version"]
     assert art["features"] == list(features.feature_columns())
-    assert set(art["code_lists"]) == {"hfrs", "charlson", "efi", "registers"}
+    assert set(art["code_lists"]) == {"hfrs", "charlson", "efi", "physical_disability", "registers"}
     assert art["calibration"]["curve"] and "train" in art["training_data"]
     md = Path(trained["card"]["markdown"]).read_text()
     for needle in (

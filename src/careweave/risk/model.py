@@ -207,7 +207,7 @@ class Challenger:
     booster: Any = None
     params: dict[str, Any] = field(
         default_factory=lambda: {
-            "n_estimators": 300,
+            "n_estimators": 200,
             "learning_rate": 0.05,
             "num_leaves": 15,
             "min_child_samples": 50,
@@ -217,7 +217,7 @@ class Challenger:
             "reg_lambda": 1.0,
             "random_state": 0,
             "verbose": -1,
-            "n_jobs": 2,
+            "n_jobs": 1,  # threads busy-wait on a shared 2-core machine
         }
     )
 
