@@ -17,6 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from careweave.dataset.registers import Register, load_registers
+
 #: Registers that count as a long-term condition in ``ltc_count``. Obesity and
 #: palliative care are registers, but neither is a condition one "has" in the
 #: sense of multimorbidity counts; physical disability is a segmentation list.
@@ -71,9 +73,7 @@ def efi_codes() -> dict[str, str]:
 EFI_DEFICITS = 36  # 35 coded deficits + polypharmacy
 
 
-def _registers() -> tuple[Any, ...]:
-    from careweave.dataset.registers import load_registers
-
+def _registers() -> tuple[Register, ...]:
     return load_registers()
 
 
