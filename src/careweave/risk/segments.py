@@ -184,7 +184,10 @@ def spend(engine: Any, as_of: dt.date, tariff: Tariff) -> Any:
         ],
         distinct=False,
     )
-    return allc.group_by("nhs_number").aggregate(spend_12m=allc.cost.sum())
+    # Sum whole pence so every engine, in any order, gets exactly the same total.
+    pence = (allc.cost * 100).round().cast("int64")
+    out = allc.group_by("nhs_number").aggregate(spend_pence=pence.sum().cast("int64"))
+    return out.select("nhs_number", spend_12m=out.spend_pence.cast("float64") / 100.0)
 
 
 def report(segments: Any, spend_12m: Any) -> list[dict[str, Any]]:
