@@ -61,9 +61,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--people", type=int, default=1_000_000)
     ap.add_argument("--work", type=Path, default=Path("/tmp/careweave-bench-risk"))
+    ap.add_argument("--source", choices=("synth", "sim"), default="sim")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    wh = build_warehouse(args.people, args.work)
+    wh = build_warehouse(args.people, args.work, args.source)
     python = comorbidipy_python()
 
     engine = DuckDBEngine.open(wh, threads=2)

@@ -3,11 +3,14 @@
 Target (issue 4): 1,000,000 people with 5 years of history in <= 60 s wall and
 <= 4 GB peak RSS on 2 cores. Usage:
 
-    .venv/bin/python bench/bench_risk.py [--people 1000000] [--work /tmp/careweave-bench-risk]
+    .venv/bin/python bench/bench_risk.py [--people 1000000] [--source sim|synth]
+                                         [--work /tmp/careweave-bench-risk]
 
-Setup (not timed): the product's synthetic generator writes the population
-(2019-2023) and its tables are copied into a DuckDB warehouse; a model is
-trained on a 100,000-person population. The timed step runs in a child
+Setup (not timed): a population over 2019-2023 is written into a DuckDB
+warehouse: ``sim`` (default) is the risk tests' simulated population, any size;
+``synth`` is the product's generator, which stops at 817,181 people (its
+synthetic NHS-number range). A model is trained on a 100,000-person ``synth``
+population. The timed step runs in a child
 process (so its peak RSS is its own): features + spend (DuckDB, 2 threads) ->
 probabilities, explanations, policy tiers, segments -> ``risk_scores`` written.
 """
@@ -27,16 +30,29 @@ START, END = dt.date(2019, 1, 1), dt.date(2023, 12, 31)
 AS_OF = dt.date(2023, 12, 31)
 
 
-def build_warehouse(people: int, directory: Path) -> Path:
-    """Synthetic dataset -> DuckDB warehouse with the canonical tables (not timed)."""
+def build_warehouse(people: int, directory: Path, source: str = "synth") -> Path:
+    """Synthetic dataset -> DuckDB warehouse with the canonical tables (not timed).
+
+    ``synth``: the product's generator (careweave.synth; at most 817,181 people, the size of
+    its synthetic NHS-number range). ``sim``: the risk tests' simulated population
+    (tests/risk/simdata.py: people, GP events, medicines, spells, A&E, placements), any size.
+    """
     import duckdb
 
     from careweave.dataset.io import table_path
     from careweave.dataset.tables import TABLES
     from careweave.synth import generate
 
-    wh = directory / f"warehouse-{people}.duckdb"
+    wh = directory / f"warehouse-{source}-{people}.duckdb"
     if wh.exists():
+        return wh
+    if source == "sim":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from risk.simdata import simulate, write_warehouse
+
+        t = time.perf_counter()
+        write_warehouse(simulate(people, seed=2024), wh)
+        print(f"setup: simulated {people:,} people in {time.perf_counter() - t:.0f} s")
         return wh
     data = directory / f"dataset-{people}"
     if not (data / "manifest.json").exists():
@@ -97,6 +113,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--people", type=int, default=1_000_000)
     ap.add_argument("--work", type=Path, default=Path("/tmp/careweave-bench-risk"))
+    ap.add_argument(
+        "--source",
+        choices=("synth", "sim"),
+        default="sim",
+        help="population: the product generator (<= 817,181 people) or the simulated one",
+    )
     ap.add_argument("--child", nargs=2, metavar=("WAREHOUSE", "MODEL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -109,7 +131,7 @@ def main() -> None:
     model = args.work / "model.pkl"
     if not model.exists():
         risk.train(train_wh, dt.date(2021, 1, 1), out=model)
-    wh = build_warehouse(args.people, args.work)
+    wh = build_warehouse(args.people, args.work, args.source)
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     t = time.perf_counter()
@@ -123,7 +145,7 @@ def main() -> None:
     wall = time.perf_counter() - t
     result = json.loads(out.stdout.strip().splitlines()[-1])
     peak_kb = result["peak_rss_kb"]  # the child's own peak (setup children excluded)
-    print(f"people: {args.people:,} x 5 years (synthetic, {START}..{END}), as of {AS_OF}")
+    print(f"people: {args.people:,} x 5 years ({args.source}, {START}..{END}), as of {AS_OF}")
     print(f"features + scoring + tiering: {result['features_scoring_tiering_s']} s")
     print(f"write risk_scores: {result['write_risk_scores_s']} s")
     print(f"wall (child process, incl. start-up and write): {wall:.1f} s  (target <= 60 s)")

@@ -167,3 +167,10 @@ def test_cli_bad_date_exits_2(sim_warehouse: Path, capsys: pytest.CaptureFixture
     code = main(["model", "train", "--warehouse", str(sim_warehouse), "--as-of", "2021-13-01"])
     assert code == 2
     assert "--as-of: expected a date" in capsys.readouterr().err
+
+
+def test_default_dates(sim_warehouse: Path) -> None:
+    from careweave import risk
+
+    dates = risk.default_dates(sim_warehouse)
+    assert dates == {"train_as_of": dt.date(2021, 12, 31), "stratify_as_of": dt.date(2023, 12, 31)}
