@@ -97,7 +97,8 @@ def write_risk_scores(warehouse: Path, table: pa.Table, as_of: dt.date) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS risk_scores ({ddl})")
         con.execute("DELETE FROM risk_scores WHERE as_of = ?", [as_of])
         con.register("_new_scores", table)
-        con.execute("INSERT INTO risk_scores SELECT * FROM _new_scores")
+        names = ", ".join(f'"{c.name}"' for c in RISK_SCORES.columns)
+        con.execute(f"INSERT INTO risk_scores ({names}) SELECT {names} FROM _new_scores")
         con.unregister("_new_scores")
         con.execute("COMMIT")
     except Exception:
