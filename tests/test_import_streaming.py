@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from careweave.dataset.nhs_number import SURROGATE, check_digit, is_valid, surrogate_for
+from careweave.dataset.nhs_number import (
+    SURROGATE_RANGES,
+    check_digit,
+    in_ranges,
+    is_valid,
+    surrogate_for,
+)
 from careweave.importers.finalise import allocate_surrogates
 
 PATIENTS = 40
@@ -112,13 +118,13 @@ def test_peak_memory_does_not_grow_with_file_size(tmp_path: Path, kind: str) -> 
 @settings(max_examples=80, deadline=None)
 @given(
     st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=300, unique=True),
-    st.sets(st.integers(SURROGATE[0], SURROGATE[1] - 1), max_size=50),
+    st.sets(st.integers(SURROGATE_RANGES[0][0], SURROGATE_RANGES[0][1] - 1), max_size=50),
 )
 def test_surrogates_valid_unique_deterministic(ids: list[str], stems: set[int]) -> None:
     taken = {f"{s}{check_digit(str(s))}" for s in stems if check_digit(str(s)) is not None}
     numbers = allocate_surrogates(ids, taken)
     assert all(is_valid(n) for n in numbers)
-    assert all(SURROGATE[0] <= int(n[:9]) < SURROGATE[1] for n in numbers)
+    assert all(in_ranges(int(n[:9]), SURROGATE_RANGES) for n in numbers)
     assert len(set(numbers)) == len(numbers)  # never repeated
     assert not set(numbers) & taken  # never one already in use
     assert allocate_surrogates(ids, taken) == numbers  # deterministic

@@ -233,7 +233,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert read_manifest(out) is not None
     assert main([*args, "--end", "2021-13-01", "--out", str(out)]) == 2
     assert "--end" in capsys.readouterr().err
-    assert main(["synth", "--people", "2000000", "--out", str(out)]) == 2
+    assert main(["synth", "--people", "20000000", "--out", str(out)]) == 2
     assert "at most" in capsys.readouterr().err
 
 

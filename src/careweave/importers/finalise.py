@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from careweave.dataset import io as dsio
 from careweave.dataset import tables as T
-from careweave.dataset.nhs_number import SURROGATE, surrogate_for
+from careweave.dataset.nhs_number import surrogate_for
 from careweave.dataset.schema import Table
 from careweave.errors import InputError
 from careweave.importers.report import ImportReport
@@ -85,7 +85,7 @@ FHIR_LABELS: dict[str, str] = {
 
 
 def allocate_surrogates(source_ids: list[str], taken: set[str]) -> list[str]:
-    """A surrogate NHS number for each source id, in order: valid, 999-range, never repeated.
+    """A surrogate NHS number for each source id, in order: valid, in the surrogate ranges, never repeated.
 
     ``taken`` (the real NHS numbers of the input) is not modified.
     """
@@ -95,10 +95,9 @@ def allocate_surrogates(source_ids: list[str], taken: set[str]) -> list[str]:
         try:
             number = surrogate_for(sid, used)
         except ValueError:
-            lo, hi = SURROGATE
             raise InputError(
-                f"more than {len(out):,} people without an NHS number: the surrogate range "
-                f"(stems {lo}-{hi - 1}) is exhausted"
+                f"more than {len(out):,} people without an NHS number: the surrogate "
+                "NHS-number ranges are exhausted"
             ) from None
         used.add(number)
         out.append(number)

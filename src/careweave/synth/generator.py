@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from careweave.dataset import tables as T
 from careweave.dataset.io import Manifest, conform, write_manifest, write_table
-from careweave.dataset.nhs_number import SYNTHETIC, valid_numbers_from
+from careweave.dataset.nhs_number import SYNTHETIC_RANGES, capacity, synthetic_number_ints
 from careweave.dataset.registers import load_registers
 from careweave.errors import InputError
 from careweave.synth import codes as C
@@ -57,9 +57,9 @@ NEVER = 1 << 30
 YEAR = 365.25
 #: People per chunk: fixed, so the output for a seed never depends on parallelism.
 CHUNK = 50_000
-#: Most people one dataset can hold: the valid NHS numbers in the synthetic range
+#: Most people one dataset can hold: the valid NHS numbers in the synthetic ranges
 #: (a stem has a valid check digit 10 times in 11), less a margin.
-MAX_PEOPLE = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
+MAX_PEOPLE = capacity(SYNTHETIC_RANGES)
 #: Row-number space per chunk in ids (ids are prefix + chunk * 10**9 + row).
 ID_SPACE = 10**9
 
@@ -1690,17 +1690,16 @@ def generate(
         raise InputError(f"--people: must be at least 1, got {people}")
     if end < start:
         raise InputError(f"--end: {end} is before --start {start}")
-    capacity = MAX_PEOPLE
-    if people > capacity:
+    if people > MAX_PEOPLE:
         raise InputError(
-            f"--people: at most {capacity:,} people (the synthetic NHS-number stems "
-            f"{SYNTHETIC[0]}-{SYNTHETIC[1] - 1} hold no more), got {people:,}"
+            f"--people: at most {MAX_PEOPLE:,} people (the synthetic NHS-number ranges "
+            f"hold no more), got {people:,}"
         )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     layout = build_layout(people, seed)
     span = Span(_days(start), _days(end), span_periods(start, end))
-    numbers = valid_numbers_from(SYNTHETIC[0], people)
+    numbers = synthetic_number_ints(people)
     condition_intercepts()
     n_chunks = -(-people // CHUNK)
     writers: dict[str, pq.ParquetWriter] = {}
