@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from careweave.api import create_app
 from careweave.security import auth
@@ -86,6 +86,7 @@ class World:
     clock: Clock
     ids: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    _sessions: sessionmaker[Session] | None = None
 
     def h(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
@@ -100,7 +101,9 @@ class World:
         return self.client.put(path, headers=self.h(who), json=body)
 
     def session(self) -> Session:
-        return session_factory(make_engine(self.url))()
+        if self._sessions is None:
+            self._sessions = session_factory(make_engine(self.url))
+        return self._sessions()
 
     def event(self, nhs: str, type_: str, at: dt.datetime, **payload: Any) -> Any:
         r = self.post(
