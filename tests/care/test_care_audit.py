@@ -51,7 +51,9 @@ def _verify(url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     return code, out.out + out.err
 
 
-def test_intact_chain_exits_0_with_count(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_intact_chain_exits_0_with_count(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     _fill(store_url).dispose()
     code, out = _verify(store_url, capsys)
     assert code == 0
@@ -60,7 +62,10 @@ def test_intact_chain_exits_0_with_count(store_url: str, capsys: pytest.CaptureF
 
 def test_database_refuses_update_and_delete(store_url: str) -> None:
     engine = _fill(store_url)
-    for sql in ("UPDATE audit_log SET actor = 'x' WHERE seq = 2", "DELETE FROM audit_log WHERE seq = 2"):
+    for sql in (
+        "UPDATE audit_log SET actor = 'x' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 2",
+    ):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as c:
             c.execute(text(sql))
     engine.dispose()
@@ -114,7 +119,9 @@ def test_chain_does_not_fork_under_concurrent_writers(store_url: str) -> None:
     def work(i: int) -> None:
         for j in range(10):
             with transaction(sessions) as s:
-                audit.record(s, actor=f"u{i}", action="read", resource="person", now=T, detail=str(j))
+                audit.record(
+                    s, actor=f"u{i}", action="read", resource="person", now=T, detail=str(j)
+                )
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(work, range(4)))

@@ -23,7 +23,9 @@ def recipients(w: World, predicate: Any) -> set[str]:
     """
     with w.session() as s:
         rows = s.execute(
-            select(Notification, User.username).join(User, User.id == Notification.recipient_user_id)
+            select(Notification, User.username).join(
+                User, User.id == Notification.recipient_user_id
+            )
         ).all()
         return {
             name
@@ -78,7 +80,11 @@ def test_integrated_scenario_no_admission(world: World) -> None:
         f"/people/{MRS_JONES}/assessments",
         {
             "template_id": "carer",
-            "answers": {"caring_hours_per_week": 70, "carer_strain": "moderate", "telecare_wanted": True},
+            "answers": {
+                "caring_hours_per_week": 70,
+                "carer_strain": "moderate",
+                "telecare_wanted": True,
+            },
         },
     )
     assert r.status_code == 201, r.text
@@ -143,7 +149,9 @@ def test_integrated_scenario_no_admission(world: World) -> None:
                 "due_date": "2026-11-20",
             }
         ],
-        "crisis_contacts": [{"name": "Daughter", "relationship": "daughter", "phone": "07700900123"}],
+        "crisis_contacts": [
+            {"name": "Daughter", "relationship": "daughter", "phone": "07700900123"}
+        ],
         "crisis_plan": "Pendant alarm to control centre; rapid response attends within 2 hours.",
         "step_status": "stable",
         "review_date": "2026-12-15",
@@ -171,7 +179,11 @@ def test_integrated_scenario_no_admission(world: World) -> None:
     # 7. No admission, and the data shows it happened: referrals, alerts, plan versions.
     assert recipients(w, lambda n: n["kind"] == "event:admission") == set()
     refs = w.get("cc", f"/people/{MRS_JONES}/referrals").json()
-    assert [x["service_id"] for x in refs] == ["telecare", "diabetes-specialist-nursing", "community-xray"]
+    assert [x["service_id"] for x in refs] == [
+        "telecare",
+        "diabetes-specialist-nursing",
+        "community-xray",
+    ]
     assert len(w.get("dr_gp", f"/people/{MRS_JONES}/care-plan/versions").json()) == 2
     # Mr Jones's team heard nothing about Mrs Jones's events beyond their own membership.
     assert w.inbox("outsider") == []

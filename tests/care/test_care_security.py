@@ -46,7 +46,11 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
         "write",
         "POST",
         lambda x: "/register",
-        lambda w, x, u: {"nhs_number": x, "reason": "High risk", "lead_professional_id": w.ids["cc"]},
+        lambda w, x, u: {
+            "nhs_number": x,
+            "reason": "High risk",
+            "lead_professional_id": w.ids["cc"],
+        },
         True,
     ),
     ("care_team", "read", "GET", lambda x: f"/people/{x}/care-team", None, True),
@@ -150,7 +154,14 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
     ),
     ("audit", "read", "GET", lambda x: "/audit/verify", None, False),
     ("pseudonymised", "read", "GET", lambda x: "/analytics/people", None, False),
-    ("referral", "check_breaches", "POST", lambda x: "/referrals/check-breaches", lambda w, x, u: {}, False),
+    (
+        "referral",
+        "check_breaches",
+        "POST",
+        lambda x: "/referrals/check-breaches",
+        lambda w, x, u: {},
+        False,
+    ),
     ("break_glass", "review", "GET", lambda x: "/break-glass", None, False),
     ("caseload", "read", "GET", lambda x: "/caseload", None, False),
     ("notification", "read", "GET", lambda x: "/notifications", None, False),
@@ -180,7 +191,11 @@ def test_role_resource_action_matrix(world: World) -> None:
     stranger: allowed requests are not refused; refused ones are 403 and write nothing."""
     w = world
     join_teams(w, (MRS_JONES,))
-    r = w.post("cc", f"/people/{MRS_JONES}/care-team", {"user_id": w.ids["cm"], "team_role": "case_manager"})
+    r = w.post(
+        "cc",
+        f"/people/{MRS_JONES}/care-team",
+        {"user_id": w.ids["cm"], "team_role": "case_manager"},
+    )
     assert r.status_code == 201
     team = {"dr_gp", "cc", "cm", "sw", "homecare"}
     checked = 0
@@ -218,7 +233,13 @@ def test_unauthenticated_and_bad_tokens_get_401(sqlite_world: World) -> None:
 def _with_password(w: World, username: str, role: str, password: str, **kw: Any) -> None:
     with w.session() as s, s.begin():
         auth.create_user(
-            s, username=username, display_name=username, role=role, password=password, now=w.clock(), **kw
+            s,
+            username=username,
+            display_name=username,
+            role=role,
+            password=password,
+            now=w.clock(),
+            **kw,
         )
 
 
@@ -327,7 +348,9 @@ def test_analysts_see_keyed_pseudonyms_only_and_objectors_are_left_out(world: Wo
     assert {x["pseudonym"] for x in rows} == {
         pseudonym(KEY, n) for n in (MRS_JONES, NEIGHBOUR, ELSEWHERE, "9434765870")
     }
-    assert pseudonym(b"another-key-entirely-0123456789abcdef", MRS_JONES) != pseudonym(KEY, MRS_JONES)
+    assert pseudonym(b"another-key-entirely-0123456789abcdef", MRS_JONES) != pseudonym(
+        KEY, MRS_JONES
+    )
     assert "date_of_birth" not in rows[0]
     r = w.post("dr_gp", f"/people/{MRS_JONES}/objections", {"kind": "secondary_use"})
     assert r.status_code == 201
@@ -349,7 +372,10 @@ def test_every_personal_read_and_write_is_audited(sqlite_world: World, n: int) -
     assert w.get("dr_gp", f"/people/{MRS_JONES}").status_code == 200
     r = w.post("dr_gp", f"/people/{MRS_JONES}/telehealth", None)
     assert r.status_code == 405
-    assert w.put("dr_gp", f"/people/{MRS_JONES}/telehealth", {"conditions": ["copd"]}).status_code == 204
+    assert (
+        w.put("dr_gp", f"/people/{MRS_JONES}/telehealth", {"conditions": ["copd"]}).status_code
+        == 204
+    )
     with w.session() as s:
         rows = s.execute(
             select(AuditEntry.actor, AuditEntry.action, AuditEntry.resource).where(
