@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -364,8 +363,7 @@ def test_analysts_see_keyed_pseudonyms_only_and_objectors_are_left_out(world: Wo
                 assert KEY.decode() not in repr(row)
 
 
-@pytest.mark.parametrize("n", [1])
-def test_every_personal_read_and_write_is_audited(sqlite_world: World, n: int) -> None:
+def test_every_personal_read_and_write_is_audited(sqlite_world: World) -> None:
     from careweave.store.models import AuditEntry
 
     w = sqlite_world
@@ -384,4 +382,3 @@ def test_every_personal_read_and_write_is_audited(sqlite_world: World, n: int) -
         ).all()
     assert ("dr_gp", "read", "person") in rows
     assert ("dr_gp", "write", "telehealth") in rows
-    assert dt.datetime  # noqa: B018
