@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,7 +165,7 @@ def out_of_range(value: float, low: float | None, high: float | None) -> bool:
 
 
 def out_of_range_days(
-    readings: list[tuple[dt.datetime, float]],
+    readings: Sequence[tuple[dt.datetime, float]],
     low: float | None,
     high: float | None,
     until: dt.date,
@@ -177,7 +178,7 @@ def out_of_range_days(
     )
 
 
-def rise_within(readings: list[tuple[dt.datetime, float]], at: dt.datetime, days: int) -> float:
+def rise_within(readings: Sequence[tuple[dt.datetime, float]], at: dt.datetime, days: int) -> float:
     """Pure: the latest reading minus the lowest in the ``days`` before it."""
     window = [v for t, v in readings if at - dt.timedelta(days=days) <= t <= at]
     latest = [v for t, v in readings if t == at]

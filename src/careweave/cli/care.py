@@ -18,6 +18,7 @@ class AuditChainBroken(CareweaveError):
 
     exit_code = 1
 
+
 DB_HELP = "Store URL (sqlite:///file.db or postgresql+psycopg://...); default $CAREWEAVE_DB or sqlite:///careweave.db"
 
 
