@@ -101,8 +101,14 @@ def person_for(
     resource: str,
     action: str,
     now: dt.datetime,
+    *,
+    record: bool = True,
 ) -> Person:
-    """The person's record, after checking role permission and relationship; audited."""
+    """The person's record, after checking role permission and relationship.
+
+    The access is audited here unless ``record`` is False, in which case the caller
+    must write the audit entry itself (once, with more detail).
+    """
     require(user, resource, action)
     person = session.get(Person, nhs_number)
     if person is None:
@@ -115,15 +121,16 @@ def person_for(
             f"nhs_number {nhs_number}: no legitimate relationship; use break-glass with a "
             "reason if this is an emergency"
         )
-    audit.record(
-        session,
-        actor=user.username,
-        action=action,
-        resource=resource,
-        nhs_number=nhs_number,
-        detail=f"basis={basis}",
-        now=now,
-    )
+    if record:
+        audit.record(
+            session,
+            actor=user.username,
+            action=action,
+            resource=resource,
+            nhs_number=nhs_number,
+            detail=f"basis={basis}",
+            now=now,
+        )
     return person
 
 
