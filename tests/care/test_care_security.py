@@ -308,6 +308,11 @@ def test_relationships_locality_practice_and_objection_to_sharing(world: World) 
     assert r.status_code == 201
     assert w.get("cc", f"/people/{NEIGHBOUR}").status_code == 403
     assert w.get("dr_gp", f"/people/{NEIGHBOUR}").status_code == 200
+    # Withdrawn, locality access returns.
+    oid = r.json()["id"]
+    r = w.post("dr_gp", f"/people/{NEIGHBOUR}/objections/{oid}/withdraw")
+    assert r.status_code == 200 and r.json()["withdrawn_at"] is not None
+    assert w.get("cc", f"/people/{NEIGHBOUR}").status_code == 200
 
 
 def test_break_glass_needs_reason_is_audited_and_flagged(world: World) -> None:

@@ -199,3 +199,16 @@ def record_objection(
     session.add(obj)
     session.flush()
     return obj
+
+
+def withdraw_objection(
+    session: Session, user: User, nhs_number: str, objection_id: int, now: dt.datetime
+) -> Objection:
+    person_for(session, user, nhs_number, "objection", "write", now)
+    obj = session.get(Objection, objection_id)
+    if obj is None or obj.nhs_number != nhs_number:
+        raise NotFound(f"objection_id: no objection {objection_id} for this person")
+    if obj.withdrawn_at is not None:
+        raise Invalid(f"objection {objection_id}: already withdrawn")
+    obj.withdrawn_at = now
+    return obj
