@@ -284,6 +284,13 @@ def test_lockout_after_repeated_failures(sqlite_world: World) -> None:
     w.clock.advance(minutes=16)
     r = c.post("/auth/login", json={"username": "locky", "password": "the right password"})
     assert r.status_code == 200, r.text
+    from careweave.store.models import AuditEntry
+
+    with w.session() as s:
+        actions = s.execute(
+            select(AuditEntry.action).where(AuditEntry.actor == "locky").order_by(AuditEntry.seq)
+        ).scalars()
+        assert list(actions) == ["login_failed"] * (auth.MAX_FAILURES + 1) + ["login"]
 
 
 def test_passwords_are_argon2_hashed(sqlite_world: World) -> None:
