@@ -230,7 +230,7 @@ def test_role_resource_action_matrix(world: World) -> None:
             "urgency": "routine",
             "reason": "x",
         }
-        IDS["referral", nhs] = w.post(maker, "/referrals", body).json()["id"]
+        IDS["referral", nhs] = w.post(maker, "/referrals", referral).json()["id"]
         meeting = {
             "title": "MDT",
             "held_at": w.clock.now.isoformat(),
