@@ -224,7 +224,7 @@ def test_role_resource_action_matrix(world: World) -> None:
     everyone = [w.ids[u] for u in ROLE_USERS.values()]
     # Made by someone with a relationship: cc for Mrs Jones, "outsider" (her practice) for ELSEWHERE.
     for nhs, maker in ((MRS_JONES, "cc"), (ELSEWHERE, "outsider")):
-        body = {
+        referral = {
             "nhs_number": nhs,
             "service_id": "falls-service",
             "urgency": "routine",
