@@ -7,6 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from care_world import (
+    ELSEWHERE,
+    MR_JONES,
+    MRS_JONES,
+    NEIGHBOUR,
+    Clock,
+    World,
+    build_world,
+    join_teams,
+)
 from sqlalchemy import func, select
 
 from careweave.care import config
@@ -17,16 +27,6 @@ from careweave.care.register import caseload_level
 from careweave.errors import InputError
 from careweave.security.errors import Conflict, Invalid
 from careweave.store.models import CarePlanVersion, Referral
-from conftest import (
-    ELSEWHERE,
-    MR_JONES,
-    MRS_JONES,
-    NEIGHBOUR,
-    Clock,
-    World,
-    build_world,
-    join_teams,
-)
 
 
 def test_caseload_levels() -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from care_world import MR_JONES, MRS_JONES, STAFF, World, join_teams
 from sqlalchemy import select
 
 from careweave.store.models import Notification, User
-from conftest import MR_JONES, MRS_JONES, STAFF, World, join_teams
 
 EVERYONE = [u for u in STAFF if u != "feed"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from care_world import ELSEWHERE, KEY, MRS_JONES, NEIGHBOUR, World, join_teams
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -12,7 +13,6 @@ from careweave.security import auth
 from careweave.security.pseudonyms import pseudonym
 from careweave.security.roles import PERMISSIONS, RELATIONSHIP_EXEMPT
 from careweave.store.models import Base, BreakGlass
-from conftest import ELSEWHERE, KEY, MRS_JONES, NEIGHBOUR, World, join_teams
 
 ROLE_USERS = {
     "clinician": "dr_gp",
