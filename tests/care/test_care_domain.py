@@ -482,3 +482,25 @@ def test_mdt_decisions_become_tasks(world: World) -> None:
     assert r.status_code == 422
     r = w.post("cc", "/mdt", {"title": "x", "held_at": held, "agenda": [ELSEWHERE]})
     assert r.status_code == 403
+
+
+def test_a_request_that_fails_half_way_writes_nothing(world: World) -> None:
+    """The falls trigger's referral fails after the assessment row was written: the whole
+    request rolls back, audit entries included."""
+    w = world
+    join_teams(w, (MRS_JONES,))
+    assert w.put("admin", "/services/falls-service", {"active": False}).status_code == 200
+    before = w.get("admin", "/audit/verify").json()["count"]
+    answers = {"falls_last_year": 1, "home_hazards": "many", "falls_risk": "high"}
+    r = w.post(
+        "dn",
+        f"/people/{MRS_JONES}/assessments",
+        {"template_id": "home_environment_falls", "answers": answers},
+    )
+    assert r.status_code == 404 and "falls-service" in r.json()["detail"]
+    assert w.get("dn", f"/people/{MRS_JONES}/assessments").json() == []
+    with w.session() as s:
+        assert s.execute(select(func.count()).select_from(Referral)).scalar_one() == 0
+    # The failed request left no audit entry: only the list read above was added.
+    after = w.get("admin", "/audit/verify").json()
+    assert after["intact"] and after["count"] == before + 1
