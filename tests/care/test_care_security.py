@@ -143,6 +143,7 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
         True,
     ),
     ("referral", "read", "GET", lambda x: f"/referrals/{IDS['referral', x]}", None, True),
+    ("referral", "read", "GET", lambda x: "/referrals", None, False),
     # Attending the meeting is what entitles one to open it.
     ("mdt", "read", "GET", lambda x: f"/mdt/{IDS['mdt', x]}", None, False),
     (
