@@ -187,9 +187,9 @@ def register(app: typer.Typer) -> None:
     def verify(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
         """Check the audit chain: exit 0 with the count, or exit 1 naming the first bad entry."""
         from careweave.security import audit
-        from careweave.store.db import make_engine, session_factory
+        from careweave.store.db import open_existing, session_factory
 
-        sessions = session_factory(make_engine(_db(db)))
+        sessions = session_factory(open_existing(_db(db)))
         with sessions() as s:
             v = audit.verify(s)
         if v.intact:
