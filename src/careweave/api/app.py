@@ -1,0 +1,156 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import secrets
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from careweave import __version__
+from careweave.api.deps import AppState
+from careweave.api.schemas import ErrorOut, HealthOut
+from careweave.care import config as care_config
+from careweave.care.referrals import seed_services
+from careweave.errors import InputError
+from careweave.security.errors import DomainError
+from careweave.security.pseudonyms import load_key
+from careweave.store.db import make_engine, session_factory, transaction, upgrade
+
+log = logging.getLogger(__name__)
+# Below Starlette's 40 worker threads and the engine's 30 pooled connections.
+MAX_IN_FLIGHT = 16
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422)
+}
+
+
+class InFlightLimit:
+    """Caps requests in progress so threads never all wait on the store.
+
+    Handlers run in Starlette's worker threads (40). A request holding the SQLite write
+    lock (or the audit-chain row lock on PostgreSQL) needs a free thread to finish; if
+    every thread were parked waiting for that lock, nothing could progress until timeouts.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._semaphores: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Semaphore
+        ] = weakref.WeakKeyDictionary()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        sem = self._semaphores.get(loop)
+        if sem is None:
+            sem = self._semaphores[loop] = asyncio.Semaphore(self.limit)
+        async with sem:
+            await self.app(scope, receive, send)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    db_url: str,
+    *,
+    config_dir: Path | str | None = None,
+    pseudonym_key: bytes | None = None,
+    clock: Callable[[], dt.datetime] = _utcnow,
+    cookie_secure: bool = True,
+) -> FastAPI:
+    """Build the API over the store at ``db_url`` (migrated to the newest schema first)."""
+    from careweave.api.routers import ALL
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    cfg = care_config.load(config_dir)
+    sessions = session_factory(engine)
+    with transaction(sessions) as s:
+        seed_services(s, cfg, clock())
+    key = pseudonym_key if pseudonym_key is not None else load_key()
+    if key is None:
+        # Pseudonyms are then stable only for this process: fine for a laptop, not for analysis.
+        log.warning("no CAREWEAVE_PSEUDONYM_KEY set: using a random per-process key")
+        key = secrets.token_bytes(32)
+
+    app = FastAPI(
+        title="Careweave care co-ordination API",
+        version=__version__,
+        description="Register, care teams, assessments, care plans, referrals, MDT, events, "
+        "notifications; every access checked for a legitimate relationship and audited.",
+        responses=ERRORS,
+    )
+    app.state.careweave = AppState(sessions, cfg, clock, key, cookie_secure)
+    app.add_middleware(InFlightLimit, limit=MAX_IN_FLIGHT)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, e: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=e.status)
+
+    @app.exception_handler(InputError)
+    async def _input(_: Request, e: InputError) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse({"detail": f"{where}: {first.get('msg')}"}, status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, e: IntegrityError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "conflict: the change clashes with existing data; nothing was saved"},
+            status_code=409,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, e: DataError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "a value is out of range for storage; nothing was saved"}, status_code=422
+        )
+
+    @app.get(
+        "/health",
+        response_model=HealthOut,
+        tags=["health"],
+        responses={503: {"model": ErrorOut, "description": "store unreachable"}},
+    )
+    def health() -> JSONResponse | HealthOut:
+        """200 when the store answers a query."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError:
+            return JSONResponse({"detail": "store unreachable"}, status_code=503)
+        return HealthOut(status="ok", store="reachable")
+
+    for router in ALL:
+        app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for multi-worker servers: settings from CAREWEAVE_DB and CAREWEAVE_INSECURE_COOKIES."""
+    return create_app(
+        os.environ.get("CAREWEAVE_DB", "sqlite:///careweave.db"),
+        cookie_secure=os.environ.get("CAREWEAVE_INSECURE_COOKIES") != "1",
+    )

@@ -1,0 +1,118 @@
+"""Dependencies: one transaction per request, the current user, and the care context.
+
+Authentication is either ``Authorization: Bearer <token>`` (API clients) or the
+session cookie set by ``POST /auth/login`` (browsers). Cookie-authenticated
+unsafe requests must echo the session's CSRF token in the ``X-CSRF-Token``
+header or a ``csrf_token`` form field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from careweave.care.config import CareConfig
+from careweave.care.context import Ctx
+from careweave.security import auth
+from careweave.security.errors import Forbidden, Unauthorized
+from careweave.store.models import User
+
+SESSION_COOKIE = "cw_session"
+CSRF_COOKIE = "cw_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class AppState:
+    sessions: sessionmaker[Session]
+    config: CareConfig
+    clock: Callable[[], dt.datetime]
+    pseudonym_key: bytes | None
+    cookie_secure: bool
+
+
+def state(request: Request) -> AppState:
+    s: AppState = request.app.state.careweave
+    return s
+
+
+def db(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed if the handler succeeds, else rolled back."""
+    session = state(request).sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DB = Annotated[Session, Depends(db, scope="function")]
+_bearer = HTTPBearer(auto_error=False, description="API token from POST /auth/tokens")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Browser session")
+
+
+def now(request: Request) -> dt.datetime:
+    return state(request).clock()
+
+
+Now = Annotated[dt.datetime, Depends(now)]
+
+
+async def form_csrf(request: Request) -> str | None:
+    """The ``csrf_token`` field of a form post (read here: reading a body needs the event loop)."""
+    if request.method in SAFE_METHODS or not request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        return None
+    value = (await request.form()).get("csrf_token")
+    return value if isinstance(value, str) else None
+
+
+def current_user(
+    request: Request,
+    session: DB,
+    at: Now,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+    form_token: Annotated[str | None, Depends(form_csrf)],
+) -> User:
+    # Sync on purpose: it queries the store, which must never block the event loop.
+    if bearer is not None:
+        user = auth.resolve_token(session, bearer.credentials)
+        if user is None:
+            raise Unauthorized("authorization: unknown or revoked token")
+        return user
+    if cookie:
+        found = auth.resolve_session(session, cookie, at)
+        if found is None:
+            raise Unauthorized("session: expired or unknown; log in again")
+        user, login = found
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER) or form_token
+            if sent is None or not hmac.compare_digest(sent, login.csrf_token):
+                raise Forbidden(
+                    "csrf: missing or wrong CSRF token for a cookie-authenticated request"
+                )
+        return user
+    raise Unauthorized("authentication: log in or send a bearer token")
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def ctx(request: Request, session: DB, user: CurrentUser, at: Now) -> Ctx:
+    return Ctx(session=session, user=user, now=at, config=state(request).config)
+
+
+Context = Annotated[Ctx, Depends(ctx)]

@@ -1,0 +1,64 @@
+"""Login, logout, who am I, and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from careweave.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, CurrentUser, Now, state
+from careweave.api.schemas import LoginIn, LoginOut, TokenIn, TokenOut, UserOut
+from careweave.security import audit, auth
+from careweave.security.auth import SESSION_TTL
+from careweave.security.errors import Unauthorized
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=LoginOut)
+def login(body: LoginIn, request: Request, response: Response, session: DB, at: Now) -> LoginOut:
+    """Start a browser session: sets an HttpOnly, Secure, SameSite=Strict session cookie."""
+    try:
+        user = auth.login(session, body.username, body.password, at)
+    except Unauthorized as e:
+        # Count the failure (and audit it) even though the request fails.
+        audit.record(
+            session,
+            actor=body.username[:64],
+            action="login_failed",
+            resource="session",
+            now=at,
+            detail=str(e)[:200],
+        )
+        session.commit()
+        raise
+    audit.record(session, actor=user.username, action="login", resource="session", now=at)
+    token, csrf = auth.start_session(session, user, at)
+    secure = state(request).cookie_secure
+    max_age = int(SESSION_TTL.total_seconds())
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age, httponly=True, secure=secure, samesite="strict"
+    )
+    # Readable by the page's own scripts so they can echo it in X-CSRF-Token.
+    response.set_cookie(
+        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict"
+    )
+    return LoginOut(user=UserOut.model_validate(user), csrf_token=csrf)
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, response: Response, session: DB, user: CurrentUser) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth.end_session(session, token)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+
+
+@router.get("/me", response_model=UserOut)
+def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@router.post("/tokens", response_model=TokenOut, status_code=201)
+def new_token(body: TokenIn, session: DB, user: CurrentUser, at: Now) -> TokenOut:
+    """A bearer token acting as the current user; shown once."""
+    return TokenOut(token=auth.issue_token(session, user, body.name, at), name=body.name)

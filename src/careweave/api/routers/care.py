@@ -1,0 +1,198 @@
+"""Assessments, care plans, events, MDT, tasks and notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from careweave.api.deps import Context
+from careweave.api.routers.people import Nhs, PathId
+from careweave.api.schemas import (
+    AssessmentIn,
+    AssessmentOut,
+    CarePlanIn,
+    CarePlanOut,
+    DecisionIn,
+    EventIn,
+    EventOut,
+    MeetingIn,
+    MeetingOut,
+    NotificationOut,
+    TaskOut,
+    TaskUpdateIn,
+    TemplateOut,
+)
+from careweave.care import assessments, events, mdt, plans
+from careweave.security import audit
+from careweave.security.errors import Invalid, NotFound
+from careweave.store.models import Notification
+
+router = APIRouter()
+
+
+@router.get("/assessment-templates", response_model=list[TemplateOut], tags=["assessments"])
+def templates(ctx: Context) -> list[TemplateOut]:
+    """Every version of every assessment template, with its questions and triggers."""
+    ctx.require("assessment", "read")
+    return [
+        TemplateOut.model_validate(t.model_dump())
+        for versions in ctx.config.templates.values()
+        for t in versions.values()
+    ]
+
+
+@router.post(
+    "/people/{nhs_number}/assessments",
+    response_model=AssessmentOut,
+    status_code=201,
+    tags=["assessments"],
+)
+def record_assessment(nhs_number: Nhs, body: AssessmentIn, ctx: Context) -> AssessmentOut:
+    """Record answers against a template (latest version unless given); triggers fire."""
+    a = assessments.record(
+        ctx, nhs_number, body.template_id, dict(body.answers), body.template_version
+    )
+    return AssessmentOut.model_validate(a)
+
+
+@router.get(
+    "/people/{nhs_number}/assessments", response_model=list[AssessmentOut], tags=["assessments"]
+)
+def list_assessments(nhs_number: Nhs, ctx: Context) -> list[AssessmentOut]:
+    return [AssessmentOut.model_validate(a) for a in assessments.history(ctx, nhs_number)]
+
+
+@router.get("/people/{nhs_number}/care-plan", response_model=CarePlanOut, tags=["care plans"])
+def care_plan(
+    nhs_number: Nhs,
+    ctx: Context,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> CarePlanOut:
+    """The current care plan, or an earlier version."""
+    return CarePlanOut.model_validate(plans.current(ctx, nhs_number, version))
+
+
+@router.put("/people/{nhs_number}/care-plan", response_model=CarePlanOut, tags=["care plans"])
+def save_care_plan(nhs_number: Nhs, body: CarePlanIn, ctx: Context) -> CarePlanOut:
+    """Save a new version (base_version must be current); the care team is notified."""
+    return CarePlanOut.model_validate(plans.save(ctx, nhs_number, body.content, body.base_version))
+
+
+@router.get(
+    "/people/{nhs_number}/care-plan/versions",
+    response_model=list[CarePlanOut],
+    tags=["care plans"],
+)
+def care_plan_versions(nhs_number: Nhs, ctx: Context) -> list[CarePlanOut]:
+    """Every version, oldest first, each with who changed what and when."""
+    return [CarePlanOut.model_validate(v) for v in plans.versions(ctx, nhs_number)]
+
+
+@router.post("/events", response_model=EventOut, tags=["events"])
+def post_event(body: EventIn, ctx: Context) -> EventOut:
+    """An event about a person; routed by the rules to notifications, tasks and alerts.
+
+    Re-sending an ``external_id`` already seen returns the first result (duplicate=true).
+    """
+    routed = events.ingest(
+        ctx,
+        body.nhs_number,
+        body.type,
+        body.occurred_at,
+        dict(body.payload),
+        body.external_id,
+        source=f"api:{ctx.user.username}",
+    )
+    ctx.session.flush()
+    return EventOut(
+        id=routed.event.id,
+        duplicate=routed.duplicate,
+        notified_user_ids=sorted({n.recipient_user_id for n in routed.notifications}),
+        task_ids=[t.id for t in routed.tasks],
+        alerts=routed.alerts,
+    )
+
+
+@router.post("/mdt", response_model=MeetingOut, status_code=201, tags=["mdt"])
+def new_meeting(body: MeetingIn, ctx: Context) -> MeetingOut:
+    m = mdt.create_meeting(ctx, body.title, body.held_at, list(body.agenda), list(body.attendees))
+    return MeetingOut.model_validate(m)
+
+
+@router.get("/mdt/{meeting_id}", response_model=MeetingOut, tags=["mdt"])
+def meeting(meeting_id: PathId, ctx: Context) -> MeetingOut:
+    return MeetingOut.model_validate(mdt.get_meeting(ctx, meeting_id))
+
+
+@router.post(
+    "/mdt/{meeting_id}/decisions", response_model=list[TaskOut], status_code=201, tags=["mdt"]
+)
+def decide(meeting_id: PathId, body: DecisionIn, ctx: Context) -> list[TaskOut]:
+    """Record a decision about a person on the agenda; its actions become tasks."""
+    actions = [mdt.Action(a.title, a.owner_user_id, a.due_date) for a in body.actions]
+    tasks = mdt.record_decision(ctx, meeting_id, body.nhs_number, body.decision, actions)
+    return [TaskOut.model_validate(t) for t in tasks]
+
+
+@router.get("/tasks", response_model=list[TaskOut], tags=["tasks"])
+def my_tasks(
+    ctx: Context,
+    status: Annotated[str | None, Query(pattern="^(open|in_progress|done|cancelled)$")] = None,
+) -> list[TaskOut]:
+    """Tasks owned by me, or by my care-team role where no one owns them yet."""
+    return [TaskOut.model_validate(t) for t in mdt.my_tasks(ctx, status)]
+
+
+@router.patch("/tasks/{task_id}", response_model=TaskOut, tags=["tasks"])
+def update_task(task_id: PathId, body: TaskUpdateIn, ctx: Context) -> TaskOut:
+    return TaskOut.model_validate(mdt.update_task(ctx, task_id, body.status))
+
+
+@router.get("/notifications", response_model=list[NotificationOut], tags=["notifications"])
+def my_notifications(
+    ctx: Context,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[NotificationOut]:
+    """My notifications and alerts, newest first."""
+    ctx.require("notification", "read")
+    q = select(Notification).where(Notification.recipient_user_id == ctx.user.id)
+    if unread:
+        q = q.where(Notification.read_at.is_(None))
+    rows = list(ctx.session.execute(q.order_by(Notification.id.desc()).limit(limit)).scalars())
+    for nhs in sorted({n.nhs_number for n in rows if n.nhs_number}):
+        audit.record(
+            ctx.session,
+            actor=ctx.user.username,
+            action="read",
+            resource="notification",
+            nhs_number=nhs,
+            now=ctx.now,
+        )
+    return [NotificationOut.model_validate(n) for n in rows]
+
+
+@router.post(
+    "/notifications/{notification_id}/read", response_model=NotificationOut, tags=["notifications"]
+)
+def mark_read(notification_id: PathId, ctx: Context) -> NotificationOut:
+    ctx.require("notification", "read")
+    n = ctx.session.get(Notification, notification_id)
+    if n is None or n.recipient_user_id != ctx.user.id:
+        raise NotFound(f"notification_id: no notification {notification_id} for you")
+    if n.read_at is not None:
+        raise Invalid(f"notification {notification_id}: already read")
+    n.read_at = ctx.now
+    if n.nhs_number is not None:
+        audit.record(
+            ctx.session,
+            actor=ctx.user.username,
+            action="read",
+            resource="notification",
+            resource_id=n.id,
+            nhs_number=n.nhs_number,
+            now=ctx.now,
+        )
+    return NotificationOut.model_validate(n)

@@ -1,0 +1,106 @@
+"""Service directory and referrals (single point of access)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import or_, select
+
+from careweave.api.deps import Context
+from careweave.api.routers.people import Nhs, PathId
+from careweave.api.schemas import (
+    BreachCheckIn,
+    ReferralIn,
+    ReferralOut,
+    ServiceIn,
+    ServiceOut,
+    TransitionIn,
+)
+from careweave.care import referrals
+from careweave.store.models import Referral, Service
+
+router = APIRouter(tags=["single point of access"])
+ServiceId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+@router.get("/services", response_model=list[ServiceOut])
+def services(
+    ctx: Context,
+    locality: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+) -> list[ServiceOut]:
+    """The service directory, optionally only services covering a locality."""
+    return [ServiceOut.model_validate(s) for s in referrals.services(ctx, locality)]
+
+
+@router.put("/services/{service_id}", response_model=ServiceOut)
+def put_service(service_id: ServiceId, body: ServiceIn, ctx: Context) -> ServiceOut:
+    """Create or edit a directory entry (administrators)."""
+    fields = body.model_dump(exclude_unset=True)
+    if "active" in fields and fields["active"] is None:
+        fields.pop("active")
+    return ServiceOut.model_validate(referrals.upsert_service(ctx, service_id, fields))
+
+
+@router.post("/referrals", response_model=ReferralOut, status_code=201)
+def refer(body: ReferralIn, ctx: Context) -> ReferralOut:
+    """Refer a person to a service; the response standard clock starts now."""
+    r = referrals.create_referral(ctx, body.nhs_number, body.service_id, body.urgency, body.reason)
+    return ReferralOut.model_validate(r)
+
+
+@router.get("/referrals", response_model=list[ReferralOut])
+def my_referrals(
+    ctx: Context,
+    status: Annotated[
+        str | None,
+        Query(pattern="^(received|triaged|accepted|declined|scheduled|completed)$"),
+    ] = None,
+) -> list[ReferralOut]:
+    """Referrals I made, and referrals to services I am the named contact for."""
+    ctx.require("referral", "read")
+    mine = select(Service.id).where(Service.contact_user_id == ctx.user.id)
+    q = select(Referral).where(
+        or_(Referral.referrer_id == ctx.user.id, Referral.service_id.in_(mine))
+    )
+    if status is not None:
+        q = q.where(Referral.status == status)
+    out = []
+    for r in ctx.session.execute(q.order_by(Referral.respond_by, Referral.id)).scalars():
+        ctx.person(r.nhs_number, "referral", "read")
+        out.append(ReferralOut.model_validate(r))
+    return out
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralOut)
+def referral(referral_id: PathId, ctx: Context) -> ReferralOut:
+    return ReferralOut.model_validate(referrals.get_referral(ctx, referral_id))
+
+
+@router.post("/referrals/{referral_id}/status", response_model=ReferralOut)
+def move(referral_id: PathId, body: TransitionIn, ctx: Context) -> ReferralOut:
+    """received -> triaged -> accepted/declined -> scheduled -> completed; anything else is 409."""
+    r = referrals.transition(ctx, referral_id, body.status, body.note, body.scheduled_for)
+    return ReferralOut.model_validate(r)
+
+
+@router.get("/people/{nhs_number}/referrals", response_model=list[ReferralOut])
+def person_referrals(nhs_number: Nhs, ctx: Context) -> list[ReferralOut]:
+    ctx.person(nhs_number, "referral", "read")
+    rows = ctx.session.execute(
+        select(Referral).where(Referral.nhs_number == nhs_number).order_by(Referral.id)
+    ).scalars()
+    return [ReferralOut.model_validate(r) for r in rows]
+
+
+@router.post("/referrals/check-breaches", response_model=list[ReferralOut])
+def check_breaches(body: BreachCheckIn, ctx: Context) -> list[ReferralOut]:
+    """Flag referrals past their response standard and alert referrer and service."""
+    ctx.require("referral", "check_breaches")
+    at = body.at or ctx.now
+    if at.tzinfo is None:
+        from careweave.security.errors import Invalid
+
+        raise Invalid("at: give a time zone")
+    found = referrals.check_breaches(ctx.session, at, ctx.user.username)
+    return [ReferralOut.model_validate(r) for r in found]

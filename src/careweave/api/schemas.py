@@ -1,0 +1,402 @@
+"""Request and response bodies of the HTTP API (the OpenAPI schema is generated from these)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from careweave.care.config import EVENT_TYPES
+from careweave.care.plans import CarePlanContent
+from careweave.security.roles import ROLES, TEAM_ROLES
+
+
+def _no_nul(v: str) -> str:
+    if "\x00" in v:
+        raise ValueError("must not contain NUL characters")
+    return v
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+NhsNumber = Annotated[str, Field(pattern=r"^[0-9]{10}$", examples=["9434765919"])]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+TeamRole = Literal[TEAM_ROLES]  # type: ignore[valid-type]
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+AwareDatetime = Annotated[dt.datetime, Field(description="ISO 8601 with a time zone")]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    store: Literal["reachable"]
+
+
+# ---------------------------------------------------------------- auth and users
+
+
+class LoginIn(In):
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=1024)
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    org_id: str | None
+    locality_id: str | None
+    active: bool
+    locked_until: dt.datetime | None
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+
+
+class TokenIn(In):
+    name: Text = Field(min_length=1, max_length=100)
+
+
+class TokenOut(BaseModel):
+    token: str
+    name: str
+
+
+class UserIn(In):
+    username: Text = Field(min_length=1, max_length=64)
+    display_name: Text = Field(min_length=1, max_length=200)
+    role: Role
+    password: Text | None = Field(default=None, min_length=12, max_length=1024)
+    org_id: Text | None = Field(default=None, max_length=32)
+    locality_id: Text | None = Field(default=None, max_length=32)
+
+
+# ---------------------------------------------------------------- people and register
+
+
+class PersonOut(Out):
+    nhs_number: str
+    date_of_birth: dt.date
+    sex: str
+    practice_id: str | None
+    locality_id: str | None
+    care_home_resident: bool
+    date_of_death: dt.date | None
+    risk_as_of: dt.date | None
+    risk_probability: float | None
+    risk_band: str | None
+    ccm_level: int | None
+    segment: str | None
+    frailty_category: str | None
+    risk_explanation: list[str]
+    conditions: list[str]
+
+
+class EnrolIn(In):
+    nhs_number: NhsNumber
+    reason: Text = Field(min_length=1, max_length=2000)
+    lead_professional_id: Id
+    start_date: dt.date | None = None
+    source: Text = Field(default="worklist", min_length=1, max_length=64)
+
+
+class EpisodeOut(Out):
+    id: int
+    nhs_number: str
+    start_date: dt.date
+    end_date: dt.date | None
+    reason: str
+    outcome: str | None
+    lead_professional_id: int
+    source: str
+
+
+class CaseloadOut(BaseModel):
+    user_id: int
+    open_episodes: int
+    limit: int
+    level: Literal["ok", "approaching", "at_limit", "over_limit"]
+    warning: str | None
+    episodes: list[EpisodeOut] = []
+
+
+class EnrolOut(BaseModel):
+    episode: EpisodeOut
+    caseload: CaseloadOut
+
+
+class CloseEpisodeIn(In):
+    end_date: dt.date
+    outcome: Text = Field(min_length=1, max_length=2000)
+
+
+class MemberIn(In):
+    user_id: Id
+    team_role: TeamRole
+    organisation: Text | None = Field(default=None, max_length=200)
+
+
+class MemberOut(Out):
+    id: int
+    nhs_number: str
+    user_id: int
+    team_role: str
+    organisation: str
+    added_at: dt.datetime
+
+
+class TelehealthIn(In):
+    conditions: list[Annotated[Text, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=50
+    )
+    thresholds: dict[Annotated[Text, Field(max_length=32)], tuple[float | None, float | None]] = (
+        Field(default={}, max_length=20)
+    )
+
+
+class ObjectionIn(In):
+    kind: Literal["sharing", "secondary_use"]
+    note: Text | None = Field(default=None, max_length=2000)
+
+
+class ObjectionOut(Out):
+    id: int
+    nhs_number: str
+    kind: str
+    recorded_at: dt.datetime
+    withdrawn_at: dt.datetime | None
+
+
+class BreakGlassIn(In):
+    reason: Text = Field(min_length=10, max_length=2000)
+
+
+class BreakGlassOut(Out):
+    id: int
+    user_id: int
+    nhs_number: str
+    reason: str
+    granted_at: dt.datetime
+    expires_at: dt.datetime
+    reviewed_by: int | None
+    reviewed_at: dt.datetime | None
+
+
+class ReviewIn(In):
+    note: Text = Field(min_length=1, max_length=2000)
+
+
+# ---------------------------------------------------------------- assessments and plans
+
+
+class TemplateOut(BaseModel):
+    id: str
+    version: int
+    title: str
+    kind: str
+    questions: list[dict[str, Any]]
+    triggers: list[dict[str, Any]]
+
+
+class AssessmentIn(In):
+    template_id: Text = Field(min_length=1, max_length=64)
+    template_version: Id | None = None
+    answers: dict[Annotated[Text, Field(max_length=64)], Any] = Field(max_length=200)
+
+
+class AssessmentOut(Out):
+    id: int
+    nhs_number: str
+    template_id: str
+    template_version: int
+    answers: dict[str, Any]
+    triggered: list[dict[str, Any]]
+    recorded_by: int
+    recorded_at: dt.datetime
+
+
+class CarePlanIn(In):
+    base_version: Id | None = Field(
+        description="The version this change is based on; null to create the plan."
+    )
+    content: CarePlanContent
+
+
+class CarePlanOut(Out):
+    version: int
+    content: CarePlanContent
+    changes: list[str]
+    changed_by: int
+    changed_at: dt.datetime
+
+
+# ---------------------------------------------------------------- services and referrals
+
+
+class ServiceIn(In):
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, min_length=1, max_length=5000)
+    eligibility: Text | None = Field(default=None, min_length=1, max_length=5000)
+    referral_route: Text | None = Field(default=None, min_length=1, max_length=2000)
+    localities: list[Annotated[Text, Field(max_length=32)]] | None = Field(
+        default=None, max_length=200
+    )
+    response_hours: dict[Literal["urgent", "routine"], float] | None = None
+    contact_user_id: Id | None = None
+    active: bool | None = None
+
+
+class ServiceOut(Out):
+    id: str
+    name: str
+    description: str
+    eligibility: str
+    localities: list[str]
+    referral_route: str
+    response_standards: dict[str, float]
+    contact_user_id: int | None
+    active: bool
+
+
+class ReferralIn(In):
+    nhs_number: NhsNumber
+    service_id: Text = Field(min_length=1, max_length=64)
+    urgency: Literal["urgent", "routine"]
+    reason: Text = Field(min_length=1, max_length=5000)
+
+
+class ReferralOut(Out):
+    id: int
+    nhs_number: str
+    service_id: str
+    urgency: str
+    reason: str
+    status: str
+    referrer_id: int | None
+    received_at: dt.datetime
+    respond_by: dt.datetime
+    responded_at: dt.datetime | None
+    scheduled_for: dt.datetime | None
+    breached_at: dt.datetime | None
+    history: list[dict[str, Any]]
+    source: str
+
+
+class TransitionIn(In):
+    status: Literal["received", "triaged", "accepted", "declined", "scheduled", "completed"]
+    note: Text | None = Field(default=None, max_length=2000)
+    scheduled_for: dt.datetime | None = None
+
+
+class BreachCheckIn(In):
+    at: dt.datetime | None = Field(default=None, description="Check as at this time (default now)")
+
+
+# ---------------------------------------------------------------- events, tasks, notifications
+
+
+class EventIn(In):
+    nhs_number: NhsNumber
+    type: EventType
+    occurred_at: dt.datetime
+    external_id: Text | None = Field(default=None, min_length=1, max_length=128)
+    payload: dict[Annotated[Text, Field(max_length=64)], Any] = Field(default={}, max_length=50)
+
+
+class EventOut(BaseModel):
+    id: int
+    duplicate: bool
+    notified_user_ids: list[int]
+    task_ids: list[int]
+    alerts: list[str]
+
+
+class TaskOut(Out):
+    id: int
+    nhs_number: str | None
+    title: str
+    owner_user_id: int | None
+    owner_role: str | None
+    due_at: dt.datetime
+    status: str
+    source: str
+    mdt_meeting_id: int | None
+
+
+class TaskUpdateIn(In):
+    status: Literal["open", "in_progress", "done", "cancelled"]
+
+
+class NotificationOut(Out):
+    id: int
+    team_role: str | None
+    nhs_number: str | None
+    kind: str
+    subject: str
+    event_id: int | None
+    referral_id: int | None
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+class MeetingIn(In):
+    title: Text = Field(min_length=1, max_length=200)
+    held_at: dt.datetime
+    agenda: list[NhsNumber] = Field(max_length=100)
+    attendees: list[Id] = Field(default=[], max_length=100)
+
+
+class MeetingOut(Out):
+    id: int
+    title: str
+    held_at: dt.datetime
+    agenda: list[str]
+    attendees: list[int]
+    decisions: list[dict[str, Any]]
+
+
+class ActionIn(In):
+    title: Text = Field(min_length=1, max_length=500)
+    owner_user_id: Id
+    due_date: dt.date
+
+
+class DecisionIn(In):
+    nhs_number: NhsNumber
+    decision: Text = Field(min_length=1, max_length=5000)
+    actions: list[ActionIn] = Field(default=[], max_length=50)
+
+
+# ---------------------------------------------------------------- analytics and audit
+
+
+class PseudonymisedPersonOut(BaseModel):
+    pseudonym: str
+    age_band: str
+    sex: str
+    locality_id: str | None
+    ccm_level: int | None
+    risk_band: str | None
+    segment: str | None
+    on_register: bool
+
+
+class AuditVerifyOut(BaseModel):
+    intact: bool
+    count: int
+    problem: str | None

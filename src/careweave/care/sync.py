@@ -1,0 +1,155 @@
+"""People index sync: the one place the operational side reads the warehouse.
+
+Reads ``people`` (and ``organisations`` to find each practice's locality) and
+the latest ``risk_scores`` row per person from a DuckDB warehouse opened
+read-only, and upserts them into the store. A re-sync updates in place; people
+no longer in the warehouse are kept (their records are referenced), and a death
+recorded operationally is not undone by a warehouse that has not caught up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from careweave.errors import InputError
+from careweave.security import audit
+from careweave.store.models import Organisation, Person
+
+PEOPLE_COLUMNS = (
+    "nhs_number",
+    "date_of_birth",
+    "sex",
+    "ethnic_group",
+    "small_area",
+    "deprivation_decile",
+    "practice_id",
+    "local_authority_id",
+    "care_home_resident",
+    "date_of_death",
+)
+RISK_COLUMNS = {
+    "as_of": "risk_as_of",
+    "probability": "risk_probability",
+    "percentile": "risk_percentile",
+    "risk_band": "risk_band",
+    "ccm_level": "ccm_level",
+    "segment": "segment",
+    "frailty_category": "frailty_category",
+    "readmitter": "readmitter",
+    "explanation": "risk_explanation",
+    "model_version": "model_version",
+}
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    added: int
+    updated: int
+    with_scores: int
+    organisations: int
+
+
+def read_warehouse(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(people with their latest score, organisations) from the warehouse, read-only."""
+    import duckdb
+
+    if not path.is_file():
+        raise InputError(f"--warehouse {path}: no such file")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as e:
+        raise InputError(f"--warehouse {path}: not a DuckDB warehouse ({e})") from e
+    try:
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        if "people" not in tables:
+            raise InputError(f"--warehouse {path}: has no people table (load a dataset first)")
+        people_sql = f"SELECT {', '.join(PEOPLE_COLUMNS)} FROM people"
+        if "risk_scores" in tables:
+            risk = ", ".join(f"r.{c} AS {a}" for c, a in RISK_COLUMNS.items())
+            people_sql = (
+                f"SELECT p.*, {risk} FROM ({people_sql}) p LEFT JOIN ("
+                "SELECT * FROM risk_scores QUALIFY row_number() OVER "
+                "(PARTITION BY nhs_number ORDER BY as_of DESC) = 1) r USING (nhs_number)"
+            )
+        cur = con.execute(people_sql)
+        names = [d[0] for d in cur.description]
+        people = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        orgs: list[dict[str, Any]] = []
+        if "organisations" in tables:
+            cur = con.execute("SELECT org_id, org_type, name, parent_id FROM organisations")
+            orgs = [
+                dict(zip(("org_id", "org_type", "name", "parent_id"), r, strict=True))
+                for r in cur.fetchall()
+            ]
+    except duckdb.Error as e:
+        raise InputError(f"--warehouse {path}: {e}") from e
+    finally:
+        con.close()
+    return people, orgs
+
+
+def locality_of(org_id: str | None, orgs: dict[str, dict[str, Any]]) -> str | None:
+    """Pure: walk practice -> cluster -> locality; None when there is no locality above."""
+    seen = set()
+    while org_id is not None and org_id in orgs and org_id not in seen:
+        seen.add(org_id)
+        if orgs[org_id]["org_type"] == "locality":
+            return org_id
+        org_id = orgs[org_id]["parent_id"]
+    return None
+
+
+def sync(session: Session, warehouse: Path, now: dt.datetime) -> SyncResult:
+    people, org_rows = read_warehouse(warehouse)
+    orgs = {o["org_id"]: o for o in org_rows}
+    existing_orgs = set(session.execute(select(Organisation.org_id)).scalars())
+    new_orgs = [o for o in org_rows if o["org_id"] not in existing_orgs]
+    old_orgs = [o for o in org_rows if o["org_id"] in existing_orgs]
+    if new_orgs:
+        session.execute(insert(Organisation), new_orgs)
+    if old_orgs:
+        session.execute(update(Organisation), old_orgs)
+    existing = set(session.execute(select(Person.nhs_number)).scalars())
+    added: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    scored = 0
+    for row in people:
+        rec = {c: row[c] for c in PEOPLE_COLUMNS}
+        rec["care_home_resident"] = bool(rec["care_home_resident"])
+        rec["locality_id"] = locality_of(row["practice_id"], orgs)
+        rec["synced_at"] = now
+        for a in RISK_COLUMNS.values():
+            rec[a] = row.get(a)
+        if rec["risk_as_of"] is not None:
+            scored += 1
+        rec["risk_explanation"] = list(rec["risk_explanation"] or [])
+        if rec["ccm_level"] is not None:
+            rec["ccm_level"] = int(rec["ccm_level"])
+        if rec["nhs_number"] in existing:
+            if rec["date_of_death"] is None:
+                # A death already recorded by an event stands until the warehouse catches up.
+                del rec["date_of_death"]
+            changed.append(rec)
+        else:
+            added.append(rec)
+    for start in range(0, len(added), 5000):
+        session.execute(insert(Person), added[start : start + 5000])
+    for start in range(0, len(changed), 5000):
+        session.execute(update(Person), changed[start : start + 5000])
+    audit.record(
+        session,
+        actor="system:sync",
+        action="write",
+        resource="people_index",
+        detail=f"sync from {warehouse.name}: {len(added)} added, {len(changed)} updated",
+        now=now,
+    )
+    return SyncResult(len(added), len(changed), scored, len(org_rows))

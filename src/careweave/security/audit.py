@@ -1,0 +1,174 @@
+"""The append-only, hash-chained audit log.
+
+Each entry's hash covers its own fields and the previous entry's hash, so
+altering, removing or reordering any entry breaks the chain from that point.
+``audit_head`` holds the tip; appending locks it (``SELECT ... FOR UPDATE``
+on PostgreSQL, the single-writer lock on SQLite), so concurrent requests
+extend one chain and never fork it. Entries recorded during a transaction are
+chained in just before it commits, so the lock is held only for the commit. The database also refuses UPDATE and
+DELETE on ``audit_log`` (triggers in the initial migration).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from careweave.store.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def entry_hash(
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    resource: str,
+    resource_id: str | None,
+    nhs_number: str | None,
+    detail: str,
+    prev_hash: str,
+) -> str:
+    body = json.dumps(
+        [seq, at, actor, action, resource, resource_id, nhs_number, detail, prev_hash],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    actor: str
+    action: str
+    resource: str
+    at: str
+    resource_id: str | None
+    nhs_number: str | None
+    detail: str
+
+
+_PENDING = "careweave_audit_pending"
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    resource: str,
+    now: dt.datetime,
+    resource_id: str | int | None = None,
+    nhs_number: str | None = None,
+    detail: str = "",
+) -> None:
+    """Add an entry to the caller's transaction: it is chained in when the transaction
+    commits (so the chain's lock is held only for the commit) and dropped on rollback."""
+    pending: list[PendingEntry] = session.info.setdefault(_PENDING, [])
+    pending.append(
+        PendingEntry(
+            actor=actor,
+            action=action,
+            resource=resource,
+            at=now.astimezone(dt.UTC).isoformat(),
+            resource_id=None if resource_id is None else str(resource_id),
+            nhs_number=nhs_number,
+            detail=detail,
+        )
+    )
+
+
+def _append(session: Session, entries: list[PendingEntry]) -> None:
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+    seq, prev = head.last_seq, head.last_hash
+    for p in entries:
+        seq += 1
+        digest = entry_hash(
+            seq, p.at, p.actor, p.action, p.resource, p.resource_id, p.nhs_number, p.detail, prev
+        )
+        session.add(
+            AuditEntry(
+                seq=seq,
+                at=p.at,
+                actor=p.actor,
+                action=p.action,
+                resource=p.resource,
+                resource_id=p.resource_id,
+                nhs_number=p.nhs_number,
+                detail=p.detail,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    head.last_seq, head.last_hash = seq, prev
+    session.flush()
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    entries = session.info.pop(_PENDING, None)
+    if entries:
+        _append(session, entries)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+@dataclass(frozen=True)
+class Verification:
+    count: int
+    problem: str | None  # the first bad entry, in words; None when the chain is intact
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def verify(session: Session) -> Verification:
+    """Walk the chain from the start; report the first entry that does not fit."""
+    expected_prev = GENESIS
+    expected_seq = 1
+    count = 0
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
+    for e in rows.yield_per(2000):
+        if e.seq != expected_seq:
+            return Verification(
+                count, f"entry {expected_seq}: missing (next entry found is {e.seq})"
+            )
+        if e.prev_hash != expected_prev:
+            return Verification(
+                count, f"entry {e.seq}: does not follow entry {e.seq - 1} (removed or reordered)"
+            )
+        recomputed = entry_hash(
+            e.seq,
+            e.at,
+            e.actor,
+            e.action,
+            e.resource,
+            e.resource_id,
+            e.nhs_number,
+            e.detail,
+            e.prev_hash,
+        )
+        if recomputed != e.hash:
+            return Verification(count, f"entry {e.seq}: altered (its hash does not match)")
+        expected_prev = e.hash
+        expected_seq += 1
+        count += 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.last_seq != count or head.last_hash != expected_prev):
+        return Verification(
+            count, f"entry {count + 1}: missing (the chain head records {head.last_seq} entries)"
+        )
+    return Verification(count, None)

@@ -1,0 +1,144 @@
+"""Users, logins with lockout, browser sessions (with CSRF tokens) and API bearer tokens.
+
+Tokens are random; the store keeps only their SHA-256, so a stolen database
+cannot be replayed as sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from careweave.security import passwords
+from careweave.security.errors import Conflict, Invalid, Unauthorized
+from careweave.security.roles import ROLES
+from careweave.store.models import ApiToken, LoginSession, User
+
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
+SESSION_TTL = dt.timedelta(hours=10)
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    now: dt.datetime,
+    password: str | None = None,
+    org_id: str | None = None,
+    locality_id: str | None = None,
+) -> User:
+    if not username or not set(username) <= USERNAME_CHARS or len(username) > 64:
+        raise Invalid("username: use 1-64 lower-case letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise Invalid(f"role: {role!r} is not one of {', '.join(ROLES)}")
+    if not display_name.strip():
+        raise Invalid("display_name: must not be empty")
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Conflict(f"username: {username!r} already exists")
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        role=role,
+        org_id=org_id,
+        locality_id=locality_id,
+        password_hash=passwords.hash_password(password) if password is not None else None,
+        failed_logins=0,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def login(session: Session, username: str, password: str, now: dt.datetime) -> User:
+    """Check a password, counting failures; the account locks after MAX_FAILURES in a row.
+
+    The caller must commit even when this raises, so failures are counted.
+    """
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        passwords.verify_password(None, password)
+        raise Unauthorized("login: unknown username or wrong password")
+    if user.locked_until is not None and user.locked_until > now:
+        raise Unauthorized(
+            "login: account locked after repeated failures; try again after "
+            f"{user.locked_until.strftime('%H:%M')} UTC or ask an administrator"
+        )
+    if not passwords.verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        raise Unauthorized("login: unknown username or wrong password")
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def unlock(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def start_session(session: Session, user: User, now: dt.datetime) -> tuple[str, str]:
+    """A new browser session: returns (session token, CSRF token)."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        LoginSession(
+            token_hash=token_digest(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + SESSION_TTL,
+        )
+    )
+    return token, csrf
+
+
+def resolve_session(
+    session: Session, token: str, now: dt.datetime
+) -> tuple[User, LoginSession] | None:
+    row = session.get(LoginSession, token_digest(token))
+    if row is None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def end_session(session: Session, token: str) -> None:
+    row = session.get(LoginSession, token_digest(token))
+    if row is not None:
+        session.delete(row)
+
+
+def issue_token(session: Session, user: User, name: str, now: dt.datetime) -> str:
+    """A bearer token for an API client acting as ``user``; shown once, stored hashed."""
+    token = "cw_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(token_hash=token_digest(token), user_id=user.id, name=name, created_at=now)
+    )
+    return token
+
+
+def resolve_token(session: Session, token: str) -> User | None:
+    row = session.get(ApiToken, token_digest(token))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None

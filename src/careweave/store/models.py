@@ -1,0 +1,384 @@
+"""The operational store's tables, as typed SQLAlchemy 2 models.
+
+One module so Alembic sees every table. Times are timezone-aware UTC
+(``UtcDateTime``) so SQLite and PostgreSQL give back the same values; free
+structure (answers, care-plan content, rule payloads) is JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored as UTC and always returned timezone-aware.
+
+    SQLite has no time zones: naive values read back are UTC by construction.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
+        dt.datetime: UtcDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+# ---------------------------------------------------------------- people index
+
+
+class Organisation(Base):
+    """Organisations synced from the warehouse (practice -> cluster -> locality)."""
+
+    __tablename__ = "organisations"
+    org_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class Person(Base):
+    """The people index: demographics, practice and the latest risk score."""
+
+    __tablename__ = "people"
+    nhs_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(16))
+    ethnic_group: Mapped[str] = mapped_column(String(16))
+    small_area: Mapped[str | None] = mapped_column(String(16))
+    deprivation_decile: Mapped[int | None] = mapped_column(Integer)
+    practice_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    locality_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    local_authority_id: Mapped[str | None] = mapped_column(String(32))
+    care_home_resident: Mapped[bool] = mapped_column(Boolean, default=False)
+    date_of_death: Mapped[dt.date | None] = mapped_column(Date)
+    risk_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    risk_probability: Mapped[float | None] = mapped_column(Float)
+    risk_percentile: Mapped[float | None] = mapped_column(Float)
+    risk_band: Mapped[str | None] = mapped_column(String(32))
+    ccm_level: Mapped[int | None] = mapped_column(Integer)
+    segment: Mapped[str | None] = mapped_column(String(64))
+    frailty_category: Mapped[str | None] = mapped_column(String(16))
+    readmitter: Mapped[bool | None] = mapped_column(Boolean)
+    risk_explanation: Mapped[list[Any]] = mapped_column(default=list)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    conditions: Mapped[list[Any]] = mapped_column(default=list)
+    synced_at: Mapped[dt.datetime]
+
+
+# ---------------------------------------------------------------- security
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[str | None] = mapped_column(String(32))
+    locality_id: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class LoginSession(Base):
+    """A browser session: the cookie carries the token, the store only its hash."""
+
+    __tablename__ = "login_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for an API client; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class Objection(Base):
+    """A person's recorded objection to data sharing or to secondary use."""
+
+    __tablename__ = "objections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime]
+    withdrawn_at: Mapped[dt.datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class BreakGlass(Base):
+    """Emergency access without a legitimate relationship: reason required, reviewed later."""
+
+    __tablename__ = "break_glass"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None]
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """One link of the append-only, hash-chained audit log."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    resource: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    nhs_number: Mapped[str | None] = mapped_column(String(10), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's tip (one row): locked while appending so the chain never forks."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+# ---------------------------------------------------------------- register
+
+
+class Episode(Base):
+    """A spell on the case-management register."""
+
+    __tablename__ = "episodes"
+    # At most one open episode per person, even under concurrent enrolments.
+    __table_args__ = (
+        Index(
+            "uq_episodes_one_open",
+            "nhs_number",
+            unique=True,
+            sqlite_where=text("end_date IS NULL"),
+            postgresql_where=text("end_date IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    lead_professional_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    source: Mapped[str] = mapped_column(String(64), default="worklist")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class CareTeamMember(Base):
+    __tablename__ = "care_team_members"
+    __table_args__ = (
+        UniqueConstraint("nhs_number", "user_id", "team_role", name="uq_team_member_role"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    team_role: Mapped[str] = mapped_column(String(32))
+    organisation: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    template_id: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict[str, Any]]
+    triggered: Mapped[list[Any]] = mapped_column(default=list)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime]
+
+
+class CarePlan(Base):
+    __tablename__ = "care_plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), unique=True)
+    current_version: Mapped[int] = mapped_column(Integer)
+
+
+class CarePlanVersion(Base):
+    """Every version of a care plan is kept whole, with who changed what."""
+
+    __tablename__ = "care_plan_versions"
+    __table_args__ = (UniqueConstraint("care_plan_id", "version", name="uq_plan_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    care_plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]]
+    changes: Mapped[list[Any]] = mapped_column(default=list)
+    changed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[dt.datetime]
+
+
+# ---------------------------------------------------------------- single point of access
+
+
+class Service(Base):
+    __tablename__ = "services"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    eligibility: Mapped[str] = mapped_column(Text)
+    localities: Mapped[list[Any]] = mapped_column(default=list)
+    referral_route: Mapped[str] = mapped_column(Text)
+    response_standards: Mapped[dict[str, Any]]
+    contact_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime]
+
+
+class Referral(Base):
+    __tablename__ = "referrals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
+    urgency: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[dt.datetime]
+    respond_by: Mapped[dt.datetime]
+    responded_at: Mapped[dt.datetime | None]
+    scheduled_for: Mapped[dt.datetime | None]
+    breached_at: Mapped[dt.datetime | None]
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(64), default="manual")
+
+
+# ---------------------------------------------------------------- MDT, tasks, events
+
+
+class MdtMeeting(Base):
+    __tablename__ = "mdt_meetings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    held_at: Mapped[dt.datetime]
+    agenda: Mapped[list[Any]] = mapped_column(default=list)
+    attendees: Mapped[list[Any]] = mapped_column(default=list)
+    decisions: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str | None] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_role: Mapped[str | None] = mapped_column(String(32))
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    source: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    mdt_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("mdt_meetings.id"))
+    created_at: Mapped[dt.datetime]
+    completed_at: Mapped[dt.datetime | None]
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_person_type_time", "nhs_number", "type", "occurred_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"))
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime]
+    payload: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(String(64))
+
+
+class TelehealthThreshold(Base):
+    """A per-person override of a telehealth measure's normal range."""
+
+    __tablename__ = "telehealth_thresholds"
+    __table_args__ = (UniqueConstraint("nhs_number", "measure", name="uq_threshold"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"))
+    measure: Mapped[str] = mapped_column(String(32))
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    set_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[dt.datetime]
+
+
+class Notification(Base):
+    """A message to one user (or a service's contact) about a person or referral."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    team_role: Mapped[str | None] = mapped_column(String(32))
+    nhs_number: Mapped[str | None] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
+    created_at: Mapped[dt.datetime]
+    read_at: Mapped[dt.datetime | None]
