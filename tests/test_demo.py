@@ -1,4 +1,4 @@
-"""The main job, end to end on a small population: synthesise, load, profile."""
+"""The main job, end to end on a small population: synthesise, load, profile, train, stratify."""
 
 from pathlib import Path
 
@@ -15,9 +15,18 @@ def test_demo_runs_end_to_end_and_rerun_adds_nothing(tmp_path: Path) -> None:
         people = con.execute("select count(*) from people").fetchone()
         spells = con.execute("select count(*) from hospital_spells").fetchone()
         quarantined = con.execute("select count(*) from _quarantine").fetchone()
+        levels = dict(
+            con.execute(
+                "select ccm_level, count(*) from risk_scores "
+                "where as_of = (select max(as_of) from risk_scores) group by 1"
+            ).fetchall()
+        )
     assert people == (3000,)
     assert spells is not None and spells[0] > 0
     assert quarantined == (0,)
+    assert set(levels) == {1, 2, 3, 4}
+    assert sum(levels.values()) > 2500  # everyone alive and registered at the span end
+    assert (out / "models").is_dir() and any((out / "models").glob("*.card.html"))
 
     assert main(["demo", "--out", str(out), "--people", "3000"]) == 0
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -244,3 +244,15 @@ def test_no_overlapping_spells(small: Path) -> None:
     prev_dis = spells.groupby("nhs_number")["dis"].shift()
     overlapping = spells["admission_date"] < prev_dis
     assert not overlapping.any(), spells[overlapping].head()
+
+
+def test_a_death_during_a_stay_ends_the_spell() -> None:
+    from careweave.synth.generator import _DEST, NEVER, end_stays_at_death
+
+    adm = np.array([10, 10, 10, 10])
+    dis = np.array([20, 20, 20, 20])
+    dest = np.array([0, 0, 0, 0])
+    death = np.array([15, 25, NEVER, 5])  # during, after, never, before admission
+    new_dis, new_dest = end_stays_at_death(adm, dis, dest, death)
+    assert new_dis.tolist() == [15, 20, 20, 20]
+    assert [_DEST[d] for d in new_dest] == ["died", "home", "home", "home"]

@@ -2,7 +2,10 @@
 
 Synthesises a health board of about 120,000 people (three localities of
 ~40,000) over five complete years, loads it into a DuckDB warehouse with full
-validation, and prints the data profile. Re-running reuses the dataset when
+validation, prints the data profile, trains and validates the risk model
+(trained two years before the span's end, validated one year later), and
+stratifies everyone at the span's end into the four CCM levels, with the
+movement since a year before. Re-running reuses the dataset when
 its parameters are unchanged; the reload is then a no-op (loads are
 idempotent), which the output shows.
 """
@@ -38,12 +41,13 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option(help="Start again: delete the folder's dataset and warehouse.")
         ] = False,
     ) -> None:
-        """The main job: synthesise a health board, load it, profile it."""
+        """The main job: synthesise a health board, load, profile, train, stratify."""
         from rich.console import Console
 
         from careweave.dataset.io import read_manifest
         from careweave.ingest import load_dataset, print_report
         from careweave.profile import profile_warehouse, render_profile
+        from careweave.risk import default_dates, print_stratify, print_train, stratify, train
         from careweave.synth import generate
 
         console = Console()
@@ -71,4 +75,13 @@ def register(app: typer.Typer) -> None:
         print_report(report, console)
         console.rule("3. Profile")
         render_profile(profile_warehouse(warehouse), console)
+        dates = default_dates(warehouse)
+        console.rule(
+            f"4. Training the risk model at {dates['train_as_of']}, validating a year later"
+        )
+        print_train(train(warehouse, dates["train_as_of"]), console)
+        as_of = dates["stratify_as_of"]
+        console.rule(f"5. Stratifying everyone at {as_of} into the four CCM levels")
+        compare_to = as_of - dt.timedelta(days=365)
+        print_stratify(stratify(warehouse, as_of, compare_to=compare_to), console)
         console.print(f"[bold]Demo finished in {time.perf_counter() - t0:.0f} s.[/bold]")

@@ -962,6 +962,17 @@ _DEST = ("home", "care_home", "other_hospital", "died", "other")
 _METHOD = ("emergency", "elective", "maternity")
 
 
+def end_stays_at_death(adm: Arr, dis: Arr, dest: Arr, death: Arr) -> tuple[Arr, Arr]:
+    """Discharge days and destinations with every stay ended by a death during it.
+
+    A stay never outlives the patient: when the person dies between admission and
+    the planned discharge, the spell ends on the day of death, destination "died".
+    (Found by the loader's date_after_death rule on spells crossing a year end.)
+    """
+    died_in = (dis > death) & (adm <= death)
+    return np.where(died_in, death, dis), np.where(died_in, _DEST.index("died"), dest)
+
+
 def _spells_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
     rng = ctx.rng
     person = rows.get("person")
@@ -969,6 +980,7 @@ def _spells_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
     dis = rows.get("dis")
     method = rows.get("method")
     dest = rows.get("dest")
+    dis, dest = end_stays_at_death(adm, dis, dest, ctx.death[person])
     m = person.shape[0]
     age = ctx.age_at(person, adm)
     # primary diagnosis
