@@ -10,7 +10,13 @@ from typing import Annotated
 
 import typer
 
-from careweave.errors import InputError
+from careweave.errors import CareweaveError, InputError
+
+
+class AuditChainBroken(CareweaveError):
+    """Not a usage error: the store's audit log has been tampered with."""
+
+    exit_code = 1
 
 DB_HELP = "Store URL (sqlite:///file.db or postgresql+psycopg://...); default $CAREWEAVE_DB or sqlite:///careweave.db"
 
@@ -170,10 +176,9 @@ def register(app: typer.Typer) -> None:
         if v.intact:
             typer.echo(f"audit chain intact: {v.count} entries")
             return
-        typer.echo(
-            f"audit chain broken at {v.problem} ({v.count} entries verified before it)", err=True
+        raise AuditChainBroken(
+            f"audit chain broken at {v.problem} ({v.count} entries verified before it)"
         )
-        raise typer.Exit(1)
 
     @users_app.command("add")
     def users_add(

@@ -1,0 +1,132 @@
+"""Audit chain: intact chains verify; altered, removed or reordered entries are named."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from careweave.cli.main import main
+from careweave.security import audit
+from careweave.store.db import make_engine, session_factory, transaction, upgrade
+
+T = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def _fill(url: str, n: int = 6) -> Engine:
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    for i in range(n):
+        with transaction(sessions) as s:
+            audit.record(
+                s,
+                actor="dr_gp",
+                action="read",
+                resource="person",
+                nhs_number="9434765919",
+                detail=f"basis=care_team {i}",
+                now=T + dt.timedelta(minutes=i),
+            )
+    return engine
+
+
+def _tamper(engine: Engine, sql: str) -> None:
+    """What a DBA with direct access could do: lift the append-only triggers, then edit."""
+    with engine.begin() as c:
+        if engine.dialect.name == "sqlite":
+            c.execute(text("DROP TRIGGER audit_log_no_update"))
+            c.execute(text("DROP TRIGGER audit_log_no_delete"))
+        else:
+            c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+        c.execute(text(sql))
+
+
+def _verify(url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["audit", "verify", "--db", url])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_intact_chain_exits_0_with_count(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(store_url).dispose()
+    code, out = _verify(store_url, capsys)
+    assert code == 0
+    assert "6 entries" in out
+
+
+def test_database_refuses_update_and_delete(store_url: str) -> None:
+    engine = _fill(store_url)
+    for sql in (
+        "UPDATE audit_log SET actor = 'x' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 2",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as c:
+            c.execute(text(sql))
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE audit_log SET actor = 'intruder' WHERE seq = 3", "entry 3: altered"),
+        ("UPDATE audit_log SET detail = 'basis=practice 4' WHERE seq = 5", "entry 5: altered"),
+        ("DELETE FROM audit_log WHERE seq = 4", "entry 4: missing"),
+        ("DELETE FROM audit_log WHERE seq = 6", "entry 6: missing"),
+        # Reorder: swap the contents of entries 2 and 3 (keeping their sequence numbers).
+        (
+            "UPDATE audit_log SET detail = CASE seq WHEN 2 THEN 'basis=care_team 2' "
+            "ELSE 'basis=care_team 1' END, at = CASE seq WHEN 2 THEN (SELECT at FROM audit_log "
+            "WHERE seq = 3) ELSE (SELECT at FROM audit_log WHERE seq = 2) END WHERE seq IN (2, 3)",
+            "entry 2: altered",
+        ),
+        # Renumber to close the gap left by a deletion.
+        (
+            "DELETE FROM audit_log WHERE seq = 2; UPDATE audit_log SET seq = seq - 1 WHERE seq > 2",
+            "entry 2: does not follow",
+        ),
+    ],
+)
+def test_tampering_is_detected_and_named(
+    store_url: str, capsys: pytest.CaptureFixture[str], sql: str, expected: str
+) -> None:
+    engine = _fill(store_url)
+    for statement in sql.split("; "):
+        _tamper(engine, statement) if statement == sql.split("; ")[0] else _raw(engine, statement)
+    engine.dispose()
+    code, out = _verify(store_url, capsys)
+    assert code == 1
+    assert expected in out
+
+
+def _raw(engine: Engine, sql: str) -> None:
+    with engine.begin() as c:
+        c.execute(text(sql))
+
+
+def test_chain_does_not_fork_under_concurrent_writers(store_url: str) -> None:
+    """Threads appending at once still build one chain."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = _fill(store_url, 1)
+    sessions = session_factory(engine)
+
+    def work(i: int) -> None:
+        for j in range(10):
+            with transaction(sessions) as s:
+                audit.record(
+                    s, actor=f"u{i}", action="read", resource="person", now=T, detail=str(j)
+                )
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+    with sessions() as s:
+        v = audit.verify(s)
+    assert v.intact, v.problem
+    assert v.count == 41
+    engine.dispose()
