@@ -1,0 +1,81 @@
+"""`careweave model train` and `careweave stratify` (careweave.risk)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from careweave.errors import InputError
+
+
+def _date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _json(summary: dict[str, Any]) -> None:
+    typer.echo(json.dumps(summary, indent=2, default=str, allow_nan=False))
+
+
+def register(app: typer.Typer) -> None:
+    model_app = typer.Typer(help="Risk models: train and validate.", no_args_is_help=True)
+    app.add_typer(model_app, name="model")
+
+    @model_app.command("train")
+    def train(
+        warehouse: Path = typer.Option(..., "--warehouse", help="DuckDB warehouse file."),
+        as_of: str = typer.Option(..., "--as-of", help="Training date D (YYYY-MM-DD)."),
+        horizon_days: int = typer.Option(365, "--horizon-days", help="Outcome window in days."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Model file (default: models/risk-model-D.pkl by the warehouse)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """Train the emergency-admission model at D, validate at D + horizon, write the card."""
+        from careweave import risk
+
+        summary = risk.train(
+            warehouse, _date(as_of, "--as-of"), horizon_days=horizon_days, out=out
+        )
+        if as_json:
+            _json(summary)
+        else:
+            risk.print_train(summary)
+
+    @app.command("stratify")
+    def stratify(
+        warehouse: Path = typer.Option(..., "--warehouse", help="DuckDB warehouse file."),
+        as_of: str = typer.Option(..., "--as-of", help="Scoring date D (YYYY-MM-DD)."),
+        model: Path | None = typer.Option(
+            None, "--model", help="Model file (default: the latest trained for this warehouse)."
+        ),
+        engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
+        compare_to: str | None = typer.Option(
+            None, "--compare-to", help="Earlier date D0: print movement between levels."
+        ),
+        policy: Path | None = typer.Option(None, "--policy", help="Tier policy TOML file."),
+        tariff: Path | None = typer.Option(None, "--tariff", help="Unit-cost tariff override."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """Score everyone, assign CCM levels and segments, write risk_scores."""
+        from careweave import risk
+
+        summary = risk.stratify(
+            warehouse,
+            _date(as_of, "--as-of"),
+            model=model,
+            engine=engine,
+            compare_to=_date(compare_to, "--compare-to") if compare_to else None,
+            policy=policy,
+            tariff=tariff,
+        )
+        if as_json:
+            _json(summary)
+        else:
+            risk.print_stratify(summary)

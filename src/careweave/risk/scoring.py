@@ -1,0 +1,191 @@
+"""Scoring for `careweave stratify`: score everyone, tier them, segment them, write ``risk_scores``.
+
+Features and spend run on the chosen engine (DuckDB or Spark); scoring,
+policy, segments and explanations run in-process on the resulting frame, so
+both engines give identical scores for identical features.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from careweave.dataset.derived import RISK_SCORES
+from careweave.dataset.schema import Kind
+from careweave.dataset.tariff import Tariff, load_tariff
+from careweave.errors import InputError
+from careweave.risk import explain, features, movement, segments
+from careweave.risk.policy import Policy, load_policy
+from careweave.risk.training import latest_model, load_model
+from careweave.warehouse.engines import Engine, open_engine
+
+_SQL_TYPES = {
+    Kind.STRING: "VARCHAR",
+    Kind.FLOAT: "DOUBLE",
+    Kind.SMALLINT: "SMALLINT",
+    Kind.INT: "BIGINT",
+    Kind.BOOL: "BOOLEAN",
+    Kind.DATE: "DATE",
+    Kind.TIMESTAMP: "TIMESTAMP",
+    Kind.STRING_LIST: "VARCHAR[]",
+}
+
+
+def score(frame: pd.DataFrame, art: dict[str, Any], policy: Policy) -> pd.DataFrame:
+    """Probability, rank, level, band, frailty, segment, re-admitter and explanation per person.
+
+    ``frame`` is a feature frame (features.compute) with a ``spend_12m`` column.
+    """
+    model = art["model"]
+    frame = frame.sort_values("nhs_number", kind="stable").reset_index(drop=True)
+    p = model.predict(frame)
+    n = len(frame)
+    order = np.argsort(-p, kind="stable")  # ties: NHS number order
+    top_rank = np.empty(n, dtype=np.int64)
+    top_rank[order] = np.arange(1, n + 1)
+    scored = frame.assign(
+        probability=p,
+        risk_score=100.0 * p,
+        top_rank=top_rank,
+        percentile=100.0 * (n - top_rank + 1) / max(n, 1),
+        frailty_category=np.where(frame["age"] >= 65, frame["efi_category"], "unknown"),
+    )
+    scored["ccm_level"] = policy.level_of(scored)
+    scored["risk_band"] = policy.band_of(scored)
+    scored["readmitter"] = policy.readmitter_of(scored)
+    scored["segment"] = segments.segment(scored, scored["frailty_category"])
+    drivers, contrib = model.contributions(frame)
+    scored["explanation"] = explain.explain(frame, drivers, contrib)
+    scored["model_version"] = art["version"]
+    return scored
+
+
+def risk_scores_table(scored: pd.DataFrame, as_of: dt.date) -> pa.Table:
+    cols = {
+        c.name: (scored[c.name] if c.name in scored else None) for c in RISK_SCORES.columns
+    }
+    cols["as_of"] = pd.Series([as_of] * len(scored), dtype=object)
+    arrays = [
+        pa.array(list(cols[c.name]) if c.kind == Kind.STRING_LIST else cols[c.name],
+                 type=c.kind.arrow)
+        for c in RISK_SCORES.columns
+    ]
+    return pa.Table.from_arrays(arrays, schema=RISK_SCORES.arrow_schema)
+
+
+def write_risk_scores(warehouse: Path, table: pa.Table, as_of: dt.date) -> None:
+    """Replace the rows for ``as_of`` in ``risk_scores``, in one transaction."""
+    import duckdb
+
+    ddl = ", ".join(f'"{c.name}" {_SQL_TYPES[c.kind]}' for c in RISK_SCORES.columns)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("BEGIN")
+        con.execute(f"CREATE TABLE IF NOT EXISTS risk_scores ({ddl})")
+        con.execute("DELETE FROM risk_scores WHERE as_of = ?", [as_of])
+        con.register("_new_scores", table)
+        con.execute("INSERT INTO risk_scores SELECT * FROM _new_scores")
+        con.unregister("_new_scores")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+def read_levels(warehouse: Path, as_of: dt.date) -> pd.DataFrame | None:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+                 .fetchall()}
+        if "risk_scores" not in names:
+            return None
+        df = con.execute(
+            "SELECT nhs_number, ccm_level FROM risk_scores WHERE as_of = ?", [as_of]
+        ).df()
+    finally:
+        con.close()
+    return df if len(df) else None
+
+
+def compute(
+    engine: Engine, as_of: dt.date, art: dict[str, Any], policy: Policy, tariff: Tariff
+) -> pd.DataFrame:
+    """Features + spend on ``engine``, then :func:`score`."""
+    feat = features.features(engine, as_of)
+    spend = segments.spend(engine, as_of, tariff)
+    joined = feat.left_join(spend, "nhs_number").drop("nhs_number_right")
+    joined = joined.mutate(spend_12m=joined.spend_12m.fill_null(0.0)).order_by("nhs_number")
+    frame = engine.to_arrow(joined).to_pandas()
+    return score(frame, art, policy)
+
+
+def _summary(scored: pd.DataFrame, as_of: dt.date, engine: str, art: dict[str, Any],
+             policy: Policy) -> dict[str, Any]:
+    n = len(scored)
+    counts = scored["ccm_level"].value_counts()
+    levels = {str(lv): int(counts.get(lv, 0)) for lv in (1, 2, 3, 4)}
+    bands = scored["risk_band"].value_counts()
+    return {
+        "as_of": as_of.isoformat(),
+        "engine": engine,
+        "people": n,
+        "model_version": art["version"],
+        "policy": policy.source,
+        "levels": levels,
+        "level_shares": {k: (v / n if n else 0.0) for k, v in levels.items()},
+        "level_names": {str(k): v for k, v in policy.level_names().items()},
+        "bands": {str(k): int(v) for k, v in bands.items()},
+        "readmitters": int(scored["readmitter"].sum()),
+        "segments": segments.report(scored["segment"], scored["spend_12m"]),
+    }
+
+
+def stratify(
+    warehouse: Path,
+    as_of: dt.date,
+    *,
+    model: Path | None = None,
+    engine: str = "duckdb",
+    compare_to: dt.date | None = None,
+    policy: Path | None = None,
+    tariff: Path | None = None,
+) -> dict[str, Any]:
+    """Score and tier everyone at ``as_of``, write ``risk_scores``; the JSON summary."""
+    warehouse = Path(warehouse)
+    if not warehouse.exists():
+        raise InputError(f"{warehouse}: no such warehouse")
+    pol = load_policy(policy)
+    tar = load_tariff(tariff)
+    art = load_model(model or latest_model(warehouse))
+    if compare_to is not None and compare_to >= as_of:
+        raise InputError(f"--compare-to: {compare_to} must be before --as-of {as_of}")
+    eng = open_engine(engine, warehouse)
+    try:
+        scored = compute(eng, as_of, art, pol, tar)
+        before = None
+        if compare_to is not None:
+            before = read_levels(warehouse, compare_to)
+            if before is None:
+                before = compute(eng, compare_to, art, pol, tar)
+                prior_table = risk_scores_table(before, compare_to)
+            else:
+                prior_table = None
+    finally:
+        eng.close()
+    write_risk_scores(warehouse, risk_scores_table(scored, as_of), as_of)
+    summary = _summary(scored, as_of, engine, art, pol)
+    if compare_to is not None and before is not None:
+        if prior_table is not None:
+            write_risk_scores(warehouse, prior_table, compare_to)
+        summary["movement"] = {"from": compare_to.isoformat(), "to": as_of.isoformat(),
+                               **movement.transitions(before, scored)}
+    return summary
