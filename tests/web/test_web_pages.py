@@ -42,9 +42,14 @@ def test_sign_in_errors_and_login_csrf(app) -> None:  # type: ignore[no-untyped-
     page = c.get("/app/sign-in")
     assert page.status_code == 200 and "Sign in to Careweave" in page.text
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    r = c.post("/app/sign-in", data={"username": "coordinator", "password": "wrong password!", "login_csrf": token})
+    r = c.post(
+        "/app/sign-in",
+        data={"username": "coordinator", "password": "wrong password!", "login_csrf": token},
+    )
     assert r.status_code == 401 and "Unknown username or wrong password" in r.text
-    r = c.post("/app/sign-in", data={"username": "coordinator", "password": "x", "login_csrf": "forged"})
+    r = c.post(
+        "/app/sign-in", data={"username": "coordinator", "password": "x", "login_csrf": "forged"}
+    )
     assert r.status_code == 400 and "expired" in r.text
     assert "cw_session" not in c.cookies
 
@@ -58,7 +63,7 @@ def test_session_cookie_flags(app) -> None:  # type: ignore[no-untyped-def]
         data={"username": "coordinator", "password": "careweave-demo-2026", "login_csrf": token},
         follow_redirects=False,
     )
-    cookie = [h for h in r.headers.get_list("set-cookie") if h.startswith("cw_session=")][0]
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("cw_session="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
 
 
@@ -78,7 +83,9 @@ def test_every_role_gets_a_home_page(client_for: Client, username: str, role: st
 
 def test_post_without_csrf_is_refused(client_for: Client) -> None:
     c, _ = client_for("coordinator")
-    r = c.post("/app/worklist/enrol", data={"nhs_number": MR, "reason": "x", "lead_professional_id": "1"})
+    r = c.post(
+        "/app/worklist/enrol", data={"nhs_number": MR, "reason": "x", "lead_professional_id": "1"}
+    )
     assert r.status_code == 403 and "CSRF" in r.text
 
 
@@ -90,7 +97,10 @@ def test_worklist_filters_sort_csv_and_enrol(client_for: Client, demo_db: str) -
     assert "On register" in r.text  # Mrs Jones is enrolled
     r = c.get("/app/worklist", params={"applied": 1, "level": 4, "telehealth_alert": 1})
     assert "999 000 0018" in r.text and "999 000 0026" not in r.text
-    r = c.get("/app/worklist", params={"applied": 1, "level": [4, 3], "not_case_managed": 1, "sort": "age", "dir": "asc"})
+    r = c.get(
+        "/app/worklist",
+        params={"applied": 1, "level": [4, 3], "not_case_managed": 1, "sort": "age", "dir": "asc"},
+    )
     assert "999 000 0026" in r.text and "999 000 0018" not in r.text
     r = c.get("/app/worklist", params={"sort": "bogus"})
     assert r.status_code == 422 and "There is a problem" in r.text
@@ -106,7 +116,12 @@ def test_worklist_filters_sort_csv_and_enrol(client_for: Client, demo_db: str) -
     me = _rows(demo_db, User, User.username == "coordinator")[0]
     r = c.post(
         "/app/worklist/enrol",
-        data={"csrf_token": csrf, "nhs_number": MR, "reason": "Dementia; carer at risk", "lead_professional_id": str(me.id)},
+        data={
+            "csrf_token": csrf,
+            "nhs_number": MR,
+            "reason": "Dementia; carer at risk",
+            "lead_professional_id": str(me.id),
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -124,8 +139,17 @@ def test_patient_page_content(client_for: Client) -> None:
     c, _ = client_for("coordinator")
     r = c.get(f"/app/people/{MRS}")
     assert r.status_code == 200
-    for text in ("Care team", "Dr Gwen Price", "Care plan", "Version 1", "Timeline", "Risk score history",
-                 "Carer&#39;s assessment", '<svg class="cw-chart" id="chart-glucose"', "normal range"):
+    for text in (
+        "Care team",
+        "Dr Gwen Price",
+        "Care plan",
+        "Version 1",
+        "Timeline",
+        "Risk score history",
+        "Carer&#39;s assessment",
+        '<svg class="cw-chart" id="chart-glucose"',
+        "normal range",
+    ):
         assert text in r.text, text
     assert c.get("/app/people/0000000000").status_code == 404
 
@@ -153,11 +177,18 @@ def test_care_plan_edit_notifies_team(client_for: Client, demo_db: str) -> None:
     form = c.get(f"/app/people/{MRS}/care-plan/edit")
     assert form.status_code == 200 and 'name="base_version" value="1"' in form.text
     data = {
-        "csrf_token": csrf, "base_version": "1",
-        "goal_text_0": "Stay well at home", "goal_date_0": "",
-        "int_desc_0": "Specialist diabetes nurse visit", "int_org_0": "Community diabetes team",
-        "int_role_0": "specialist_nurse", "int_due_0": "2027-01-10", "int_status_0": "planned",
-        "cc_name_0": "", "crisis_plan": "Call rapid response", "step_status": "step_up",
+        "csrf_token": csrf,
+        "base_version": "1",
+        "goal_text_0": "Stay well at home",
+        "goal_date_0": "",
+        "int_desc_0": "Specialist diabetes nurse visit",
+        "int_org_0": "Community diabetes team",
+        "int_role_0": "specialist_nurse",
+        "int_due_0": "2027-01-10",
+        "int_status_0": "planned",
+        "cc_name_0": "",
+        "crisis_plan": "Call rapid response",
+        "step_status": "step_up",
         "review_date": "2027-02-01",
     }
     bad = dict(data, int_due_0="")
@@ -168,7 +199,12 @@ def test_care_plan_edit_notifies_team(client_for: Client, demo_db: str) -> None:
     versions = _rows(demo_db, CarePlanVersion)
     assert max(v.version for v in versions) >= 2
     gp = _rows(demo_db, User, User.username == "gp.jones")[0]
-    notes = _rows(demo_db, Notification, Notification.recipient_user_id == gp.id, Notification.kind == "care_plan")
+    notes = _rows(
+        demo_db,
+        Notification,
+        Notification.recipient_user_id == gp.id,
+        Notification.kind == "care_plan",
+    )
     assert any("version 2" in n.subject for n in notes)
     stale = c.post(f"/app/people/{MRS}/care-plan/edit", data=data)
     assert stale.status_code == 409
@@ -178,32 +214,61 @@ def test_referral_from_directory_and_assessment(client_for: Client, demo_db: str
     c, csrf = client_for("coordinator")
     form = c.get(f"/app/people/{MRS}/referrals/new")
     assert form.status_code == 200 and "Specialist diabetes nursing" in form.text
-    r = c.post(f"/app/people/{MRS}/referrals/new", data={"csrf_token": csrf, "service_id": "", "urgency": "", "reason": ""})
+    r = c.post(
+        f"/app/people/{MRS}/referrals/new",
+        data={"csrf_token": csrf, "service_id": "", "urgency": "", "reason": ""},
+    )
     assert r.status_code == 422 and "Choose a service" in r.text
     r = c.post(
         f"/app/people/{MRS}/referrals/new",
-        data={"csrf_token": csrf, "service_id": "diabetes-specialist-nursing", "urgency": "urgent", "reason": "Glucose unstable"},
+        data={
+            "csrf_token": csrf,
+            "service_id": "diabetes-specialist-nursing",
+            "urgency": "urgent",
+            "reason": "Glucose unstable",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert any(x.service_id == "diabetes-specialist-nursing" for x in _rows(demo_db, Referral, Referral.nhs_number == MRS))
-    form = c.get(f"/app/people/{MRS}/assessments/new", params={"template_id": "home_environment_falls"})
+    assert any(
+        x.service_id == "diabetes-specialist-nursing"
+        for x in _rows(demo_db, Referral, Referral.nhs_number == MRS)
+    )
+    form = c.get(
+        f"/app/people/{MRS}/assessments/new", params={"template_id": "home_environment_falls"}
+    )
     assert form.status_code == 200 and "Overall falls risk" in form.text
     r = c.post(
         f"/app/people/{MRS}/assessments/new",
-        data={"csrf_token": csrf, "template_id": "home_environment_falls", "falls_last_year": "lots",
-              "home_hazards": "some", "falls_risk": "high"},
+        data={
+            "csrf_token": csrf,
+            "template_id": "home_environment_falls",
+            "falls_last_year": "lots",
+            "home_hazards": "some",
+            "falls_risk": "high",
+        },
     )
     assert r.status_code == 422 and "number" in r.text
     r = c.post(
         f"/app/people/{MRS}/assessments/new",
-        data={"csrf_token": csrf, "template_id": "home_environment_falls", "falls_last_year": "2",
-              "home_hazards": "some", "falls_risk": "high"},
+        data={
+            "csrf_token": csrf,
+            "template_id": "home_environment_falls",
+            "falls_last_year": "2",
+            "home_hazards": "some",
+            "falls_risk": "high",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert any(x.service_id == "falls-service" for x in _rows(demo_db, Referral, Referral.nhs_number == MRS))
-    assert c.get(f"/app/people/{MRS}/assessments/new", params={"template_id": "nope"}).status_code == 404
+    assert any(
+        x.service_id == "falls-service"
+        for x in _rows(demo_db, Referral, Referral.nhs_number == MRS)
+    )
+    assert (
+        c.get(f"/app/people/{MRS}/assessments/new", params={"template_id": "nope"}).status_code
+        == 404
+    )
 
 
 def test_mdt_meeting_decision_becomes_task(client_for: Client, demo_db: str) -> None:
@@ -214,8 +279,13 @@ def test_mdt_meeting_decision_becomes_task(client_for: Client, demo_db: str) -> 
     me = _rows(demo_db, User, User.username == "case.manager")[0]
     r = c.post(
         "/app/mdt",
-        data={"csrf_token": csrf, "title": "Locality MDT", "held_at": "2026-11-20T10:00",
-              "agenda": f"{MRS}\n", "attendees": [str(me.id)]},
+        data={
+            "csrf_token": csrf,
+            "title": "Locality MDT",
+            "held_at": "2026-11-20T10:00",
+            "agenda": f"{MRS}\n",
+            "attendees": [str(me.id)],
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -224,8 +294,14 @@ def test_mdt_meeting_decision_becomes_task(client_for: Client, demo_db: str) -> 
     assert page.status_code == 200 and "999 000 0018" in page.text
     r = c.post(
         url + "/decisions",
-        data={"csrf_token": csrf, "nhs_number": MRS, "decision": "Step up: daily calls",
-              "action_title": "Arrange respite for Mr Jones", "action_owner": str(me.id), "action_due": "2026-12-01"},
+        data={
+            "csrf_token": csrf,
+            "nhs_number": MRS,
+            "decision": "Step up: daily calls",
+            "action_title": "Arrange respite for Mr Jones",
+            "action_owner": str(me.id),
+            "action_due": "2026-12-01",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -237,8 +313,13 @@ def test_mdt_meeting_decision_becomes_task(client_for: Client, demo_db: str) -> 
 
 def test_population_pages_pseudonymised_and_suppressed(client_for: Client) -> None:
     c, _ = client_for("commissioner")
-    for path in ("/app/population", "/app/population?by=cluster", "/app/population?by=practice",
-                 "/app/population/segments", "/app/population/movement"):
+    for path in (
+        "/app/population",
+        "/app/population?by=cluster",
+        "/app/population?by=practice",
+        "/app/population/segments",
+        "/app/population/movement",
+    ):
         r = c.get(path)
         assert r.status_code == 200, path
         assert "999 000" not in r.text and MRS not in r.text
@@ -260,11 +341,20 @@ def test_directory_is_public(app) -> None:  # type: ignore[no-untyped-def]
 def test_tasks_and_notifications_actions(client_for: Client, demo_db: str) -> None:
     c, csrf = client_for("coordinator")
     me = _rows(demo_db, User, User.username == "coordinator")[0]
-    unread = _rows(demo_db, Notification, Notification.recipient_user_id == me.id, Notification.read_at.is_(None))
+    unread = _rows(
+        demo_db,
+        Notification,
+        Notification.recipient_user_id == me.id,
+        Notification.read_at.is_(None),
+    )
     assert unread
-    r = c.post(f"/app/notifications/{unread[0].id}/read", data={"csrf_token": csrf}, follow_redirects=False)
+    r = c.post(
+        f"/app/notifications/{unread[0].id}/read", data={"csrf_token": csrf}, follow_redirects=False
+    )
     assert r.status_code == 303
     other = _rows(demo_db, Notification, Notification.recipient_user_id != me.id)[0]
-    assert c.post(f"/app/notifications/{other.id}/read", data={"csrf_token": csrf}).status_code == 404
+    assert (
+        c.post(f"/app/notifications/{other.id}/read", data={"csrf_token": csrf}).status_code == 404
+    )
     assert c.get("/assets/nhsuk-frontend.min.css").status_code == 200
     assert c.get("/assets/images/nhsuk-icon-arrow-down.svg").status_code == 200

@@ -9,6 +9,7 @@ redirects to the sign-in page.
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,13 @@ def ensure_indexes(engine: Engine) -> None:
             conn.execute(text(ddl))
 
 
+async def _delegate(result: Any) -> Response:
+    if inspect.isawaitable(result):
+        result = await result
+    assert isinstance(result, Response)
+    return result
+
+
 def _is_page(request: Request) -> bool:
     return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
 
@@ -71,7 +79,7 @@ def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
     async def domain(request: Request, e: Exception) -> Response:
         if not _is_page(request):
             assert json_domain is not None
-            return await json_domain(request, e)  # type: ignore[no-any-return]
+            return await _delegate(json_domain(request, e))
         assert isinstance(e, DomainError)
         if e.status == 401:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -81,7 +89,7 @@ def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
     async def validation(request: Request, e: Exception) -> Response:
         if not _is_page(request):
             assert json_validation is not None
-            return await json_validation(request, e)  # type: ignore[no-any-return]
+            return await _delegate(json_validation(request, e))
         assert isinstance(e, RequestValidationError)
         first: dict[str, Any] = e.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path"))

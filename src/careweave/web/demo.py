@@ -169,11 +169,14 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
     picked = _pick(s, now.date())
     mrs, mr = picked if picked is not None else _create_joneses(s, now)
     practice, locality = mrs.practice_id, mrs.locality_id
-    other_practice = s.execute(
-        select(Organisation.org_id).where(
-            Organisation.org_type == "gp_practice", Organisation.org_id != practice
-        ).limit(1)
-    ).scalar_one_or_none() or "DEMO-GP-ELSEWHERE"
+    other_practice = (
+        s.execute(
+            select(Organisation.org_id)
+            .where(Organisation.org_type == "gp_practice", Organisation.org_id != practice)
+            .limit(1)
+        ).scalar_one_or_none()
+        or "DEMO-GP-ELSEWHERE"
+    )
     spec = {
         "gp.jones": ("Dr Gwen Price (GP)", "clinician", practice, None),
         "coordinator": ("Carys Evans (care co-ordinator)", "care_coordinator", None, locality),
@@ -243,7 +246,11 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
                     },
                 ],
                 "crisis_contacts": [
-                    {"name": "Daughter (lives 150 miles away)", "relationship": "daughter", "phone": "07700 900123"}
+                    {
+                        "name": "Daughter (lives 150 miles away)",
+                        "relationship": "daughter",
+                        "phone": "07700 900123",
+                    }
                 ],
                 "crisis_plan": "Pendant alarm to the telecare control centre; rapid response "
                 "team goes at once. Mr Jones has dementia and cannot be left alone: "

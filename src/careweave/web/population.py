@@ -23,7 +23,7 @@ TTL = 60.0
 
 
 def _cached(session: Session, key: str, make: Any) -> Any:
-    k = (str(session.get_bind().url), key)
+    k = (str(session.get_bind().engine.url), key)
     hit = _CACHE.get(k)
     if hit is None or time.monotonic() - hit[0] > TTL:
         hit = (time.monotonic(), make())

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from careweave.api.deps import DB
+from careweave.api.deps import DB, SESSION_COOKIE, Now
+from careweave.security import auth
 from careweave.store.models import Organisation, Service
 from careweave.web.render import html
 
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/app")
 def directory(
     request: Request,
     session: DB,
+    at: Now,
     q: Annotated[str, Query(max_length=100)] = "",
     locality: Annotated[str, Query(max_length=32, pattern=r"^[A-Za-z0-9_-]*$")] = "",
 ) -> Response:
@@ -40,9 +42,15 @@ def directory(
         if all(w in text for w in words):
             found.append(s)
     names = {o.org_id: o.name for o in localities}
+    # Signed-in users keep their header and menu; the page itself holds no personal data.
+    token = request.cookies.get(SESSION_COOKIE)
+    found_session = auth.resolve_session(session, token, at) if token else None
+    user, csrf = (found_session[0], found_session[1].csrf_token) if found_session else (None, "")
     return html(
         request,
         "directory.html",
+        user=user,
+        csrf=csrf,
         title="Find a service",
         services=found,
         q=q,

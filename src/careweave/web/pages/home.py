@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -65,7 +65,7 @@ def breaching(p: PageDep) -> list[tuple[Referral, Service]]:
 def home(p: PageDep) -> Response:
     role = p.user.role
     ctx = p.ctx
-    context: dict[str, object] = {"title": "Home"}
+    context: dict[str, Any] = {"title": "Home"}
     if allowed(role, "task", "read"):
         context["tasks"] = [
             t for t in mdt.my_tasks(ctx, None) if t.status in ("open", "in_progress")
@@ -75,7 +75,7 @@ def home(p: PageDep) -> Response:
     if allowed(role, "caseload", "read"):
         context["caseload"] = register.caseload(ctx, p.user)
         context["caseload_episodes"] = register.caseload_episodes(ctx, p.user)
-        for e in context["caseload_episodes"]:  # type: ignore[attr-defined]
+        for e in context["caseload_episodes"]:
             ctx.person(e.nhs_number, "register", "read")
     if allowed(role, "referral", "read"):
         context["breaching"] = breaching(p)

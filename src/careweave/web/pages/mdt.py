@@ -108,7 +108,10 @@ def meeting(meeting_id: PathId, p: PageDep) -> Response:
 @router.post("/mdt/{meeting_id}/decisions")
 async def decide(meeting_id: PathId, request: Request, p: PageDep) -> Response:
     form = await request.form()
-    get = lambda k: str(form.get(k) or "").strip()  # noqa: E731
+
+    def get(k: str) -> str:
+        return str(form.get(k) or "").strip()
+
     errors = []
     actions = []
     if get("action_title"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -115,7 +115,7 @@ def movement(request: Request, p: PageDep) -> Response:
     with wh.connect(warehouse_path(request)) as con:
         if con is not None:
             result = wh.movement(con)
-    context: dict[str, object] = {"title": "Movement between levels", "result": None}
+    context: dict[str, Any] = {"title": "Movement between levels", "result": None}
     if result is not None:
         before, after, matrix = result
         cells = {k: count(v) for k, v in matrix.items()}

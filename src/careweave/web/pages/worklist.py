@@ -27,7 +27,7 @@ CSV_MAX_ROWS = 50_000
 
 
 def _segments(session: Session) -> list[str]:
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     hit = _SEGMENTS.get(key)
     if hit is None or time.monotonic() - hit[0] > 300:
         hit = (time.monotonic(), wq.segments(session))
