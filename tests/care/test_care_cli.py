@@ -62,7 +62,12 @@ def test_sync_reads_latest_score_and_resyncs_in_place(
     with session_factory(engine)() as s:
         p = s.get(Person, MRS_JONES)
         assert p is not None
-        assert (p.ccm_level, p.risk_band, p.locality_id, p.model_version) == (4, "very high", "L1", "m2")
+        assert (p.ccm_level, p.risk_band, p.locality_id, p.model_version) == (
+            4,
+            "very high",
+            "L1",
+            "m2",
+        )
         assert p.risk_explanation == ["2 emergency admissions", "insulin-treated diabetes"]
         assert p.risk_as_of == dt.date(2026, 10, 31)
         q = s.get(Person, MR_JONES)
@@ -77,7 +82,9 @@ def test_sync_reads_latest_score_and_resyncs_in_place(
     engine.dispose()
 
 
-def test_sync_bad_warehouse_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_bad_warehouse_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = f"sqlite:///{tmp_path / 's.db'}"
     assert main(["sync", "--warehouse", str(tmp_path / "none.duckdb"), "--db", db]) == 2
     assert "no such file" in capsys.readouterr().err
@@ -95,20 +102,44 @@ def _team(db: str) -> None:
     engine = make_engine(db)
     with session_factory(engine)() as s, s.begin():
         now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-        for name, role, team_role in (("gp1", "clinician", "gp"), ("cc1", "care_coordinator", "care_coordinator")):
+        for name, role, team_role in (
+            ("gp1", "clinician", "gp"),
+            ("cc1", "care_coordinator", "care_coordinator"),
+        ):
             u = auth.create_user(s, username=name, display_name=name, role=role, now=now)
-            s.add(CareTeamMember(nhs_number=MRS_JONES, user_id=u.id, team_role=team_role, organisation="x", added_by=u.id, added_at=now))
+            s.add(
+                CareTeamMember(
+                    nhs_number=MRS_JONES,
+                    user_id=u.id,
+                    team_role=team_role,
+                    organisation="x",
+                    added_by=u.id,
+                    added_at=now,
+                )
+            )
     engine.dispose()
 
 
 def test_events_replay_is_atomic_and_idempotent(
     tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["sync", "--warehouse", str(warehouse(tmp_path / "w.duckdb")), "--db", store_url]) == 0
+    assert (
+        main(["sync", "--warehouse", str(warehouse(tmp_path / "w.duckdb")), "--db", store_url]) == 0
+    )
     _team(store_url)
     lines = [
-        {"nhs_number": MRS_JONES, "type": "admission", "occurred_at": "2026-11-01T10:00:00Z", "external_id": "a1"},
-        {"nhs_number": MRS_JONES, "type": "discharge", "occurred_at": "2026-11-05T10:00:00Z", "external_id": "d1"},
+        {
+            "nhs_number": MRS_JONES,
+            "type": "admission",
+            "occurred_at": "2026-11-01T10:00:00Z",
+            "external_id": "a1",
+        },
+        {
+            "nhs_number": MRS_JONES,
+            "type": "discharge",
+            "occurred_at": "2026-11-05T10:00:00Z",
+            "external_id": "d1",
+        },
     ]
     good = tmp_path / "events.jsonl"
     good.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
@@ -144,7 +175,18 @@ def test_users_tokens_breaches_and_upgrade(
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a very good password\n"))
-    args = ["users", "add", "boss", "--role", "administrator", "--name", "Boss", "--password-stdin", "--db", db]
+    args = [
+        "users",
+        "add",
+        "boss",
+        "--role",
+        "administrator",
+        "--name",
+        "Boss",
+        "--password-stdin",
+        "--db",
+        db,
+    ]
     assert main(args) == 0
     assert main([*args[:3], "--role", "wizard", "--name", "W", "--no-password", "--db", db]) == 2
     assert "role: 'wizard'" in capsys.readouterr().err

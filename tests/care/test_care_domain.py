@@ -177,6 +177,7 @@ def test_referral_lifecycle_and_breach_alerts(world: World) -> None:
     check = w.post("cc", "/referrals/check-breaches", {"at": when})
     assert [x["id"] for x in check.json()] == [late["id"]]
     assert w.post("cc", "/referrals/check-breaches", {"at": when}).json() == []
+    assert len([n for n in w.inbox("rr") if n["kind"] == "referral"]) == 2
     for who in ("cc", "rr"):
         alerts = [n for n in w.inbox(who) if n["kind"] == "referral_breach"]
         assert len(alerts) == 1, who

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -285,6 +284,13 @@ def test_lockout_after_repeated_failures(sqlite_world: World) -> None:
     w.clock.advance(minutes=16)
     r = c.post("/auth/login", json={"username": "locky", "password": "the right password"})
     assert r.status_code == 200, r.text
+    from careweave.store.models import AuditEntry
+
+    with w.session() as s:
+        actions = s.execute(
+            select(AuditEntry.action).where(AuditEntry.actor == "locky").order_by(AuditEntry.seq)
+        ).scalars()
+        assert list(actions) == ["login_failed"] * (auth.MAX_FAILURES + 1) + ["login"]
 
 
 def test_passwords_are_argon2_hashed(sqlite_world: World) -> None:
@@ -309,6 +315,11 @@ def test_relationships_locality_practice_and_objection_to_sharing(world: World) 
     assert r.status_code == 201
     assert w.get("cc", f"/people/{NEIGHBOUR}").status_code == 403
     assert w.get("dr_gp", f"/people/{NEIGHBOUR}").status_code == 200
+    # Withdrawn, locality access returns.
+    oid = r.json()["id"]
+    r = w.post("dr_gp", f"/people/{NEIGHBOUR}/objections/{oid}/withdraw")
+    assert r.status_code == 200 and r.json()["withdrawn_at"] is not None
+    assert w.get("cc", f"/people/{NEIGHBOUR}").status_code == 200
 
 
 def test_break_glass_needs_reason_is_audited_and_flagged(world: World) -> None:

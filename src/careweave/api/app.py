@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import os
 import secrets
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from careweave import __version__
 from careweave.api.deps import AppState
@@ -25,10 +29,39 @@ from careweave.security.pseudonyms import load_key
 from careweave.store.db import make_engine, session_factory, transaction, upgrade
 
 log = logging.getLogger(__name__)
+# Below Starlette's 40 worker threads and the engine's 30 pooled connections.
+MAX_IN_FLIGHT = 16
 
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422)
 }
+
+
+class InFlightLimit:
+    """Caps requests in progress so threads never all wait on the store.
+
+    Handlers run in Starlette's worker threads (40). A request holding the SQLite write
+    lock (or the audit-chain row lock on PostgreSQL) needs a free thread to finish; if
+    every thread were parked waiting for that lock, nothing could progress until timeouts.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._semaphores: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Semaphore
+        ] = weakref.WeakKeyDictionary()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        sem = self._semaphores.get(loop)
+        if sem is None:
+            sem = self._semaphores[loop] = asyncio.Semaphore(self.limit)
+        async with sem:
+            await self.app(scope, receive, send)
 
 
 def _utcnow() -> dt.datetime:
@@ -66,6 +99,7 @@ def create_app(
         responses=ERRORS,
     )
     app.state.careweave = AppState(sessions, cfg, clock, key, cookie_secure)
+    app.add_middleware(InFlightLimit, limit=MAX_IN_FLIGHT)
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, e: DomainError) -> JSONResponse:
@@ -111,3 +145,11 @@ def create_app(
 
     install_web(app)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for multi-worker servers: settings from CAREWEAVE_DB and CAREWEAVE_INSECURE_COOKIES."""
+    return create_app(
+        os.environ.get("CAREWEAVE_DB", "sqlite:///careweave.db"),
+        cookie_secure=os.environ.get("CAREWEAVE_INSECURE_COOKIES") != "1",
+    )

@@ -69,13 +69,25 @@ def now(request: Request) -> dt.datetime:
 Now = Annotated[dt.datetime, Depends(now)]
 
 
-async def current_user(
+async def form_csrf(request: Request) -> str | None:
+    """The ``csrf_token`` field of a form post (read here: reading a body needs the event loop)."""
+    if request.method in SAFE_METHODS or not request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        return None
+    value = (await request.form()).get("csrf_token")
+    return value if isinstance(value, str) else None
+
+
+def current_user(
     request: Request,
     session: DB,
     at: Now,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
+    form_token: Annotated[str | None, Depends(form_csrf)],
 ) -> User:
+    # Sync on purpose: it queries the store, which must never block the event loop.
     if bearer is not None:
         user = auth.resolve_token(session, bearer.credentials)
         if user is None:
@@ -87,13 +99,7 @@ async def current_user(
             raise Unauthorized("session: expired or unknown; log in again")
         user, login = found
         if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER)
-            if sent is None and request.headers.get("content-type", "").startswith(
-                ("application/x-www-form-urlencoded", "multipart/form-data")
-            ):
-                form = await request.form()
-                value = form.get("csrf_token")
-                sent = value if isinstance(value, str) else None
+            sent = request.headers.get(CSRF_HEADER) or form_token
             if sent is None or not hmac.compare_digest(sent, login.csrf_token):
                 raise Forbidden(
                     "csrf: missing or wrong CSRF token for a cookie-authenticated request"

@@ -23,9 +23,12 @@ class Ctx:
     now: dt.datetime
     config: CareConfig
 
-    def person(self, nhs_number: str, resource: str, action: str) -> Person:
-        """The person, after permission + relationship checks; the access is audited."""
-        return access.person_for(self.session, self.user, nhs_number, resource, action, self.now)
+    def person(self, nhs_number: str, resource: str, action: str, *, record: bool = True) -> Person:
+        """The person, after permission + relationship checks; the access is audited
+        (unless ``record`` is False and the caller audits it)."""
+        return access.person_for(
+            self.session, self.user, nhs_number, resource, action, self.now, record=record
+        )
 
     def require(self, resource: str, action: str) -> None:
         access.require(self.user, resource, action)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care.config import EVENT_TYPES, Measure, Telehealth, TelehealthRule
 from careweave.care.context import Ctx
-from careweave.care.notify import notify_team, task_for_role
+from careweave.care.notify import notify_team, task_for_role, team
 from careweave.security import audit
 from careweave.security.errors import Invalid
 from careweave.store.models import (
@@ -65,7 +66,7 @@ def ingest(
     if occurred_at > ctx.now + MAX_SKEW:
         raise Invalid("occurred_at: is in the future")
     _check_payload(ctx, event_type, payload)
-    person = ctx.person(nhs_number, "event", "write")
+    person = ctx.person(nhs_number, "event", "write", record=False)
     if external_id is not None:
         existing = ctx.session.execute(
             select(Event).where(Event.external_id == external_id)
@@ -73,6 +74,16 @@ def ingest(
         if existing is not None:
             if existing.nhs_number != nhs_number or existing.type != event_type:
                 raise Invalid(f"external_id: {external_id!r} was already used for another event")
+            audit.record(
+                ctx.session,
+                actor=ctx.user.username,
+                action="write",
+                resource="event",
+                resource_id=existing.id,
+                nhs_number=nhs_number,
+                detail="duplicate external_id: ignored",
+                now=ctx.now,
+            )
             return Routed(existing, duplicate=True)
     ev = Event(
         external_id=external_id,
@@ -86,6 +97,7 @@ def ingest(
     ctx.session.add(ev)
     ctx.session.flush()
     out = Routed(ev)
+    members = team(ctx.session, nhs_number)
     for rule in ctx.config.routing.for_event(event_type):
         out.notifications += notify_team(
             ctx.session,
@@ -95,6 +107,7 @@ def ingest(
             subject=rule.subject,
             now=ctx.now,
             event_id=ev.id,
+            members=members,
         )
         for spec in rule.tasks:
             out.tasks.append(
@@ -107,6 +120,7 @@ def ingest(
                     source=f"event:{event_type}",
                     now=ctx.now,
                     event_id=ev.id,
+                    members=members,
                 )
             )
     if event_type == "telehealth_reading":
@@ -120,6 +134,7 @@ def ingest(
                 subject=f"Telehealth alert: {alert.title}",
                 now=ctx.now,
                 event_id=ev.id,
+                members=members,
             )
     if event_type == "death":
         for ep in ctx.session.execute(
@@ -164,7 +179,7 @@ def out_of_range(value: float, low: float | None, high: float | None) -> bool:
 
 
 def out_of_range_days(
-    readings: list[tuple[dt.datetime, float]],
+    readings: Sequence[tuple[dt.datetime, float]],
     low: float | None,
     high: float | None,
     until: dt.date,
@@ -177,7 +192,7 @@ def out_of_range_days(
     )
 
 
-def rise_within(readings: list[tuple[dt.datetime, float]], at: dt.datetime, days: int) -> float:
+def rise_within(readings: Sequence[tuple[dt.datetime, float]], at: dt.datetime, days: int) -> float:
     """Pure: the latest reading minus the lowest in the ``days`` before it."""
     window = [v for t, v in readings if at - dt.timedelta(days=days) <= t <= at]
     latest = [v for t, v in readings if t == at]

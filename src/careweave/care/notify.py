@@ -22,10 +22,16 @@ def team(session: Session, nhs_number: str) -> list[CareTeamMember]:
 
 
 def members_in_roles(
-    session: Session, nhs_number: str, roles: Iterable[str]
+    session: Session,
+    nhs_number: str,
+    roles: Iterable[str],
+    members: list[CareTeamMember] | None = None,
 ) -> list[CareTeamMember]:
+    """Current team members holding any of ``roles`` ('*' = all); ``members`` if already read."""
     wanted = set(roles)
-    return [m for m in team(session, nhs_number) if "*" in wanted or m.team_role in wanted]
+    if members is None:
+        members = team(session, nhs_number)
+    return [m for m in members if "*" in wanted or m.team_role in wanted]
 
 
 def notify_team(
@@ -38,10 +44,11 @@ def notify_team(
     now: dt.datetime,
     event_id: int | None = None,
     exclude_user: int | None = None,
+    members: list[CareTeamMember] | None = None,
 ) -> list[Notification]:
     """One notification per user holding any of ``roles`` in the person's team."""
     sent: dict[int, Notification] = {}
-    for m in members_in_roles(session, nhs_number, roles):
+    for m in members_in_roles(session, nhs_number, roles, members):
         if m.user_id in sent or m.user_id == exclude_user:
             continue
         n = Notification(
@@ -68,9 +75,10 @@ def task_for_role(
     source: str,
     now: dt.datetime,
     event_id: int | None = None,
+    members: list[CareTeamMember] | None = None,
 ) -> Task:
     """A task owned by the team member in ``role`` (the first one), or by the role if vacant."""
-    owners = members_in_roles(session, nhs_number, [role])
+    owners = members_in_roles(session, nhs_number, [role], members)
     task = Task(
         nhs_number=nhs_number,
         title=title,

@@ -154,6 +154,19 @@ def create_referral(
     )
     ctx.session.add(ref)
     ctx.session.flush()
+    if svc.contact_user_id is not None:
+        # The single point of access: the service hears of every referral at once.
+        ctx.session.add(
+            Notification(
+                recipient_user_id=svc.contact_user_id,
+                nhs_number=nhs_number,
+                kind="referral",
+                subject=f"New {urgency} referral to {svc.name}: respond by "
+                f"{ref.respond_by:%Y-%m-%d %H:%M} UTC",
+                referral_id=ref.id,
+                created_at=ctx.now,
+            )
+        )
     audit.record(
         ctx.session,
         actor=ctx.user.username,

@@ -18,6 +18,7 @@ class AuditChainBroken(CareweaveError):
 
     exit_code = 1
 
+
 DB_HELP = "Store URL (sqlite:///file.db or postgresql+psycopg://...); default $CAREWEAVE_DB or sqlite:///careweave.db"
 
 
@@ -96,14 +97,28 @@ def register(app: typer.Typer) -> None:
         insecure_cookies: bool = typer.Option(
             False, "--insecure-cookies", help="Session cookies without Secure (plain-HTTP dev only)"
         ),
+        workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes"),
     ) -> None:
         """Run the HTTP API (OpenAPI at /docs); GET /health answers 200 when the store is up."""
         import uvicorn
 
         from careweave.api import create_app
 
-        app_ = create_app(_db(db), cookie_secure=not insecure_cookies)
-        uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
+        app_ = create_app(_db(db), cookie_secure=not insecure_cookies)  # migrates, seeds
+        if workers == 1:
+            uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
+            return
+        os.environ["CAREWEAVE_DB"] = _db(db)
+        os.environ["CAREWEAVE_INSECURE_COOKIES"] = "1" if insecure_cookies else "0"
+        uvicorn.run(
+            "careweave.api.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
 
     @events_app.command("replay")
     def replay(

@@ -101,8 +101,14 @@ def person_for(
     resource: str,
     action: str,
     now: dt.datetime,
+    *,
+    record: bool = True,
 ) -> Person:
-    """The person's record, after checking role permission and relationship; audited."""
+    """The person's record, after checking role permission and relationship.
+
+    The access is audited here unless ``record`` is False, in which case the caller
+    must write the audit entry itself (once, with more detail).
+    """
     require(user, resource, action)
     person = session.get(Person, nhs_number)
     if person is None:
@@ -115,15 +121,16 @@ def person_for(
             f"nhs_number {nhs_number}: no legitimate relationship; use break-glass with a "
             "reason if this is an emergency"
         )
-    audit.record(
-        session,
-        actor=user.username,
-        action=action,
-        resource=resource,
-        nhs_number=nhs_number,
-        detail=f"basis={basis}",
-        now=now,
-    )
+    if record:
+        audit.record(
+            session,
+            actor=user.username,
+            action=action,
+            resource=resource,
+            nhs_number=nhs_number,
+            detail=f"basis={basis}",
+            now=now,
+        )
     return person
 
 
@@ -191,4 +198,17 @@ def record_objection(
     )
     session.add(obj)
     session.flush()
+    return obj
+
+
+def withdraw_objection(
+    session: Session, user: User, nhs_number: str, objection_id: int, now: dt.datetime
+) -> Objection:
+    person_for(session, user, nhs_number, "objection", "write", now)
+    obj = session.get(Objection, objection_id)
+    if obj is None or obj.nhs_number != nhs_number:
+        raise NotFound(f"objection_id: no objection {objection_id} for this person")
+    if obj.withdrawn_at is not None:
+        raise Invalid(f"objection {objection_id}: already withdrawn")
+    obj.withdrawn_at = now
     return obj

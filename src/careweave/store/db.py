@@ -48,6 +48,9 @@ def _sqlite_immediate(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: always consistent; a power cut may lose the last commits, never
+        # corrupt. Production deployments use PostgreSQL.
+        cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
 

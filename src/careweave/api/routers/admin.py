@@ -88,7 +88,19 @@ def unreviewed(ctx: Context) -> list[BreakGlassOut]:
     rows = ctx.session.execute(
         select(BreakGlass).where(BreakGlass.reviewed_at.is_(None)).order_by(BreakGlass.id)
     ).scalars()
-    return [BreakGlassOut.model_validate(b) for b in rows]
+    out = []
+    for b in rows:
+        audit.record(
+            ctx.session,
+            actor=ctx.user.username,
+            action="read",
+            resource="break_glass",
+            resource_id=b.id,
+            nhs_number=b.nhs_number,
+            now=ctx.now,
+        )
+        out.append(BreakGlassOut.model_validate(b))
+    return out
 
 
 @router.post("/break-glass/{grant_id}/review", response_model=BreakGlassOut, tags=["admin"])

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from careweave.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, CurrentUser, Now, state
 from careweave.api.schemas import LoginIn, LoginOut, TokenIn, TokenOut, UserOut
-from careweave.security import auth
+from careweave.security import audit, auth
 from careweave.security.auth import SESSION_TTL
 from careweave.security.errors import Unauthorized
 
@@ -18,9 +18,19 @@ def login(body: LoginIn, request: Request, response: Response, session: DB, at: 
     """Start a browser session: sets an HttpOnly, Secure, SameSite=Strict session cookie."""
     try:
         user = auth.login(session, body.username, body.password, at)
-    except Unauthorized:
-        session.commit()  # count the failure even though the request fails
+    except Unauthorized as e:
+        # Count the failure (and audit it) even though the request fails.
+        audit.record(
+            session,
+            actor=body.username[:64],
+            action="login_failed",
+            resource="session",
+            now=at,
+            detail=str(e)[:200],
+        )
+        session.commit()
         raise
+    audit.record(session, actor=user.username, action="login", resource="session", now=at)
     token, csrf = auth.start_session(session, user, at)
     secure = state(request).cookie_secure
     max_age = int(SESSION_TTL.total_seconds())

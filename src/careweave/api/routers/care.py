@@ -185,4 +185,14 @@ def mark_read(notification_id: PathId, ctx: Context) -> NotificationOut:
     if n.read_at is not None:
         raise Invalid(f"notification {notification_id}: already read")
     n.read_at = ctx.now
+    if n.nhs_number is not None:
+        audit.record(
+            ctx.session,
+            actor=ctx.user.username,
+            action="read",
+            resource="notification",
+            resource_id=n.id,
+            nhs_number=n.nhs_number,
+            now=ctx.now,
+        )
     return NotificationOut.model_validate(n)

@@ -133,6 +133,13 @@ def objections(nhs_number: Nhs, ctx: Context) -> list[ObjectionOut]:
     return [ObjectionOut.model_validate(o) for o in rows]
 
 
+@router.post("/people/{nhs_number}/objections/{objection_id}/withdraw", response_model=ObjectionOut)
+def withdraw(nhs_number: Nhs, objection_id: PathId, ctx: Context) -> ObjectionOut:
+    """The person withdraws an objection; access and analytics return to normal."""
+    o = access.withdraw_objection(ctx.session, ctx.user, nhs_number, objection_id, ctx.now)
+    return ObjectionOut.model_validate(o)
+
+
 @router.post("/people/{nhs_number}/break-glass", response_model=BreakGlassOut, status_code=201)
 def break_glass(nhs_number: Nhs, body: BreakGlassIn, ctx: Context) -> BreakGlassOut:
     """Emergency access for 4 hours without a relationship: reason required, flagged for review."""
