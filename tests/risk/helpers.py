@@ -32,6 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "primary_care_events": {"code_system": "snomed", "org_id": "W00001"},
     "medications": {"code_system": "dmd", "org_id": "W00001"},
+    "observations": {"code_system": "loinc", "org_id": "W00001", "unit": "kg/m2"},
     "hospital_spells": {"provider_id": "H1", "admission_method": "emergency"},
     "ae_attendances": {"provider_id": "H1", "disposal": "discharged"},
     "outpatient_appointments": {"provider_id": "H1", "outcome": "attended"},
@@ -43,7 +44,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "permanent": True,
     },
     "telehealth_readings": {"device": "pulse_oximeter", "measure": "spo2", "unit": "%"},
-    "community_contacts": {"provider_id": "C1", "service": "district_nursing", "mode": "home_visit"},
+    "community_contacts": {
+        "provider_id": "C1",
+        "service": "district_nursing",
+        "mode": "home_visit",
+    },
     "primary_care_contacts": {"staff_role": "gp", "mode": "face_to_face", "org_id": "W00001"},
 }
 
@@ -65,4 +70,3 @@ def make_table(name: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
 
 def make_tables(rows: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, pa.Table]:
     return {name: make_table(name, r) for name, r in rows.items()}
-

@@ -36,8 +36,13 @@ CONDITIONS = {
     "depression": ("35489007", "F32.9", 0.12, 0.3),
     "asthma": ("195967001", "J45.9", 0.07, 0.3),
 }
-FRAILTY = [("161898004", "W19"), ("64859006", "M81.9"), ("404640003", "R42"),
-           ("15188001", "H91.9"), ("165232002", "R32")]
+FRAILTY = [
+    ("161898004", "W19"),
+    ("64859006", "M81.9"),
+    ("404640003", "R42"),
+    ("15188001", "H91.9"),
+    ("165232002", "R32"),
+]
 OTHER_ICD = ["J18.9", "N39.0", "R55", "K59.0", "A41.9", "S72.0", "E87.1", "R29.6", "L03.1"]
 
 
@@ -68,15 +73,17 @@ def simulate(n: int, seed: int = 1, years: int = 5) -> dict[str, pa.Table]:
     logit = logit + 0.25 * frail_n
     care_home = (age0 > 80) & (rng.random(n) < 0.06 * frail_n)
     logit = logit + 0.6 * care_home
-    end = start + 365 * years
     death = np.where(rng.random(n) < 0.01 * years * np.exp(1.5 * agef - 1), 0, -1)
     death_day = np.where(death == 0, start + rng.integers(365, 365 * years, n), -1)
     people = {
         "nhs_number": nhs,
         "date_of_birth": pa.array((EPOCH + dob.astype("timedelta64[D]")).astype("datetime64[D]")),
         "sex": pa.array(np.where(female, "female", "male")),
-        "ethnic_group": pa.array(rng.choice(["white", "asian", "black", "mixed", "other"], n,
-                                            p=[0.86, 0.07, 0.03, 0.02, 0.02])),
+        "ethnic_group": pa.array(
+            rng.choice(
+                ["white", "asian", "black", "mixed", "other"], n, p=[0.86, 0.07, 0.03, 0.02, 0.02]
+            )
+        ),
         "small_area": pa.nulls(n, pa.string()),
         "deprivation_decile": pa.array(decile.astype(np.int16)),
         "practice_id": pa.array(np.char.add("W", (numbers % 20).astype(str))),
@@ -84,8 +91,9 @@ def simulate(n: int, seed: int = 1, years: int = 5) -> dict[str, pa.Table]:
         "registered_from": pa.nulls(n, pa.date32()),
         "registered_to": pa.nulls(n, pa.date32()),
         "care_home_resident": pa.array(care_home),
-        "date_of_death": pa.array(np.where(death_day > 0, death_day, 0).astype("datetime64[D]"),
-                                  mask=death_day < 0),
+        "date_of_death": pa.array(
+            np.where(death_day > 0, death_day, 0).astype("datetime64[D]"), mask=death_day < 0
+        ),
         "source_id": pa.nulls(n, pa.string()),
     }
     idx = np.arange(n)
@@ -191,13 +199,11 @@ def simulate(n: int, seed: int = 1, years: int = 5) -> dict[str, pa.Table]:
         "medications": meds,
         "care_placements": placements,
     }
-    return {
-        name: pa.table(cols, schema=BY_NAME[name].arrow_schema) for name, cols in out.items()
-    }
+    return {name: pa.table(cols, schema=BY_NAME[name].arrow_schema) for name, cols in out.items()}
 
 
 def has_matrix_sum(conds: dict[str, npt.NDArray[np.bool_]]) -> npt.NDArray[np.int64]:
-    return np.sum(np.stack(list(conds.values()), axis=1), axis=1).astype(np.int64)
+    return np.asarray(np.sum(np.stack(list(conds.values()), axis=1), axis=1), dtype=np.int64)
 
 
 def write_warehouse(tables: dict[str, pa.Table], path: Path, end: dt.date | None = None) -> Path:

@@ -99,9 +99,12 @@ def test_user_policy_replaces_default(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('levels = 3', "levels: expected [[levels]]"),
+        ("levels = 3", "levels: expected [[levels]]"),
         ('[[levels]]\nlevel = 5\nwhen = ["everyone"]', "levels[0].level: expected 1, 2, 3 or 4"),
-        ('[[levels]]\nlevel = 4\nwhen = ["wealth > 3"]', "levels[0].when[0]: unknown field 'wealth'"),
+        (
+            '[[levels]]\nlevel = 4\nwhen = ["wealth > 3"]',
+            "levels[0].when[0]: unknown field 'wealth'",
+        ),
         ('[[levels]]\nlevel = 4\nwhen = ["age >> 3"]', "levels[0].when[0]: cannot read"),
         ('[[levels]]\nlevel = 4\nwhen = ["age > old"]', "levels[0].when[0]: age needs a number"),
         ('[[levels]]\nlevel = 4\nwhen = ["top 150%"]', "levels[0].when[0]: 'top X%' needs"),

@@ -25,8 +25,9 @@ AS_OF = dt.date(2023, 1, 1)
 def stratified(sim_warehouse: Path, trained: dict[str, Any]) -> dict[str, Any]:
     from careweave import risk
 
-    return risk.stratify(sim_warehouse, AS_OF, model=Path(trained["model"]),
-                         compare_to=dt.date(2022, 1, 1))
+    return risk.stratify(
+        sim_warehouse, AS_OF, model=Path(trained["model"]), compare_to=dt.date(2022, 1, 1)
+    )
 
 
 def test_levels_follow_the_default_policy(stratified: dict[str, Any], sim_warehouse: Path) -> None:
@@ -51,8 +52,9 @@ def test_levels_follow_the_default_policy(stratified: dict[str, Any], sim_wareho
     assert top.ccm_level == 4 and top.risk_band == "very high" and len(top.explanation) >= 1
 
 
-def test_rerun_replaces_rows_for_the_date(stratified: dict[str, Any], sim_warehouse: Path,
-                                           trained: dict[str, Any]) -> None:
+def test_rerun_replaces_rows_for_the_date(
+    stratified: dict[str, Any], sim_warehouse: Path, trained: dict[str, Any]
+) -> None:
     from careweave import risk
 
     risk.stratify(sim_warehouse, AS_OF, model=Path(trained["model"]))
@@ -82,8 +84,9 @@ def test_segments_report_adds_up(stratified: dict[str, Any]) -> None:
     assert "children / mostly healthy" in names and "70+ / dementia" in names
 
 
-def test_explanations_name_the_real_top_drivers(sim_warehouse: Path,
-                                                trained: dict[str, Any]) -> None:
+def test_explanations_name_the_real_top_drivers(
+    sim_warehouse: Path, trained: dict[str, Any]
+) -> None:
     art = training.load_model(Path(trained["model"]))
     engine = DuckDBEngine.open(sim_warehouse)
     try:
@@ -102,8 +105,10 @@ def test_explanations_name_the_real_top_drivers(sim_warehouse: Path,
     row = scored.loc[i]
     k = int(np.argmax(contrib[i]))
     assert scored.loc[i, "explanation"][0] == explain.phrase(drivers[k], row)
-    assert f"{row.emergency_admissions_12m} emergency admissions in the last 12 months" in (
-        scored.loc[i, "explanation"])
+    assert (
+        f"{row.emergency_admissions_12m} emergency admissions in the last 12 months"
+        in (scored.loc[i, "explanation"])
+    )
     # Everyone's first phrase is their largest driver, when it raises risk.
     for j in scored.sample(200, random_state=0).index:
         k = int(np.argmax(contrib[j]))
@@ -112,11 +117,17 @@ def test_explanations_name_the_real_top_drivers(sim_warehouse: Path,
 
 
 def test_phrases_are_plain_english() -> None:
-    row = {"age": 87, "emergency_admissions_6m": 1, "emergency_admissions_12m": 2,
-           "emergency_admissions_24m": 3, "ltc_count": 1}
+    row = {
+        "age": 87,
+        "emergency_admissions_6m": 1,
+        "emergency_admissions_12m": 2,
+        "emergency_admissions_24m": 3,
+        "ltc_count": 1,
+    }
     assert explain.phrase("age", row) == "aged 85+"
     assert explain.phrase("emergency_admissions", row) == (
-        "2 emergency admissions in the last 12 months")
+        "2 emergency admissions in the last 12 months"
+    )
     assert explain.phrase("heart_failure", row) == "heart failure"
     assert explain.phrase("ltc_count", row) == "1 long-term condition"
 
@@ -142,36 +153,84 @@ def test_segment_hierarchy() -> None:
     ]
 
 
-def test_cli_stratify_json(sim_warehouse: Path, trained: dict[str, Any],
-                           capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["stratify", "--warehouse", str(sim_warehouse), "--as-of", "2022-06-01",
-                 "--model", trained["model"], "--json"])
+def test_cli_stratify_json(
+    sim_warehouse: Path, trained: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "stratify",
+            "--warehouse",
+            str(sim_warehouse),
+            "--as-of",
+            "2022-06-01",
+            "--model",
+            trained["model"],
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["engine"] == "duckdb" and set(out["levels"]) == {"1", "2", "3", "4"}
     assert sum(out["levels"].values()) == out["people"]
 
 
-def test_cli_stratify_bad_policy_exits_2(sim_warehouse: Path, tmp_path: Path,
-                                          trained: dict[str, Any],
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_stratify_bad_policy_exits_2(
+    sim_warehouse: Path, tmp_path: Path, trained: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "policy.toml"
     bad.write_text('[[levels]]\nlevel = 4\nwhen = ["income > 3"]\n')
-    code = main(["stratify", "--warehouse", str(sim_warehouse), "--as-of", "2022-06-01",
-                 "--model", trained["model"], "--policy", str(bad)])
+    code = main(
+        [
+            "stratify",
+            "--warehouse",
+            str(sim_warehouse),
+            "--as-of",
+            "2022-06-01",
+            "--model",
+            trained["model"],
+            "--policy",
+            str(bad),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "levels[0].when[0]: unknown field 'income'" in err
 
 
-def test_cli_stratify_unknown_engine_and_model(sim_warehouse: Path, tmp_path: Path,
-                                               trained: dict[str, Any],
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["stratify", "--warehouse", str(sim_warehouse), "--as-of", "2022-06-01",
-                 "--model", trained["model"], "--engine", "oracle"]) == 2
+def test_cli_stratify_unknown_engine_and_model(
+    sim_warehouse: Path, tmp_path: Path, trained: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "stratify",
+                "--warehouse",
+                str(sim_warehouse),
+                "--as-of",
+                "2022-06-01",
+                "--model",
+                trained["model"],
+                "--engine",
+                "oracle",
+            ]
+        )
+        == 2
+    )
     assert "--engine: unknown engine 'oracle'" in capsys.readouterr().err
     junk = tmp_path / "junk.pkl"
     junk.write_text("not a model")
-    assert main(["stratify", "--warehouse", str(sim_warehouse), "--as-of", "2022-06-01",
-                 "--model", str(junk)]) == 2
+    assert (
+        main(
+            [
+                "stratify",
+                "--warehouse",
+                str(sim_warehouse),
+                "--as-of",
+                "2022-06-01",
+                "--model",
+                str(junk),
+            ]
+        )
+        == 2
+    )
     assert "not a Careweave model artefact" in capsys.readouterr().err

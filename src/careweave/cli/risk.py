@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -23,26 +23,33 @@ def _json(summary: dict[str, Any]) -> None:
     typer.echo(json.dumps(summary, indent=2, default=str, allow_nan=False))
 
 
+Warehouse = Annotated[Path, typer.Option("--warehouse", help="DuckDB warehouse file.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
+
+
 def register(app: typer.Typer) -> None:
     model_app = typer.Typer(help="Risk models: train and validate.", no_args_is_help=True)
     app.add_typer(model_app, name="model")
 
     @model_app.command("train")
     def train(
-        warehouse: Path = typer.Option(..., "--warehouse", help="DuckDB warehouse file."),
-        as_of: str = typer.Option(..., "--as-of", help="Training date D (YYYY-MM-DD)."),
-        horizon_days: int = typer.Option(365, "--horizon-days", help="Outcome window in days."),
-        out: Path | None = typer.Option(
-            None, "--out", help="Model file (default: models/risk-model-D.pkl by the warehouse)."
-        ),
-        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        warehouse: Warehouse,
+        as_of: Annotated[str, typer.Option("--as-of", help="Training date D (YYYY-MM-DD).")],
+        horizon_days: Annotated[
+            int, typer.Option("--horizon-days", help="Outcome window in days.")
+        ] = 365,
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out", help="Model file (default: models/risk-model-D.pkl by the warehouse)."
+            ),
+        ] = None,
+        as_json: AsJson = False,
     ) -> None:
         """Train the emergency-admission model at D, validate at D + horizon, write the card."""
         from careweave import risk
 
-        summary = risk.train(
-            warehouse, _date(as_of, "--as-of"), horizon_days=horizon_days, out=out
-        )
+        summary = risk.train(warehouse, _date(as_of, "--as-of"), horizon_days=horizon_days, out=out)
         if as_json:
             _json(summary)
         else:
@@ -50,18 +57,26 @@ def register(app: typer.Typer) -> None:
 
     @app.command("stratify")
     def stratify(
-        warehouse: Path = typer.Option(..., "--warehouse", help="DuckDB warehouse file."),
-        as_of: str = typer.Option(..., "--as-of", help="Scoring date D (YYYY-MM-DD)."),
-        model: Path | None = typer.Option(
-            None, "--model", help="Model file (default: the latest trained for this warehouse)."
-        ),
-        engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
-        compare_to: str | None = typer.Option(
-            None, "--compare-to", help="Earlier date D0: print movement between levels."
-        ),
-        policy: Path | None = typer.Option(None, "--policy", help="Tier policy TOML file."),
-        tariff: Path | None = typer.Option(None, "--tariff", help="Unit-cost tariff override."),
-        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        warehouse: Warehouse,
+        as_of: Annotated[str, typer.Option("--as-of", help="Scoring date D (YYYY-MM-DD).")],
+        model: Annotated[
+            Path | None,
+            typer.Option(
+                "--model", help="Model file (default: the latest trained for this warehouse)."
+            ),
+        ] = None,
+        engine: Annotated[str, typer.Option("--engine", help="duckdb or spark.")] = "duckdb",
+        compare_to: Annotated[
+            str | None,
+            typer.Option("--compare-to", help="Earlier date D0: print movement between levels."),
+        ] = None,
+        policy: Annotated[
+            Path | None, typer.Option("--policy", help="Tier policy TOML file.")
+        ] = None,
+        tariff: Annotated[
+            Path | None, typer.Option("--tariff", help="Unit-cost tariff override (TOML).")
+        ] = None,
+        as_json: AsJson = False,
     ) -> None:
         """Score everyone, assign CCM levels and segments, write risk_scores."""
         from careweave import risk

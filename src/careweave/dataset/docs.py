@@ -30,7 +30,7 @@ social-care and telehealth records.
 
 NHS numbers Careweave makes up (synthetic people, importer surrogates) come
 from the 999 range, which is never issued to real people: synthetic stems
-999000000-999499999, surrogates 999500000-999999999.
+999000000-999899999, surrogates 999900000-999999999.
 
 Code syntax checks: `nhs_number` = ten digits with a Modulus-11 check digit;
 `code` = well formed for its `code_system` (SNOMED CT and dm+d: Verhoeff check

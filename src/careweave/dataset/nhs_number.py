@@ -9,9 +9,10 @@ Numbers starting 999 are never issued to real people (NHS Digital keeps them for
 testing). Careweave allocates only from that range, so nothing it makes up can
 be a real person's number:
 
-- synthetic population: stems 999 000 000 – 999 499 999 (``SYNTHETIC``);
+- synthetic population: stems 999 000 000 – 999 899 999 (``SYNTHETIC``;
+  about 818,000 valid numbers, so at most that many synthetic people);
 - importer surrogates for records without an NHS number: stems
-  999 500 000 – 999 999 999 (``SURROGATE``).
+  999 900 000 – 999 999 999 (``SURROGATE``; about 91,000 valid numbers).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import numpy.typing as npt
 WEIGHTS = np.arange(10, 1, -1, dtype=np.int64)  # 10..2
 
 #: Half-open ranges of nine-digit stems.
-SYNTHETIC = (999_000_000, 999_500_000)
-SURROGATE = (999_500_000, 1_000_000_000)
+SYNTHETIC = (999_000_000, 999_900_000)
+SURROGATE = (999_900_000, 1_000_000_000)
 
 
 def check_digit(stem: str) -> int | None:

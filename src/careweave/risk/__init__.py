@@ -5,7 +5,8 @@ Public API (used by ``careweave demo``):
 - :func:`train` - train and validate the model; returns the ``model train --json`` summary;
 - :func:`stratify` - score, tier and segment everyone, write ``risk_scores``; returns the
   ``stratify --json`` summary;
-- :func:`print_train` / :func:`print_stratify` - the readable forms of those summaries.
+- :func:`print_train` / :func:`print_stratify` - the readable forms of those summaries;
+- :func:`default_dates` - the latest training and scoring dates a warehouse's span allows.
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ def stratify(
     from careweave.risk.scoring import stratify as _stratify
 
     return _stratify(
-        warehouse, as_of, model=model, engine=engine, compare_to=compare_to, policy=policy,
+        warehouse,
+        as_of,
+        model=model,
+        engine=engine,
+        compare_to=compare_to,
+        policy=policy,
         tariff=tariff,
     )
 
@@ -51,3 +57,20 @@ def print_stratify(summary: dict[str, Any], console: Any = None) -> None:
     from careweave.risk.report import print_stratify as _p
 
     _p(summary, console)
+
+
+def default_dates(warehouse: Path, horizon_days: int = 365) -> dict[str, dt.date]:
+    """``train_as_of`` (span end - 2 x horizon: the latest date with a full validation year)
+    and ``stratify_as_of`` (span end) for the warehouse's span (``_load_batches``)."""
+    from careweave.risk.training import warehouse_span
+    from careweave.warehouse.engines import DuckDBEngine
+
+    engine = DuckDBEngine.open(Path(warehouse))
+    try:
+        _, end = warehouse_span(engine)
+    finally:
+        engine.close()
+    return {
+        "train_as_of": end - dt.timedelta(days=2 * horizon_days),
+        "stratify_as_of": end,
+    }

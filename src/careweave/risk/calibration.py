@@ -24,7 +24,7 @@ Array = npt.NDArray[np.float64]
 
 def logit(p: Array) -> Array:
     q = np.clip(p, EPS, 1 - EPS)
-    return np.log(q / (1 - q))  # type: ignore[no-any-return]
+    return np.asarray(np.log(q / (1 - q)), dtype=np.float64)
 
 
 def _newton(x: Array, y: Array, offset: Array, with_slope: bool) -> tuple[float, float]:
@@ -99,7 +99,13 @@ def metrics(y: Array, p: Array, *, topk: bool = True) -> dict[str, Any]:
     return out
 
 
-AGE_BANDS = ((0, 17, "0-17"), (18, 64, "18-64"), (65, 74, "65-74"), (75, 84, "75-84"), (85, 200, "85+"))
+AGE_BANDS = (
+    (0, 17, "0-17"),
+    (18, 64, "18-64"),
+    (65, 74, "65-74"),
+    (75, 84, "75-84"),
+    (85, 200, "85+"),
+)
 
 
 def age_band(age: pd.Series) -> pd.Series:

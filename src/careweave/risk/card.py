@@ -39,8 +39,9 @@ def _plots(stem: Path, fitted: dict[str, Any], y: Any) -> dict[str, Path]:
     curve = calibration_curve(y, fitted["p_valid"])
     hi = max(max(c["predicted"] for c in curve), max(c["observed"] for c in curve)) * 1.05
     ax.plot([0, hi], [0, hi], ls="--", c="grey", label="perfect")
-    ax.plot([c["predicted"] for c in curve], [c["observed"] for c in curve], "o-",
-            label="default model")
+    ax.plot(
+        [c["predicted"] for c in curve], [c["observed"] for c in curve], "o-", label="default model"
+    )
     ax.set_xlabel("predicted risk (mean, by tenth)")
     ax.set_ylabel("observed rate")
     ax.set_title("Calibration on the validation cohort")
@@ -65,8 +66,10 @@ def _plots(stem: Path, fitted: dict[str, Any], y: Any) -> dict[str, Path]:
 
 
 def _metric_rows(rows: dict[str, dict[str, Any]]) -> list[str]:
-    out = ["| model | people | outcome rate | AUROC | AUPRC | Brier | cal. slope | cal. intercept |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| model | people | outcome rate | AUROC | AUPRC | Brier | cal. slope | cal. intercept |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, m in rows.items():
         out.append(
             f"| {name} | {m['people']} | {_f(m['outcome_rate'])} | {_f(m['auroc'])} | "
@@ -88,8 +91,9 @@ def _top_rows(rows: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
-def markdown(summary: dict[str, Any], fitted: dict[str, Any], art: dict[str, Any],
-             plots: dict[str, Path]) -> str:
+def markdown(
+    summary: dict[str, Any], fitted: dict[str, Any], art: dict[str, Any], plots: dict[str, Path]
+) -> str:
     v = summary["validation"]
     lines = [
         f"# Model card: emergency-admission risk, version {summary['version']}",
@@ -117,15 +121,25 @@ def markdown(summary: dict[str, Any], fitted: dict[str, Any], art: dict[str, Any
         "- Code lists: " + ", ".join(f"{k} {v}" for k, v in art["code_lists"].items()) + ".",
         "",
         "## Validation",
-        *_metric_rows({"default model": v, "challenger (LightGBM)": summary["challenger"],
-                       **{f"baseline: {k}": b for k, b in summary["baselines"].items()}}),
+        *_metric_rows(
+            {
+                "default model": v,
+                "challenger (LightGBM)": summary["challenger"],
+                **{f"baseline: {k}": b for k, b in summary["baselines"].items()},
+            }
+        ),
         "",
         "Beats every baseline's AUROC: "
         + ("**yes**" if summary["beats_every_baseline"] else "**NO**"),
         "",
         "### Flagging the top k%",
-        *_top_rows({"default model": v, "challenger (LightGBM)": summary["challenger"],
-                    **{f"baseline: {k}": b for k, b in summary["baselines"].items()}}),
+        *_top_rows(
+            {
+                "default model": v,
+                "challenger (LightGBM)": summary["challenger"],
+                **{f"baseline: {k}": b for k, b in summary["baselines"].items()},
+            }
+        ),
         "",
         f"![Calibration]({plots['calibration'].name})",
         f"![ROC]({plots['roc'].name})",
@@ -135,8 +149,13 @@ def markdown(summary: dict[str, Any], fitted: dict[str, Any], art: dict[str, Any
         "group; sensitivity is within the group.",
     ]
     for grouping, values in fitted["validation_by_group"].items():
-        lines += ["", f"### {grouping.replace('_', ' ')}", *_metric_rows(values), "",
-                  *_top_rows(values)]
+        lines += [
+            "",
+            f"### {grouping.replace('_', ' ')}",
+            *_metric_rows(values),
+            "",
+            *_top_rows(values),
+        ]
     lines += ["", "## Baselines by group (AUROC)", ""]
     for name, by in fitted["baselines_by_group"].items():
         cells = [f"{g}={_f(m['auroc'])}" for grouping in by.values() for g, m in grouping.items()]
@@ -154,10 +173,12 @@ def markdown(summary: dict[str, Any], fitted: dict[str, Any], art: dict[str, Any
 def _md_to_html(md: str, plots: dict[str, Path]) -> str:
     """A small Markdown subset (headings, tables, lists, images, bold) to HTML."""
     images = {p.name: base64.b64encode(p.read_bytes()).decode() for p in plots.values()}
-    out = ["<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Model card</title>",
-           "<style>body{font-family:Arial,sans-serif;max-width:70em;margin:2em auto;}"
-           "table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;"
-           "padding:2px 6px}</style></head><body>"]
+    out = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Model card</title>",
+        "<style>body{font-family:Arial,sans-serif;max-width:70em;margin:2em auto;}"
+        "table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;"
+        "padding:2px 6px}</style></head><body>",
+    ]
     table: list[list[str]] = []
 
     def flush() -> None:
@@ -179,8 +200,9 @@ def _md_to_html(md: str, plots: dict[str, Path]) -> str:
         flush()
         if raw.startswith("!["):
             name = raw[raw.index("(") + 1 : -1]
-            out.append(f"<p><img alt='{html.escape(name)}' "
-                       f"src='data:image/png;base64,{images[name]}'></p>")
+            out.append(
+                f"<p><img alt='{html.escape(name)}' src='data:image/png;base64,{images[name]}'></p>"
+            )
         elif raw.startswith("#"):
             level = len(raw) - len(raw.lstrip("#"))
             out.append(f"<h{level}>{line[level:].strip()}</h{level}>")
@@ -193,8 +215,14 @@ def _md_to_html(md: str, plots: dict[str, Path]) -> str:
     return "\n".join(out)
 
 
-def write(path: Path, summary: dict[str, Any], fitted: dict[str, Any], art: dict[str, Any],
-          frame: pd.DataFrame, y: np.ndarray) -> tuple[Path, Path]:
+def write(
+    path: Path,
+    summary: dict[str, Any],
+    fitted: dict[str, Any],
+    art: dict[str, Any],
+    frame: pd.DataFrame,
+    y: np.ndarray,
+) -> tuple[Path, Path]:
     """Write the card (Markdown + HTML + PNG plots) next to the artefact ``path``."""
     stem = path.with_suffix("")
     plots = _plots(stem, fitted, y)

@@ -16,28 +16,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from careweave.risk import codelists
+
 #: Log-odds a driver must add to be named (about a 5% relative increase in odds).
 MIN_CONTRIBUTION = 0.05
 TOP = 3
 
+# Plain-English names of the registers, where the register label is not already one.
 CONDITION_NAMES = {
     "hypertension": "hypertension",
     "depression": "depression",
     "obesity": "obesity",
     "diabetes": "diabetes",
     "asthma": "asthma",
-    "chronic_kidney_disease": "chronic kidney disease",
+    "ckd": "chronic kidney disease",
     "cancer": "cancer",
-    "coronary_heart_disease": "coronary heart disease",
+    "chd": "coronary heart disease",
     "atrial_fibrillation": "atrial fibrillation",
     "copd": "COPD",
     "stroke_tia": "stroke or TIA",
     "heart_failure": "heart failure",
-    "serious_mental_illness": "serious mental illness",
+    "smi": "serious mental illness",
     "epilepsy": "epilepsy",
     "rheumatoid_arthritis": "rheumatoid arthritis",
     "dementia": "dementia",
-    "peripheral_arterial_disease": "peripheral arterial disease",
+    "pad": "peripheral arterial disease",
     "learning_disability": "learning disability",
     "palliative_care": "on the palliative care register",
     "physical_disability": "physical disability",
@@ -77,6 +80,8 @@ def phrase(driver: str, row: Any) -> str:
         return f"lives in deprivation decile {d} (1 = most deprived)" if d else "area unknown"
     if driver in CONDITION_NAMES:
         return CONDITION_NAMES[driver]
+    if driver in codelists.registers():
+        return codelists.register_label(driver).lower()
     if driver == "ltc_count":
         return _plural(int(row["ltc_count"]), "long-term condition")
     if driver == "emergency_admissions":
@@ -100,7 +105,9 @@ def phrase(driver: str, row: Any) -> str:
     if driver == "care_home":
         return "lives in a care home"
     if driver == "telehealth_alerts":
-        return f"{_plural(int(row['telehealth_alerts_90d']), 'telehealth alert')} in the last 90 days"
+        return (
+            f"{_plural(int(row['telehealth_alerts_90d']), 'telehealth alert')} in the last 90 days"
+        )
     if driver == "hfrs":
         return f"hospital frailty risk score {row['hfrs']:.1f} ({row['hfrs_category']})"
     if driver == "efi":
@@ -121,8 +128,12 @@ def top_drivers(contrib: np.ndarray, k: int = TOP) -> tuple[np.ndarray, np.ndarr
 
 def needs(driver: str) -> list[str]:
     """The feature columns :func:`phrase` reads for ``driver``."""
-    windowed = ("emergency_admissions", "ae_attendances", "outpatient_attendances",
-                "outpatient_dnas")
+    windowed = (
+        "emergency_admissions",
+        "ae_attendances",
+        "outpatient_attendances",
+        "outpatient_dnas",
+    )
     if driver in windowed:
         return [f"{driver}_{w}" for w in ("6m", "12m", "24m")]
     return {

@@ -107,7 +107,9 @@ def _window(col: Any, as_of: dt.date, days: int) -> Any:
 
 
 def registers(engine: Any, as_of: dt.date) -> Any:
-    """One 0/1 column per register: a code on the list recorded by D and not resolved by D."""
+    """Raw register flags (0/1): a code on the list recorded by D and not resolved by D,
+    or, for registers with an observation rule (obesity: BMI >= 30 within 365 days), an
+    observation meeting it. Register minimum ages are applied in :func:`features`."""
     ev = engine.table("primary_care_events")
     d = _d(as_of)
     ev = ev.filter(
@@ -116,13 +118,27 @@ def registers(engine: Any, as_of: dt.date) -> Any:
         ev.resolved_date.isnull() | (ev.resolved_date > d),
     )
     regs = ibis.memtable(codelists.register_table())
-    hits = ev.join(regs, ev.code == regs.reg_code).select("nhs_number", "reg_name").distinct()
-    aggs = {
-        f"reg_{r}": (hits.reg_name == r).cast("int64").max() for r in codelists.registers()
-    }
-    out = hits.group_by("nhs_number").aggregate(**aggs)
-    ltc = sum((out[f"reg_{r}"] for r in codelists.ltc_registers()), ibis.literal(0))
-    return out.mutate(ltc_count=ltc.cast("int64"))
+    hits = ev.join(regs, ev.code == regs.reg_code).select(
+        nhs_number=ev.nhs_number.cast("string"), reg_name=regs.reg_name
+    )
+    obs = engine.table("observations")
+    for name, rule in codelists.register_observation_rules().items():
+        o = obs.filter(obs.measure == rule.measure, _window(obs.obs_date, as_of, rule.within_days))
+        value = o.value
+        meets = {
+            ">=": value >= rule.value,
+            "<=": value <= rule.value,
+            ">": value > rule.value,
+            "<": value < rule.value,
+        }[rule.op]
+        o = o.filter(meets)
+        hits = hits.union(
+            o.select(nhs_number=o.nhs_number.cast("string"), reg_name=ibis.literal(name)),
+            distinct=False,
+        )
+    hits = hits.distinct()
+    aggs = {f"reg_{r}": (hits.reg_name == r).cast("int64").max() for r in codelists.registers()}
+    return hits.group_by("nhs_number").aggregate(**aggs)
 
 
 def hospital_activity(engine: Any, as_of: dt.date) -> Any:
@@ -141,9 +157,7 @@ def hospital_activity(engine: Any, as_of: dt.date) -> Any:
     for w, days in WINDOWS.items():
         inside = _window(s.admission_date, as_of, days)
         aggs[f"emergency_admissions_{w}"] = inside.cast("int64").sum().cast("int64")
-        aggs[f"emergency_bed_days_{w}"] = (
-            ibis.ifelse(inside, s.bed_days, 0).sum().cast("int64")
-        )
+        aggs[f"emergency_bed_days_{w}"] = ibis.ifelse(inside, s.bed_days, 0).sum().cast("int64")
     return s.group_by("nhs_number").aggregate(**aggs)
 
 
@@ -162,9 +176,7 @@ def readmissions(engine: Any, as_of: dt.date) -> Any:
         s.prev_discharge <= s.admission_date,
         gap <= READMISSION_DAYS,
     )
-    return s.group_by("nhs_number").aggregate(
-        emergency_readmissions_12m=_.count().cast("int64")
-    )
+    return s.group_by("nhs_number").aggregate(emergency_readmissions_12m=_.count().cast("int64"))
 
 
 def ae_activity(engine: Any, as_of: dt.date) -> Any:
@@ -277,21 +289,17 @@ def efi_deficits(engine: Any, as_of: dt.date) -> Any:
     ev = ev.filter(ev.code_system == "snomed", ev.event_date <= _d(as_of))
     e = ibis.memtable(codelists.efi_table())
     hits = ev.join(e, ev.code == e.efi_code).select("nhs_number", "efi_deficit").distinct()
-    return hits.group_by("nhs_number").aggregate(
-        efi_coded=hits.efi_deficit.count().cast("int64")
-    )
+    return hits.group_by("nhs_number").aggregate(efi_coded=hits.efi_deficit.count().cast("int64"))
 
 
 def efi_category(deficits: Any) -> Any:
     """eFI category from the deficit count: eFI = n/36 to 2 d.p.; fit <= 0.12 (n <= 4),
     mild <= 0.24 (n <= 8), moderate <= 0.36 (n <= 13), severe above."""
-    return (
-        ibis.cases(
-            (deficits <= 4, "fit"),
-            (deficits <= 8, "mild"),
-            (deficits <= 13, "moderate"),
-            else_="severe",
-        )
+    return ibis.cases(
+        (deficits <= 4, "fit"),
+        (deficits <= 8, "mild"),
+        (deficits <= 13, "moderate"),
+        else_="severe",
     )
 
 
@@ -321,9 +329,19 @@ def features(engine: Any, as_of: dt.date) -> Any:
     t = base
     for part in parts:
         t = t.left_join(part, "nhs_number").drop("nhs_number_right")
-    fills = {c: 0 for c in t.columns if c not in base.columns}
+    fills: dict[str, float] = {c: 0 for c in t.columns if c not in base.columns}
     fills["hfrs"] = 0.0
     t = t.fill_null(fills)
+    # Registers count people from their register's minimum age (QOF business rules).
+    t = t.mutate(
+        **{
+            f"reg_{r}": (t[f"reg_{r}"] * (t.age >= codelists.register_min_age(r)).cast("int64"))
+            for r in codelists.registers()
+            if codelists.register_min_age(r) > 0
+        }
+    )
+    ltc = sum((t[f"reg_{r}"] for r in codelists.ltc_registers()), ibis.literal(0, "int64"))
+    t = t.mutate(ltc_count=ltc.cast("int64"))
     deficits = (t.efi_coded + t.polypharmacy).cast("int64")
     t = t.mutate(
         efi_deficits=deficits,

@@ -81,7 +81,8 @@ class Design:
     @staticmethod
     def _scaled(frame: pd.DataFrame, name: str) -> Array:
         x = frame[name].to_numpy(dtype=np.float64)
-        return x / 100.0 if name == "age" else np.log1p(np.maximum(x, 0))
+        out = x / 100.0 if name == "age" else np.log1p(np.maximum(x, 0))
+        return np.asarray(out, dtype=np.float64)
 
     def fit(self, frame: pd.DataFrame) -> Design:
         for name in ["age", *SPLINED]:
@@ -130,7 +131,7 @@ class Design:
 
     def transform(self, frame: pd.DataFrame) -> Array:
         assert self.mean is not None and self.scale is not None
-        return (self._raw(frame) - self.mean) / self.scale  # type: ignore[no-any-return]
+        return (self._raw(frame) - self.mean) / self.scale
 
     def driver_names(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -170,7 +171,7 @@ class RiskModel:
         return x @ self.lr.coef_[0] + self.lr.intercept_[0]  # type: ignore[no-any-return]
 
     def predict(self, frame: pd.DataFrame) -> Array:
-        return 1 / (1 + np.exp(-self.log_odds(frame)))  # type: ignore[no-any-return]
+        return 1 / (1 + np.exp(-self.log_odds(frame)))
 
     def contributions(self, frame: pd.DataFrame) -> tuple[list[str], Array]:
         """(driver names, people x drivers log-odds contributions vs the average person).
@@ -206,7 +207,7 @@ class Challenger:
     booster: Any = None
     params: dict[str, Any] = field(
         default_factory=lambda: {
-            "n_estimators": 300,
+            "n_estimators": 200,
             "learning_rate": 0.05,
             "num_leaves": 15,
             "min_child_samples": 50,
@@ -216,7 +217,7 @@ class Challenger:
             "reg_lambda": 1.0,
             "random_state": 0,
             "verbose": -1,
-            "n_jobs": 2,
+            "n_jobs": 1,  # threads busy-wait on a shared 2-core machine
         }
     )
 
@@ -247,8 +248,8 @@ class Baseline:
         if self.feature != "age":
             x = np.log1p(np.maximum(x, 0))
         if self.spline is not None:
-            return self.spline.transform(x)  # type: ignore[no-any-return]
-        return x
+            return np.asarray(self.spline.transform(x), dtype=np.float64)
+        return np.asarray(x, dtype=np.float64)
 
     def fit(self, frame: pd.DataFrame, y: Array) -> Baseline:
         if self.feature == "age":

@@ -102,8 +102,7 @@ def parse_rule(text: Any, where: str) -> Rule:
                 raise InputError(f"{where}: {name} is a category: use = or !=, not {op}")
             if raw not in CATEGORICAL[name]:
                 raise InputError(
-                    f"{where}: {name} has no value {raw!r} "
-                    f"(known: {', '.join(CATEGORICAL[name])})"
+                    f"{where}: {name} has no value {raw!r} (known: {', '.join(CATEGORICAL[name])})"
                 )
             clauses.append(Clause(name, op, raw))
             continue

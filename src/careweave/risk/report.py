@@ -23,12 +23,20 @@ def print_train(summary: dict[str, Any], console: Console | None = None) -> None
     t = Table(title="Validation (emergency admission within the horizon)")
     for col in ("model", "AUROC", "AUPRC", "Brier", "cal. slope", "cal. intercept"):
         t.add_column(col)
-    rows = [("default model", summary["validation"]),
-            ("challenger (LightGBM)", summary["challenger"])]
+    rows = [
+        ("default model", summary["validation"]),
+        ("challenger (LightGBM)", summary["challenger"]),
+    ]
     rows += [(f"baseline: {k}", v) for k, v in summary["baselines"].items()]
     for name, m in rows:
-        t.add_row(name, _n(m["auroc"]), _n(m["auprc"]), _n(m["brier"], 4),
-                  _n(m["calibration_slope"], 2), _n(m["calibration_intercept"], 2))
+        t.add_row(
+            name,
+            _n(m["auroc"]),
+            _n(m["auprc"]),
+            _n(m["brier"], 4),
+            _n(m["calibration_slope"], 2),
+            _n(m["calibration_intercept"], 2),
+        )
     console.print(t)
     verdict = "beats" if summary["beats_every_baseline"] else "does NOT beat"
     console.print(f"The default model {verdict} every baseline's AUROC.")
@@ -47,16 +55,25 @@ def print_stratify(summary: dict[str, Any], console: Console | None = None) -> N
     for col in ("level", "name", "people", "%"):
         t.add_column(col, justify="right" if col in ("people", "%") else "left")
     for lv in ("4", "3", "2", "1"):
-        t.add_row(lv, summary["level_names"].get(lv, ""), f"{summary['levels'][lv]:,}",
-                  f"{summary['level_shares'][lv]:.1%}")
+        t.add_row(
+            lv,
+            summary["level_names"].get(lv, ""),
+            f"{summary['levels'][lv]:,}",
+            f"{summary['level_shares'][lv]:.1%}",
+        )
     console.print(t)
     console.print(f"Re-admitters: {summary['readmitters']:,}")
     s = Table(title="Segments (spend over the last 12 months, tariff prices)")
     for col in ("segment", "people", "% people", "spend per head", "% spend"):
         s.add_column(col, justify="left" if col == "segment" else "right")
     for row in summary["segments"]:
-        s.add_row(row["segment"], f"{row['people']:,}", f"{row['share_of_people']:.1%}",
-                  f"£{row['spend_per_head']:,.0f}", f"{row['share_of_spend']:.1%}")
+        s.add_row(
+            row["segment"],
+            f"{row['people']:,}",
+            f"{row['share_of_people']:.1%}",
+            f"£{row['spend_per_head']:,.0f}",
+            f"{row['share_of_spend']:.1%}",
+        )
     console.print(s)
     mv = summary.get("movement")
     if mv:

@@ -66,13 +66,14 @@ def score(frame: pd.DataFrame, art: dict[str, Any], policy: Policy) -> pd.DataFr
 
 
 def risk_scores_table(scored: pd.DataFrame, as_of: dt.date) -> pa.Table:
-    cols = {
-        c.name: (scored[c.name] if c.name in scored else None) for c in RISK_SCORES.columns
+    cols: dict[str, Any] = {
+        c.name: scored[c.name] for c in RISK_SCORES.columns if c.name != "as_of"
     }
     cols["as_of"] = pd.Series([as_of] * len(scored), dtype=object)
     arrays = [
-        pa.array(list(cols[c.name]) if c.kind == Kind.STRING_LIST else cols[c.name],
-                 type=c.kind.arrow)
+        pa.array(
+            list(cols[c.name]) if c.kind == Kind.STRING_LIST else cols[c.name], type=c.kind.arrow
+        )
         for c in RISK_SCORES.columns
     ]
     return pa.Table.from_arrays(arrays, schema=RISK_SCORES.arrow_schema)
@@ -104,8 +105,9 @@ def read_levels(warehouse: Path, as_of: dt.date) -> pd.DataFrame | None:
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
-                 .fetchall()}
+        names = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
         if "risk_scores" not in names:
             return None
         df = con.execute(
@@ -128,8 +130,9 @@ def compute(
     return score(frame, art, policy)
 
 
-def _summary(scored: pd.DataFrame, as_of: dt.date, engine: str, art: dict[str, Any],
-             policy: Policy) -> dict[str, Any]:
+def _summary(
+    scored: pd.DataFrame, as_of: dt.date, engine: str, art: dict[str, Any], policy: Policy
+) -> dict[str, Any]:
     n = len(scored)
     counts = scored["ccm_level"].value_counts()
     levels = {str(lv): int(counts.get(lv, 0)) for lv in (1, 2, 3, 4)}
@@ -186,6 +189,9 @@ def stratify(
     if compare_to is not None and before is not None:
         if prior_table is not None:
             write_risk_scores(warehouse, prior_table, compare_to)
-        summary["movement"] = {"from": compare_to.isoformat(), "to": as_of.isoformat(),
-                               **movement.transitions(before, scored)}
+        summary["movement"] = {
+            "from": compare_to.isoformat(),
+            "to": as_of.isoformat(),
+            **movement.transitions(before, scored),
+        }
     return summary

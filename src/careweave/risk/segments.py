@@ -63,7 +63,7 @@ def need(frame: pd.DataFrame, frailty_category: Any) -> Any:
         frame["reg_dementia"].to_numpy() > 0,
         frail,
         frame["reg_cancer"].to_numpy() > 0,
-        frame["reg_serious_mental_illness"].to_numpy() > 0,
+        frame["reg_smi"].to_numpy() > 0,
         frame["reg_learning_disability"].to_numpy() > 0,
         frame["reg_physical_disability"].to_numpy() > 0,
         frame["ltc_count"].to_numpy() >= 2,
@@ -75,7 +75,9 @@ def need(frame: pd.DataFrame, frailty_category: Any) -> Any:
 def segment(frame: pd.DataFrame, frailty_category: Any) -> Any:
     """'<age band> / <need>' for each person."""
     band = age_band(frame["age"].to_numpy())
-    return np.char.add(np.char.add(band.astype(str), " / "), need(frame, frailty_category).astype(str))
+    return np.char.add(
+        np.char.add(band.astype(str), " / "), need(frame, frailty_category).astype(str)
+    )
 
 
 def _d(day: dt.date) -> Any:
@@ -85,8 +87,9 @@ def _d(day: dt.date) -> Any:
 def spend(engine: Any, as_of: dt.date, tariff: Tariff) -> Any:
     """Ibis: nhs_number, spend_12m (pounds) over activity in (D - 365, D]."""
     lo, hi = _d(as_of - dt.timedelta(days=SPEND_DAYS)), _d(as_of)
-    h, pc, cm, mh, sc = (tariff[k] for k in ("hospital", "primary_care", "community",
-                                              "mental_health", "social_care"))
+    h, pc, cm, mh, sc = (
+        tariff[k] for k in ("hospital", "primary_care", "community", "mental_health", "social_care")
+    )
     parts = []
 
     s = engine.table("hospital_spells")
@@ -143,16 +146,27 @@ def spend(engine: Any, as_of: dt.date, tariff: Tariff) -> Any:
         weeks = ibis.greatest(end.delta(start, unit="day"), 0).cast("float64") / 7.0
         if table == "social_care_services":
             rate = ibis.cases(
-                (t.service_type == "home_care",
-                 t.weekly_hours.fill_null(0.0) * sc["home_care_hour"]),
-                *[(t.service_type == k, sc.get(f"{k}_week", sc["other_week"]))
-                  for k in ("day_care", "direct_payment", "equipment", "telecare", "meals",
-                            "respite")],
+                (
+                    t.service_type == "home_care",
+                    t.weekly_hours.fill_null(0.0) * sc["home_care_hour"],
+                ),
+                *[
+                    (t.service_type == k, sc.get(f"{k}_week", sc["other_week"]))
+                    for k in (
+                        "day_care",
+                        "direct_payment",
+                        "equipment",
+                        "telecare",
+                        "meals",
+                        "respite",
+                    )
+                ],
                 else_=sc["other_week"],
             )
         else:
-            rate = ibis.ifelse(t.placement_type == "nursing", sc["nursing_week"],
-                               sc["residential_week"])
+            rate = ibis.ifelse(
+                t.placement_type == "nursing", sc["nursing_week"], sc["residential_week"]
+            )
         parts.append(t.select("nhs_number", cost=(t.weekly_cost.fill_null(rate) * weeks)))
 
     r = engine.table("reablement_episodes")
@@ -162,9 +176,18 @@ def spend(engine: Any, as_of: dt.date, tariff: Tariff) -> Any:
     sa = sa.filter(sa.assessment_date > lo, sa.assessment_date <= hi)
     parts.append(sa.select("nhs_number", cost=ibis.literal(sc["assessment"], "float64")))
 
-    allc = ibis.union(*[p.select("nhs_number", cost=p.cost.cast("float64")) for p in parts],
-                      distinct=False)
-    return allc.group_by("nhs_number").aggregate(spend_12m=allc.cost.sum())
+    # Cast both columns so that NOT NULL and nullable inputs line up in the union.
+    allc = ibis.union(
+        *[
+            p.select(nhs_number=p.nhs_number.cast("string"), cost=p.cost.cast("float64"))
+            for p in parts
+        ],
+        distinct=False,
+    )
+    # Sum whole pence so every engine, in any order, gets exactly the same total.
+    pence = (allc.cost * 100).round().cast("int64")
+    out = allc.group_by("nhs_number").aggregate(spend_pence=pence.sum().cast("int64"))
+    return out.select("nhs_number", spend_12m=out.spend_pence.cast("float64") / 100.0)
 
 
 def report(segments: Any, spend_12m: Any) -> list[dict[str, Any]]:
@@ -177,11 +200,13 @@ def report(segments: Any, spend_12m: Any) -> list[dict[str, Any]]:
     rows = []
     for seg in sorted(g.index, key=lambda s: order.get(s, (99, 99))):
         count, total = int(g.loc[seg, "count"]), float(g.loc[seg, "sum"])
-        rows.append({
-            "segment": seg,
-            "people": count,
-            "share_of_people": count / total_people,
-            "spend_per_head": total / count,
-            "share_of_spend": total / total_spend,
-        })
+        rows.append(
+            {
+                "segment": seg,
+                "people": count,
+                "share_of_people": count / total_people,
+                "spend_per_head": total / count,
+                "share_of_spend": total / total_spend,
+            }
+        )
     return rows

@@ -38,19 +38,22 @@ def warehouse_span(engine: DuckDBEngine) -> tuple[dt.date, dt.date]:
     row = s.aggregate(a=s.admission_date.min(), b=s.admission_date.max()).to_pyarrow()
     a, b = row.to_pylist()[0].values()
     if a is None:
-        raise InputError("warehouse: no hospital spells and no _load_batches: nothing to learn from")
+        raise InputError(
+            "warehouse: no hospital spells and no _load_batches: nothing to learn from"
+        )
     return _as_date(a), _as_date(b)
 
 
 def _as_date(v: Any) -> dt.date:
-    return v.date() if isinstance(v, dt.datetime) else v  # type: ignore[no-any-return]
+    return v.date() if isinstance(v, dt.datetime) else v
 
 
 def labelled(engine: Engine, as_of: dt.date, horizon_days: int) -> tuple[pd.DataFrame, Any]:
     """Features at ``as_of`` and the 0/1 outcome over the following horizon."""
     frame = features.compute(engine, as_of)
-    admitted = set(engine.to_arrow(features.outcome(engine, as_of, horizon_days))["nhs_number"]
-                   .to_pylist())
+    admitted = set(
+        engine.to_arrow(features.outcome(engine, as_of, horizon_days))["nhs_number"].to_pylist()
+    )
     y = frame["nhs_number"].isin(admitted).to_numpy(dtype=np.float64)
     return frame, y
 
@@ -70,9 +73,7 @@ def _summary(frame: pd.DataFrame, y: Any) -> dict[str, Any]:
     }
 
 
-def fit_all(
-    train: pd.DataFrame, y_train: Any, valid: pd.DataFrame, y_valid: Any
-) -> dict[str, Any]:
+def fit_all(train: pd.DataFrame, y_train: Any, valid: pd.DataFrame, y_valid: Any) -> dict[str, Any]:
     """Fit the default model, challenger and baselines; validation metrics for each."""
     model = RiskModel().fit(train, y_train)
     p = model.predict(valid)
@@ -132,8 +133,7 @@ def train(
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     params = {"C": model.c, "columns": model.design.columns}
     digest = hashlib.sha256(
-        json.dumps([model.coefficients(), as_of.isoformat(), horizon_days], sort_keys=True)
-        .encode()
+        json.dumps([model.coefficients(), as_of.isoformat(), horizon_days], sort_keys=True).encode()
     ).hexdigest()[:8]
     version = f"{as_of.isoformat()}-{digest}"
     artefact = {
@@ -198,8 +198,11 @@ def calibration_curve(y: Any, p: Any, bins: int = 10) -> list[dict[str, float]]:
     for chunk in np.array_split(order, bins):
         if len(chunk):
             out.append(
-                {"predicted": float(np.mean(p[chunk])), "observed": float(np.mean(y[chunk])),
-                 "people": len(chunk)}
+                {
+                    "predicted": float(np.mean(p[chunk])),
+                    "observed": float(np.mean(y[chunk])),
+                    "people": len(chunk),
+                }
             )
     return out
 

@@ -58,13 +58,20 @@ class DuckDBEngine:
         self._present = set(con.list_tables())
 
     @classmethod
-    def open(cls, warehouse: Path) -> DuckDBEngine:
+    def open(
+        cls, warehouse: Path, *, threads: int | None = None, memory_limit: str | None = None
+    ) -> DuckDBEngine:
         import ibis
 
         if not Path(warehouse).exists():
             raise InputError(f"{warehouse}: no such warehouse")
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         try:
-            con = ibis.duckdb.connect(str(warehouse), read_only=True)
+            con = ibis.duckdb.connect(str(warehouse), read_only=True, **config)
         except Exception as e:  # duckdb raises IOException for non-database files
             raise InputError(f"{warehouse}: cannot open as a DuckDB warehouse ({e})") from None
         return cls(con)

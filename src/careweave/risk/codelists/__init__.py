@@ -8,12 +8,16 @@ ones, read once and cached.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import tomllib
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import pyarrow as pa
+
+from careweave.dataset.registers import Register, load_registers
 
 #: Registers that count as a long-term condition in ``ltc_count``. Obesity and
 #: palliative care are registers, but neither is a condition one "has" in the
@@ -34,7 +38,10 @@ def sources() -> dict[str, dict[str, str]]:
 
 def versions() -> dict[str, str]:
     """Code-list name -> version, recorded in every model artefact."""
-    return {name: meta["version"] for name, meta in sources().items()}
+    out = {name: meta["version"] for name, meta in sources().items()}
+    text = resources.files("careweave.dataset").joinpath("data/registers.csv").read_bytes()
+    out["registers"] = "dataset-registers-" + hashlib.sha256(text).hexdigest()[:12]
+    return out
 
 
 @cache
@@ -66,13 +73,32 @@ def efi_codes() -> dict[str, str]:
 EFI_DEFICITS = 36  # 35 coded deficits + polypharmacy
 
 
+def _registers() -> tuple[Register, ...]:
+    return load_registers()
+
+
 @cache
 def register_codes() -> dict[str, tuple[str, ...]]:
-    """Register name -> SNOMED CT concept ids."""
-    out: dict[str, list[str]] = {}
-    for r in _read("registers.csv"):
-        out.setdefault(r["register"], []).append(r["code"])
-    return {k: tuple(v) for k, v in out.items()}
+    """Register name -> SNOMED CT concept ids: the shared QOF-style registers
+    (careweave.dataset.registers) plus Careweave's physical-disability list."""
+    out = {r.name: r.snomed_codes for r in _registers()}
+    out["physical_disability"] = tuple(r["code"] for r in _read("physical_disability.csv"))
+    return out
+
+
+def register_min_age(name: str) -> int:
+    """Youngest age counted on a register (e.g. 17 for diabetes, 18 for depression)."""
+    return {r.name: r.register_min_age for r in _registers()}.get(name, 0)
+
+
+def register_observation_rules() -> dict[str, Any]:
+    """Register name -> ObservationRule for registers also entered by an observation (BMI)."""
+    return {r.name: r.observation_rule for r in _registers() if r.observation_rule is not None}
+
+
+def register_label(name: str) -> str:
+    labels = {r.name: r.label for r in _registers()}
+    return labels.get(name, name.replace("_", " "))
 
 
 def registers() -> tuple[str, ...]:

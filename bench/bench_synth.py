@@ -1,0 +1,118 @@
+"""Benchmark ``careweave synth``: wall time, peak memory and the calibration figures.
+
+Usage: python bench/bench_synth.py [PEOPLE ...] [--years 5] [--seed 1] [--out DIR]
+
+For each population size it generates a dataset in a child process (so peak
+RSS is that of the generation alone, workers included), then profiles it and
+prints the figures issue 2 item 3 asks for next to their target ranges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGETS: dict[str, tuple[float, float]] = {
+    "emergency_admissions_per_1000": (90, 130),
+    "emergency_admissions_per_1000 75+": (350, 10_000),
+    "share_people_with_emergency_admission": (0.05, 0.09),
+    "top5pct_share_of_emergency_admissions": (0.45, 0.70),
+    "top20pct_share_of_cost": (0.55, 0.75),
+    "top1pct_share_of_cost": (0.08, 0.20),
+    "readmission_30d_rate": (0.10, 0.18),
+    "reablement_home_91d_rate": (0.78, 0.88),
+    "death_rate": (0.008, 0.013),
+}
+
+
+def _generate(people: int, seed: int, years: int, out: Path) -> tuple[float, float]:
+    """Run the generator in a child process; (wall seconds, peak RSS GiB of it and its workers)."""
+    end = dt.date(2019 + years - 1, 12, 31)
+    code = (
+        "import datetime as dt, pathlib, sys\n"
+        "from careweave.synth import generate\n"
+        f"generate({people}, {seed}, dt.date(2019, 1, 1), dt.date.fromisoformat('{end}'), "
+        f"pathlib.Path(sys.argv[1]))\n"
+    )
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)])
+    peak_tree = 0
+    while proc.poll() is None:
+        peak_tree = max(peak_tree, _tree_rss_kib(proc.pid))
+        time.sleep(0.2)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"generator failed with exit code {proc.returncode}")
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak_tree, largest) / 1024 / 1024
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants (KiB), from /proc."""
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                kids = (task / "children").read_text().split()
+                stack.extend(int(k) for k in kids)
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("people", nargs="*", type=int, default=[1_000_000, 500_000])
+    ap.add_argument("--years", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    from careweave.profile import profile_dataset_dir
+
+    print(f"load: {os.getloadavg()}  cores: {os.cpu_count()}")
+    for people in args.people:
+        base = args.out or Path(tempfile.mkdtemp(prefix="cw-bench-"))
+        out = base / f"synth-{people}"
+        wall, peak = _generate(people, args.seed, args.years, out)
+        print(
+            f"\n{people:,} people x {args.years} years: wall {wall:.1f} s, "
+            f"peak RSS (process tree) {peak:.2f} GiB, load {os.getloadavg()}"
+        )
+        t0 = time.perf_counter()
+        prof = profile_dataset_dir(out)
+        print(f"profile: {time.perf_counter() - t0:.1f} s")
+        values = dict(prof)
+        values["emergency_admissions_per_1000 75+"] = prof["emergency_admissions_per_1000_by_age"][
+            "75+"
+        ]
+        for key, (lo, hi) in TARGETS.items():
+            v = float(values[key])
+            flag = "ok" if lo <= v <= hi else "OUT"
+            print(f"  {key:42s} {v:10.4f}   target {lo}-{hi}  {flag}")
+        from careweave.dataset.registers import load_registers
+
+        for r in load_registers():
+            v = prof["prevalence"][r.name]
+            rel = v / r.reference_prevalence - 1
+            flag = "ok" if abs(rel) <= 0.25 else "OUT"
+            print(
+                f"  prevalence {r.name:31s} {v:10.4f}   ref {r.reference_prevalence}  "
+                f"({rel:+.0%})  {flag}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

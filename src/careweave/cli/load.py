@@ -1,0 +1,56 @@
+"""``careweave load``: validate a dataset directory and load it into a DuckDB warehouse;
+``careweave load-report``: print the counts and data-quality report of earlier loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("load")(load)
+    app.command("load-report")(load_report)
+
+
+def load(
+    directory: Annotated[
+        Path, typer.Argument(help="Dataset directory (manifest.json + one file per table).")
+    ],
+    warehouse: Annotated[
+        Path, typer.Option("--warehouse", "-w", help="DuckDB warehouse file (created if absent).")
+    ],
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars and no report.")
+    ] = False,
+) -> None:
+    """Validate DIRECTORY and load it into the warehouse, atomically and idempotently.
+
+    Every row is loaded or quarantined with its reason; the counts and the
+    data-quality report are printed at the end and kept in the warehouse
+    (see docs/loading.md).
+    """
+    from rich.console import Console
+
+    from careweave.ingest import load_dataset, print_report
+
+    report = load_dataset(directory, warehouse, progress=not quiet)
+    if not quiet:
+        print_report(report, Console())
+
+
+def load_report(
+    warehouse: Annotated[Path, typer.Option("--warehouse", "-w", help="DuckDB warehouse file.")],
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="One batch id (default: every load).")
+    ] = None,
+) -> None:
+    """Print the counts and data-quality report of the loads recorded in a warehouse."""
+    from rich.console import Console
+
+    from careweave.ingest import print_report, read_reports
+
+    console = Console()
+    for report in read_reports(warehouse, batch):
+        print_report(report, console)
