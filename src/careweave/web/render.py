@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
 
 from careweave.api.deps import SESSION_COOKIE, Context
 from careweave.care.context import Ctx
@@ -138,3 +139,11 @@ def page(request: Request, ctx: Context) -> Page:
 
 
 PageDep = Annotated[Page, Depends(page)]
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form, read in the event loop so page handlers can stay sync (off the loop)."""
+    return await request.form()
+
+
+Form_ = Annotated[FormData, Depends(form_data)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from careweave.errors import InputError
 from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.security.roles import TEAM_ROLES
 from careweave.store.models import Service
-from careweave.web.render import PageDep
+from careweave.web.render import Form_, PageDep
 
 router = APIRouter(prefix="/app")
 Nhs = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="NHS number")]
@@ -117,8 +117,7 @@ def edit_plan(nhs_number: Nhs, p: PageDep) -> Response:
 
 
 @router.post("/people/{nhs_number}/care-plan/edit")
-async def save_plan(nhs_number: Nhs, request: Request, p: PageDep) -> Response:
-    form = await request.form()
+def save_plan(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
     raw_base = _str(form, "base_version")
     base = int(raw_base) if raw_base.isdigit() else None
     data = content_from_form(form)
@@ -176,8 +175,7 @@ def new_assessment(
 
 
 @router.post("/people/{nhs_number}/assessments/new")
-async def record_assessment(nhs_number: Nhs, request: Request, p: PageDep) -> Response:
-    form = await request.form()
+def record_assessment(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
     t = _template(p, _str(form, "template_id"))
     answers, errors = answers_from_form(t, form)
     if not errors:
@@ -216,8 +214,7 @@ def new_referral(nhs_number: Nhs, p: PageDep) -> Response:
 
 
 @router.post("/people/{nhs_number}/referrals/new")
-async def make_referral(nhs_number: Nhs, request: Request, p: PageDep) -> Response:
-    form = await request.form()
+def make_referral(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
     person = p.ctx.person(nhs_number, "referral", "write")
     values = {k: _str(form, k) for k in ("service_id", "urgency", "reason")}
     errors = []

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from careweave.care import mdt
 from careweave.security.errors import Invalid, NotFound
 from careweave.security.roles import ADMINISTRATOR, ANALYST, INTEGRATION
 from careweave.store.models import MdtMeeting, Task, User
-from careweave.web.render import PageDep
+from careweave.web.render import Form_, PageDep
 
 router = APIRouter(prefix="/app")
 PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -53,8 +53,7 @@ def meetings(p: PageDep) -> Response:
 
 
 @router.post("/mdt")
-async def create(request: Request, p: PageDep) -> Response:
-    form = await request.form()
+def create(p: PageDep, form: Form_) -> Response:
     values = {k: str(form.get(k) or "").strip() for k in ("title", "held_at", "agenda")}
     attendees = [int(a) for a in form.getlist("attendees") if isinstance(a, str) and a.isdigit()]
     errors = []
@@ -106,8 +105,7 @@ def meeting(meeting_id: PathId, p: PageDep) -> Response:
 
 
 @router.post("/mdt/{meeting_id}/decisions")
-async def decide(meeting_id: PathId, request: Request, p: PageDep) -> Response:
-    form = await request.form()
+def decide(meeting_id: PathId, p: PageDep, form: Form_) -> Response:
 
     def get(k: str) -> str:
         return str(form.get(k) or "").strip()

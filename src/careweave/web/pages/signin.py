@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from careweave.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, CurrentUser, Now, state
-from careweave.security import auth
+from careweave.security import audit, auth
 from careweave.security.auth import SESSION_TTL
 from careweave.security.errors import Unauthorized
 from careweave.web.render import html
@@ -77,9 +77,18 @@ def sign_in(
     try:
         user = auth.login(session, username.strip().lower(), password, at)
     except Unauthorized as e:
-        session.commit()  # count the failure
+        audit.record(
+            session,
+            actor=username.strip().lower()[:64],
+            action="login_failed",
+            resource="session",
+            now=at,
+            detail=str(e)[:200],
+        )
+        session.commit()  # count (and audit) the failure
         message = str(e).removeprefix("login: ")
         return _form(request, target, message[:1].upper() + message[1:], username, 401)
+    audit.record(session, actor=user.username, action="login", resource="session", now=at)
     token, csrf = auth.start_session(session, user, at)
     resp = RedirectResponse(target, status_code=303)
     secure = state(request).cookie_secure
