@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Callable
@@ -14,6 +15,9 @@ from sqlalchemy import select
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import BreakGlass, CarePlanVersion, Notification, Referral, Task, User
 from careweave.web.demo import DEMO_USERS_ORDER
+
+# One worker runs the module in order: later tests build on the store earlier ones changed.
+pytestmark = pytest.mark.xdist_group("web-pages")
 
 MRS = "9990000018"
 MR = "9990000026"
@@ -341,6 +345,16 @@ def test_directory_is_public(app) -> None:  # type: ignore[no-untyped-def]
 def test_tasks_and_notifications_actions(client_for: Client, demo_db: str) -> None:
     c, csrf = client_for("coordinator")
     me = _rows(demo_db, User, User.username == "coordinator")[0]
+    with session_factory(make_engine(demo_db)).begin() as s:
+        s.add(
+            Notification(
+                recipient_user_id=me.id,
+                nhs_number=MRS,
+                kind="event:admission",
+                subject="Admitted to hospital",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
     unread = _rows(
         demo_db,
         Notification,
@@ -352,6 +366,25 @@ def test_tasks_and_notifications_actions(client_for: Client, demo_db: str) -> No
         f"/app/notifications/{unread[0].id}/read", data={"csrf_token": csrf}, follow_redirects=False
     )
     assert r.status_code == 303
+    # With htmx the row is swapped out in place: an empty fragment, no redirect.
+    r = c.post(
+        f"/app/notifications/{unread[1].id}/read",
+        data={"csrf_token": csrf},
+        headers={"HX-Request": "true"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 200 and r.text == ""
+    assert (
+        len(
+            _rows(
+                demo_db,
+                Notification,
+                Notification.recipient_user_id == me.id,
+                Notification.read_at.is_(None),
+            )
+        )
+        == len(unread) - 2
+    )
     other = _rows(demo_db, Notification, Notification.recipient_user_id != me.id)[0]
     assert (
         c.post(f"/app/notifications/{other.id}/read", data={"csrf_token": csrf}).status_code == 404

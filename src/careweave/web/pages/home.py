@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
@@ -88,23 +88,31 @@ def home(p: PageDep) -> Response:
     return p.render("home.html", **context)
 
 
+def _done(request: Request, target: str) -> Response:
+    """htmx posts (HX-Request) get an empty fragment that replaces the row; forms get a redirect."""
+    if request.headers.get("HX-Request") == "true":
+        return HTMLResponse("")
+    return RedirectResponse(target, status_code=303)
+
+
 @router.post("/notifications/{notification_id}/read")
-def mark_read(notification_id: PathId, p: PageDep) -> Response:
+def mark_read(notification_id: PathId, request: Request, p: PageDep) -> Response:
     p.ctx.require("notification", "read")
     n = p.ctx.session.get(Notification, notification_id)
     if n is None or n.recipient_user_id != p.user.id:
         raise NotFound(f"notification {notification_id}: not one of your notifications")
     if n.read_at is None:
         n.read_at = p.ctx.now
-    return RedirectResponse("/app/#notifications", status_code=303)
+    return _done(request, "/app/#notifications")
 
 
 @router.post("/tasks/{task_id}")
 def update_task(
     task_id: PathId,
+    request: Request,
     p: PageDep,
     status: Annotated[str, Form(pattern="^(open|in_progress|done|cancelled)$")],
     back: Annotated[str, Form(max_length=200)] = "/app/",
 ) -> Response:
     mdt.update_task(p.ctx, task_id, status)
-    return RedirectResponse(back if back.startswith("/app") else "/app/", status_code=303)
+    return _done(request, back if back.startswith("/app") else "/app/")
