@@ -30,10 +30,11 @@ PREFIX = "/app"
 
 # Indexes the worklist needs to stay fast at 1,000,000 people (idempotent; see docs/web.md).
 INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_web_people_locality_level "
-    "ON people (locality_id, ccm_level, risk_probability)",
-    "CREATE INDEX IF NOT EXISTS ix_web_people_practice_level "
-    "ON people (practice_id, ccm_level, risk_probability)",
+    # Covering for the worklist's count: scope, level, alive, and the key for objections.
+    "CREATE INDEX IF NOT EXISTS ix_web_people_locality_cover "
+    "ON people (locality_id, ccm_level, date_of_death, nhs_number, risk_probability)",
+    "CREATE INDEX IF NOT EXISTS ix_web_people_practice_cover "
+    "ON people (practice_id, ccm_level, date_of_death, nhs_number, risk_probability)",
     "CREATE INDEX IF NOT EXISTS ix_web_episodes_open ON episodes (nhs_number, end_date)",
     "CREATE INDEX IF NOT EXISTS ix_web_notifications_person_kind "
     "ON notifications (nhs_number, kind, created_at)",

@@ -9,6 +9,7 @@ the person objects to sharing. Every row shown is audited.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,9 +75,25 @@ class Area:
     practices: list[str]
 
 
+_ORGS: dict[str, tuple[float, dict[str, Organisation]]] = {}
+
+
+def organisations(session: Session) -> dict[str, Organisation]:
+    """The organisation tree, cached for a minute (it changes only at sync)."""
+    key = str(session.get_bind().engine.url)
+    hit = _ORGS.get(key)
+    if hit is None or time.monotonic() - hit[0] > 60:
+        rows = session.execute(select(Organisation)).scalars()
+        hit = (time.monotonic(), {o.org_id: o for o in rows})
+        for o in hit[1].values():
+            session.expunge(o)
+        _ORGS[key] = hit
+    return hit[1]
+
+
 def areas(session: Session, user: User) -> list[Area]:
     """The clusters and practices a user may pick within their scope."""
-    orgs = {o.org_id: o for o in session.execute(select(Organisation)).scalars()}
+    orgs = organisations(session)
     children: dict[str, list[str]] = {}
     for o in orgs.values():
         if o.parent_id:
@@ -181,13 +198,22 @@ def run(
     order = col.desc() if f.direction == "desc" else col.asc()
     if f.sort == "age":  # older first when descending
         order = col.asc() if f.direction == "desc" else col.desc()
-    q = q.add_columns(open_episode().label("enrolled")).order_by(
-        order.nulls_last(), Person.nhs_number
-    )
+    # Two steps: the page's keys from the (covering) index, then only those rows whole.
+    keys_q = q.with_only_columns(Person.nhs_number).order_by(order.nulls_last(), Person.nhs_number)
     if page_size is not None:
-        q = q.offset((max(f.page, 1) - 1) * page_size).limit(page_size)
-    rows = [(p, bool(e)) for p, e in session.execute(q).tuples()]
-    return total, rows
+        keys_q = keys_q.offset((max(f.page, 1) - 1) * page_size).limit(page_size)
+    keys = list(session.execute(keys_q).scalars())
+    if not keys:
+        return total, []
+    found: dict[str, tuple[Person, bool]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows_q = select(Person, open_episode().label("enrolled")).where(
+            Person.nhs_number.in_(chunk)
+        )
+        for p, e in session.execute(rows_q).tuples():
+            found[p.nhs_number] = (p, bool(e))
+    return total, [found[k] for k in keys if k in found]
 
 
 def segments(session: Session) -> list[str]:
