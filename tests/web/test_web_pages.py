@@ -174,6 +174,23 @@ def test_no_relationship_means_break_glass(client_for: Client, demo_db: str) -> 
     assert c.get(f"/app/people/{MRS}").status_code == 200
     grants = _rows(demo_db, BreakGlass, BreakGlass.nhs_number == MRS)
     assert grants and grants[-1].reviewed_at is None
+    admin, admin_csrf = client_for("demo.admin")
+    home = admin.get("/app/")
+    assert "Unconscious in A&amp;E" in home.text and "Dr Tom Rees" in home.text
+    assert (
+        c.post(f"/app/break-glass/{grants[-1].id}/review", data={"csrf_token": csrf}).status_code
+        == 403
+    )
+    r = admin.post(
+        f"/app/break-glass/{grants[-1].id}/review",
+        data={"csrf_token": admin_csrf, "note": "Confirmed with A&E"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert (
+        _rows(demo_db, BreakGlass, BreakGlass.id == grants[-1].id)[0].review_note
+        == "Confirmed with A&E"
+    )
 
 
 def test_care_plan_edit_notifies_team(client_for: Client, demo_db: str) -> None:

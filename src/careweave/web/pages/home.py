@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
 from careweave.care import mdt, register
-from careweave.security import audit
+from careweave.security import access, audit
 from careweave.security.access import OPEN_REFERRAL as OPEN_STATUSES
 from careweave.security.errors import NotFound
 from careweave.security.roles import allowed
-from careweave.store.models import BreakGlass, Notification, Referral, Service
+from careweave.store.models import BreakGlass, Notification, Referral, Service, User
 from careweave.web.render import PageDep
 
 router = APIRouter(prefix="/app")
@@ -80,11 +80,18 @@ def home(p: PageDep) -> Response:
     if allowed(role, "referral", "read"):
         context["breaching"] = breaching(p)
     if allowed(role, "break_glass", "review"):
-        context["break_glass"] = list(
+        grants = list(
             ctx.session.execute(
                 select(BreakGlass).where(BreakGlass.reviewed_at.is_(None)).order_by(BreakGlass.id)
             ).scalars()
         )
+        names = {
+            u.id: u.display_name
+            for u in ctx.session.execute(
+                select(User).where(User.id.in_([g.user_id for g in grants]))
+            ).scalars()
+        }
+        context["break_glass"] = [(g, names.get(g.user_id, str(g.user_id))) for g in grants]
     return p.render("home.html", **context)
 
 
@@ -116,3 +123,16 @@ def update_task(
 ) -> Response:
     mdt.update_task(p.ctx, task_id, status)
     return _done(request, back if back.startswith("/app") else "/app/")
+
+
+@router.post("/break-glass/{grant_id}/review")
+def review_break_glass(
+    grant_id: PathId,
+    p: PageDep,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """An administrator records the review of an emergency access."""
+    access.review_break_glass(
+        p.ctx.session, p.user, grant_id, note.strip() or "reviewed", p.ctx.now
+    )
+    return RedirectResponse("/app/#break-glass", status_code=303)
