@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from care_world import MRS_JONES, World, join_teams
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -20,8 +21,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
-from conftest import MRS_JONES, World, join_teams
 
 CHECKS = [
     not_a_server_error,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -130,3 +131,15 @@ def test_chain_does_not_fork_under_concurrent_writers(store_url: str) -> None:
     assert v.intact, v.problem
     assert v.count == 41
     engine.dispose()
+
+
+def test_verify_refuses_a_missing_or_unmigrated_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    assert main(["audit", "verify", "--db", missing]) == 2
+    assert "no such store file" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+    make_engine(f"sqlite:///{tmp_path / 'empty.db'}").connect().close()
+    assert main(["audit", "verify", "--db", f"sqlite:///{tmp_path / 'empty.db'}"]) == 2
+    assert "careweave db upgrade" in capsys.readouterr().err

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from care_world import MR_JONES, MRS_JONES
 from sqlalchemy import func, select
 
 from careweave.cli.main import main
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import Event, Notification, Person, Task
-from conftest import MR_JONES, MRS_JONES
 
 
 def warehouse(path: Path, level: int = 4, with_scores: bool = True) -> Path:
@@ -72,6 +72,10 @@ def test_sync_reads_latest_score_and_resyncs_in_place(
         assert p.risk_as_of == dt.date(2026, 10, 31)
         q = s.get(Person, MR_JONES)
         assert q is not None and q.ccm_level is None
+    with session_factory(engine)() as s, s.begin():
+        q = s.get(Person, MR_JONES)
+        assert q is not None
+        q.date_of_death = dt.date(2026, 11, 3)  # as a death event would
     warehouse(wh, level=3)
     assert main(["sync", "--warehouse", str(wh), "--db", store_url]) == 0
     assert "0 added, 2 updated" in capsys.readouterr().out
@@ -79,6 +83,8 @@ def test_sync_reads_latest_score_and_resyncs_in_place(
         assert s.execute(select(func.count()).select_from(Person)).scalar_one() == 2
         p = s.get(Person, MRS_JONES)
         assert p is not None and p.ccm_level == 3
+        q = s.get(Person, MR_JONES)
+        assert q is not None and q.date_of_death == dt.date(2026, 11, 3)
     engine.dispose()
 
 

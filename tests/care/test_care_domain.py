@@ -7,6 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from care_world import (
+    ELSEWHERE,
+    MR_JONES,
+    MRS_JONES,
+    NEIGHBOUR,
+    Clock,
+    World,
+    build_world,
+    join_teams,
+)
 from sqlalchemy import func, select
 
 from careweave.care import config
@@ -17,16 +27,6 @@ from careweave.care.register import caseload_level
 from careweave.errors import InputError
 from careweave.security.errors import Conflict, Invalid
 from careweave.store.models import CarePlanVersion, Referral
-from conftest import (
-    ELSEWHERE,
-    MR_JONES,
-    MRS_JONES,
-    NEIGHBOUR,
-    Clock,
-    World,
-    build_world,
-    join_teams,
-)
 
 
 def test_caseload_levels() -> None:
@@ -178,6 +178,9 @@ def test_referral_lifecycle_and_breach_alerts(world: World) -> None:
     assert [x["id"] for x in check.json()] == [late["id"]]
     assert w.post("cc", "/referrals/check-breaches", {"at": when}).json() == []
     assert len([n for n in w.inbox("rr") if n["kind"] == "referral"]) == 2
+    inbox = w.get("rr", "/referrals?status=received").json()
+    assert [x["id"] for x in inbox] == [late["id"]]
+    assert len(w.get("cc", "/referrals").json()) == 2
     for who in ("cc", "rr"):
         alerts = [n for n in w.inbox(who) if n["kind"] == "referral_breach"]
         assert len(alerts) == 1, who
@@ -482,3 +485,25 @@ def test_mdt_decisions_become_tasks(world: World) -> None:
     assert r.status_code == 422
     r = w.post("cc", "/mdt", {"title": "x", "held_at": held, "agenda": [ELSEWHERE]})
     assert r.status_code == 403
+
+
+def test_a_request_that_fails_half_way_writes_nothing(world: World) -> None:
+    """The falls trigger's referral fails after the assessment row was written: the whole
+    request rolls back, audit entries included."""
+    w = world
+    join_teams(w, (MRS_JONES,))
+    assert w.put("admin", "/services/falls-service", {"active": False}).status_code == 200
+    before = w.get("admin", "/audit/verify").json()["count"]
+    answers = {"falls_last_year": 1, "home_hazards": "many", "falls_risk": "high"}
+    r = w.post(
+        "dn",
+        f"/people/{MRS_JONES}/assessments",
+        {"template_id": "home_environment_falls", "answers": answers},
+    )
+    assert r.status_code == 404 and "falls-service" in r.json()["detail"]
+    assert w.get("dn", f"/people/{MRS_JONES}/assessments").json() == []
+    with w.session() as s:
+        assert s.execute(select(func.count()).select_from(Referral)).scalar_one() == 0
+    # The failed request left no audit entry: only the list read above was added.
+    after = w.get("admin", "/audit/verify").json()
+    assert after["intact"] and after["count"] == before + 1

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from care_world import MR_JONES, MRS_JONES, STAFF, World, join_teams
 from sqlalchemy import select
 
 from careweave.store.models import Notification, User
-from conftest import MR_JONES, MRS_JONES, STAFF, World, join_teams
 
 EVERYONE = [u for u in STAFF if u != "feed"]
 
@@ -64,6 +64,14 @@ def test_today_scenario_everyone_who_should_know_is_told(world: World) -> None:
     due = dt.datetime.fromisoformat(follow[0]["due_at"])
     assert due - discharge == dt.timedelta(hours=48)
     assert follow[0]["nhs_number"] == MRS_JONES
+    # The package is reviewed before she goes home: social work, home care and the care
+    # co-ordinator hear of the change.
+    w.event(MRS_JONES, "social_care_package_change", discharge, change="double-up calls x4")
+    assert recipients(w, about(MRS_JONES, "event:social_care_package_change")) == {
+        "sw",
+        "homecare",
+        "cc",
+    }
     for other in EVERYONE:
         r = w.get(other, "/tasks")
         if other != "cc" and r.status_code == 200:
@@ -187,3 +195,11 @@ def test_integrated_scenario_no_admission(world: World) -> None:
     assert len(w.get("dr_gp", f"/people/{MRS_JONES}/care-plan/versions").json()) == 2
     # Mr Jones's team heard nothing about Mrs Jones's events beyond their own membership.
     assert w.inbox("outsider") == []
+
+
+def test_ae_attendance_tells_gp_and_care_coordinator_only(world: World) -> None:
+    w = world
+    join_teams(w, (MR_JONES,))
+    w.event(MR_JONES, "ae_attendance", w.clock.now, disposal="discharged")
+    assert recipients(w, about(MR_JONES, "event:ae_attendance")) == {"dr_gp", "cc"}
+    assert recipients(w, about(MRS_JONES, "event:ae_attendance")) == set()

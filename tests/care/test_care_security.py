@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from care_world import ELSEWHERE, KEY, MRS_JONES, NEIGHBOUR, World, join_teams
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -12,7 +13,6 @@ from careweave.security import auth
 from careweave.security.pseudonyms import pseudonym
 from careweave.security.roles import PERMISSIONS, RELATIONSHIP_EXEMPT
 from careweave.store.models import Base, BreakGlass
-from conftest import ELSEWHERE, KEY, MRS_JONES, NEIGHBOUR, World, join_teams
 
 ROLE_USERS = {
     "clinician": "dr_gp",
@@ -35,6 +35,8 @@ PLAN = {
 }
 
 Body = Callable[[World, str, str], Any]
+# Objects made before the matrix runs, by kind and person: e.g. IDS["mdt", nhs].
+IDS: dict[tuple[str, str], int] = {}
 # (resource, action, method, path(nhs), body(world, nhs, username), about a person?)
 ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] = [
     ("person", "read", "GET", lambda x: f"/people/{x}", None, True),
@@ -132,6 +134,26 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
         lambda w, x, u: {"title": "Weekly MDT", "held_at": w.clock.now.isoformat(), "agenda": [x]},
         True,
     ),
+    (
+        "referral",
+        "write",
+        "POST",
+        lambda x: f"/referrals/{IDS['referral', x]}/status",
+        lambda w, x, u: {"status": "triaged"},
+        True,
+    ),
+    ("referral", "read", "GET", lambda x: f"/referrals/{IDS['referral', x]}", None, True),
+    ("referral", "read", "GET", lambda x: "/referrals", None, False),
+    # Attending the meeting is what entitles one to open it.
+    ("mdt", "read", "GET", lambda x: f"/mdt/{IDS['mdt', x]}", None, False),
+    (
+        "task",
+        "write",
+        "PATCH",
+        lambda x: f"/tasks/{IDS['task', x]}",
+        lambda w, x, u: {"status": "in_progress"},
+        True,
+    ),
     ("service", "read", "GET", lambda x: "/services", None, False),
     (
         "service",
@@ -176,6 +198,10 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
 ]
 
 
+def test_matrix_covers_every_permission() -> None:
+    assert {(r, a) for r, a, *_ in ENDPOINTS} == set(PERMISSIONS)
+
+
 def snapshot(w: World) -> dict[str, int]:
     with w.session() as s:
         return {
@@ -196,6 +222,33 @@ def test_role_resource_action_matrix(world: World) -> None:
     )
     assert r.status_code == 201
     team = {"dr_gp", "cc", "cm", "sw", "homecare"}
+    everyone = [w.ids[u] for u in ROLE_USERS.values()]
+    # Made by someone with a relationship: cc for Mrs Jones, "outsider" (her practice) for ELSEWHERE.
+    for nhs, maker in ((MRS_JONES, "cc"), (ELSEWHERE, "outsider")):
+        referral = {
+            "nhs_number": nhs,
+            "service_id": "falls-service",
+            "urgency": "routine",
+            "reason": "x",
+        }
+        IDS["referral", nhs] = w.post(maker, "/referrals", referral).json()["id"]
+        meeting = {
+            "title": "MDT",
+            "held_at": w.clock.now.isoformat(),
+            "agenda": [nhs],
+            "attendees": everyone,
+        }
+        IDS["mdt", nhs] = w.post(maker, "/mdt", meeting).json()["id"]
+        decision = {
+            "nhs_number": nhs,
+            "decision": "Review",
+            "actions": [
+                {"title": "Visit", "owner_user_id": w.ids[maker], "due_date": "2026-12-01"}
+            ],
+        }
+        r = w.post(maker, f"/mdt/{IDS['mdt', nhs]}/decisions", decision)
+        assert r.status_code == 201, r.text
+        IDS["task", nhs] = r.json()[0]["id"]
     checked = 0
     for resource, action, method, path, body, personal in ENDPOINTS:
         for role, username in ROLE_USERS.items():

@@ -128,7 +128,12 @@ def create_app(
             {"detail": "a value is out of range for storage; nothing was saved"}, status_code=422
         )
 
-    @app.get("/health", response_model=HealthOut, tags=["health"])
+    @app.get(
+        "/health",
+        response_model=HealthOut,
+        tags=["health"],
+        responses={503: {"model": ErrorOut, "description": "store unreachable"}},
+    )
     def health() -> JSONResponse | HealthOut:
         """200 when the store answers a query."""
         try:

@@ -181,7 +181,8 @@ def create_referral(
 
 
 def get_referral(ctx: Ctx, referral_id: int, action: str = "read") -> Referral:
-    ref = ctx.session.get(Referral, referral_id)
+    # Lock the row for a change, so two concurrent transitions cannot both apply.
+    ref = ctx.session.get(Referral, referral_id, with_for_update=action == "write")
     if ref is None:
         raise NotFound(f"referral_id: no referral {referral_id}")
     ctx.person(ref.nhs_number, "referral", action)

@@ -2,7 +2,9 @@
 
 Reads ``people`` (and ``organisations`` to find each practice's locality) and
 the latest ``risk_scores`` row per person from a DuckDB warehouse opened
-read-only, and upserts them into the store. A re-sync updates in place.
+read-only, and upserts them into the store. A re-sync updates in place; people
+no longer in the warehouse are kept (their records are referenced), and a death
+recorded operationally is not undone by a warehouse that has not caught up.
 """
 
 from __future__ import annotations
@@ -131,7 +133,13 @@ def sync(session: Session, warehouse: Path, now: dt.datetime) -> SyncResult:
         rec["risk_explanation"] = list(rec["risk_explanation"] or [])
         if rec["ccm_level"] is not None:
             rec["ccm_level"] = int(rec["ccm_level"])
-        (changed if rec["nhs_number"] in existing else added).append(rec)
+        if rec["nhs_number"] in existing:
+            if rec["date_of_death"] is None:
+                # A death already recorded by an event stands until the warehouse catches up.
+                del rec["date_of_death"]
+            changed.append(rec)
+        else:
+            added.append(rec)
     for start in range(0, len(added), 5000):
         session.execute(insert(Person), added[start : start + 5000])
     for start in range(0, len(changed), 5000):

@@ -6,11 +6,14 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from careweave.errors import CareweaveError, InputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 class AuditChainBroken(CareweaveError):
@@ -40,7 +43,8 @@ def _parse_time(value: str, where: str) -> dt.datetime:
     return t
 
 
-def _open(url: str):  # type: ignore[no-untyped-def]
+def _open(url: str | None) -> sessionmaker[Session]:
+    """Sessions on the store at ``url`` (migrated to the newest schema first)."""
     from careweave.store.db import make_engine, session_factory, upgrade
 
     engine = make_engine(_db(url))
@@ -183,9 +187,9 @@ def register(app: typer.Typer) -> None:
     def verify(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
         """Check the audit chain: exit 0 with the count, or exit 1 naming the first bad entry."""
         from careweave.security import audit
-        from careweave.store.db import make_engine, session_factory
+        from careweave.store.db import open_existing, session_factory
 
-        sessions = session_factory(make_engine(_db(db)))
+        sessions = session_factory(open_existing(_db(db)))
         with sessions() as s:
             v = audit.verify(s)
         if v.intact:

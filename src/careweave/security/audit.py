@@ -4,7 +4,8 @@ Each entry's hash covers its own fields and the previous entry's hash, so
 altering, removing or reordering any entry breaks the chain from that point.
 ``audit_head`` holds the tip; appending locks it (``SELECT ... FOR UPDATE``
 on PostgreSQL, the single-writer lock on SQLite), so concurrent requests
-extend one chain and never fork it. The database also refuses UPDATE and
+extend one chain and never fork it. Entries recorded during a transaction are
+chained in just before it commits, so the lock is held only for the commit. The database also refuses UPDATE and
 DELETE on ``audit_log`` (triggers in the initial migration).
 """
 
@@ -15,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from careweave.store.models import AuditEntry, AuditHead
@@ -42,6 +43,20 @@ def entry_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class PendingEntry:
+    actor: str
+    action: str
+    resource: str
+    at: str
+    resource_id: str | None
+    nhs_number: str | None
+    detail: str
+
+
+_PENDING = "careweave_audit_pending"
+
+
 def record(
     session: Session,
     *,
@@ -52,32 +67,62 @@ def record(
     resource_id: str | int | None = None,
     nhs_number: str | None = None,
     detail: str = "",
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (it commits or rolls back with it)."""
+) -> None:
+    """Add an entry to the caller's transaction: it is chained in when the transaction
+    commits (so the chain's lock is held only for the commit) and dropped on rollback."""
+    pending: list[PendingEntry] = session.info.setdefault(_PENDING, [])
+    pending.append(
+        PendingEntry(
+            actor=actor,
+            action=action,
+            resource=resource,
+            at=now.astimezone(dt.UTC).isoformat(),
+            resource_id=None if resource_id is None else str(resource_id),
+            nhs_number=nhs_number,
+            detail=detail,
+        )
+    )
+
+
+def _append(session: Session, entries: list[PendingEntry]) -> None:
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one()
-    seq = head.last_seq + 1
-    at = now.astimezone(dt.UTC).isoformat()
-    rid = None if resource_id is None else str(resource_id)
-    digest = entry_hash(seq, at, actor, action, resource, rid, nhs_number, detail, head.last_hash)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        resource=resource,
-        resource_id=rid,
-        nhs_number=nhs_number,
-        detail=detail,
-        prev_hash=head.last_hash,
-        hash=digest,
-    )
-    session.add(entry)
-    head.last_seq = seq
-    head.last_hash = digest
+    seq, prev = head.last_seq, head.last_hash
+    for p in entries:
+        seq += 1
+        digest = entry_hash(
+            seq, p.at, p.actor, p.action, p.resource, p.resource_id, p.nhs_number, p.detail, prev
+        )
+        session.add(
+            AuditEntry(
+                seq=seq,
+                at=p.at,
+                actor=p.actor,
+                action=p.action,
+                resource=p.resource,
+                resource_id=p.resource_id,
+                nhs_number=p.nhs_number,
+                detail=p.detail,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    head.last_seq, head.last_hash = seq, prev
     session.flush()
-    return entry
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    entries = session.info.pop(_PENDING, None)
+    if entries:
+        _append(session, entries)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,31 @@ def upgrade(engine: Engine) -> None:
     try:
         command.upgrade(alembic_config(engine), "head")
     except OperationalError as e:
-        raise InputError(f"--db: cannot open the store ({e.orig})") from e
+        raise InputError(f"--db: cannot open the store ({_one_line(e)})") from e
+
+
+def _one_line(e: OperationalError) -> str:
+    return " ".join(str(e.orig).split())
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a store that must already exist and be migrated (for read-only jobs)."""
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise InputError(f"--db {url}: no such store file")
+    engine = make_engine(url)
+    try:
+        current = is_current(engine)
+    except OperationalError as e:
+        raise InputError(f"--db: cannot open the store ({_one_line(e)})") from e
+    if not current:
+        raise InputError(
+            f"--db {url}: not a Careweave store at the newest schema; run `careweave db upgrade`"
+        )
+    return engine
 
 
 def is_current(engine: Engine) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -205,6 +206,16 @@ class Episode(Base):
     """A spell on the case-management register."""
 
     __tablename__ = "episodes"
+    # At most one open episode per person, even under concurrent enrolments.
+    __table_args__ = (
+        Index(
+            "uq_episodes_one_open",
+            "nhs_number",
+            unique=True,
+            sqlite_where=text("end_date IS NULL"),
+            postgresql_where=text("end_date IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
     start_date: Mapped[dt.date] = mapped_column(Date)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from careweave.store.models import Objection
 router = APIRouter(tags=["people and register"])
 Nhs = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="NHS number")]
 PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Level = Literal["ok", "approaching", "at_limit", "over_limit"]
 
 
 def _caseload(status: register.CaseloadStatus, eps: list[EpisodeOut] | None = None) -> CaseloadOut:
@@ -37,7 +38,7 @@ def _caseload(status: register.CaseloadStatus, eps: list[EpisodeOut] | None = No
         user_id=status.user_id,
         open_episodes=status.open_episodes,
         limit=status.limit,
-        level=status.level,  # type: ignore[arg-type]
+        level=cast(Level, status.level),
         warning=status.warning,
         episodes=eps or [],
     )

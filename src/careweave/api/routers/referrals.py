@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from careweave.api.deps import Context
 from careweave.api.routers.people import Nhs, PathId
@@ -18,7 +18,7 @@ from careweave.api.schemas import (
     TransitionIn,
 )
 from careweave.care import referrals
-from careweave.store.models import Referral
+from careweave.store.models import Referral, Service
 
 router = APIRouter(tags=["single point of access"])
 ServiceId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -47,6 +47,29 @@ def refer(body: ReferralIn, ctx: Context) -> ReferralOut:
     """Refer a person to a service; the response standard clock starts now."""
     r = referrals.create_referral(ctx, body.nhs_number, body.service_id, body.urgency, body.reason)
     return ReferralOut.model_validate(r)
+
+
+@router.get("/referrals", response_model=list[ReferralOut])
+def my_referrals(
+    ctx: Context,
+    status: Annotated[
+        str | None,
+        Query(pattern="^(received|triaged|accepted|declined|scheduled|completed)$"),
+    ] = None,
+) -> list[ReferralOut]:
+    """Referrals I made, and referrals to services I am the named contact for."""
+    ctx.require("referral", "read")
+    mine = select(Service.id).where(Service.contact_user_id == ctx.user.id)
+    q = select(Referral).where(
+        or_(Referral.referrer_id == ctx.user.id, Referral.service_id.in_(mine))
+    )
+    if status is not None:
+        q = q.where(Referral.status == status)
+    out = []
+    for r in ctx.session.execute(q.order_by(Referral.respond_by, Referral.id)).scalars():
+        ctx.person(r.nhs_number, "referral", "read")
+        out.append(ReferralOut.model_validate(r))
+    return out
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralOut)

@@ -1,0 +1,96 @@
+"""The store: migrations match the models, upgrades are idempotent, times stay UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from careweave.store.db import is_current, make_engine, session_factory, transaction, upgrade
+from careweave.store.models import Base, Organisation, Person
+
+
+def test_migrations_match_models_and_are_idempotent(store_url: str) -> None:
+    engine = make_engine(store_url)
+    assert not is_current(engine)
+    upgrade(engine)
+    upgrade(engine)
+    assert is_current(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    engine.dispose()
+
+
+def test_times_round_trip_as_utc(store_url: str) -> None:
+    engine = make_engine(store_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    local = dt.datetime(2026, 11, 2, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    with transaction(sessions) as s:
+        s.add(Organisation(org_id="P1", org_type="gp_practice", name="P"))
+        s.add(
+            Person(
+                nhs_number="9434765919",
+                date_of_birth=dt.date(1941, 5, 1),
+                sex="female",
+                ethnic_group="white",
+                care_home_resident=False,
+                risk_explanation=["a"],
+                conditions=[],
+                synced_at=local,
+            )
+        )
+    with sessions() as s:
+        p = s.get(Person, "9434765919")
+        assert p is not None
+        assert p.synced_at == local
+        assert p.synced_at.utcoffset() == dt.timedelta(0)
+    engine.dispose()
+
+
+def test_at_most_one_open_episode_per_person(store_url: str) -> None:
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from careweave.security import auth
+    from careweave.store.models import Episode
+
+    engine = make_engine(store_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    now = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    with transaction(sessions) as s:
+        s.add(
+            Person(
+                nhs_number="9434765919",
+                date_of_birth=dt.date(1941, 5, 1),
+                sex="female",
+                ethnic_group="white",
+                care_home_resident=False,
+                risk_explanation=[],
+                conditions=[],
+                synced_at=now,
+            )
+        )
+        uid = auth.create_user(
+            s, username="cc", display_name="CC", role="care_coordinator", now=now
+        ).id
+
+    def episode(end: dt.date | None) -> Episode:
+        return Episode(
+            nhs_number="9434765919",
+            start_date=dt.date(2026, 1, 1),
+            end_date=end,
+            reason="r",
+            lead_professional_id=uid,
+            created_by=uid,
+            created_at=now,
+        )
+
+    with transaction(sessions) as s:
+        s.add_all([episode(dt.date(2026, 2, 1)), episode(dt.date(2026, 3, 1)), episode(None)])
+    with pytest.raises(IntegrityError), transaction(sessions) as s:
+        s.add(episode(None))
+    engine.dispose()
