@@ -29,6 +29,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-comorbidipy"
+REPEATS = 5  # the machine is shared: report the best of several runs for both sides
 
 
 def comorbidipy_python() -> Path:
@@ -70,9 +71,13 @@ def main() -> None:
     engine = DuckDBEngine.open(wh, threads=2)
     try:
         people = engine.to_arrow(features.cohort(engine, AS_OF).select("nhs_number"))
-        t = time.perf_counter()
-        ours = engine.to_arrow(features.hfrs(engine, AS_OF)).to_pandas()
-        ours_s = time.perf_counter() - t
+        runs, cpu = [], []
+        for _ in range(REPEATS):
+            t, c = time.perf_counter(), time.process_time()
+            ours = engine.to_arrow(features.hfrs(engine, AS_OF)).to_pandas()
+            runs.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        ours_s, ours_cpu = min(runs), min(cpu)
         codes = features._spell_codes(engine, AS_OF, features.HFRS_DAYS)
         pairs = engine.to_arrow(codes.select(id=codes.nhs_number, code=codes.code)).to_pandas()
     finally:
@@ -88,7 +93,7 @@ def main() -> None:
         capture_output=True,
         text=True,
     )
-    theirs_s = float(res.stdout.strip().splitlines()[-1])
+    theirs_s, theirs_cpu = map(float, res.stdout.strip().splitlines()[-1].split())
     theirs = pd.read_parquet(out_path)
 
     everyone = pd.DataFrame({"nhs_number": people["nhs_number"].to_pylist()})
@@ -102,9 +107,16 @@ def main() -> None:
     differ = int((mine_t != theirs_t).sum())
     print(f"people: {len(both):,} (cohort at {AS_OF}); (person, code) pairs: {len(pairs):,}")
     print(f"people with HFRS > 0: {int((mine_t > 0).sum()):,}")
-    print(f"careweave HFRS (Ibis/DuckDB, 2 threads, from the warehouse): {ours_s:.2f} s")
-    print(f"comorbidipy 0.5.0 hfrs() on extracted pairs: {theirs_s:.2f} s")
-    print(f"speed-up: {theirs_s / ours_s:.1f}x  (target >= 10x)")
+    print(
+        f"careweave HFRS (Ibis/DuckDB, 2 threads, from the warehouse): {ours_s:.2f} s "
+        f"(best of {REPEATS})"
+    )
+    print(f"comorbidipy 0.5.0 hfrs() on extracted pairs: {theirs_s:.2f} s (best of {REPEATS})")
+    print(f"speed-up, wall: {theirs_s / ours_s:.1f}x  (target >= 10x)")
+    print(
+        f"CPU time: careweave {ours_cpu:.2f} s (both threads), comorbidipy {theirs_cpu:.2f} s; "
+        f"ratio {theirs_cpu / ours_cpu:.1f}x"
+    )
     print(f"people whose scores differ (to 0.1): {differ}  (target 0)")
     print(f"load average before comorbidipy: {load} on {os.cpu_count()} cores")
 

@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -104,6 +105,12 @@ def timed(warehouse: Path, model: Path) -> None:
                 "features_scoring_tiering_s": round(t1 - t0, 1),
                 "write_risk_scores_s": round(t2 - t1, 1),
                 "levels": {str(k): int(v) for k, v in levels.items()},
+                "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "cpu_s": round(
+                    resource.getrusage(resource.RUSAGE_SELF).ru_utime
+                    + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+                    1,
+                ),
             }
         )
     )
@@ -149,6 +156,7 @@ def main() -> None:
     print(f"features + scoring + tiering: {result['features_scoring_tiering_s']} s")
     print(f"write risk_scores: {result['write_risk_scores_s']} s")
     print(f"wall (child process, incl. start-up and write): {wall:.1f} s  (target <= 60 s)")
+    print(f"CPU time (user + system) of the child: {result['cpu_s']} s")
     print(f"peak RSS: {peak_kb / 1024 / 1024:.2f} GB  (target <= 4 GB)")
     print(f"levels: {result['levels']}")
     print(f"load average before: {' '.join(load)} on {os.cpu_count()} cores")

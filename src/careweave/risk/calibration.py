@@ -68,8 +68,8 @@ def top_k(y: Array, score: Array, percents: tuple[float, ...] = TOP_PERCENTS) ->
         hit = y[order[:n]]
         out[f"{pct:g}"] = {
             "flagged": int(n),
-            "ppv": float(hit.mean()) if n else float("nan"),
-            "sensitivity": float(hit.sum() / total) if total else float("nan"),
+            "ppv": float(hit.mean()) if n else None,
+            "sensitivity": float(hit.sum() / total) if total else None,
         }
     return out
 

@@ -239,23 +239,32 @@ def telehealth_alerts(engine: Any, as_of: dt.date) -> Any:
     )
 
 
-def _spell_codes(engine: Any, as_of: dt.date, days: int) -> Any:
-    """(nhs_number, dot-less upper-case ICD-10 code) from spells admitted in the window."""
+def _raw_spell_codes(engine: Any, as_of: dt.date, days: int) -> Any:
+    """(nhs_number, ICD-10 code as sent) from spells admitted in the window."""
     s = engine.table("hospital_spells")
     s = s.filter(_window(s.admission_date, as_of, days))
     primary = s.select(s.nhs_number, code=s.primary_diagnosis)
     secondary = s.select(s.nhs_number, code=s.secondary_diagnoses.unnest())
     codes = primary.union(secondary, distinct=False)
-    codes = codes.filter(codes.code.notnull())
+    return codes.filter(codes.code.notnull())
+
+
+def _spell_codes(engine: Any, as_of: dt.date, days: int) -> Any:
+    """(nhs_number, dot-less upper-case ICD-10 code) from spells admitted in the window."""
+    codes = _raw_spell_codes(engine, as_of, days)
     return codes.select(codes.nhs_number, code=codes.code.upper().replace(".", "").strip())
 
 
 def hfrs(engine: Any, as_of: dt.date) -> Any:
-    """Hospital Frailty Risk Score: weights of distinct 3-character codes over 2 years."""
-    codes = _spell_codes(engine, as_of, HFRS_DAYS)
-    codes = codes.select(codes.nhs_number, hfrs_code=codes.code.substr(0, 3)).distinct()
+    """Hospital Frailty Risk Score: weights of distinct 3-character codes over 2 years.
+
+    The category is the first three characters (a dot, if any, comes after them), so no
+    other normalising is needed; codes are matched to the weights before de-duplication.
+    """
+    codes = _raw_spell_codes(engine, as_of, HFRS_DAYS)
+    codes = codes.select(codes.nhs_number, hfrs_code=codes.code.lstrip().substr(0, 3).upper())
     w = ibis.memtable(codelists.hfrs_table())
-    hits = codes.join(w, "hfrs_code")
+    hits = codes.join(w, "hfrs_code").distinct()
     out = hits.group_by("nhs_number").aggregate(hfrs_tenths=hits.hfrs_tenths.sum().cast("int64"))
     return out.select("nhs_number", hfrs=out.hfrs_tenths.cast("float64") / 10.0)
 

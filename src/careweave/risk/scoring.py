@@ -24,6 +24,8 @@ from careweave.risk.policy import Policy, load_policy
 from careweave.risk.training import latest_model, load_model
 from careweave.warehouse.engines import Engine, open_engine
 
+CHUNK = 200_000  # people scored at a time
+
 _SQL_TYPES = {
     Kind.STRING: "VARCHAR",
     Kind.FLOAT: "DOUBLE",
@@ -43,8 +45,10 @@ def score(frame: pd.DataFrame, art: dict[str, Any], policy: Policy) -> pd.DataFr
     """
     model = art["model"]
     frame = frame.sort_values("nhs_number", kind="stable").reset_index(drop=True)
-    p = model.predict(frame)
     n = len(frame)
+    # In chunks: the design matrix of a million people would otherwise cost gigabytes.
+    chunks = [frame.iloc[i : i + CHUNK] for i in range(0, n, CHUNK)]
+    p = np.concatenate([model.predict(c) for c in chunks]) if n else np.zeros(0)
     order = np.argsort(-p, kind="stable")  # ties: NHS number order
     top_rank = np.empty(n, dtype=np.int64)
     top_rank[order] = np.arange(1, n + 1)
@@ -59,8 +63,11 @@ def score(frame: pd.DataFrame, art: dict[str, Any], policy: Policy) -> pd.DataFr
     scored["risk_band"] = policy.band_of(scored)
     scored["readmitter"] = policy.readmitter_of(scored)
     scored["segment"] = segments.segment(scored, scored["frailty_category"])
-    drivers, contrib = model.contributions(frame)
-    scored["explanation"] = explain.explain(frame, drivers, contrib)
+    words: list[list[str]] = []
+    for c in chunks:
+        drivers, contrib = model.contributions(c)
+        words += explain.explain(c.reset_index(drop=True), drivers, contrib)
+    scored["explanation"] = words
     scored["model_version"] = art["version"]
     return scored
 
@@ -90,7 +97,8 @@ def write_risk_scores(warehouse: Path, table: pa.Table, as_of: dt.date) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS risk_scores ({ddl})")
         con.execute("DELETE FROM risk_scores WHERE as_of = ?", [as_of])
         con.register("_new_scores", table)
-        con.execute("INSERT INTO risk_scores SELECT * FROM _new_scores")
+        names = ", ".join(f'"{c.name}"' for c in RISK_SCORES.columns)
+        con.execute(f"INSERT INTO risk_scores ({names}) SELECT {names} FROM _new_scores")
         con.unregister("_new_scores")
         con.execute("COMMIT")
     except Exception:
