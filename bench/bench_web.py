@@ -246,6 +246,7 @@ def main() -> None:
                 "--csv",
                 str(out),
                 "--only-summary",
+                "--reset-stats",
                 "--loglevel",
                 "WARNING",
             ],
