@@ -77,6 +77,31 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
     return items
 
 
+class LazyHTMLResponse(HTMLResponse):
+    """An HTML page rendered when it is sent, i.e. after the request's transaction ended.
+
+    SQLite serialises writers (every request audits, so every request writes):
+    rendering after the commit keeps the store's lock for the queries only.
+    The context holds ORM objects loaded with expire_on_commit=False.
+    """
+
+    def __init__(self, template: str, context: dict[str, Any], status_code: int) -> None:
+        self._template = template
+        self._context = context
+        super().__init__(content=b"", status_code=status_code)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        import anyio
+
+        text = await anyio.to_thread.run_sync(
+            lambda: env.get_template(self._template).render(**self._context)
+        )
+        self.body = self.render(text)
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self.raw_headers.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        await super().__call__(scope, receive, send)
+
+
 def html(
     request: Request,
     template: str,
@@ -86,15 +111,15 @@ def html(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    body = env.get_template(template).render(
-        request=request,
-        user=user,
-        csrf=csrf,
-        nav=nav_for(user),
-        path=request.url.path,
+    full = {
+        "request": request,
+        "user": user,
+        "csrf": csrf,
+        "nav": nav_for(user),
+        "path": request.url.path,
         **context,
-    )
-    return HTMLResponse(body, status_code=status)
+    }
+    return LazyHTMLResponse(template, full, status)
 
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:

@@ -15,8 +15,6 @@ from careweave.security import access
 from careweave.security.errors import Forbidden, NotFound
 from careweave.security.roles import allowed
 from careweave.store.models import (
-    CarePlan,
-    CarePlanVersion,
     Event,
     Notification,
     Person,
@@ -26,7 +24,7 @@ from careweave.store.models import (
 )
 from careweave.web import charts
 from careweave.web import warehouse as wh
-from careweave.web.render import PageDep, age, html
+from careweave.web.render import PageDep, age
 
 router = APIRouter(prefix="/app")
 Nhs = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="NHS number")]
@@ -228,6 +226,3 @@ def break_glass(
         )
     access.break_glass(p.ctx.session, p.user, nhs_number, reason, p.ctx.now)
     return RedirectResponse(f"/app/people/{nhs_number}", status_code=303)
-
-
-__all__ = ["CarePlan", "CarePlanVersion", "html", "router"]
