@@ -12,7 +12,7 @@ demo: $(VENV)/.installed
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	bash scripts/build-web-assets.sh
+	bash scripts/build-web-assets.sh --if-missing
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .

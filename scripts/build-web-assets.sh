@@ -6,16 +6,23 @@
 #   axe-core into tests/web/vendor/ (injected by the browser tests only).
 #
 # The copied files are committed, so `make demo` works on a machine without
-# npm: when npm is missing and the vendored files are present this script says
-# so and exits 0.
+# npm or network: it runs this with --if-missing, which keeps them; and when npm
+# is missing and the vendored files are present this script says so and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STATIC=src/careweave/web/static
 VENDOR_TESTS=tests/web/vendor
 
+have_vendored() { [ -f "$STATIC/nhsuk-frontend.min.css" ] && [ -f "$VENDOR_TESTS/axe.min.js" ]; }
+
+# --if-missing (used by `make demo`'s install): keep the committed files, no npm, no network.
+if [ "${1:-}" = "--if-missing" ] && have_vendored; then
+  exit 0
+fi
+
 if ! command -v npm >/dev/null 2>&1; then
-  if [ -f "$STATIC/nhsuk-frontend.min.css" ] && [ -f "$VENDOR_TESTS/axe.min.js" ]; then
+  if have_vendored; then
     echo "web-assets: npm not found; using the committed vendored assets"
     exit 0
   fi
