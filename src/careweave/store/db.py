@@ -25,17 +25,26 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; a plain file path is taken as a SQLite file."""
+    """An engine for ``url``; a plain file path is taken as a SQLite file.
+
+    Statement parameters (NHS numbers, answers) are kept out of error messages and
+    logs (``hide_parameters``).
+    """
     if "://" not in url:
         url = f"sqlite:///{url}"
     try:
         if url.startswith("sqlite"):
             engine = create_engine(
-                url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=10
+                url,
+                connect_args={"timeout": 60, "check_same_thread": False},
+                pool_size=10,
+                hide_parameters=True,
             )
             _sqlite_immediate(engine)
         else:
-            engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            engine = create_engine(
+                url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+            )
     except (ArgumentError, ImportError) as e:
         raise InputError(f"--db {url!r}: not a database URL this build supports ({e})") from e
     return engine
