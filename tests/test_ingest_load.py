@@ -219,6 +219,20 @@ def _csv_that_is_parquet(directory: Path) -> Path:
     return path
 
 
+def _csv_of_blank_lines(directory: Path) -> Path:
+    (directory / "ae_attendances.parquet").unlink()
+    path = directory / "ae_attendances.csv"
+    path.write_text("\n\n\n")
+    return path
+
+
+def _csv_with_other_columns(directory: Path) -> Path:
+    (directory / "social_care_assessments.parquet").unlink()
+    path = directory / "social_care_assessments.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+    return path
+
+
 def _missing_table(directory: Path) -> Path:
     path = directory / "hospital_spells.parquet"
     path.unlink()
@@ -268,6 +282,8 @@ BAD_FILES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("corrupt parquet pages", _corrupt_pages, "cannot read"),
     ("csv without header", _csv_without_header, "empty"),
     ("csv that is binary", _csv_that_is_parquet, "not a CSV file"),
+    ("csv of blank lines", _csv_of_blank_lines, "empty CSV file (no header row)"),
+    ("csv with other columns", _csv_with_other_columns, "missing column(s)"),
     ("missing required table", _missing_table, "missing"),
     ("missing manifest", _missing_manifest, "missing"),
     ("unreadable manifest", _bad_manifest, "not a Careweave dataset manifest"),
@@ -392,3 +408,32 @@ def test_a_warehouse_of_another_shape_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="warehouse table people: missing column"):
         load_dataset(directory, warehouse)
     assert snapshot(warehouse) == {"people": []}
+
+
+def test_profile_of_the_loaded_warehouse_equals_profile_of_the_dataset(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from careweave.profile.engine import profile_dataset_dir, profile_warehouse
+    from careweave.synth import generate
+
+    generate(800, 11, dt.date(2022, 1, 1), dt.date(2023, 12, 31), tmp_path / "ds")
+    report = load_dataset(tmp_path / "ds", tmp_path / "w.duckdb")
+    assert report.rows_quarantined == 0
+    assert profile_warehouse(tmp_path / "w.duckdb") == profile_dataset_dir(tmp_path / "ds")
+
+
+def test_a_missing_directory_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["load", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"careweave: error: {tmp_path / 'nope'}: no such dataset directory"
+    )
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_the_loader_implements_every_column_check() -> None:
+    from careweave.ingest.rules import KNOWN_CHECKS
+
+    assert {c.check for t in TABLES for c in t.columns} <= KNOWN_CHECKS

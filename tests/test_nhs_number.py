@@ -33,7 +33,19 @@ def test_synthetic_numbers_are_valid_distinct_and_in_range() -> None:
     numbers = nhs.synthetic_numbers(5000)
     assert len(set(numbers)) == 5000
     assert all(nhs.is_valid(n) and n.startswith("999") for n in numbers)
-    assert all(nhs.SYNTHETIC[0] <= int(n[:9]) < nhs.SYNTHETIC[1] for n in numbers)
+    assert all(int(n[:9]) < 999_900_000 for n in numbers)  # the 999 test range first
+    assert all(nhs.in_ranges(int(n[:9]), nhs.SYNTHETIC_RANGES) for n in numbers)
+
+
+def test_synthetic_numbers_reach_national_scale_outside_issued_ranges() -> None:
+    numbers = nhs.synthetic_number_ints(1_000_000)
+    assert len(numbers) == len(set(numbers.tolist())) == 1_000_000
+    stems = numbers // 10
+    # Beyond the 999 range only stems starting 990-998: never issued in the UK.
+    assert ((stems >= 990_000_000) & (stems < 999_900_000)).all()
+    sample = [str(n) for n in numbers[::997]]
+    assert all(nhs.is_valid(n) for n in sample)
+    assert not set(sample) & set(nhs.surrogate_for(str(i), set()) for i in range(200))
 
 
 @given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=200))
@@ -47,7 +59,8 @@ def test_surrogates_are_valid_deterministic_and_never_repeat(ids: list[str]) -> 
         taken.add(n)
         out[source_id] = n
         assert nhs.is_valid(n)
-        assert nhs.SURROGATE[0] <= int(n[:9]) < nhs.SURROGATE[1]
+        assert nhs.in_ranges(int(n[:9]), nhs.SURROGATE_RANGES)
+        assert not nhs.in_ranges(int(n[:9]), nhs.SYNTHETIC_RANGES)
     assert len(set(out.values())) == len(out)
     # Deterministic: the first id always gets the same number from an empty register.
     assert nhs.surrogate_for(ids[0], set()) == out[ids[0]]

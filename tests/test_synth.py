@@ -15,6 +15,7 @@ from careweave.dataset import tables as T
 from careweave.dataset.codes import is_icd10, is_loinc, is_snomed
 from careweave.dataset.io import read_manifest, table_path
 from careweave.dataset.nhs_number import is_valid
+from careweave.dataset.schema import Table
 from careweave.errors import InputError
 from careweave.synth import generate
 from careweave.synth.generator import build_layout
@@ -30,7 +31,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _read(directory: Path, table: T.Table) -> pa.Table:
+def _read(directory: Path, table: Table) -> pa.Table:
     path = table_path(directory, table)
     assert path is not None, f"{table.name} missing"
     return pq.read_table(path)
@@ -143,7 +144,6 @@ def test_no_event_before_birth_after_death_or_after_span(small: Path) -> None:
                 values = values.dt.date
             born = dob.loc[df["nhs_number"]].to_numpy()
             died = dod.loc[df["nhs_number"]].to_numpy()
-            ok = values.isna().to_numpy()
             v = values.to_numpy()
             before_birth = np.array(
                 [x is not None and x == x and x < b for x, b in zip(v, born, strict=True)]
@@ -158,7 +158,6 @@ def test_no_event_before_birth_after_death_or_after_span(small: Path) -> None:
             assert not before_birth.any(), (t.name, col)
             assert not after_death.any(), (t.name, col)
             assert not after_end.any(), (t.name, col)
-            _ = ok
 
 
 def test_references_resolve(small: Path) -> None:
@@ -177,6 +176,16 @@ def test_references_resolve(small: Path) -> None:
                 col.references.table
             ]
             assert values <= target, (t.name, col.name)
+
+
+def test_reablement_follows_a_discharge(small: Path) -> None:
+    reab = _read(small, T.REABLEMENT_EPISODES).to_pandas()
+    spells = _read(small, T.HOSPITAL_SPELLS).to_pandas().set_index("id")
+    assert len(reab) > 0
+    linked = spells.loc[reab["spell_id"]]
+    assert (linked["nhs_number"].to_numpy() == reab["nhs_number"].to_numpy()).all()
+    assert (linked["discharge_date"].to_numpy() == reab["start_date"].to_numpy()).all()
+    assert (linked["admission_method"] == "emergency").all()
 
 
 def test_organisation_sizes() -> None:
@@ -212,3 +221,26 @@ def test_bad_arguments(tmp_path: Path) -> None:
         generate(0, 1, START, END, tmp_path / "x")
     with pytest.raises(InputError, match="--end"):
         generate(10, 1, END, START, tmp_path / "x")
+
+
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from careweave.cli.main import main
+
+    out = tmp_path / "cli"
+    args = ["synth", "--people", "300", "--seed", "4", "--start", "2021-01-01"]
+    assert main([*args, "--end", "2021-12-31", "--out", str(out), "--no-progress"]) == 0
+    assert "wrote 300 people" in capsys.readouterr().out
+    assert read_manifest(out) is not None
+    assert main([*args, "--end", "2021-13-01", "--out", str(out)]) == 2
+    assert "--end" in capsys.readouterr().err
+    assert main(["synth", "--people", "20000000", "--out", str(out)]) == 2
+    assert "at most" in capsys.readouterr().err
+
+
+def test_no_overlapping_spells(small: Path) -> None:
+    spells = _read(small, T.HOSPITAL_SPELLS).to_pandas()
+    spells["dis"] = spells["discharge_date"].fillna(END)
+    spells = spells.sort_values(["nhs_number", "admission_date", "dis"])
+    prev_dis = spells.groupby("nhs_number")["dis"].shift()
+    overlapping = spells["admission_date"] < prev_dis
+    assert not overlapping.any(), spells[overlapping].head()

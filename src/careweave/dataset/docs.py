@@ -29,8 +29,11 @@ number, the key that links primary care, hospital, community, mental-health,
 social-care and telehealth records.
 
 NHS numbers Careweave makes up (synthetic people, importer surrogates) come
-from the 999 range, which is never issued to real people: synthetic stems
-999000000-999899999, surrogates 999900000-999999999.
+from ranges never issued to people: first the 999 test range, then stems
+starting 980-998, outside every range issued in England, Wales, the Isle of
+Man, Scotland and Northern Ireland. Synthetic stems: 999000000-999899999, then
+990000000-998999999; surrogates: 999900000-999999999, then 980000000-989999999
+(see careweave/dataset/nhs_number.py).
 
 Code syntax checks: `nhs_number` = ten digits with a Modulus-11 check digit;
 `code` = well formed for its `code_system` (SNOMED CT and dm+d: Verhoeff check

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
 
@@ -177,14 +178,17 @@ def print_report(report: LoadReport, console: Console | None = None) -> None:
         title=f"Load batch {report.batch_id}: {report.source} "
         f"{report.span_start} to {report.span_end}",
         title_justify="left",
+        caption="loaded = new + unchanged (already in the warehouse, identical)",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
     )
-    for name in ("table", "in", "loaded", "new", "unchanged", "quarantined"):
-        counts.add_column(name, justify="left" if name == "table" else "right")
+    counts.add_column("table", no_wrap=True)
+    for name in ("in", "new", "unchanged", "quarantined"):
+        counts.add_column(name, justify="right", no_wrap=True)
     for t in report.tables:
         counts.add_row(
             t.table,
             f"{t.rows_in:,}",
-            f"{t.rows_loaded:,}",
             f"{t.rows_new:,}",
             f"{t.rows_unchanged:,}",
             f"{t.rows_quarantined:,}",
@@ -193,7 +197,6 @@ def print_report(report: LoadReport, console: Console | None = None) -> None:
     counts.add_row(
         "total",
         f"{report.rows_in:,}",
-        f"{report.rows_loaded:,}",
         f"{report.rows_new:,}",
         f"{report.rows_unchanged:,}",
         f"{report.rows_quarantined:,}",
@@ -203,9 +206,15 @@ def print_report(report: LoadReport, console: Console | None = None) -> None:
     if not report.quality:
         console.print("Data quality: no rows quarantined.")
         return
-    quality = RichTable(title="Data quality: rows quarantined, by reason", title_justify="left")
+    quality = RichTable(
+        title="Data quality: rows quarantined, by reason",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
     for name in ("table", "reason", "field", "rows", "meaning"):
-        quality.add_column(name, justify="right" if name == "rows" else "left")
+        quality.add_column(
+            name, justify="right" if name == "rows" else "left", no_wrap=name != "meaning"
+        )
     for q in report.quality:
         quality.add_row(q.table, q.reason, q.field or "", f"{q.rows:,}", q.description)
     console.print(quality)

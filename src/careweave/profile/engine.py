@@ -99,6 +99,17 @@ class _Profiler:
         self.start = start
         self.end = end
         self.tariff = tariff
+        self.last = end
+
+    def kexpr(self, col: str) -> str:
+        """SQL for the period number of date ``col`` (NULL outside the periods), no join needed."""
+        first = f"DATE '{self.start.isoformat()}'"
+        last = f"DATE '{self.last.isoformat()}'"
+        if (self.start.month, self.start.day) == (2, 29):  # anniversaries move: look it up
+            return f"(SELECT k FROM periods WHERE {col} BETWEEN p0 AND p1)"
+        return (
+            f"CASE WHEN {col} BETWEEN {first} AND {last} THEN date_sub('year', {first}, {col}) END"
+        )
 
     def q(self, sql: str) -> list[tuple[Any, ...]]:
         return self.con.execute(sql).fetchall()
@@ -110,6 +121,7 @@ class _Profiler:
     def run(self) -> dict[str, Any]:
         con = self.con
         ps = periods(self.start, self.end)
+        self.last = ps[-1][1]
         con.execute("CREATE OR REPLACE TEMP TABLE periods (k INTEGER, p0 DATE, p1 DATE)")
         con.executemany(
             "INSERT INTO periods VALUES (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(ps)]
@@ -238,17 +250,11 @@ class _Profiler:
     # --- activity rates
     def _rates(self, source: str, date_col: str, where: str) -> tuple[float, dict[str, float]]:
         """Events per 1,000 person-years overall and by age band, averaged over periods."""
-        self.con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE ev AS
-            SELECT x.nhs_number, k.k FROM {source} x
-            JOIN periods k ON x.{date_col} BETWEEN k.p0 AND k.p1
-            WHERE {where}
-            """
-        )
         rows = self.q(
-            """
-            WITH c AS (SELECT nhs_number, k, count(*) n FROM ev GROUP BY ALL)
+            f"""
+            WITH c AS (
+              SELECT nhs_number, {self.kexpr("x." + date_col)} AS k, count(*) n
+              FROM {source} x WHERE {where} GROUP BY ALL)
             SELECT pp2.k, pp2.band, sum(coalesce(c.n, 0)) n, sum(pp2.expo) expo
             FROM pp2 LEFT JOIN c ON c.nhs_number = pp2.nhs_number AND c.k = pp2.k
             GROUP BY ALL
@@ -315,10 +321,9 @@ class _Profiler:
         out["activity_per_1000_by_age"] = by_age
         # share of people with >= 1 emergency admission in a year
         rows = self.q(
-            """
+            f"""
             WITH em AS (
-              SELECT DISTINCT s.nhs_number, k.k FROM spells s
-              JOIN periods k ON s.admission_date BETWEEN k.p0 AND k.p1
+              SELECT DISTINCT s.nhs_number, {self.kexpr("s.admission_date")} AS k FROM spells s
               WHERE s.admission_method = 'emergency')
             SELECT pp2.k, count(*) FILTER (WHERE em.nhs_number IS NOT NULL) / count(*)
             FROM pp2 LEFT JOIN em ON em.nhs_number = pp2.nhs_number AND em.k = pp2.k
@@ -408,8 +413,8 @@ class _Profiler:
             CREATE OR REPLACE TEMP TABLE person_cost AS
             WITH rows AS ({self._cost_rows_sql()}),
             dated AS (
-              SELECT r.nhs_number, k.k, sum(r.cost) AS cost FROM rows r
-              JOIN periods k ON r.d BETWEEN k.p0 AND k.p1 GROUP BY ALL),
+              SELECT r.nhs_number, {self.kexpr("r.d")} AS k, sum(r.cost) AS cost FROM rows r
+              GROUP BY ALL),
             weekly AS ({self._weekly_sql()}),
             spread AS (
               SELECT w.nhs_number, k.k,

@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from careweave.dataset import tables as T
 from careweave.dataset.io import Manifest, conform, write_manifest, write_table
-from careweave.dataset.nhs_number import SYNTHETIC, valid_numbers_from
+from careweave.dataset.nhs_number import SYNTHETIC_RANGES, capacity, synthetic_number_ints
 from careweave.dataset.registers import load_registers
 from careweave.errors import InputError
 from careweave.synth import codes as C
@@ -57,6 +57,9 @@ NEVER = 1 << 30
 YEAR = 365.25
 #: People per chunk: fixed, so the output for a seed never depends on parallelism.
 CHUNK = 50_000
+#: Most people one dataset can hold: the valid NHS numbers in the synthetic ranges
+#: (a stem has a valid check digit 10 times in 11), less a margin.
+MAX_PEOPLE = capacity(SYNTHETIC_RANGES)
 #: Row-number space per chunk in ids (ids are prefix + chunk * 10**9 + row).
 ID_SPACE = 10**9
 
@@ -124,8 +127,9 @@ def _take(vocab: list[str] | tuple[str, ...], idx: Arr) -> pa.Array:
 
 
 def _ids(prefix: str, chunk: int, n: int) -> pa.Array:
-    nums = pa.array(np.arange(n, dtype=np.int64) + chunk * ID_SPACE)
-    text = pc.utf8_lpad(pc.cast(nums, pa.string()), width=13, padding="0")
+    # 10**13 + ...: every number has 14 digits, so no padding is needed; drop the leading 1
+    nums = pa.array(np.arange(n, dtype=np.int64) + chunk * ID_SPACE + 10**13)
+    text = pc.utf8_slice_codeunits(pc.cast(nums, pa.string()), 1)
     return pc.binary_join_element_wise(prefix, text, "")
 
 
@@ -196,12 +200,12 @@ def build_layout(people: int, seed: int) -> Layout:
     # Small areas: each practice draws on its own areas, around a practice-level deprivation.
     lsoa_count = np.array([max(1, round(s / P.LSOA_SIZE)) for s in practice_sizes])
     lsoa_start = np.concatenate([[0], np.cumsum(lsoa_count)[:-1]])
-    centre = rng.uniform(0.5, 10.5, size=n_prac)
-    lsoa_decile = np.clip(
-        np.rint(np.repeat(centre, lsoa_count) + rng.normal(0, 2.6, size=int(lsoa_count.sum()))),
-        1,
-        10,
-    ).astype(np.int64)
+    # deprivation: a practice-level centre plus area noise, ranked into national-style
+    # deciles (each decile ~10% of areas) so practices differ but deciles stay even
+    centre = rng.normal(0.0, 1.0, size=n_prac)
+    score = np.repeat(centre, lsoa_count) + rng.normal(0.0, 0.8, size=int(lsoa_count.sum()))
+    rank = np.argsort(np.argsort(score, kind="stable"), kind="stable")
+    lsoa_decile = (1 + rank * 10 // max(1, rank.shape[0])).astype(np.int64)
     lsoa_ids = [f"SYN{i + 1:07d}" for i in range(int(lsoa_count.sum()))]
     n_hosp = max(1, round(people / P.PEOPLE_PER_HOSPITAL))
     locality_hospital = np.arange(n_loc) % n_hosp
@@ -309,7 +313,7 @@ def condition_intercepts() -> tuple[float, ...]:
     denom = (age[:, None] >= den_min[None, :]).sum(axis=0)
     lo = np.full(len(P.CONDITIONS), -15.0)
     hi = np.full(len(P.CONDITIONS), 15.0)
-    for _ in range(45):
+    for _ in range(32):
         mid = (lo + hi) / 2
         prev = (_sig(base + mid[None, :]) * eligible).sum(axis=0) / denom
         too_high = prev > target
@@ -457,6 +461,7 @@ def generate_chunk(
 
     death = np.full(n, NEVER, dtype=np.int64)
     prev_em = np.zeros(n, dtype=np.int64)
+    last_dis = np.full(n, -NEVER, dtype=np.int64)  # latest emergency discharge so far
     risk_rel = np.zeros(n)
 
     spells = _Rows()  # person, adm, dis, method(0 em,1 el,2 mat), dest, kind
@@ -469,7 +474,6 @@ def generate_chunk(
     reab = _Rows()
     svc = _Rows()
     assess = _Rows()
-    ch_new = _Rows()
     acute_meds = _Rows()
 
     periods = [*span.periods, (end + 1, end + 365)]
@@ -540,8 +544,12 @@ def generate_chunk(
         s_idx = np.concatenate([r[0] for r in rounds])
         s_adm = np.concatenate([r[1] for r in rounds])
         s_dis = np.concatenate([r[2] for r in rounds])
+        s_dis = np.minimum(s_dis, death[s_idx])
+        # a person is in one bed at a time: drop spells that start inside an earlier one
+        ix = _no_overlap(s_idx, s_adm, s_dis, last_dis)
+        s_idx, s_adm, s_dis = s_idx[ix], s_adm[ix], s_dis[ix]
+        np.maximum.at(last_dis, s_idx, s_dis)
         died_in = s_dis >= death[s_idx]
-        s_dis = np.where(died_in, death[s_idx], s_dis)
         # 0 home, 1 care_home, 2 other_hospital, 3 died, 4 other
         other = np.array([0, 2, 4])[_pick(rng, s_idx.shape[0], [0.95, 0.035, 0.015])]
         dest = np.where(died_in, 3, np.where(in_home[s_idx], 1, other))
@@ -569,7 +577,6 @@ def generate_chunk(
         via_spell = enter & (last_of >= 0)
         enter_day = np.where(via_spell, s_dis[np.maximum(last_of, 0)], enter_day)
         dest[last_of[via_spell]] = 1
-        ch_new.add(person=np.flatnonzero(enter), day=enter_day[enter])
         in_home = in_home | enter
         ch_start = np.where(enter, enter_day, ch_start)
 
@@ -600,24 +607,26 @@ def generate_chunk(
         l_idx, l_adm = _spread(rng, rng.poisson(lam_el * alive_expo), es, win_end)
         l_los = np.where(rng.random(l_idx.shape[0]) < 0.75, 0, rng.geometric(0.35, l_idx.shape[0]))
         l_dis = np.minimum(l_adm + l_los, win_end[l_idx])
-        spells.add(
-            person=l_idx,
-            adm=l_adm,
-            dis=l_dis,
-            method=np.ones(l_idx.shape[0], dtype=np.int64),
-            dest=np.where(in_home[l_idx], 1, 0),
-        )
         fert = np.where(
             female & (age >= 16) & (age < 46), 0.1 * np.exp(-(((age - 31) / 6.5) ** 2)), 0
         )
         m_idx, m_adm = _spread(rng, rng.poisson(fert * alive_expo), es, win_end)
         m_dis = np.minimum(m_adm + rng.integers(0, 4, m_idx.shape[0]), win_end[m_idx])
+        # planned spells: none inside another spell of the same person
+        pl_p = np.concatenate([l_idx, m_idx])
+        pl_a = np.concatenate([l_adm, m_adm])
+        pl_d = np.concatenate([l_dis, m_dis])
+        pl_m = np.concatenate([np.ones(l_idx.shape[0], np.int64), np.full(m_idx.shape[0], 2)])
+        ix = _no_overlap(pl_p, pl_a, pl_d, last_dis)
+        ix = ix[_outside(s_idx, s_adm, s_dis, pl_p[ix], pl_a[ix], pl_d[ix])]
+        pl_p, pl_a, pl_d, pl_m = pl_p[ix], pl_a[ix], pl_d[ix], pl_m[ix]
+        np.maximum.at(last_dis, pl_p, pl_d)
         spells.add(
-            person=m_idx,
-            adm=m_adm,
-            dis=m_dis,
-            method=np.full(m_idx.shape[0], 2, dtype=np.int64),
-            dest=np.zeros(m_idx.shape[0], dtype=np.int64),
+            person=pl_p,
+            adm=pl_a,
+            dis=pl_d,
+            method=pl_m,
+            dest=np.where((pl_m == 1) & in_home[pl_p], 1, 0),
         )
 
         # outpatients
@@ -758,10 +767,39 @@ def generate_chunk(
     out["mental_health_contacts"] = _mh_table(ctx, mh)
     out["observations"] = _obs_table(ctx, obs)
     out["medications"] = _meds_table(ctx, acute_meds)
-    social = _social_tables(ctx, reab, svc, assess, ch_new, out["hospital_spells"], spells)
+    social = _social_tables(ctx, reab, svc, assess, out["hospital_spells"], spells)
     out.update(social)
     out["telehealth_readings"] = _telehealth_table(ctx)
     return out
+
+
+def _no_overlap(person: Arr, adm: Arr, dis: Arr, before: Arr) -> Arr:
+    """Indices, in (person, admission) order, of the spells not admitted before an earlier
+    spell of the same person (among these, or ``before[person]``) was discharged."""
+    order = np.lexsort((adm, person))
+    p, a, d = person[order], adm[order], dis[order]
+    if p.shape[0] == 0:
+        return np.asarray(order)
+    # running maximum of discharge within each person (groups are contiguous)
+    first = np.concatenate([[True], p[1:] != p[:-1]])
+    shift = np.cumsum(first).astype(np.int64) * (4 * NEVER)
+    run = np.maximum.accumulate(d + shift) - shift
+    prev = np.where(first, -NEVER, np.concatenate([[-NEVER], run[:-1]]))
+    keep = a >= np.maximum(prev, before[p])
+    return np.asarray(order[keep])
+
+
+def _outside(e_person: Arr, e_adm: Arr, e_dis: Arr, person: Arr, adm: Arr, dis: Arr) -> Arr:
+    """Mask of spells [adm, dis] that meet none of the (disjoint) spells [e_adm, e_dis]."""
+    if e_person.shape[0] == 0 or person.shape[0] == 0:
+        return np.ones(person.shape[0], dtype=bool)
+    big = 4 * NEVER
+    order = np.lexsort((e_adm, e_person))
+    key = e_person[order] * big + e_adm[order]
+    pos = np.searchsorted(key, person * big + dis, side="right") - 1
+    cand = np.maximum(pos, 0)
+    same = (pos >= 0) & (e_person[order][cand] == person)
+    return np.asarray(~(same & (e_dis[order][cand] >= adm)))
 
 
 def _los(rng: np.random.Generator, age: Arr) -> Arr:
@@ -1078,13 +1116,16 @@ def _op_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
         [spec_vocab.index(C.CONDITION_SPECIALTY.get(c, "General Internal Medicine")) for c in conds]
     )
     with_spec = np.array([c in C.CONDITION_SPECIALTY for c in conds])
-    active = (ctx.onset[person] <= day[:, None]) & with_spec[None, :]
-    gumbel = np.log(np.where(active, 1.0, 1e-300)) - np.log(-np.log(rng.random(active.shape)))
-    chosen = np.argmax(gumbel, axis=1)
+    # each person's main condition for outpatients: a random one of theirs with a specialty
+    has = (ctx.onset < NEVER) & with_spec[None, :]
+    key = np.where(has, rng.random(has.shape), -1.0)
+    main = np.argmax(key, axis=1)
+    main_onset = np.where(has.any(axis=1), ctx.onset[np.arange(ctx.n), main], NEVER)
     general = np.array([spec_vocab.index(s) for s in C.GENERAL_OUTPATIENT])[
         np.floor(rng.random(m) * len(C.GENERAL_OUTPATIENT)).astype(np.int64)
     ]
-    spec = np.where(active.any(axis=1) & (rng.random(m) < 0.55), cond_spec[chosen], general)
+    use_cond = (main_onset[person] <= day) & (rng.random(m) < 0.55)
+    spec = np.where(use_cond, cond_spec[main[person]], general)
     spec = np.where(ctx.age_at(person, day) < 16, spec_vocab.index("Paediatrics"), spec)
     return pa.table(
         {
@@ -1318,7 +1359,6 @@ def _social_tables(
     reab: _Rows,
     svc: _Rows,
     assess: _Rows,
-    ch_new: _Rows,
     spells_tbl: pa.Table,
     spells: _Rows,
 ) -> dict[str, pa.Table]:
@@ -1493,7 +1533,6 @@ def _social_tables(
             "outcome": _take(T.SOCIAL_CARE_OUTCOME, outcome_all),
         }
     )
-    _ = ch_new
     return out
 
 
@@ -1507,7 +1546,7 @@ def _telehealth_table(ctx: _Ctx) -> pa.Table:
     dm = ctx.onset[:, conds.index("diabetes")]
     first = np.minimum(np.minimum(hf, copd), dm)
     eligible = (first <= stop) & ((stop - ctx.dob) / YEAR >= 40)
-    idx = np.flatnonzero(eligible & (rng.random(ctx.n) < P.TELEHEALTH_SHARE * 3))
+    idx = np.flatnonzero(eligible & (rng.random(ctx.n) < P.TELEHEALTH_SHARE))
     lo = np.maximum(np.maximum(first[idx], ctx.start), ctx.dob[idx] + int(40 * YEAR))
     hi = stop[idx]
     keep = hi >= lo
@@ -1589,18 +1628,47 @@ def _chunk_job(
     return {t.name: conform(t, parts[t.name]) for t in OUTPUT_TABLES}
 
 
-def _init_worker(people: int, numbers: Arr, layout: Layout, span: Span, seed: int) -> None:
-    _WORKER.update(people=people, numbers=numbers, layout=layout, span=span, seed=seed)
+def _init_worker(
+    people: int, numbers: Arr, layout: Layout, span: Span, seed: int, spool: str
+) -> None:
+    _WORKER.update(people=people, numbers=numbers, layout=layout, span=span, seed=seed, spool=spool)
 
 
-def _worker_chunk(ci: int) -> dict[str, pa.Table]:
+def _worker_chunk(ci: int) -> dict[str, str]:
+    """Generate chunk ``ci`` and hand it over as uncompressed Arrow IPC files in the spool
+    directory (a memory copy; much cheaper than pickling through a pipe)."""
     w = _WORKER
-    return _chunk_job(ci, w["people"], w["numbers"], w["layout"], w["span"], w["seed"])
+    parts = _chunk_job(ci, w["people"], w["numbers"], w["layout"], w["span"], w["seed"])
+    paths: dict[str, str] = {}
+    for name, table in parts.items():
+        path = os.path.join(w["spool"], f"chunk-{ci:05d}-{name}.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        paths[name] = path
+    return paths
 
 
 def _write_parts(writers: dict[str, pq.ParquetWriter], parts: dict[str, pa.Table]) -> None:
     for name, table in parts.items():
         writers[name].write_table(table)
+
+
+def _write_spooled(writers: dict[str, pq.ParquetWriter], paths: dict[str, str]) -> None:
+    for name, path in paths.items():
+        with pa.memory_map(path) as source:
+            writers[name].write_table(pa.ipc.open_file(source).read_all())
+        os.remove(path)
+
+
+def _spool_dir(out: Path) -> str:
+    """A scratch directory for chunk hand-over: in shared memory when there is room."""
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 4 * 1024**3:
+        return tempfile.mkdtemp(prefix="careweave-synth-", dir=shm)
+    return tempfile.mkdtemp(prefix=".careweave-synth-", dir=out)
 
 
 def generate(
@@ -1622,17 +1690,16 @@ def generate(
         raise InputError(f"--people: must be at least 1, got {people}")
     if end < start:
         raise InputError(f"--end: {end} is before --start {start}")
-    capacity = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
-    if people > capacity:
+    if people > MAX_PEOPLE:
         raise InputError(
-            f"--people: at most {capacity:,} people (the synthetic NHS-number range "
-            f"999 000 000x-{SYNTHETIC[1] - 1}x holds no more), got {people:,}"
+            f"--people: at most {MAX_PEOPLE:,} people (the synthetic NHS-number ranges "
+            f"hold no more), got {people:,}"
         )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     layout = build_layout(people, seed)
     span = Span(_days(start), _days(end), span_periods(start, end))
-    numbers = valid_numbers_from(SYNTHETIC[0], people)
+    numbers = synthetic_number_ints(people)
     condition_intercepts()
     n_chunks = -(-people // CHUNK)
     writers: dict[str, pq.ParquetWriter] = {}
@@ -1670,21 +1737,26 @@ def generate(
         else:
             import concurrent.futures as cf
             import multiprocessing as mp
+            import shutil
 
-            with cf.ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=mp.get_context("fork"),
-                initializer=_init_worker,
-                initargs=(people, numbers, layout, span, seed),
-            ) as pool:
-                pending: list[cf.Future[dict[str, pa.Table]]] = []
-                next_ci = 0
-                while next_ci < n_chunks or pending:
-                    while next_ci < n_chunks and len(pending) < workers + 1:
-                        pending.append(pool.submit(_worker_chunk, next_ci))
-                        next_ci += 1
-                    _write_parts(writers, pending.pop(0).result())
-                    advance()
+            spool = _spool_dir(out)
+            try:
+                with cf.ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=mp.get_context("fork"),
+                    initializer=_init_worker,
+                    initargs=(people, numbers, layout, span, seed, spool),
+                ) as pool:
+                    pending: list[cf.Future[dict[str, str]]] = []
+                    next_ci = 0
+                    while next_ci < n_chunks or pending:
+                        while next_ci < n_chunks and len(pending) < workers + 1:
+                            pending.append(pool.submit(_worker_chunk, next_ci))
+                            next_ci += 1
+                        _write_spooled(writers, pending.pop(0).result())
+                        advance()
+            finally:
+                shutil.rmtree(spool, ignore_errors=True)
     finally:
         for wr in writers.values():
             wr.close()

@@ -254,7 +254,7 @@ PREVALENCE_ADJUST: dict[str, float] = {
     "smi": 1.064,
     "epilepsy": 1.072,
     "rheumatoid_arthritis": 1.026,
-    "dementia": 1.464,
+    "dementia": 1.55,
     "pad": 1.149,
     "learning_disability": 1.015,
 }
@@ -263,7 +263,7 @@ PREVALENCE_ADJUST: dict[str, float] = {
 #: how long before death (days, uniform). Calibrated to ~0.5% (QOF 2022/23);
 #: the National Audit of Care at the End of Life reports roughly half of
 #: deaths with recognised palliative needs.
-PALLIATIVE_SHARE_OF_DEATHS = 0.75
+PALLIATIVE_SHARE_OF_DEATHS = 0.7
 PALLIATIVE_LEAD_DAYS = (14, 540)
 
 # --- Frailty deficits (eFI-style primary-care codes) -------------------------
@@ -351,7 +351,7 @@ PRIMARY_CARE_AGE = (
 
 #: Log rate constants (calibrated): emergency admissions, elective spells,
 #: non-admitted A&E attendances, outpatient appointments, primary-care contacts.
-EMERGENCY_BASE = -3.1
+EMERGENCY_BASE = -3.15
 ELECTIVE_BASE = -2.0
 AE_BASE = -1.25
 OUTPATIENT_BASE = 0.5
@@ -363,7 +363,7 @@ COMMUNITY_BASE = -0.7
 #: Person-level unobserved heterogeneity (sd of a normal on the log rate) and
 #: year-to-year noise: calibrated so the top 5% of people hold ~half of
 #: emergency admissions over five years and a risk model reaches AUROC ~0.8.
-PERSON_SD = 0.68
+PERSON_SD = 0.75
 YEAR_SD = 0.42
 #: Effect of last year's emergency admissions (log rate per log(1 + count)).
 PRIOR_ADMISSION_EFFECT = 0.45
@@ -384,7 +384,7 @@ ZERO_DAY_SHARE_YOUNG = 0.32
 ZERO_DAY_SHARE_OLD = 0.15
 #: Probability of an emergency readmission within 30 days of a discharge
 #: (scaled by the person's risk); calibrated to ~14% (NHS Digital CCG OIS 3.2).
-READMIT_BASE = 0.015
+READMIT_BASE = 0.025
 #: Share of emergency admissions arriving through A&E (HES/ECDS 2022/23 ~70%).
 ADMITTED_VIA_AE = 0.72
 #: Outpatient did-not-attend (~7%, HES 2022/23) and cancellations.
@@ -399,12 +399,12 @@ CARE_HOME_ADMISSION_BASE = -4.6
 #: discharges are offered reablement nationally; local schemes reach more),
 #: and the at-home-at-91-days probability (ASCOF 2B(1): ~82%).
 REABLEMENT_OFFER = 0.12
-REABLEMENT_HOME_BASE = 3.0
+REABLEMENT_HOME_BASE = 2.75
 #: Home care: share of 65+ with a long-term home-care package (NHS Digital
 #: SALT 2022/23: ~3% of 65+) and hours a week (median ~10).
 HOME_CARE_BASE = -5.0
 HOME_CARE_HOURS_MEDIAN = 7.5
 #: Telehealth: share of people with diabetes, heart failure or COPD (aged 40+)
 #: monitored at home at some point in the span (Whole System Demonstrator
-#: scale pilots: a few per cent of eligible people).
-TELEHEALTH_SHARE = 0.03
+#: and later scale-up programmes reached several per cent of eligible people).
+TELEHEALTH_SHARE = 0.09

@@ -1,0 +1,636 @@
+"""Turn staging tables into a canonical dataset directory, out of core.
+
+One DuckDB connection (memory-capped, spilling to the staging folder) reads the
+staged Parquet and, table by table:
+
+- keeps the first occurrence of every id (by file, then entry) and reports the
+  others as duplicates;
+- resolves source references: patients to NHS numbers, organisation and
+  practitioner ids to canonical ``org_id`` (ODS code where sent);
+- moves rows whose person is unknown (dangling ``subject``) to
+  ``raw_resources`` with the reason, reporting each with file and entry;
+- decides each encounter's canonical table (A&E, hospital spell, outpatient,
+  primary-care contact, community contact), the admission method and A&E
+  disposal from neighbouring encounters, spell diagnoses from linked ICD-10
+  conditions, and the cost from the Claims / ExplanationOfBenefits that
+  reference it;
+- streams the result in record batches through
+  :func:`careweave.dataset.io.conform` into ``<table>.parquet``.
+
+Everything is written into a temporary directory that replaces the output
+directory in one rename, so a killed import leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from careweave.dataset import io as dsio
+from careweave.dataset import tables as T
+from careweave.dataset.nhs_number import surrogate_for
+from careweave.dataset.schema import Table
+from careweave.errors import InputError
+from careweave.importers.report import ImportReport
+from careweave.importers.staging import SCHEMAS
+
+BATCH = 100_000
+
+#: Staging table -> (key column, resource type label for the report).
+KEYED: dict[str, tuple[str, str | None]] = {
+    "s_encounters": ("id", "Encounter"),
+    "s_costs": ("id", None),
+    "s_conditions": ("id", "Condition"),
+    "s_observations": ("id", "Observation"),
+    "s_medications": ("id", None),
+    "s_procedures": ("id", "Procedure"),
+    "s_immunisations": ("id", "Immunization"),
+    "s_care_plans": ("id", "CarePlan"),
+    "s_care_team": ("id", "CareTeam"),
+    "s_raw": ("id", None),
+}
+
+
+#: Staging tables with a person and the date that must not follow their death.
+DATED: dict[str, str] = {
+    "s_encounters": "start_date",
+    "s_conditions": "event_date",
+    "s_observations": "obs_date",
+    "s_medications": "issue_date",
+    "s_procedures": "procedure_date",
+    "s_immunisations": "immunisation_date",
+    "s_care_plans": "start_date",
+    "s_care_team": "start_date",
+}
+
+#: Staging table -> report label of the resource it holds (FHIR resource types).
+FHIR_LABELS: dict[str, str] = {
+    "s_people": "Patient",
+    "s_orgs": "Organization",
+    "s_encounters": "Encounter",
+    "s_conditions": "Condition",
+    "s_observations": "Observation",
+    "s_procedures": "Procedure",
+    "s_immunisations": "Immunization",
+    "s_care_plans": "CarePlan",
+    "s_care_team": "CareTeam",
+}
+
+
+def allocate_surrogates(source_ids: list[str], taken: set[str]) -> list[str]:
+    """A surrogate NHS number for each source id, in order: valid, in the surrogate ranges, never repeated.
+
+    ``taken`` (the real NHS numbers of the input) is not modified.
+    """
+    used = set(taken)
+    out: list[str] = []
+    for sid in source_ids:
+        try:
+            number = surrogate_for(sid, used)
+        except ValueError:
+            raise InputError(
+                f"more than {len(out):,} people without an NHS number: the surrogate "
+                "NHS-number ranges are exhausted"
+            ) from None
+        used.add(number)
+        out.append(number)
+    return out
+
+
+class Finaliser:
+    def __init__(
+        self,
+        staging: Path,
+        files: list[str],
+        report: ImportReport,
+        memory_limit: str = "1GB",
+        labels: dict[str, str] | None = None,
+    ) -> None:
+        self.staging = staging
+        self.files = files
+        self.report = report
+        self.labels = {**FHIR_LABELS, **(labels or {})}
+        self.con = duckdb.connect(":memory:")
+        tmp = staging / "duckdb-tmp"
+        tmp.mkdir(exist_ok=True)
+        self.con.execute(f"SET memory_limit='{memory_limit}'")
+        self.con.execute(f"SET temp_directory='{tmp.as_posix()}'")
+        self.con.execute("SET preserve_insertion_order=false")
+        self.con.execute("SET threads=2")
+        for name in SCHEMAS:
+            path = (staging / "*" / f"{name}.parquet").as_posix()
+            self.con.execute(f"CREATE VIEW {name}_all AS SELECT * FROM read_parquet('{path}')")
+        self.con.execute("CREATE TEMP TABLE files (idx INTEGER, name VARCHAR)")
+        if files:
+            self.con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(files)))
+        self.span_lo: dt.date | None = None
+        self.span_hi: dt.date | None = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql).fetchall()
+
+    def problems(self, sql: str, kind: str, label: str | None, move: str | None) -> None:
+        """Report each (file, entry, message[, rtype]) row; move its count mapped -> ``move``."""
+        seen: set[tuple[object, ...]] = set()
+        for row in self.rows(sql):
+            fileno, entry, message = row[0], row[1], row[2]
+            rtype = str(row[3]) if len(row) > 3 and row[3] else label
+            name = self.files[int(fileno)] if fileno is not None else "?"
+            self.report.problem(name, int(entry) if entry is not None else None, kind, str(message))
+            if move and rtype and (fileno, entry, rtype) not in seen:
+                seen.add((fileno, entry, rtype))
+                self.report.mapped[rtype] -= 1
+                if move == "raw":
+                    self.report.raw[rtype] += 1
+                else:
+                    self.report.rejected[rtype] += 1
+
+    def dedupe(self) -> None:
+        """Views ``<name>`` holding the first occurrence of each key; duplicates reported."""
+        for name in SCHEMAS:
+            key = KEYED.get(name, (None, None))[0]
+            if name == "s_people":
+                key = "source_id"
+            elif name == "s_orgs":
+                key = "org_id"
+            elif name == "s_practitioners":
+                self.con.execute(
+                    "CREATE VIEW s_practitioners AS SELECT practitioner_id, "
+                    "any_value(org_ref) FILTER (WHERE org_ref IS NOT NULL) AS org_ref, "
+                    "any_value(role) FILTER (WHERE role IS NOT NULL) AS role "
+                    "FROM s_practitioners_all GROUP BY practitioner_id"
+                )
+                continue
+            assert key is not None
+            self.con.execute(
+                f"CREATE TEMP TABLE {name}_rank AS SELECT {key} AS k, _file, _entry, "
+                f"row_number() OVER (PARTITION BY {key} ORDER BY _file, _entry) AS rn "
+                f"FROM {name}_all"
+            )
+            view = f"{name}_dedup" if name in DATED else name
+            self.con.execute(
+                f"CREATE VIEW {view} AS SELECT a.* FROM {name}_all a SEMI JOIN {name}_rank r "
+                f"ON a.{key} = r.k AND a._file = r._file AND a._entry = r._entry AND r.rn = 1"
+            )
+            label = self.labels.get(name)
+            rtype_col = "NULL"
+            if name in ("s_medications", "s_costs"):
+                rtype_col = "(SELECT any_value(rtype) FROM " + name + "_all x WHERE x.id = d.k)"
+            elif name == "s_raw":
+                rtype_col = "(SELECT any_value(resource_type) FROM s_raw_all x WHERE x.id = d.k)"
+            sql = (
+                f"SELECT DISTINCT d._file, d._entry, 'duplicate of ' || d.k || ' first seen in ' "
+                f"|| f.name || ' entry ' || CAST(r._entry AS VARCHAR), {rtype_col} "
+                f"FROM {name}_rank d JOIN {name}_rank r ON r.k = d.k AND r.rn = 1 "
+                f"JOIN files f ON f.idx = r._file WHERE d.rn > 1 ORDER BY 1, 2"
+            )
+            if name == "s_raw":
+                for row in self.rows(sql):
+                    self.report.problem(
+                        self.files[int(row[0])], int(row[1]), "duplicate", str(row[2])
+                    )
+                    rt = str(row[3])
+                    self.report.raw[rt] -= 1
+                    self.report.rejected[rt] += 1
+            else:
+                self.problems(sql, "duplicate", label, "rejected")
+
+    # ------------------------------------------------------------------ run
+
+    def run(self, out: Path) -> dict[str, int]:
+        c = self.con
+        self.dedupe()
+        self.surrogates()
+        # People: one per source id; a second source id with the same NHS number links to it.
+        c.execute(
+            "CREATE TEMP TABLE people_first AS SELECT * FROM s_people_n "
+            "QUALIFY row_number() OVER (PARTITION BY nhs_number ORDER BY _file, _entry) = 1"
+        )
+        self.problems(
+            "SELECT p._file, p._entry, 'Patient ' || p.source_id || ' has the same NHS number as "
+            "Patient ' || f.source_id || ': linked as one person' FROM s_people_n p "
+            "JOIN people_first f ON f.nhs_number = p.nhs_number AND f.source_id <> p.source_id",
+            "linked_duplicate",
+            None,
+            None,
+        )
+        c.execute(
+            "CREATE TEMP TABLE pm AS SELECT s.source_id AS ref, s.nhs_number, "
+            "f.date_of_death AS dod FROM s_people_n s JOIN people_first f USING (nhs_number) "
+            "UNION ALL SELECT 'nhs:' || nhs_number, nhs_number, date_of_death "
+            "FROM people_first WHERE real_nhs"
+        )
+        self.after_death()
+        # Organisations: canonical id is the ODS code where sent.
+        c.execute(
+            "CREATE TEMP TABLE om AS SELECT org_id AS ref, coalesce(ods, org_id) AS org_id, "
+            "org_type, name, parent_ref, _file, _entry FROM s_orgs"
+        )
+        c.execute(
+            "CREATE TEMP TABLE prac AS SELECT p.practitioner_id, o.org_id, p.role "
+            "FROM s_practitioners p LEFT JOIN om o ON o.ref = p.org_ref"
+        )
+        self.encounters()
+        written: dict[str, int] = {}
+        for table, sql in self.queries().items():
+            written[table.name] = self.write(out, table, sql)
+        written["raw_resources"] = self.write(out, T.RAW_RESOURCES, self.raw_sql())
+        for table in T.TABLES:
+            if table.required and table.name not in written:
+                written[table.name] = self.write(out, table, None)
+        return written
+
+    def surrogates(self) -> None:
+        """``s_people_n``: people with a surrogate NHS number where the source had none.
+
+        Allocated here, once, in input order (file, entry), so the numbers do not
+        depend on how many workers staged the input.
+        """
+        ids = [
+            r[0]
+            for r in self.rows(
+                "SELECT source_id FROM s_people WHERE NOT real_nhs ORDER BY _file, _entry"
+            )
+        ]
+        taken = {r[0] for r in self.rows("SELECT nhs_number FROM s_people WHERE real_nhs")}
+        table = pa.table(
+            {
+                "source_id": pa.array(ids, pa.string()),
+                "nhs_number": pa.array(allocate_surrogates(ids, taken), pa.string()),
+            }
+        )
+        self.con.register("sur_arrow", table)
+        self.con.execute("CREATE TEMP TABLE sur AS SELECT * FROM sur_arrow")
+        self.con.unregister("sur_arrow")
+        self.con.execute(
+            "CREATE VIEW s_people_n AS SELECT p.* REPLACE "
+            "(coalesce(p.nhs_number, s.nhs_number) AS nhs_number) "
+            "FROM s_people p LEFT JOIN sur s ON s.source_id = p.source_id"
+        )
+
+    def after_death(self) -> None:
+        """Views without the rows dated after the person's death (kept raw instead)."""
+        for name, col in DATED.items():
+            self.con.execute(
+                f"CREATE VIEW {name}_late AS SELECT t.* FROM {name}_dedup t "
+                f"JOIN pm ON pm.ref = t.patient_ref "
+                f"WHERE pm.dod IS NOT NULL AND t.{col} > pm.dod"
+            )
+            self.con.execute(
+                f"CREATE VIEW {name} AS SELECT t.* FROM {name}_dedup t "
+                f"ANTI JOIN {name}_late l ON l.id = t.id"
+            )
+            label = "rtype" if name == "s_medications" else f"'{self.labels[name]}'"
+            self.problems(
+                f"SELECT _file, _entry, {label} || ' ' || id || ': dated {col} ' || "
+                f"CAST({col} AS VARCHAR) || ', after the person''s death', {label} "
+                f"FROM {name}_late",
+                "after_death",
+                None,
+                "raw",
+            )
+
+    def encounters(self) -> None:
+        c = self.con
+        self.problems(
+            "SELECT _file, _entry, 'Encounter ' || id || ': subject ' || patient_ref || "
+            "' is not a Patient in the input' FROM s_encounters e ANTI JOIN pm ON pm.ref = e.patient_ref",
+            "dangling_reference",
+            self.labels["s_encounters"],
+            "raw",
+        )
+        self.dangling_org(
+            "s_encounters", "provider_ref", self.labels["s_encounters"], "serviceProvider"
+        )
+        c.execute(
+            """
+            CREATE TEMP TABLE enc AS
+            WITH costs AS (
+                SELECT encounter_ref,
+                       coalesce(sum(amount) FILTER (WHERE rtype = 'Claim'),
+                                sum(amount) FILTER (WHERE rtype <> 'Claim')) AS amount
+                FROM s_costs GROUP BY encounter_ref
+            )
+            SELECT e.*, pm.nhs_number,
+                   coalesce(o.org_id, pr.org_id) AS provider_id,
+                   o.org_type AS provider_type,
+                   pr.role AS practitioner_role,
+                   coalesce(e.cost, costs.amount) AS total_cost,
+                   CASE
+                     WHEN e.kind IN ('emergency', 'urgent') THEN 'ae'
+                     WHEN e.kind IN ('inpatient', 'snf') THEN 'spell'
+                     WHEN e.kind = 'outpatient' THEN 'outpatient'
+                     WHEN e.kind = 'ambulatory'
+                          AND (e.specialty IS NOT NULL OR o.org_type = 'hospital') THEN 'outpatient'
+                     WHEN e.kind IN ('ambulatory', 'virtual') THEN 'primary'
+                     WHEN e.kind IN ('home', 'hospice') THEN 'community'
+                     ELSE 'other'
+                   END AS target
+            FROM s_encounters e
+            JOIN pm ON pm.ref = e.patient_ref
+            LEFT JOIN om o ON o.ref = e.provider_ref
+            LEFT JOIN prac pr ON pr.practitioner_id = e.practitioner_ref
+            LEFT JOIN costs ON costs.encounter_ref = e.id
+            """
+        )
+        self.problems(
+            "SELECT _file, _entry, rtype || ' ' || id || ': references encounter ' || encounter_ref "
+            "|| ' which is not in the input or not an activity row', rtype FROM s_costs s ANTI JOIN enc ON enc.id = s.encounter_ref",
+            "dangling_reference",
+            None,
+            "raw",
+        )
+
+    def dangling_org(self, name: str, column: str, label: str, field: str) -> None:
+        key = {"s_people": "source_id", "s_orgs": "org_id"}.get(name, "id")
+        self.problems(
+            f"SELECT _file, _entry, '{label} ' || {key} "
+            f"|| ': {field} ' || {column} || ' is not an Organization in the input' "
+            f"FROM {name} t WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT ref FROM om) "
+            f"AND {column} NOT IN (SELECT practitioner_id FROM prac)",
+            "dangling_reference",
+            label,
+            None,
+        )
+
+    def event_problems(self, name: str, label: str) -> None:
+        self.problems(
+            f"SELECT _file, _entry, '{label} ' || id || ': subject ' || patient_ref || "
+            f"' is not a Patient in the input' FROM {name} t ANTI JOIN pm ON pm.ref = t.patient_ref",
+            "dangling_reference",
+            label,
+            "raw",
+        )
+        if "encounter_ref" in dict(SCHEMAS[name]):
+            self.problems(
+                f"SELECT _file, _entry, '{label} ' || id || ': encounter ' || encounter_ref || "
+                f"' is not in the input' FROM {name} t WHERE encounter_ref IS NOT NULL "
+                f"AND encounter_ref NOT IN (SELECT id FROM s_encounters)",
+                "dangling_reference",
+                label,
+                None,
+            )
+        if "org_ref" in dict(SCHEMAS[name]) and name != "s_care_team":
+            self.dangling_org(name, "org_ref", label, "organisation")
+
+    def queries(self) -> dict[Table, str]:
+        for name in (
+            "s_conditions",
+            "s_observations",
+            "s_procedures",
+            "s_immunisations",
+            "s_care_plans",
+            "s_care_team",
+        ):
+            self.event_problems(name, self.labels[name])
+        self.problems(
+            "SELECT _file, _entry, rtype || ' ' || id || ': subject ' || patient_ref || "
+            "' is not a Patient in the input', rtype FROM s_medications t ANTI JOIN pm ON pm.ref = t.patient_ref",
+            "dangling_reference",
+            None,
+            "raw",
+        )
+        self.dangling_org("s_people", "practice_ref", self.labels["s_people"], "practice")
+        self.dangling_org("s_orgs", "parent_ref", self.labels["s_orgs"], "partOf")
+
+        def event(name: str, cols: str) -> str:
+            return (
+                f"SELECT {cols} FROM {name} t JOIN pm ON pm.ref = t.patient_ref "
+                f"LEFT JOIN om o ON o.ref = t.org_ref "
+                f"LEFT JOIN enc e ON e.id = t.encounter_ref"
+            )
+
+        org = "coalesce(o.org_id, e.provider_id) AS org_id"
+        follows_emer = (
+            "EXISTS (SELECT 1 FROM enc x WHERE x.nhs_number = s.nhs_number "
+            "AND x.kind IN ('emergency', 'urgent') AND x.start_ts <= s.start_ts "
+            "AND s.start_ts <= coalesce(x.end_ts, x.start_ts) + INTERVAL 1 DAY)"
+        )
+        admitted = (
+            "EXISTS (SELECT 1 FROM enc x WHERE x.nhs_number = a.nhs_number "
+            "AND x.kind = 'inpatient' AND x.start_ts >= a.start_ts "
+            "AND x.start_ts <= coalesce(a.end_ts, a.start_ts) + INTERVAL 1 DAY)"
+        )
+        return {
+            T.ORGANISATIONS: """
+                SELECT o.org_id,
+                  CASE WHEN o.org_type <> 'other' THEN o.org_type
+                       WHEN o.ref IN (SELECT practice_ref FROM s_people) THEN 'gp_practice'
+                       WHEN o.ref IN (SELECT provider_ref FROM enc WHERE target IN ('ae', 'spell')) THEN 'hospital'
+                       WHEN o.ref IN (SELECT provider_ref FROM enc WHERE target = 'community') THEN 'community_provider'
+                       ELSE 'other' END AS org_type,
+                  o.name, p.org_id AS parent_id
+                FROM om o LEFT JOIN om p ON p.ref = o.parent_ref
+                QUALIFY row_number() OVER (PARTITION BY o.org_id ORDER BY o._file, o._entry) = 1
+            """,
+            T.PEOPLE: """
+                SELECT p.nhs_number, p.date_of_birth, p.sex, p.ethnic_group,
+                  NULL AS small_area, NULL AS deprivation_decile,
+                  coalesce(o.org_id, pr.org_id) AS practice_id, NULL AS local_authority_id,
+                  NULL AS registered_from,
+                  CASE WHEN p.date_of_death IS NOT NULL THEN p.date_of_death END AS registered_to,
+                  false AS care_home_resident, p.date_of_death,
+                  CASE WHEN p.real_nhs THEN NULL ELSE p.source_id END AS source_id
+                FROM people_first p
+                LEFT JOIN om o ON o.ref = p.practice_ref
+                LEFT JOIN prac pr ON pr.practitioner_id = p.practice_ref
+            """,
+            T.PRIMARY_CARE_EVENTS: event(
+                "s_conditions",
+                f"t.id, pm.nhs_number, t.event_date, t.code_system, t.code, t.term, "
+                f"t.resolved_date, {org}",
+            ),
+            T.OBSERVATIONS: event(
+                "s_observations",
+                f"t.id, pm.nhs_number, t.obs_date, t.code_system, t.code, t.term, t.measure, "
+                f"t.value, t.unit, {org}",
+            )
+            + " WHERE NOT (t.device AND t.value IS NOT NULL AND t.recorded_at IS NOT NULL"
+            " AND t.unit IS NOT NULL AND t.measure IN ('blood_glucose', 'systolic_bp', "
+            "'diastolic_bp', 'weight', 'spo2', 'heart_rate', 'temperature'))",
+            T.TELEHEALTH_READINGS: """
+                SELECT t.id, pm.nhs_number,
+                  CASE t.measure WHEN 'blood_glucose' THEN 'glucometer'
+                    WHEN 'systolic_bp' THEN 'blood_pressure_monitor'
+                    WHEN 'diastolic_bp' THEN 'blood_pressure_monitor'
+                    WHEN 'weight' THEN 'weighing_scale'
+                    WHEN 'temperature' THEN 'thermometer'
+                    ELSE 'pulse_oximeter' END AS device,
+                  t.measure, t.value, t.unit, t.recorded_at
+                FROM s_observations t JOIN pm ON pm.ref = t.patient_ref
+                WHERE t.device AND t.value IS NOT NULL AND t.recorded_at IS NOT NULL
+                  AND t.unit IS NOT NULL AND t.measure IN ('blood_glucose', 'systolic_bp',
+                  'diastolic_bp', 'weight', 'spo2', 'heart_rate', 'temperature')
+            """,
+            T.MEDICATIONS: event(
+                "s_medications",
+                f"t.id, pm.nhs_number, t.issue_date, t.code_system, t.code, t.term, t.quantity, {org}",
+            ),
+            T.PROCEDURES: event(
+                "s_procedures",
+                f"t.id, pm.nhs_number, t.procedure_date, t.code_system, t.code, t.term, {org}, t.cost",
+            ),
+            T.IMMUNISATIONS: event(
+                "s_immunisations",
+                f"t.id, pm.nhs_number, t.immunisation_date, t.code_system, t.code, t.term, {org}",
+            ),
+            T.CARE_PLANS: """
+                SELECT t.id, pm.nhs_number, t.start_date, t.end_date, t.code_system, t.code,
+                  t.term, t.status
+                FROM s_care_plans t JOIN pm ON pm.ref = t.patient_ref
+            """,
+            T.CARE_TEAM_MEMBERS: """
+                SELECT t.id, pm.nhs_number, t.role,
+                  CASE WHEN m.org_id IS NULL THEN t.member_ref END AS practitioner_id,
+                  coalesce(m.org_id, o.org_id, pr.org_id) AS org_id, t.start_date, t.end_date
+                FROM s_care_team t JOIN pm ON pm.ref = t.patient_ref
+                LEFT JOIN om m ON m.ref = t.member_ref
+                LEFT JOIN om o ON o.ref = t.org_ref
+                LEFT JOIN prac pr ON pr.practitioner_id = t.member_ref
+                WHERE t.member_ref NOT IN (SELECT ref FROM pm)
+            """,
+            T.HOSPITAL_SPELLS: f"""
+                WITH dx AS (
+                  SELECT c.encounter_ref, list(c.icd10 ORDER BY c._file, c._entry) AS codes
+                  FROM s_conditions c WHERE c.icd10 IS NOT NULL AND c.encounter_ref IS NOT NULL
+                  GROUP BY c.encounter_ref
+                )
+                SELECT s.id, s.nhs_number, s.provider_id, s.start_date AS admission_date,
+                  s.end_date AS discharge_date,
+                  CASE WHEN s.kind = 'snf' THEN 'other'
+                       WHEN s.maternity_coded THEN 'maternity'
+                       WHEN s.emergency_coded OR {follows_emer} THEN 'emergency'
+                       ELSE 'elective' END AS admission_method,
+                  dx.codes[1] AS primary_diagnosis,
+                  CASE WHEN len(dx.codes) > 1 THEN dx.codes[2:] END AS secondary_diagnoses,
+                  s.specialty,
+                  coalesce(s.discharge,
+                    CASE WHEN p.date_of_death IS NOT NULL AND p.date_of_death >= s.start_date
+                      AND p.date_of_death <= coalesce(s.end_date, s.start_date) THEN 'died' END)
+                    AS discharge_destination,
+                  s.total_cost AS cost
+                FROM enc s
+                LEFT JOIN dx ON dx.encounter_ref = s.id
+                LEFT JOIN people_first p ON p.nhs_number = s.nhs_number
+                WHERE s.target = 'spell'
+            """,
+            T.AE_ATTENDANCES: f"""
+                SELECT a.id, a.nhs_number, a.provider_id, a.start_date AS attendance_date,
+                  CASE WHEN {admitted} THEN 'admitted'
+                       WHEN a.discharge = 'died' OR p.date_of_death = a.start_date THEN 'died'
+                       WHEN a.discharge = 'other_hospital' THEN 'referred'
+                       ELSE 'discharged' END AS disposal,
+                  a.total_cost AS cost
+                FROM enc a LEFT JOIN people_first p ON p.nhs_number = a.nhs_number
+                WHERE a.target = 'ae'
+            """,
+            T.OUTPATIENT_APPOINTMENTS: """
+                SELECT id, nhs_number, provider_id, start_date AS appointment_date, specialty,
+                  CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'attended' END AS outcome,
+                  total_cost AS cost
+                FROM enc WHERE target = 'outpatient'
+            """,
+            T.PRIMARY_CARE_CONTACTS: """
+                SELECT id, nhs_number, start_date AS contact_date,
+                  CASE WHEN practitioner_role IS NOT NULL THEN practitioner_role
+                       WHEN practitioner_ref IS NOT NULL THEN 'gp' ELSE 'other' END AS staff_role,
+                  CASE WHEN kind = 'virtual' THEN 'video' ELSE 'face_to_face' END AS mode,
+                  provider_id AS org_id, total_cost AS cost
+                FROM enc WHERE target = 'primary'
+            """,
+            T.COMMUNITY_CONTACTS: """
+                SELECT id, nhs_number, provider_id, start_date AS contact_date,
+                  CASE WHEN kind = 'hospice' THEN 'palliative_care' ELSE 'other' END AS service,
+                  'home_visit' AS mode, total_cost AS cost
+                FROM enc WHERE target = 'community'
+            """,
+        }
+
+    def raw_sql(self) -> str:
+        parts = [
+            "SELECT t.id, f.name AS source_file, t.resource_type, t.reason, t.content "
+            "FROM s_raw t JOIN files f ON f.idx = t._file"
+        ]
+        for name in (
+            "s_encounters",
+            "s_conditions",
+            "s_observations",
+            "s_procedures",
+            "s_immunisations",
+            "s_care_plans",
+            "s_care_team",
+        ):
+            label = self.labels[name]
+            parts.append(
+                f"SELECT '{label}/' || t.id || '#unresolved', f.name, '{label}', "
+                f"'dangling reference: subject ' || t.patient_ref || ' is not a Patient in the input', "
+                f"to_json(t)::VARCHAR FROM {name} t JOIN files f ON f.idx = t._file "
+                f"ANTI JOIN pm ON pm.ref = t.patient_ref"
+            )
+        parts.append(
+            "SELECT t.rtype || '/' || t.id || '#unresolved', f.name, t.rtype, "
+            "'dangling reference: subject ' || t.patient_ref || ' is not a Patient in the input', "
+            "to_json(t)::VARCHAR FROM s_medications t JOIN files f ON f.idx = t._file "
+            "ANTI JOIN pm ON pm.ref = t.patient_ref"
+        )
+        for name in DATED:
+            label = "t.rtype" if name == "s_medications" else f"'{self.labels[name]}'"
+            parts.append(
+                f"SELECT {label} || '/' || t.id || '#after-death', f.name, {label}, "
+                f"'dated after the person''s death (e.g. a death certification)', "
+                f"to_json(t)::VARCHAR FROM {name}_late t JOIN files f ON f.idx = t._file"
+            )
+        parts.append(
+            "SELECT t.rtype || '/' || t.id || '#unresolved', f.name, t.rtype, "
+            "'dangling reference: encounter ' || t.encounter_ref || ' is not in the input', "
+            "to_json(t)::VARCHAR FROM s_costs t JOIN files f ON f.idx = t._file "
+            "ANTI JOIN enc ON enc.id = t.encounter_ref"
+        )
+        return " UNION ALL ".join(parts)
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, out: Path, table: Table, sql: str | None) -> int:
+        path = out / f"{table.name}.parquet"
+        tmp = path.with_name(path.name + ".tmp")
+        if sql is None:
+            dsio.write_table(out, table, table.arrow_schema.empty_table())
+            return 0
+        reader = self.con.execute(sql).to_arrow_reader(BATCH)
+        schema = table.arrow_schema.remove_metadata()
+        n = 0
+        date_col = table.date_columns[0] if table.date_columns else None
+        track = date_col is not None and table.name not in ("people",)
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                data = dsio.conform(table, pa.Table.from_batches([batch]))
+                writer.write_table(data)
+                n += data.num_rows
+                if track and date_col is not None:
+                    self._span(data.column(date_col))
+        os.replace(tmp, path)
+        return n
+
+    def _span(self, col: pa.ChunkedArray) -> None:
+        mm = pc.min_max(col)
+        lo, hi = mm["min"].as_py(), mm["max"].as_py()
+        if lo is None or hi is None:
+            return
+        if isinstance(lo, dt.datetime):
+            lo, hi = lo.date(), hi.date()
+        self.span_lo = lo if self.span_lo is None or lo < self.span_lo else self.span_lo
+        self.span_hi = hi if self.span_hi is None or hi > self.span_hi else self.span_hi
+
+    def close(self) -> None:
+        self.con.close()
