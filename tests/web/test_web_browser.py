@@ -186,6 +186,21 @@ def test_user_without_relationship_is_refused(new_page: Any) -> None:
     assert page.get_by_role("heading", name="You do not have a care relationship").is_visible()
     assert page.get_by_text("insulin-dependent diabetes").count() == 0
     check(page, "refused-break-glass")
+    page.get_by_label("Reason for emergency access").fill(
+        "Seen in A&E out of hours, needs medication list"
+    )
+    page.get_by_role("button", name="Open the record in an emergency").click()
+    page.wait_for_url(f"**/app/people/{MRS}")
+    assert page.get_by_text("insulin-dependent diabetes").count() >= 1
+    sign_out(page)
+    sign_in(page, "demo.admin")
+    row = page.locator("#break-glass + table tr", has_text="Dr Tom Rees")
+    assert row.count() == 1
+    check(page, "admin-break-glass-review")
+    row.get_by_label("Review note").fill("Confirmed with the A&E team")
+    row.get_by_role("button", name="Mark reviewed").click()
+    page.wait_for_url("**/app/#break-glass")
+    assert page.get_by_text("Break-glass accesses awaiting review (0)").is_visible()
 
 
 def test_mrs_jones_journey(new_page: Any) -> None:
