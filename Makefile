@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test venv dev lint typecheck pytest system-deps docs clean
+.PHONY: demo test venv dev lint typecheck pytest system-deps docs clean web-assets
 
 ## demo: create .venv, install Careweave, run the main job on the embedded synthetic data
 demo: $(VENV)/.installed
@@ -12,6 +12,7 @@ demo: $(VENV)/.installed
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	bash scripts/build-web-assets.sh --if-missing
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
@@ -23,12 +24,16 @@ $(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml
 
 dev: $(VENV)/.dev-installed
 
-## system-deps: Java (Spark), PostgreSQL server (store tests), from Debian packages
+## system-deps: Java (Spark), PostgreSQL server (store tests), Chromium (web tests), from Debian packages
 system-deps:
 	bash scripts/system-deps.sh
 
+## web-assets: npm ci, then vendor nhsuk-frontend, htmx (src/careweave/web/static) and axe-core (tests/web/vendor)
+web-assets:
+	bash scripts/build-web-assets.sh
+
 ## test: install dev dependencies, start a throwaway PostgreSQL, run lint, types and the whole suite
-test: dev system-deps
+test: dev system-deps web-assets
 	bash scripts/run-tests.sh
 
 lint: dev

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the test suite needs beyond Python:
-# a Java 17 runtime for Spark and a PostgreSQL server for the store tests.
+# a Java 17 runtime for Spark, a PostgreSQL server for the store tests, and
+# Chromium (driven headless by Playwright for the web tests; no browser download).
 # Does nothing when they are already there; runs `apt-get update` only when
 # something is missing.
 set -euo pipefail
@@ -8,6 +9,7 @@ set -euo pipefail
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+test -x /usr/bin/chromium || need+=(chromium fonts-liberation)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -145,6 +145,10 @@ def create_app(
 
     for router in ALL:
         app.include_router(router)
+    # The web workbench's pages (careweave.web) on the same app, sessions and rules.
+    from careweave.web import install as install_web
+
+    install_web(app)
     return app
 
 

@@ -1,0 +1,32 @@
+"""The web workbench: server-rendered NHS.UK pages on the care API's FastAPI app.
+
+``install(app)`` adds the pages (under ``/app``), the public service directory
+(``/app/directory``) and the vendored NHS.UK frontend assets (``/assets``) to an
+app built by ``careweave.api.create_app``. ``demo_setup`` creates demo users,
+care teams and the Mr & Mrs Jones scenario so a newcomer can click through it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
+    """Add the workbench to ``app`` (see careweave.web.app.install)."""
+    from careweave.web.app import install as _install
+
+    _install(app, warehouse)
+
+
+def demo_setup(db_url: str, warehouse: Path) -> list[tuple[str, str, str]]:
+    """Demo users (username, password, role), care teams and the Jones scenario."""
+    from careweave.web.demo import demo_setup as _demo_setup
+
+    return _demo_setup(db_url, warehouse)
+
+
+__all__ = ["demo_setup", "install"]

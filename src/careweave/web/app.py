@@ -1,0 +1,108 @@
+"""Wiring the workbench into the care API's FastAPI app.
+
+Pages reuse the API's dependencies (one transaction per request, the current
+user from the session cookie, CSRF on every unsafe request) and the domain
+functions in careweave.care / careweave.security. Domain errors on page routes
+render as NHS.UK error pages instead of JSON; a missing or expired session
+redirects to the sign-in page.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from careweave.security.errors import DomainError
+from careweave.web.render import render_error
+
+STATIC = Path(__file__).parent / "static"
+PREFIX = "/app"
+
+# Indexes the worklist needs to stay fast at 1,000,000 people (idempotent; see docs/web.md).
+INDEXES = (
+    # Covering for the worklist's count: scope, level, alive, and the key for objections.
+    "CREATE INDEX IF NOT EXISTS ix_web_people_locality_cover "
+    "ON people (locality_id, ccm_level, date_of_death, nhs_number, risk_probability)",
+    "CREATE INDEX IF NOT EXISTS ix_web_people_practice_cover "
+    "ON people (practice_id, ccm_level, date_of_death, nhs_number, risk_probability)",
+    "CREATE INDEX IF NOT EXISTS ix_web_episodes_open ON episodes (nhs_number, end_date)",
+    "CREATE INDEX IF NOT EXISTS ix_web_notifications_person_kind "
+    "ON notifications (nhs_number, kind, created_at)",
+    "CREATE INDEX IF NOT EXISTS ix_web_referrals_breach ON referrals (breached_at, status)",
+)
+
+
+def ensure_indexes(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for ddl in INDEXES:
+            conn.execute(text(ddl))
+
+
+async def _delegate(result: Any) -> Response:
+    if inspect.isawaitable(result):
+        result = await result
+    assert isinstance(result, Response)
+    return result
+
+
+def _is_page(request: Request) -> bool:
+    return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
+
+
+def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
+    """Add the pages, the public directory and /assets to an app from create_app."""
+    from careweave.web.pages import ROUTERS
+
+    wh = warehouse if warehouse is not None else os.environ.get("CAREWEAVE_WAREHOUSE")
+    if getattr(app.state, "careweave_web", False):  # already installed: only set the warehouse
+        if warehouse is not None:
+            app.state.careweave_warehouse = Path(warehouse)
+        return
+    app.state.careweave_web = True
+    state = app.state.careweave
+    engine = state.sessions.kw["bind"]
+    ensure_indexes(engine)
+    app.state.careweave_warehouse = Path(wh) if wh else None
+
+    json_domain = app.exception_handlers.get(DomainError)
+    json_validation = app.exception_handlers.get(RequestValidationError)
+
+    async def domain(request: Request, e: Exception) -> Response:
+        if not _is_page(request):
+            assert json_domain is not None
+            return await _delegate(json_domain(request, e))
+        assert isinstance(e, DomainError)
+        if e.status == 401:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)
+        return render_error(request, e.status, str(e))
+
+    async def validation(request: Request, e: Exception) -> Response:
+        if not _is_page(request):
+            assert json_validation is not None
+            return await _delegate(json_validation(request, e))
+        assert isinstance(e, RequestValidationError)
+        first: dict[str, Any] = e.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path"))
+        return render_error(request, 422, f"{where}: {first.get('msg')}")
+
+    app.add_exception_handler(DomainError, domain)
+    app.add_exception_handler(RequestValidationError, validation)
+
+    for router in ROUTERS:
+        app.include_router(router, include_in_schema=False)
+    app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/", status_code=303)

@@ -1,0 +1,112 @@
+"""Server-rendered SVG charts: readable without JavaScript, on screen and in print.
+
+Each chart has a <title> and <desc> (role="img" with aria-labelledby) and is
+always accompanied on the page by a table of the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+from markupsafe import Markup
+
+W, H = 640, 260
+L, R, T, B = 56, 16, 16, 40
+
+
+def _scale(v: float, lo: float, hi: float, a: float, b: float) -> float:
+    if hi == lo:
+        return (a + b) / 2
+    return a + (v - lo) * (b - a) / (hi - lo)
+
+
+def readings(
+    chart_id: str,
+    title: str,
+    unit: str,
+    points: list[tuple[dt.datetime, float]],
+    low: float | None,
+    high: float | None,
+) -> Markup:
+    """A line of readings over time, with the normal range shaded and thresholds dashed."""
+    values = [v for _, v in points]
+    lo = min([*values, *(x for x in (low, high) if x is not None)])
+    hi = max([*values, *(x for x in (low, high) if x is not None)])
+    pad = (hi - lo) * 0.1 or 1.0
+    lo, hi = lo - pad, hi + pad
+    t0 = min(t for t, _ in points).timestamp()
+    t1 = max(t for t, _ in points).timestamp()
+
+    def x(t: dt.datetime) -> float:
+        return _scale(t.timestamp(), t0, t1, L, W - R)
+
+    def y(v: float) -> float:
+        return _scale(v, lo, hi, H - B, T)
+
+    out = [
+        f'<svg class="cw-chart" id="{chart_id}" viewBox="0 0 {W} {H}" width="{W}" height="{H}" '
+        f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{len(points)} readings in {escape(unit)}'
+        + (f"; normal range {low:g} to {high:g}" if low is not None and high is not None else "")
+        + (f"; lower threshold {low:g}" if low is not None and high is None else "")
+        + (f"; upper threshold {high:g}" if high is not None and low is None else "")
+        + f"; {sum(1 for v in values if (low is not None and v < low) or (high is not None and v > high))} out of range.</desc>",
+    ]
+    if low is not None or high is not None:
+        top = y(high) if high is not None else T
+        bottom = y(low) if low is not None else H - B
+        out.append(
+            f'<rect class="cw-band" x="{L}" y="{top:.1f}" width="{W - L - R}" height="{bottom - top:.1f}"/>'
+        )
+    for thr, name in ((low, "low"), (high, "high")):
+        if thr is not None:
+            out.append(
+                f'<line class="cw-threshold" x1="{L}" x2="{W - R}" y1="{y(thr):.1f}" y2="{y(thr):.1f}"/>'
+                f'<text x="{W - R}" y="{y(thr) - 4:.1f}" text-anchor="end">{name} {thr:g}</text>'
+            )
+    out.append(f'<line class="cw-axis" x1="{L}" x2="{L}" y1="{T}" y2="{H - B}"/>')
+    out.append(f'<line class="cw-axis" x1="{L}" x2="{W - R}" y1="{H - B}" y2="{H - B}"/>')
+    for v in (lo + pad, hi - pad):
+        out.append(f'<text x="{L - 6}" y="{y(v) + 5:.1f}" text-anchor="end">{v:.3g}</text>')
+    first, last = points[0][0], points[-1][0]
+    out.append(f'<text x="{L}" y="{H - 12}">{first:%-d %b}</text>')
+    out.append(f'<text x="{W - R}" y="{H - 12}" text-anchor="end">{last:%-d %b %Y}</text>')
+    path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
+    out.append(f'<polyline class="cw-line" points="{path}"/>')
+    for t, v in points:
+        bad = (low is not None and v < low) or (high is not None and v > high)
+        shape = (
+            f'<rect class="cw-point-out" x="{x(t) - 5:.1f}" y="{y(v) - 5:.1f}" width="10" height="10"/>'
+            if bad
+            else f'<circle class="cw-point" cx="{x(t):.1f}" cy="{y(v):.1f}" r="4"/>'
+        )
+        out.append(shape)
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def bars(chart_id: str, title: str, items: list[tuple[str, float, str]]) -> Markup:
+    """Horizontal bars: (label, value, value shown as text). Suppressed values are 0 with '<8'."""
+    row = 30
+    height = T + row * len(items) + 8
+    label_w = 230
+    top = max([v for _, v, _ in items] + [1.0])
+    out = [
+        f'<svg class="cw-chart" id="{chart_id}" viewBox="0 0 {W} {height}" width="{W}" height="{height}" '
+        f'role="img" aria-labelledby="{chart_id}-t" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+    ]
+    for i, (label, value, shown) in enumerate(items):
+        yy = T + i * row
+        width = _scale(value, 0, top, 0, W - label_w - 80)
+        out.append(
+            f'<text x="{label_w - 8}" y="{yy + 19}" text-anchor="end">{escape(label)}</text>'
+        )
+        out.append(
+            f'<rect class="cw-bar" x="{label_w}" y="{yy + 4}" width="{width:.1f}" height="{row - 10}"/>'
+        )
+        out.append(f'<text x="{label_w + width + 6:.1f}" y="{yy + 19}">{escape(shown)}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -1,0 +1,23 @@
+"""Page routers; ``ROUTERS`` is what careweave.web.app.install includes."""
+
+from careweave.web.pages import (
+    directory,
+    editing,
+    home,
+    mdt,
+    patient,
+    population,
+    signin,
+    worklist,
+)
+
+ROUTERS = (
+    signin.router,
+    home.router,
+    worklist.router,
+    patient.router,
+    editing.router,
+    mdt.router,
+    population.router,
+    directory.router,
+)

@@ -1,0 +1,138 @@
+"""Home: my tasks, unread notifications, my caseload, referrals breaching their standard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import or_, select
+
+from careweave.care import mdt, register
+from careweave.security import access, audit
+from careweave.security.access import OPEN_REFERRAL as OPEN_STATUSES
+from careweave.security.errors import NotFound
+from careweave.security.roles import allowed
+from careweave.store.models import BreakGlass, Notification, Referral, Service, User
+from careweave.web.render import PageDep
+
+router = APIRouter(prefix="/app")
+PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def unread(p: PageDep, limit: int = 50) -> list[Notification]:
+    rows = list(
+        p.ctx.session.execute(
+            select(Notification)
+            .where(Notification.recipient_user_id == p.user.id, Notification.read_at.is_(None))
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+    for nhs in sorted({n.nhs_number for n in rows if n.nhs_number}):
+        audit.record(
+            p.ctx.session,
+            actor=p.user.username,
+            action="read",
+            resource="notification",
+            nhs_number=nhs,
+            now=p.ctx.now,
+        )
+    return rows
+
+
+def breaching(p: PageDep) -> list[tuple[Referral, Service]]:
+    """Open referrals I made or my service holds, past their response standard."""
+    now = p.ctx.now
+    q = (
+        select(Referral, Service)
+        .join(Service, Service.id == Referral.service_id)
+        .where(
+            or_(Referral.referrer_id == p.user.id, Service.contact_user_id == p.user.id),
+            Referral.status.in_(OPEN_STATUSES),
+            or_(
+                Referral.breached_at.is_not(None),
+                (Referral.respond_by < now) & Referral.responded_at.is_(None),
+            ),
+        )
+        .order_by(Referral.respond_by)
+        .limit(50)
+    )
+    return [(r, s) for r, s in p.ctx.session.execute(q).tuples()]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(p: PageDep) -> Response:
+    role = p.user.role
+    ctx = p.ctx
+    context: dict[str, Any] = {"title": "Home"}
+    if allowed(role, "task", "read"):
+        context["tasks"] = [
+            t for t in mdt.my_tasks(ctx, None) if t.status in ("open", "in_progress")
+        ]
+    if allowed(role, "notification", "read"):
+        context["notifications"] = unread(p)
+    if allowed(role, "caseload", "read"):
+        context["caseload"] = register.caseload(ctx, p.user)
+        context["caseload_episodes"] = register.caseload_episodes(ctx, p.user)
+        for e in context["caseload_episodes"]:
+            ctx.person(e.nhs_number, "register", "read")
+    if allowed(role, "referral", "read"):
+        context["breaching"] = breaching(p)
+    if allowed(role, "break_glass", "review"):
+        grants = list(
+            ctx.session.execute(
+                select(BreakGlass).where(BreakGlass.reviewed_at.is_(None)).order_by(BreakGlass.id)
+            ).scalars()
+        )
+        names = {
+            u.id: u.display_name
+            for u in ctx.session.execute(
+                select(User).where(User.id.in_([g.user_id for g in grants]))
+            ).scalars()
+        }
+        context["break_glass"] = [(g, names.get(g.user_id, str(g.user_id))) for g in grants]
+    return p.render("home.html", **context)
+
+
+def _done(request: Request, target: str) -> Response:
+    """htmx posts (HX-Request) get an empty fragment that replaces the row; forms get a redirect."""
+    if request.headers.get("HX-Request") == "true":
+        return HTMLResponse("")
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/notifications/{notification_id}/read")
+def mark_read(notification_id: PathId, request: Request, p: PageDep) -> Response:
+    p.ctx.require("notification", "read")
+    n = p.ctx.session.get(Notification, notification_id)
+    if n is None or n.recipient_user_id != p.user.id:
+        raise NotFound(f"notification {notification_id}: not one of your notifications")
+    if n.read_at is None:
+        n.read_at = p.ctx.now
+    return _done(request, "/app/#notifications")
+
+
+@router.post("/tasks/{task_id}")
+def update_task(
+    task_id: PathId,
+    request: Request,
+    p: PageDep,
+    status: Annotated[str, Form(pattern="^(open|in_progress|done|cancelled)$")],
+    back: Annotated[str, Form(max_length=200)] = "/app/",
+) -> Response:
+    mdt.update_task(p.ctx, task_id, status)
+    return _done(request, back if back.startswith("/app") else "/app/")
+
+
+@router.post("/break-glass/{grant_id}/review")
+def review_break_glass(
+    grant_id: PathId,
+    p: PageDep,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """An administrator records the review of an emergency access."""
+    access.review_break_glass(
+        p.ctx.session, p.user, grant_id, note.strip() or "reviewed", p.ctx.now
+    )
+    return RedirectResponse("/app/#break-glass", status_code=303)

@@ -1,0 +1,131 @@
+"""MDT meetings: agenda of people, attendees, decisions and the actions that become tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from careweave.care import mdt
+from careweave.security.errors import Invalid, NotFound
+from careweave.security.roles import ADMINISTRATOR, ANALYST, INTEGRATION
+from careweave.store.models import MdtMeeting, Task, User
+from careweave.web.render import Form_, PageDep
+
+router = APIRouter(prefix="/app")
+PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _colleagues(p: PageDep) -> list[User]:
+    q = select(User).where(User.active, User.role.not_in([ANALYST, ADMINISTRATOR, INTEGRATION]))
+    if p.user.locality_id:
+        q = q.where((User.locality_id == p.user.locality_id) | (User.id == p.user.id))
+    elif p.user.org_id:
+        q = q.where((User.org_id == p.user.org_id) | (User.id == p.user.id))
+    return list(p.ctx.session.execute(q.order_by(User.display_name)).scalars())
+
+
+def _mine(p: PageDep) -> list[MdtMeeting]:
+    p.ctx.require("mdt", "read")
+    rows = p.ctx.session.execute(select(MdtMeeting).order_by(MdtMeeting.held_at.desc())).scalars()
+    return [m for m in rows if p.user.id in m.attendees][:50]
+
+
+def _list(p: PageDep, errors: list[str], values: dict[str, str], status: int) -> Response:
+    return p.render(
+        "mdt_list.html",
+        status=status,
+        title="MDT meetings",
+        meetings=_mine(p),
+        colleagues=_colleagues(p),
+        errors=errors,
+        values=values,
+    )
+
+
+@router.get("/mdt", response_class=HTMLResponse)
+def meetings(p: PageDep) -> Response:
+    return _list(p, [], {}, 200)
+
+
+@router.post("/mdt")
+def create(p: PageDep, form: Form_) -> Response:
+    values = {k: str(form.get(k) or "").strip() for k in ("title", "held_at", "agenda")}
+    attendees = [int(a) for a in form.getlist("attendees") if isinstance(a, str) and a.isdigit()]
+    errors = []
+    agenda = [re.sub(r"\s", "", line) for line in values["agenda"].splitlines() if line.strip()]
+    bad = [a for a in agenda if not re.fullmatch(r"[0-9]{10}", a)]
+    if not values["title"]:
+        errors.append("Enter a title for the meeting")
+    try:
+        held = dt.datetime.fromisoformat(values["held_at"]).replace(tzinfo=dt.UTC)
+    except ValueError:
+        errors.append("Enter when the meeting is held, like 2026-11-23T10:00")
+        held = p.ctx.now
+    if bad:
+        errors.append(f"Agenda: {', '.join(bad)} is not a 10-digit NHS number")
+    if not errors:
+        try:
+            m = mdt.create_meeting(p.ctx, values["title"], held, agenda, attendees)
+        except (Invalid, NotFound) as e:
+            errors.append(str(e))
+    if errors:
+        return _list(p, errors, values, 422)
+    return RedirectResponse(f"/app/mdt/{m.id}", status_code=303)
+
+
+def _meeting_page(p: PageDep, m: MdtMeeting, errors: list[str], status: int) -> Response:
+    users = {
+        u.id: u
+        for u in p.ctx.session.execute(select(User).where(User.id.in_(m.attendees))).scalars()
+    }
+    tasks = {
+        t.id: t
+        for t in p.ctx.session.execute(select(Task).where(Task.mdt_meeting_id == m.id)).scalars()
+    }
+    return p.render(
+        "mdt_meeting.html",
+        status=status,
+        title=m.title,
+        m=m,
+        users=users,
+        tasks=tasks,
+        errors=errors,
+        default_due=(p.ctx.now.date() + dt.timedelta(days=7)).isoformat(),
+    )
+
+
+@router.get("/mdt/{meeting_id}", response_class=HTMLResponse)
+def meeting(meeting_id: PathId, p: PageDep) -> Response:
+    return _meeting_page(p, mdt.get_meeting(p.ctx, meeting_id), [], 200)
+
+
+@router.post("/mdt/{meeting_id}/decisions")
+def decide(meeting_id: PathId, p: PageDep, form: Form_) -> Response:
+
+    def get(k: str) -> str:
+        return str(form.get(k) or "").strip()
+
+    errors = []
+    actions = []
+    if get("action_title"):
+        try:
+            due = dt.date.fromisoformat(get("action_due"))
+            owner = int(get("action_owner"))
+            actions.append(mdt.Action(get("action_title"), owner, due))
+        except ValueError:
+            errors.append("Give the action an owner and a due date")
+    if not get("decision"):
+        errors.append("Enter the decision")
+    if not errors:
+        try:
+            mdt.record_decision(p.ctx, meeting_id, get("nhs_number"), get("decision"), actions)
+        except (Invalid, NotFound) as e:
+            errors.append(str(e))
+    if errors:
+        return _meeting_page(p, mdt.get_meeting(p.ctx, meeting_id), errors, 422)
+    return RedirectResponse(f"/app/mdt/{meeting_id}#decisions", status_code=303)

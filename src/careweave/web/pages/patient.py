@@ -1,0 +1,228 @@
+"""The patient page (legitimate relationship required, else break-glass with a reason)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from careweave.care import assessments, events, plans, register
+from careweave.security import access
+from careweave.security.errors import Forbidden, NotFound
+from careweave.security.roles import allowed
+from careweave.store.models import (
+    Event,
+    Notification,
+    Person,
+    Referral,
+    Service,
+    User,
+)
+from careweave.web import charts
+from careweave.web import warehouse as wh
+from careweave.web.render import PageDep, age
+
+router = APIRouter(prefix="/app")
+Nhs = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="NHS number")]
+TIMELINE_DAYS = 730
+TELEHEALTH_DAYS = 30
+EVENT_SETTING = {
+    "admission": "Hospital",
+    "discharge": "Hospital",
+    "ae_attendance": "Hospital",
+    "death": "Other",
+    "telehealth_reading": "Telehealth",
+    "fall_alarm": "Telecare",
+    "social_care_package_change": "Social care",
+}
+
+
+def warehouse_path(request: Request) -> FsPath | None:
+    p: FsPath | None = getattr(request.app.state, "careweave_warehouse", None)
+    return p
+
+
+def _event_text(e: Event) -> str:
+    kind = e.type.replace("_", " ")
+    if e.type == "telehealth_reading":
+        return f"Telehealth reading: {e.payload.get('measure')} {e.payload.get('value')}"
+    detail = e.payload.get("detail") or e.payload.get("note") or e.payload.get("description")
+    return f"{kind[:1].upper()}{kind[1:]}" + (f": {detail}" if detail else "") + f" ({e.source})"
+
+
+def patient_context(p: PageDep, person: Person) -> dict[str, Any]:
+    s, ctx, nhs = p.ctx.session, p.ctx, person.nhs_number
+    role = p.user.role
+    today = ctx.now.date()
+    out: dict[str, Any] = {"person": person, "age": age(person.date_of_birth, today)}
+    out["episodes"] = register.episodes(ctx, nhs) if allowed(role, "register", "read") else []
+    out["team"] = []
+    if allowed(role, "care_team", "read"):
+        members = register.care_team(ctx, nhs)
+        names = {
+            u.id: u
+            for u in s.execute(
+                select(User).where(User.id.in_([m.user_id for m in members]))
+            ).scalars()
+        }
+        out["team"] = [(m, names.get(m.user_id)) for m in members]
+    out["plan"] = None
+    out["plan_versions"] = []
+    if allowed(role, "care_plan", "read"):
+        try:
+            out["plan"] = plans.current(ctx, nhs)
+            out["plan_versions"] = plans.versions(ctx, nhs)
+        except NotFound:
+            pass
+    out["assessments"] = (
+        list(reversed(assessments.history(ctx, nhs))) if allowed(role, "assessment", "read") else []
+    )
+    out["templates"] = {
+        tid: max(v.values(), key=lambda t: t.version) for tid, v in ctx.config.templates.items()
+    }
+    out["referrals"] = list(
+        s.execute(
+            select(Referral, Service)
+            .join(Service, Service.id == Referral.service_id)
+            .where(Referral.nhs_number == nhs)
+            .order_by(Referral.id.desc())
+        ).tuples()
+    )
+    out["notifications"] = list(
+        s.execute(
+            select(Notification)
+            .where(Notification.nhs_number == nhs, Notification.recipient_user_id == p.user.id)
+            .order_by(Notification.id.desc())
+            .limit(20)
+        ).scalars()
+    )
+    # Timeline: live events from the store + linked history from the warehouse.
+    since = today - dt.timedelta(days=TIMELINE_DAYS)
+    evs = list(
+        s.execute(
+            select(Event)
+            .where(
+                Event.nhs_number == nhs,
+                Event.occurred_at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC),
+            )
+            .order_by(Event.occurred_at.desc())
+            .limit(500)
+        ).scalars()
+    )
+    items: list[wh.Item] = [
+        wh.Item(e.occurred_at.date(), EVENT_SETTING.get(e.type, "Other"), _event_text(e))
+        for e in evs
+        if e.type != "telehealth_reading"
+    ]
+    for r, svc in out["referrals"]:
+        items.append(
+            wh.Item(
+                r.received_at.date(),
+                "Referral",
+                f"Referred to {svc.name} ({r.urgency}): {r.status}",
+            )
+        )
+    for v in out["plan_versions"]:
+        items.append(wh.Item(v.changed_at.date(), "Care plan", f"Care plan version {v.version}"))
+    readings: dict[str, list[tuple[dt.datetime, float]]] = {}
+    for e in evs:
+        if e.type == "telehealth_reading" and e.occurred_at.date() >= today - dt.timedelta(
+            days=TELEHEALTH_DAYS
+        ):
+            readings.setdefault(str(e.payload.get("measure")), []).append(
+                (e.occurred_at, float(e.payload["value"]))
+            )
+    history: list[dict[str, Any]] = []
+    with wh.connect(warehouse_path(p.request)) as con:
+        out["warehouse"] = con is not None
+        if con is not None:
+            items += wh.timeline(con, nhs, since)
+            th_since = ctx.now - dt.timedelta(days=TELEHEALTH_DAYS)
+            for m, pts in wh.telehealth(con, nhs, th_since).items():
+                readings.setdefault(m, []).extend(pts)
+            history = wh.risk_history(con, nhs)
+    items.sort(key=lambda i: i.date, reverse=True)
+    out["timeline"] = items[:300]
+    out["settings"] = sorted({i.setting for i in items})
+    out["risk_history"] = history
+    if not history and person.risk_as_of is not None:
+        out["risk_history"] = [
+            {
+                "as_of": person.risk_as_of,
+                "probability": person.risk_probability,
+                "percentile": person.risk_percentile,
+                "ccm_level": person.ccm_level,
+                "segment": person.segment,
+                "explanation": person.risk_explanation,
+            }
+        ]
+    cfg = ctx.config.telehealth
+    out["charts"] = []
+    for measure, pts in sorted(readings.items()):
+        spec = cfg.measures.get(measure)
+        if spec is None or not pts:
+            continue
+        pts = sorted(set(pts))
+        low, high = events.normal_range(s, measure, spec, nhs)
+        title = (
+            f"{measure.replace('_', ' ').capitalize()} ({spec.unit}), last {TELEHEALTH_DAYS} days"
+        )
+        out["charts"].append(
+            {
+                "measure": measure,
+                "unit": spec.unit,
+                "low": low,
+                "high": high,
+                "points": pts,
+                "svg": charts.readings(f"chart-{measure}", title, spec.unit, pts, low, high),
+                "title": title,
+                "out": [(t, v) for t, v in pts if events.out_of_range(v, low, high)],
+            }
+        )
+    return out
+
+
+@router.get("/people/{nhs_number}", response_class=HTMLResponse)
+def patient(nhs_number: Nhs, p: PageDep) -> Response:
+    try:
+        person = p.ctx.person(nhs_number, "person", "read")
+    except Forbidden as e:
+        if (
+            allowed(p.user.role, "person", "read")
+            and p.ctx.session.get(Person, nhs_number) is not None
+        ):
+            return p.render(
+                "break_glass.html",
+                status=403,
+                title="You do not have a care relationship with this person",
+                nhs_number=nhs_number,
+                message=str(e),
+                can_break_glass=allowed(p.user.role, "break_glass", "write"),
+                error=None,
+                reason="",
+            )
+        raise
+    return p.render("patient.html", title=f"Patient {nhs_number}", **patient_context(p, person))
+
+
+@router.post("/people/{nhs_number}/break-glass")
+def break_glass(
+    nhs_number: Nhs, p: PageDep, reason: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    if len(reason.strip()) < 10:
+        return p.render(
+            "break_glass.html",
+            status=422,
+            title="You do not have a care relationship with this person",
+            nhs_number=nhs_number,
+            message="",
+            can_break_glass=allowed(p.user.role, "break_glass", "write"),
+            error="Give the reason for emergency access in at least 10 characters",
+            reason=reason,
+        )
+    access.break_glass(p.ctx.session, p.user, nhs_number, reason, p.ctx.now)
+    return RedirectResponse(f"/app/people/{nhs_number}", status_code=303)

@@ -1,0 +1,114 @@
+"""Sign in and sign out (HTML forms; the session is the API's HttpOnly SameSite cookie).
+
+The sign-in form itself is protected against login CSRF by a double-submit
+token: a random value in a SameSite=Strict cookie and the same value in the form.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from careweave.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, CurrentUser, Now, state
+from careweave.security import audit, auth
+from careweave.security.auth import SESSION_TTL
+from careweave.security.errors import Unauthorized
+from careweave.web.render import html
+
+router = APIRouter(prefix="/app")
+LOGIN_CSRF_COOKIE = "cw_login_csrf"
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/app") and not target.startswith("//"):
+        return target
+    return "/app/"
+
+
+def _form(request: Request, next_: str, error: str | None, username: str, status: int) -> Response:
+    token = secrets.token_urlsafe(24)
+    resp = html(
+        request,
+        "signin.html",
+        title="Sign in",
+        next=next_,
+        error=error,
+        username=username,
+        login_csrf=token,
+        status=status,
+    )
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        secure=state(request).cookie_secure,
+        samesite="strict",
+        path="/app",
+    )
+    return resp
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, next: str | None = None) -> Response:
+    return _form(request, _safe_next(next), None, "", 200)
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request,
+    session: DB,
+    at: Now,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=500)] = "",
+    login_csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/app/",
+) -> Response:
+    target = _safe_next(next)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, login_csrf):
+        return _form(request, target, "Your sign-in form expired. Please try again.", username, 400)
+    if not username.strip() or not password:
+        return _form(request, target, "Enter your username and password", username, 422)
+    try:
+        user = auth.login(session, username.strip().lower(), password, at)
+    except Unauthorized as e:
+        audit.record(
+            session,
+            actor=username.strip().lower()[:64],
+            action="login_failed",
+            resource="session",
+            now=at,
+            detail=str(e)[:200],
+        )
+        session.commit()  # count (and audit) the failure
+        message = str(e).removeprefix("login: ")
+        return _form(request, target, message[:1].upper() + message[1:], username, 401)
+    audit.record(session, actor=user.username, action="login", resource="session", now=at)
+    token, csrf = auth.start_session(session, user, at)
+    resp = RedirectResponse(target, status_code=303)
+    secure = state(request).cookie_secure
+    max_age = int(SESSION_TTL.total_seconds())
+    resp.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age, httponly=True, secure=secure, samesite="strict"
+    )
+    resp.set_cookie(
+        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict"
+    )
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/app")
+    return resp
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, session: DB, user: CurrentUser) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth.end_session(session, token)
+    resp = RedirectResponse("/app/sign-in", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE)
+    resp.delete_cookie(CSRF_COOKIE)
+    return resp

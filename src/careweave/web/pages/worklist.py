@@ -1,0 +1,269 @@
+"""Worklist of a practice, cluster or locality by CCM level; CSV export; enrol from the list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from careweave.care import register
+from careweave.care.register import LEAD_TEAM_ROLE
+from careweave.security import audit
+from careweave.store.models import Person, User
+from careweave.web import worklist_query as wq
+from careweave.web.render import PageDep, age
+
+router = APIRouter(prefix="/app")
+Nhs = Annotated[str, Form(pattern=r"^[0-9]{10}$")]
+_SEGMENTS: dict[str, tuple[float, list[str]]] = {}
+CSV_MAX_ROWS = 50_000
+
+
+def _segments(session: Session) -> list[str]:
+    key = str(session.get_bind().engine.url)
+    hit = _SEGMENTS.get(key)
+    if hit is None or time.monotonic() - hit[0] > 300:
+        hit = (time.monotonic(), wq.segments(session))
+        _SEGMENTS[key] = hit
+    return hit[1]
+
+
+def _filters(
+    level: list[int],
+    area: str | None,
+    segment: str | None,
+    frailty: str | None,
+    not_case_managed: bool,
+    recent_admission: bool,
+    telehealth_alert: bool,
+    sort: str,
+    dir: str,
+    page: int,
+    submitted: bool,
+) -> wq.Filters:
+    return wq.Filters(
+        levels=sorted(set(level), reverse=True) if (level or submitted) else [4, 3],
+        area=area or None,
+        segment=segment or None,
+        frailty=frailty or None,
+        not_case_managed=not_case_managed,
+        recent_admission=recent_admission,
+        telehealth_alert=telehealth_alert,
+        sort=sort,
+        direction=dir,
+        page=page,
+    )
+
+
+Level = Annotated[list[int], Query(default_factory=list)]
+Text = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9 _+:./-]*$")]
+Sort = Annotated[str, Query(pattern="^(risk|level|age|nhs)$")]
+Dir = Annotated[str, Query(pattern="^(asc|desc)$")]
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+
+
+def _audit_rows(p: PageDep, rows: list[Person], what: str) -> None:
+    for person in rows:
+        audit.record(
+            p.ctx.session,
+            actor=p.user.username,
+            action="read",
+            resource="register",
+            nhs_number=person.nhs_number,
+            detail=f"basis=worklist; {what}",
+            now=p.ctx.now,
+        )
+
+
+@router.get("/worklist", response_class=HTMLResponse)
+def worklist(
+    request: Request,
+    p: PageDep,
+    level: Level,
+    area: Text = None,
+    segment: Text = None,
+    frailty: Annotated[str | None, Query(pattern="^(fit|mild|moderate|severe|unknown)?$")] = None,
+    not_case_managed: bool = False,
+    recent_admission: bool = False,
+    telehealth_alert: bool = False,
+    sort: Sort = "risk",
+    dir: Dir = "desc",
+    page: PageNo = 1,
+    applied: bool = False,
+    enrolled: Annotated[str | None, Query(pattern=r"^[0-9]{10}$")] = None,
+) -> Response:
+    p.ctx.require("register", "read")
+    f = _filters(
+        level,
+        area,
+        segment,
+        frailty,
+        not_case_managed,
+        recent_admission,
+        telehealth_alert,
+        sort,
+        dir,
+        page,
+        applied,
+    )
+    area_list = wq.areas(p.ctx.session, p.user)
+    total, rows = wq.run(p.ctx.session, p.user, f, p.ctx.now, area_list)
+    _audit_rows(p, [r for r, _ in rows], f"page {f.page}")
+    pages = max(1, -(-total // wq.PAGE_SIZE))
+    today = p.ctx.now.date()
+
+    def link(**change: str) -> str:
+        items = [(k, v) for k, v in f.query_items() if k not in change and k != "page"]
+        items += list(change.items())
+        return "/app/worklist?" + urlencode([("applied", "1"), *items])
+
+    return p.render(
+        "worklist.html",
+        title="Worklist",
+        f=f,
+        rows=[(r, e, age(r.date_of_birth, today)) for r, e in rows],
+        total=total,
+        pages=pages,
+        areas=area_list,
+        segments=_segments(p.ctx.session),
+        frailty_options=wq.FRAILTY,
+        link=link,
+        csv_link="/app/worklist.csv?" + urlencode(f.query_items()),
+        prev_link=("/app/worklist?" + urlencode([("applied", "1"), *f.query_items(f.page - 1)]))
+        if f.page > 1
+        else None,
+        next_link=("/app/worklist?" + urlencode([("applied", "1"), *f.query_items(f.page + 1)]))
+        if f.page < pages
+        else None,
+        enrolled=enrolled,
+    )
+
+
+@router.get("/worklist.csv")
+def worklist_csv(
+    p: PageDep,
+    level: Level,
+    area: Text = None,
+    segment: Text = None,
+    frailty: Annotated[str | None, Query(pattern="^(fit|mild|moderate|severe|unknown)?$")] = None,
+    not_case_managed: bool = False,
+    recent_admission: bool = False,
+    telehealth_alert: bool = False,
+    sort: Sort = "risk",
+    dir: Dir = "desc",
+) -> Response:
+    """Every row matching the filters (up to 50,000), audited like the page."""
+    p.ctx.require("register", "read")
+    f = _filters(
+        level,
+        area,
+        segment,
+        frailty,
+        not_case_managed,
+        recent_admission,
+        telehealth_alert,
+        sort,
+        dir,
+        1,
+        True,
+    )
+    area_list = wq.areas(p.ctx.session, p.user)
+    f.page = 1
+    total, rows = wq.run(p.ctx.session, p.user, f, p.ctx.now, area_list, page_size=CSV_MAX_ROWS)
+    _audit_rows(p, [r for r, _ in rows], "csv export")
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(
+        [
+            "nhs_number",
+            "age",
+            "sex",
+            "practice_id",
+            "ccm_level",
+            "risk_percentile",
+            "risk_probability",
+            "segment",
+            "frailty_category",
+            "case_managed",
+            "explanation",
+        ]
+    )
+    today = p.ctx.now.date()
+    for person, enrolled in rows:
+        w.writerow(
+            [
+                person.nhs_number,
+                age(person.date_of_birth, today),
+                person.sex,
+                person.practice_id or "",
+                person.ccm_level or "",
+                "" if person.risk_percentile is None else f"{person.risk_percentile:.1f}",
+                "" if person.risk_probability is None else f"{person.risk_probability:.4f}",
+                person.segment or "",
+                person.frailty_category or "",
+                "yes" if enrolled else "no",
+                "; ".join(str(x) for x in person.risk_explanation or []),
+            ]
+        )
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="worklist.csv"',
+            "X-Total-Rows": str(total),
+        },
+    )
+
+
+def _leads(p: PageDep) -> list[User]:
+    """Who can be the accountable lead: me if my role can, and leads in my team or locality."""
+    q = select(User).where(User.active, User.role.in_(list(LEAD_TEAM_ROLE)))
+    if p.user.locality_id:
+        q = q.where((User.locality_id == p.user.locality_id) | (User.id == p.user.id))
+    elif p.user.org_id:
+        q = q.where((User.org_id == p.user.org_id) | (User.id == p.user.id))
+    return list(p.ctx.session.execute(q.order_by(User.display_name)).scalars())
+
+
+@router.get("/worklist/enrol", response_class=HTMLResponse)
+def enrol_form(p: PageDep, nhs_number: Annotated[str, Query(pattern=r"^[0-9]{10}$")]) -> Response:
+    person = p.ctx.person(nhs_number, "register", "write")
+    return p.render(
+        "enrol.html",
+        title="Enrol in case management",
+        person=person,
+        leads=_leads(p),
+        error=None,
+        reason="",
+    )
+
+
+@router.post("/worklist/enrol")
+def enrol(
+    p: PageDep,
+    nhs_number: Nhs,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    lead_professional_id: Annotated[int, Form(ge=1, le=2**31 - 1)] = 0,
+) -> Response:
+    if not reason.strip() or not lead_professional_id:
+        person = p.ctx.person(nhs_number, "register", "write")
+        return p.render(
+            "enrol.html",
+            status=422,
+            title="Enrol in case management",
+            person=person,
+            leads=_leads(p),
+            error="Enter why the person is being enrolled"
+            if not reason.strip()
+            else "Choose the accountable lead professional",
+            reason=reason,
+        )
+    register.enrol(p.ctx, nhs_number, reason=reason, lead_professional_id=lead_professional_id)
+    return RedirectResponse(f"/app/worklist?enrolled={nhs_number}", status_code=303)

@@ -1,0 +1,225 @@
+"""Read-only warehouse queries for the workbench: a person's linked activity and risk history.
+
+The operational store holds only the people index and live events, so the
+patient page reads the person's history across primary care, hospital,
+community, mental health, social care and telehealth from the DuckDB
+warehouse, opened read-only per request (the warehouse path comes from
+``install(app, warehouse=...)`` or ``CAREWEAVE_WAREHOUSE``). Tables the
+warehouse lacks are skipped. Commissioner pages read aggregates from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Warehouse telehealth measure names -> the care rules' measure names.
+MEASURES = {
+    "blood_glucose": "glucose",
+    "systolic_bp": "systolic_bp",
+    "weight": "weight",
+    "spo2": "spo2",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One timeline entry."""
+
+    date: dt.date
+    setting: str
+    what: str
+
+
+# (table, date column, setting, SQL for the description)
+ACTIVITY = (
+    (
+        "hospital_spells",
+        "admission_date",
+        "Hospital",
+        "admission_method || ' admission' || coalesce(', ' || primary_diagnosis, '') || "
+        "coalesce(', discharged ' || strftime(discharge_date, '%d %b %Y'), '') || "
+        "coalesce(' to ' || discharge_destination, '')",
+    ),
+    ("ae_attendances", "attendance_date", "Hospital", "'A&E attendance, ' || disposal"),
+    (
+        "outpatient_appointments",
+        "appointment_date",
+        "Hospital",
+        "'Outpatient ' || coalesce(specialty || ' ', '') || replace(outcome, '_', ' ')",
+    ),
+    (
+        "primary_care_contacts",
+        "contact_date",
+        "Primary care",
+        "'Seen by ' || replace(staff_role, '_', ' ') || ' (' || replace(mode, '_', ' ') || ')'",
+    ),
+    (
+        "community_contacts",
+        "contact_date",
+        "Community",
+        "replace(service, '_', ' ') || ' (' || replace(mode, '_', ' ') || ')'",
+    ),
+    (
+        "mental_health_contacts",
+        "contact_date",
+        "Mental health",
+        "replace(service, '_', ' ') || ' (' || replace(mode, '_', ' ') || ')'",
+    ),
+    (
+        "social_care_assessments",
+        "assessment_date",
+        "Social care",
+        "replace(assessment_type, '_', ' ') || ' assessment: ' || replace(outcome, '_', ' ')",
+    ),
+    (
+        "social_care_services",
+        "start_date",
+        "Social care",
+        "replace(service_type, '_', ' ') || ' started' || "
+        "coalesce(' (' || weekly_hours || ' h/week)', '')",
+    ),
+    (
+        "care_placements",
+        "start_date",
+        "Social care",
+        "'Care home placement (' || replace(placement_type, '_', ' ') || ')'",
+    ),
+)
+
+
+@contextmanager
+def connect(path: Path | None) -> Iterator[Any]:
+    """A read-only DuckDB connection, or None when no warehouse is configured or present."""
+    if path is None or not path.is_file():
+        yield None
+        return
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        yield None
+        return
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def tables(con: Any) -> set[str]:
+    return {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+
+
+def timeline(con: Any, nhs_number: str, since: dt.date) -> list[Item]:
+    have = tables(con)
+    parts = []
+    for table, date_col, setting, what in ACTIVITY:
+        if table in have:
+            parts.append(
+                f"SELECT {date_col}::DATE AS d, '{setting}' AS setting, {what} AS what "
+                f"FROM {table} WHERE nhs_number = $nhs AND {date_col} >= $since"
+            )
+    if not parts:
+        return []
+    sql = " UNION ALL ".join(parts) + " ORDER BY d DESC LIMIT 500"
+    rows = con.execute(sql, {"nhs": nhs_number, "since": since}).fetchall()
+    return [Item(d, s, w or "") for d, s, w in rows]
+
+
+def telehealth(
+    con: Any, nhs_number: str, since: dt.datetime
+) -> dict[str, list[tuple[dt.datetime, float]]]:
+    if "telehealth_readings" not in tables(con):
+        return {}
+    rows = con.execute(
+        "SELECT measure, recorded_at, value FROM telehealth_readings "
+        "WHERE nhs_number = $nhs AND recorded_at >= $since ORDER BY recorded_at",
+        {"nhs": nhs_number, "since": since.replace(tzinfo=None)},
+    ).fetchall()
+    out: dict[str, list[tuple[dt.datetime, float]]] = {}
+    for measure, at, value in rows:
+        name = MEASURES.get(measure)
+        if name is None or value is None:
+            continue
+        t = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+        out.setdefault(name, []).append((t, float(value)))
+    return out
+
+
+def risk_history(con: Any, nhs_number: str) -> list[dict[str, Any]]:
+    if "risk_scores" not in tables(con):
+        return []
+    cur = con.execute(
+        "SELECT as_of, probability, percentile, ccm_level, segment, explanation "
+        "FROM risk_scores WHERE nhs_number = $nhs ORDER BY as_of",
+        {"nhs": nhs_number},
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def latest_dates(con: Any) -> list[dt.date]:
+    if "risk_scores" not in tables(con):
+        return []
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT as_of FROM risk_scores ORDER BY as_of DESC LIMIT 2"
+        ).fetchall()
+    ]
+
+
+def movement(con: Any) -> tuple[dt.date, dt.date, dict[tuple[int, int], int]] | None:
+    """Level transitions between the two latest score dates, or None with fewer than two."""
+    dates = latest_dates(con)
+    if len(dates) < 2:
+        return None
+    after, before = dates
+    rows = con.execute(
+        "SELECT a.ccm_level, b.ccm_level, count(*) FROM risk_scores a JOIN risk_scores b "
+        "USING (nhs_number) WHERE a.as_of = $before AND b.as_of = $after GROUP BY 1, 2",
+        {"before": before, "after": after},
+    ).fetchall()
+    return before, after, {(int(a), int(b)): int(n) for a, b, n in rows}
+
+
+def segment_spend(con: Any) -> dict[str, float] | None:
+    """Spend in the 12 months to the latest score date by segment (careweave.risk.segments)."""
+    dates = latest_dates(con)
+    needed = {
+        "hospital_spells",
+        "ae_attendances",
+        "outpatient_appointments",
+        "primary_care_contacts",
+        "medications",
+        "community_contacts",
+        "mental_health_contacts",
+        "social_care_services",
+        "care_placements",
+        "reablement_episodes",
+        "social_care_assessments",
+    }
+    if not dates or not needed <= tables(con):
+        return None
+    import ibis
+
+    from careweave.dataset.tariff import default_tariff
+    from careweave.risk.segments import spend
+
+    engine = ibis.duckdb.from_connection(con)
+    per_person = spend(engine, dates[0], default_tariff()).to_pyarrow()
+    con.register("_web_spend", per_person)
+    rows = con.execute(
+        "SELECT coalesce(r.segment, 'not scored'), sum(s.spend_12m) FROM risk_scores r "
+        "JOIN _web_spend s USING (nhs_number) WHERE r.as_of = $d GROUP BY 1",
+        {"d": dates[0]},
+    ).fetchall()
+    con.unregister("_web_spend")
+    return {str(seg): float(v or 0.0) for seg, v in rows}

@@ -1,0 +1,40 @@
+"""Fixtures for the workbench: a demo store and a signed-in TestClient per role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from web_helpers import sign_in
+
+from careweave.api import create_app
+from careweave.web import demo_setup
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("web") / "store.db"
+    url = f"sqlite:///{path}"
+    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    return url
+
+
+@pytest.fixture(scope="module")
+def app(demo_db: str):  # type: ignore[no-untyped-def]
+    return create_app(demo_db, cookie_secure=False, pseudonym_key=b"k" * 32)
+
+
+@pytest.fixture
+def client_for(app) -> Iterator[Callable[[str], tuple[TestClient, str]]]:  # type: ignore[no-untyped-def]
+    clients: list[TestClient] = []
+
+    def make(username: str) -> tuple[TestClient, str]:
+        c = TestClient(app)
+        clients.append(c)
+        return c, sign_in(c, username)
+
+    yield make
+    for c in clients:
+        c.close()

@@ -1,0 +1,244 @@
+"""Browser tests: Playwright for Python driving Debian's chromium headless (no download).
+
+A real uvicorn server on 127.0.0.1 over a temporary SQLite store with the demo
+data; every page visited is checked with axe-core (vendored from npm) for
+serious or critical WCAG violations and screenshotted under test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from careweave.api import create_app
+from careweave.web import demo_setup
+from careweave.web.demo import DEMO_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+MRS = "9990000018"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'store.db'}"
+    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    app = create_app(url, cookie_secure=False, pseudonym_key=b"b" * 32)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, server: str) -> Iterator[Any]:
+    contexts = []
+
+    def make(javascript: bool = True) -> Any:
+        ctx = browser.new_context(base_url=server, java_script_enabled=javascript)
+        # Nothing leaves the machine: the NHS.UK font CDN and anything else external is refused.
+        ctx.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith(server) else route.abort()
+            ),
+        )
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def check(page: Any, name: str, axe: bool = True) -> None:
+    """axe-core on the current page: no serious or critical violation; save a screenshot.
+
+    axe needs JavaScript, so pages visited with JavaScript off are only screenshotted
+    (the same pages are axe-checked in the JavaScript-on walks).
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if not axe:
+        return
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG
+    )
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{name}: {bad}"
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/app/sign-in")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/app/")
+
+
+def sign_out(page: Any) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/app/sign-in")
+
+
+WALKS = {
+    "coordinator": ["/app/", "/app/worklist", f"/app/people/{MRS}", "/app/directory?q=falls"],
+    "gp.jones": ["/app/", f"/app/people/{MRS}", f"/app/people/{MRS}/care-plan/edit"],
+    "case.manager": [
+        "/app/",
+        "/app/mdt",
+        f"/app/people/{MRS}/assessments/new?template_id=home_environment_falls",
+    ],
+    "social.worker": ["/app/", f"/app/people/{MRS}", f"/app/people/{MRS}/referrals/new"],
+    "home.care": ["/app/", f"/app/people/{MRS}"],
+    "commissioner": [
+        "/app/",
+        "/app/population",
+        "/app/population/segments",
+        "/app/population/movement",
+    ],
+    "demo.admin": ["/app/"],
+}
+
+
+def test_sign_in_page_and_directory_without_javascript(new_page: Any) -> None:
+    page = new_page(javascript=False)
+    page.goto("/app/directory")
+    check(page, "directory-public-no-js", axe=False)
+    sign_in(page, "coordinator")
+    page.goto("/app/worklist")
+    page.get_by_label("telehealth alert", exact=False).check()
+    page.get_by_role("button", name="Apply filters").click()
+    assert page.locator("#worklist").get_by_role("link", name="999 000 0018").is_visible()
+    check(page, "worklist-no-js", axe=False)
+
+
+@pytest.mark.parametrize("username", list(WALKS))
+def test_role_walk(new_page: Any, username: str) -> None:
+    page = new_page()
+    page.goto("/app/sign-in")
+    check(page, "sign-in")
+    sign_in(page, username)
+    for i, path in enumerate(WALKS[username]):
+        resp = page.goto(path)
+        assert resp is not None and resp.status == 200, (path, resp and resp.status)
+        check(page, f"{username}-{i}")
+    sign_out(page)
+
+
+def test_user_without_relationship_is_refused(new_page: Any) -> None:
+    page = new_page()
+    sign_in(page, "gp.elsewhere")
+    resp = page.goto(f"/app/people/{MRS}")
+    assert resp is not None and resp.status == 403
+    assert page.get_by_role("heading", name="You do not have a care relationship").is_visible()
+    assert page.get_by_text("insulin-dependent diabetes").count() == 0
+    check(page, "refused-break-glass")
+    page.get_by_label("Reason for emergency access").fill(
+        "Seen in A&E out of hours, needs medication list"
+    )
+    page.get_by_role("button", name="Open the record in an emergency").click()
+    page.wait_for_url(f"**/app/people/{MRS}")
+    assert page.get_by_text("insulin-dependent diabetes").count() >= 1
+    sign_out(page)
+    sign_in(page, "demo.admin")
+    row = page.locator("#break-glass + table tr", has_text="Dr Tom Rees")
+    assert row.count() == 1
+    check(page, "admin-break-glass-review")
+    row.get_by_label("Review note").fill("Confirmed with the A&E team")
+    row.get_by_role("button", name="Mark reviewed").click()
+    page.wait_for_url("**/app/#break-glass")
+    assert page.get_by_text("Break-glass accesses awaiting review (0)").is_visible()
+
+
+def test_mrs_jones_journey(new_page: Any) -> None:
+    """Telehealth alert on the co-ordinator's home -> referral -> care plan -> GP told."""
+    page = new_page()
+    sign_in(page, "coordinator")
+    alert = page.locator("#notifications + table tr", has_text="Telehealth alert")
+    assert alert.count() >= 1
+    check(page, "jones-1-coordinator-home")
+    alert.first.get_by_role("link").click()
+    page.wait_for_url(f"**/app/people/{MRS}")
+    assert page.locator("#chart-glucose").is_visible()
+    check(page, "jones-2-patient")
+
+    page.get_by_role("link", name="Make a referral").click()
+    page.get_by_label("Specialist diabetes nursing").check()
+    page.get_by_label("Urgent").check()
+    page.get_by_label("Reason for referral").fill("Blood glucose unstable for 3 days")
+    check(page, "jones-3-referral")
+    page.get_by_role("button", name="Send the referral").click()
+    page.wait_for_url(f"**/app/people/{MRS}#referrals")
+    assert (
+        page.locator("#referrals + table").get_by_text("Specialist diabetes nursing").is_visible()
+    )
+
+    page.get_by_role("link", name="Update the care plan").click()
+    page.locator("#int_desc_2").fill("Specialist diabetes nurse home visit")
+    page.locator("#int_org_2").fill("Community diabetes team")
+    page.locator("#int_role_2").select_option("specialist_nurse")
+    page.locator("#int_due_2").fill("2027-01-15")
+    check(page, "jones-4-care-plan")
+    page.get_by_role("button", name="Save the care plan").click()
+    page.wait_for_url(f"**/app/people/{MRS}#care-plan")
+    assert page.get_by_text("Specialist diabetes nurse home visit").is_visible()
+    sign_out(page)
+
+    sign_in(page, "gp.jones")
+    note = page.locator("#notifications + table tr", has_text="Care plan version 2")
+    assert note.count() == 1
+    assert "Carys Evans" in note.inner_text()
+    check(page, "jones-5-gp-home")

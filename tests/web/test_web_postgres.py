@@ -1,0 +1,50 @@
+"""The workbench on PostgreSQL: demo data, worklist (indexes, two-step page), patient page, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from web_helpers import sign_in
+
+from careweave.api import create_app
+from careweave.web import demo_setup
+
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("web-postgres")]
+MRS = "9990000018"
+
+
+@pytest.fixture(scope="module")
+def pg_store(pg_url: str) -> Iterator[str]:
+    """A fresh database on the throwaway server, dropped afterwards."""
+    name = f"web_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = pg_url.rsplit("/", 1)[0] + f"/{name}"
+    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    yield url
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_worklist_and_patient_page_on_postgres(pg_store: str) -> None:
+    app = create_app(pg_store, cookie_secure=False, pseudonym_key=b"p" * 32)
+    c = TestClient(app)
+    sign_in(c, "coordinator")
+    r = c.get("/app/worklist", params={"applied": 1, "level": [4, 3], "sort": "age"})
+    assert r.status_code == 200 and "999 000 0018" in r.text and "999 000 0026" in r.text
+    rows = list(csv.DictReader(io.StringIO(c.get("/app/worklist.csv", params={"level": 4}).text)))
+    assert [row["nhs_number"] for row in rows] == [MRS]
+    page = c.get(f"/app/people/{MRS}")
+    assert page.status_code == 200 and 'id="chart-glucose"' in page.text
+    other = TestClient(app)
+    sign_in(other, "gp.elsewhere")
+    assert other.get(f"/app/people/{MRS}").status_code == 403

@@ -1,0 +1,231 @@
+"""Pages that read the warehouse: timeline across settings, risk history, spend, movement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+from web_helpers import sign_in
+
+from careweave.api import create_app
+from careweave.dataset.derived import RISK_SCORES
+from careweave.warehouse.schema import BATCH_COLUMN, create_table_sql, ensure_schema
+from careweave.web import demo_setup, install
+
+pytestmark = pytest.mark.xdist_group("web-warehouse")
+
+TODAY = dt.date.today()
+MRS = "9990000018"
+MR = "9990000026"
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, object]]) -> None:
+    for row in rows:
+        cols = [*row, BATCH_COLUMN]
+        marks = ", ".join("?" for _ in cols)
+        con.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", [*row.values(), "b1"]
+        )
+
+
+def make_warehouse(path: Path) -> Path:
+    con = duckdb.connect(str(path))
+    ensure_schema(con)
+    con.execute(create_table_sql(RISK_SCORES))
+    _insert(
+        con,
+        "organisations",
+        [
+            {"org_id": "LOC1", "org_type": "locality", "name": "North locality", "parent_id": None},
+            {"org_id": "CL1", "org_type": "cluster", "name": "North cluster", "parent_id": "LOC1"},
+            {
+                "org_id": "GP1",
+                "org_type": "gp_practice",
+                "name": "Bridge Surgery",
+                "parent_id": "CL1",
+            },
+            {
+                "org_id": "GP2",
+                "org_type": "gp_practice",
+                "name": "Hill Surgery",
+                "parent_id": "CL1",
+            },
+        ],
+    )
+    people = [(MRS, "female", 85), (MR, "male", 87)] + [
+        (f"99900001{i:02d}", "female" if i % 2 else "male", 72 + i) for i in range(18)
+    ]
+    _insert(
+        con,
+        "people",
+        [
+            {
+                "nhs_number": nhs,
+                "date_of_birth": TODAY.replace(year=TODAY.year - age, day=1),
+                "sex": sex,
+                "ethnic_group": "white_british",
+                "practice_id": "GP1" if i < 12 else "GP2",
+                "care_home_resident": False,
+            }
+            for i, (nhs, sex, age) in enumerate(people)
+        ],
+    )
+    recent, earlier = TODAY - dt.timedelta(days=10), TODAY - dt.timedelta(days=100)
+    scores = []
+    for i, (nhs, _, _) in enumerate(people):
+        for as_of, level in ((earlier, 4 if i < 3 else 2), (recent, 4 if i == 0 else 2)):
+            scores.append(
+                {
+                    "nhs_number": nhs,
+                    "as_of": as_of,
+                    "probability": 0.5 if nhs == MRS else 0.1,
+                    "percentile": 99.9 if nhs == MRS else 50.0,
+                    "risk_band": "very high" if level == 4 else "moderate",
+                    "ccm_level": level,
+                    "segment": "70+: frail",
+                    "frailty_category": "moderate",
+                    "readmitter": False,
+                    "explanation": ["2 emergency admissions in the last 12 months", "aged 85+"],
+                    "model_version": "test",
+                }
+            )
+    _insert(con, "risk_scores", scores)
+    day = TODAY - dt.timedelta(days=40)
+    _insert(
+        con,
+        "hospital_spells",
+        [
+            {
+                "id": "s1",
+                "nhs_number": MRS,
+                "provider_id": None,
+                "admission_date": day,
+                "discharge_date": day + dt.timedelta(days=10),
+                "admission_method": "emergency",
+                "primary_diagnosis": "S72.0",
+                "discharge_destination": "home",
+                "cost": 5000.0,
+            }
+        ],
+    )
+    _insert(
+        con,
+        "ae_attendances",
+        [{"id": "a1", "nhs_number": MRS, "attendance_date": day, "disposal": "admitted"}],
+    )
+    _insert(
+        con,
+        "primary_care_contacts",
+        [
+            {
+                "id": "p1",
+                "nhs_number": MRS,
+                "contact_date": day - dt.timedelta(days=5),
+                "staff_role": "gp",
+                "mode": "home_visit",
+            }
+        ],
+    )
+    _insert(
+        con,
+        "community_contacts",
+        [
+            {
+                "id": "c1",
+                "nhs_number": MRS,
+                "contact_date": day + dt.timedelta(days=12),
+                "service": "district_nursing",
+                "mode": "home_visit",
+            }
+        ],
+    )
+    _insert(
+        con,
+        "mental_health_contacts",
+        [
+            {
+                "id": "m1",
+                "nhs_number": MR,
+                "contact_date": day,
+                "service": "memory_clinic",
+                "mode": "face_to_face",
+            }
+        ],
+    )
+    _insert(
+        con,
+        "social_care_assessments",
+        [
+            {
+                "id": "sa1",
+                "nhs_number": MRS,
+                "assessment_date": day + dt.timedelta(days=9),
+                "assessment_type": "carer",
+                "outcome": "services_provided",
+            }
+        ],
+    )
+    _insert(
+        con,
+        "telehealth_readings",
+        [
+            {
+                "id": f"t{i}",
+                "nhs_number": MRS,
+                "device": "glucometer",
+                "measure": "blood_glucose",
+                "value": v,
+                "unit": "mmol/L",
+                "recorded_at": dt.datetime.combine(TODAY - dt.timedelta(days=20 - i), dt.time(8)),
+            }
+            for i, v in enumerate((6.0, 7.5, 12.5, 5.5))
+        ],
+    )
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    tmp = tmp_path_factory.mktemp("webwh")
+    warehouse = make_warehouse(tmp / "warehouse.duckdb")
+    url = f"sqlite:///{tmp / 'store.db'}"
+    users = demo_setup(url, warehouse)
+    assert ("coordinator", users[0][1], "care_coordinator") in users
+    app = create_app(url, cookie_secure=False, pseudonym_key=b"w" * 32)
+    install(app, warehouse=warehouse)
+    return TestClient(app)
+
+
+def test_demo_picks_the_joneses_from_the_synced_warehouse(client: TestClient) -> None:
+    sign_in(client, "coordinator")
+    home = client.get("/app/")
+    assert "Telehealth alert" in home.text and "999 000 0018" in home.text
+
+
+def test_patient_timeline_spans_settings(client: TestClient) -> None:
+    sign_in(client, "coordinator")
+    r = client.get(f"/app/people/{MRS}")
+    assert r.status_code == 200
+    for setting in ("Hospital", "Primary care", "Community", "Social care", "Care plan"):
+        assert f'<td class="nhsuk-table__cell">{setting}</td>' in r.text, setting
+    assert "emergency admission, S72.0" in r.text and "A&amp;E attendance, admitted" in r.text
+    assert "no warehouse is connected" not in r.text
+    # Risk history from both score dates, device readings in the chart.
+    assert r.text.count("2 emergency admissions in the last 12 months; aged 85+") >= 2
+    assert "12.5" in r.text
+
+
+def test_population_spend_and_movement(client: TestClient) -> None:
+    sign_in(client, "commissioner")
+    seg = client.get("/app/population/segments")
+    assert seg.status_code == 200 and "70+: frail" in seg.text
+    assert "£" in seg.text and "100.0%" in seg.text
+    mov = client.get("/app/population/movement")
+    assert mov.status_code == 200 and "Moved to a lower level" in mov.text
+    assert "&lt;8" in mov.text  # 2 people moved from level 4 to 2: suppressed
+    pyr = client.get("/app/population?by=practice")
+    assert "Bridge Surgery" in pyr.text and "Hill Surgery" in pyr.text
