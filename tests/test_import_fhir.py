@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from careweave.cli.main import main
+from careweave.dataset.nhs_number import SURROGATE_RANGES, in_ranges
 from careweave.errors import InputError
 from careweave.importers import fhir
 from careweave.importers.fhir import import_fhir
@@ -67,8 +68,10 @@ def test_synthea_bundles_map_losslessly(tmp_path: Path) -> None:
     people = data["people"].to_pylist()
     assert {p["date_of_death"] is None for p in people} == {True, False}
     assert all(p["deprivation_decile"] is None and p["small_area"] is None for p in people)
-    # The surrogate NHS numbers are in the importer's 999 range and keep the source id.
-    assert all(p["nhs_number"][:3] == "999" and p["source_id"] for p in people)
+    # The surrogate NHS numbers are in the importer's never-issued ranges and keep the source id.
+    assert all(
+        in_ranges(int(p["nhs_number"][:9]), SURROGATE_RANGES) and p["source_id"] for p in people
+    )
     raw = data["raw_resources"].to_pylist()
     assert all(json.loads(r["content"]) for r in raw)
 
@@ -94,7 +97,8 @@ def test_uk_edge_cases(tmp_path: Path) -> None:
     assert uk1["practice_id"] == "W99001" and uk1["ethnic_group"] == "asian"
     assert uk1["source_id"] is None
     uk2 = people["pat-uk-2"]  # invalid NHS number -> surrogate; partial birth date
-    assert uk2["nhs_number"] != "9990001015" and uk2["nhs_number"].startswith("999")
+    assert uk2["nhs_number"] != "9990001015"
+    assert in_ranges(int(uk2["nhs_number"][:9]), SURROGATE_RANGES)
     assert str(uk2["date_of_birth"]) == "1950-07-01" and uk2["practice_id"] == "W99001"
     assert people["9990001014"]["ethnic_group"] == "unknown"  # searchset patient
 

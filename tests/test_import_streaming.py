@@ -96,7 +96,7 @@ def peak_rss_kb(src: Path, out: Path) -> tuple[int, int]:
         capture_output=True,
         text=True,
     )
-    rows, rss = done.stdout.split()
+    rows, rss = done.stdout.split()[-2:]  # the last line is the child's answer
     return int(rows), int(rss)
 
 

@@ -59,10 +59,12 @@ def read_warehouse(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any
     """(people with their latest score, organisations) from the warehouse, read-only."""
     import duckdb
 
+    from careweave import duck
+
     if not path.is_file():
         raise InputError(f"--warehouse {path}: no such file")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duck.connect(path, read_only=True)
     except duckdb.Error as e:
         raise InputError(f"--warehouse {path}: not a DuckDB warehouse ({e})") from e
     try:

@@ -28,11 +28,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from careweave import duck
 from careweave.dataset import io as dsio
 from careweave.dataset import tables as T
 from careweave.dataset.nhs_number import surrogate_for
@@ -117,7 +117,7 @@ class Finaliser:
         self.files = files
         self.report = report
         self.labels = {**FHIR_LABELS, **(labels or {})}
-        self.con = duckdb.connect(":memory:")
+        self.con = duck.connect()
         tmp = staging / "duckdb-tmp"
         tmp.mkdir(exist_ok=True)
         self.con.execute(f"SET memory_limit='{memory_limit}'")

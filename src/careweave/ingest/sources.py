@@ -19,6 +19,7 @@ from typing import Literal
 
 import duckdb
 
+from careweave import duck
 from careweave.dataset.io import MANIFEST, Manifest, read_manifest, table_path
 from careweave.dataset.schema import Table
 from careweave.dataset.tables import TABLES
@@ -122,7 +123,7 @@ def inspect_dataset(directory: Path) -> Inputs:
     if manifest.span_end < manifest.span_start:
         raise InputError(f"{directory / MANIFEST}: span_end is before span_start")
     sources: list[Source] = []
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         for table in TABLES:
             path = table_path(directory, table)

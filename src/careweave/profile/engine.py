@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from careweave import duck
 from careweave.dataset import tables as T
 from careweave.dataset.io import read_manifest, table_path
 from careweave.dataset.registers import load_registers
@@ -546,7 +547,7 @@ def profile_dataset_dir(path: Path, tariff_path: Path | None = None) -> dict[str
     if manifest is None:
         raise InputError(f"{path}: no manifest.json, so the span it covers is unknown")
     tariff = load_tariff(tariff_path)
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         for t in PROFILE_TABLES:
             src = table_path(path, t)
@@ -573,7 +574,7 @@ def profile_warehouse(path: Path, tariff_path: Path | None = None) -> dict[str, 
         raise InputError(f"{path}: no such warehouse file")
     tariff = load_tariff(tariff_path)
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duck.connect(path, read_only=True)
     except duckdb.Error as e:
         raise InputError(f"{path}: not a DuckDB warehouse ({str(e).splitlines()[0]})") from None
     try:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from careweave import duck
 from careweave.dataset.derived import RISK_SCORES
 from careweave.dataset.schema import Kind
 from careweave.dataset.tariff import Tariff, load_tariff
@@ -88,10 +89,9 @@ def risk_scores_table(scored: pd.DataFrame, as_of: dt.date) -> pa.Table:
 
 def write_risk_scores(warehouse: Path, table: pa.Table, as_of: dt.date) -> None:
     """Replace the rows for ``as_of`` in ``risk_scores``, in one transaction."""
-    import duckdb
 
     ddl = ", ".join(f'"{c.name}" {_SQL_TYPES[c.kind]}' for c in RISK_SCORES.columns)
-    con = duckdb.connect(str(warehouse))
+    con = duck.connect(warehouse)
     try:
         con.execute("BEGIN")
         con.execute(f"CREATE TABLE IF NOT EXISTS risk_scores ({ddl})")
@@ -109,9 +109,8 @@ def write_risk_scores(warehouse: Path, table: pa.Table, as_of: dt.date) -> None:
 
 
 def read_levels(warehouse: Path, as_of: dt.date) -> pd.DataFrame | None:
-    import duckdb
 
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duck.connect(warehouse, read_only=True)
     try:
         names = {
             r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from careweave import duck
 from careweave.errors import CareweaveError, InputError
 
 
@@ -31,7 +32,7 @@ def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
 
 def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duck.connect(path, read_only=read_only)
     except duckdb.IOException as e:
         if "lock" in str(e).lower():
             raise WarehouseBusyError(

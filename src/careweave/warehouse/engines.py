@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from careweave import duck
 from careweave.dataset.tables import BY_NAME
 from careweave.errors import InputError
 
@@ -72,6 +73,7 @@ class DuckDBEngine:
             config["memory_limit"] = memory_limit
         try:
             con = ibis.duckdb.connect(str(warehouse), read_only=True, **config)
+            duck.quiet(con.con)
         except Exception as e:  # duckdb raises IOException for non-database files
             raise InputError(f"{warehouse}: cannot open as a DuckDB warehouse ({e})") from None
         return cls(con)
@@ -81,6 +83,7 @@ class DuckDBEngine:
         import ibis
 
         con = ibis.duckdb.connect()
+        duck.quiet(con.con)
         for name, data in tables.items():
             con.create_table(name, data)
         return cls(con)

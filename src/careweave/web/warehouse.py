@@ -100,8 +100,10 @@ def connect(path: Path | None) -> Iterator[Any]:
         return
     import duckdb
 
+    from careweave import duck
+
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duck.connect(path, read_only=True)
     except duckdb.Error:
         yield None
         return
