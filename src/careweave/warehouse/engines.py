@@ -145,11 +145,11 @@ class SparkEngine:
 
     @classmethod
     def open(cls, warehouse: Path, names: Iterable[str]) -> SparkEngine:
-        duck = DuckDBEngine.open(warehouse)
+        source = DuckDBEngine.open(warehouse)
         try:
-            tables = {n: duck.con.table(n).to_pyarrow() for n in names if n in duck._present}
+            tables = {n: source.con.table(n).to_pyarrow() for n in names if n in source._present}
         finally:
-            duck.close()
+            source.close()
         return cls(tables)
 
     @classmethod
