@@ -1,5 +1,6 @@
 """The main job, end to end on a small population: synthesise, load, profile, train, stratify."""
 
+import sqlite3
 from pathlib import Path
 
 import duckdb
@@ -9,7 +10,7 @@ from careweave.cli.main import main
 
 def test_demo_runs_end_to_end_and_rerun_adds_nothing(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--people", "3000"]) == 0
+    assert main(["demo", "--out", str(out), "--people", "3000", "--no-serve"]) == 0
     warehouse = out / "warehouse.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         people = con.execute("select count(*) from people").fetchone()
@@ -27,8 +28,14 @@ def test_demo_runs_end_to_end_and_rerun_adds_nothing(tmp_path: Path) -> None:
     assert set(levels) == {1, 2, 3, 4}
     assert sum(levels.values()) > 2500  # everyone alive and registered at the span end
     assert (out / "models").is_dir() and any((out / "models").glob("*.card.html"))
+    store = sqlite3.connect(out / "careweave.sqlite")
+    roles = {r for (r,) in store.execute("select role from users")}
+    synced = store.execute("select count(*) from people").fetchone()
+    store.close()
+    assert {"clinician", "care_coordinator", "analyst", "administrator"} <= roles
+    assert synced is not None and synced[0] >= 2500
 
-    assert main(["demo", "--out", str(out), "--people", "3000"]) == 0
+    assert main(["demo", "--out", str(out), "--people", "3000", "--no-serve"]) == 0
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from hospital_spells").fetchone() == spells
         assert con.execute("select count(*) from _load_batches").fetchone() == (1,)

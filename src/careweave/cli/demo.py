@@ -5,7 +5,10 @@ Synthesises a health board of about 120,000 people (three localities of
 validation, prints the data profile, trains and validates the risk model
 (trained two years before the span's end, validated one year later), and
 stratifies everyone at the span's end into the four CCM levels, with the
-movement since a year before. Re-running reuses the dataset when
+movement since a year before. Finally it syncs the people index into the
+operational store (a SQLite file beside the warehouse), creates one demo user
+per role and the Mr & Mrs Jones scenario, prints the users, and serves the web
+workbench on localhost until interrupted (``--no-serve`` stops before that). Re-running reuses the dataset when
 its parameters are unchanged; the reload is then a no-op (loads are
 idempotent), which the output shows.
 """
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 DEMO_PEOPLE = 120_000
 DEMO_SEED = 20261122
@@ -40,24 +44,30 @@ def register(app: typer.Typer) -> None:
         fresh: Annotated[
             bool, typer.Option(help="Start again: delete the folder's dataset and warehouse.")
         ] = False,
+        serve: Annotated[
+            bool, typer.Option(help="Serve the web workbench on localhost at the end.")
+        ] = True,
+        port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
     ) -> None:
-        """The main job: synthesise a health board, load, profile, train, stratify."""
-        from rich.console import Console
-
+        """The main job: synthesise, load, profile, train, stratify, then serve the workbench."""
         from careweave.dataset.io import read_manifest
         from careweave.ingest import load_dataset, print_report
         from careweave.profile import profile_warehouse, render_profile
         from careweave.risk import default_dates, print_stratify, print_train, stratify, train
         from careweave.synth import generate
+        from careweave.web import demo_setup
 
         console = Console()
         start, end = _span(dt.date.today())
         dataset, warehouse = out / "dataset", out / "warehouse.duckdb"
+        store = out / "careweave.sqlite"
         if fresh:
             import shutil
 
             shutil.rmtree(dataset, ignore_errors=True)
-            warehouse.unlink(missing_ok=True)
+            shutil.rmtree(out / "models", ignore_errors=True)
+            for path in (warehouse, store):
+                path.unlink(missing_ok=True)
         t0 = time.perf_counter()
         manifest = read_manifest(dataset) if dataset.exists() else None
         wanted = {"people": people, "seed": seed}
@@ -84,4 +94,38 @@ def register(app: typer.Typer) -> None:
         console.rule(f"5. Stratifying everyone at {as_of} into the four CCM levels")
         compare_to = as_of - dt.timedelta(days=365)
         print_stratify(stratify(warehouse, as_of, compare_to=compare_to), console)
-        console.print(f"[bold]Demo finished in {time.perf_counter() - t0:.0f} s.[/bold]")
+        console.rule("6. Care co-ordination: people index, demo users, the Jones scenario")
+        db_url = f"sqlite:///{store.resolve()}"
+        _show_users(demo_setup(db_url, warehouse), console)
+        console.print(f"[bold]Demo pipeline finished in {time.perf_counter() - t0:.0f} s.[/bold]")
+        if serve:
+            _serve(db_url, warehouse, port, console)
+
+
+def _show_users(users: list[tuple[str, str, str]], console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title="Demo users (synthetic data only)")
+    for column in ("username", "password", "role"):
+        table.add_column(column)
+    for username, password, role in users:
+        table.add_row(username, password, role)
+    console.print(table)
+
+
+def _serve(db_url: str, warehouse: Path, port: int, console: Console) -> None:
+    """Serve API and workbench on localhost (browsers accept Secure cookies there)."""
+    import os
+
+    import uvicorn
+
+    from careweave.api import create_app
+
+    os.environ["CAREWEAVE_WAREHOUSE"] = str(warehouse.resolve())
+    app = create_app(db_url)
+    console.rule(f"7. Web workbench: open http://localhost:{port}/ (Ctrl+C to stop)")
+    console.print(
+        "Sign in as [bold]coordinator[/bold] to see Mrs Jones's telehealth alert, "
+        "then as [bold]gp.jones[/bold] to see the notifications."
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
