@@ -237,6 +237,16 @@ def _iter_document(
         yield from _stream_entries(tracked.stream, name, report, tick, tracked.position)
 
 
+def _ijson_backend() -> Any:
+    """ijson's C backend (yajl2_c, in the ijson wheels); the default one if it is missing."""
+    import ijson
+
+    try:
+        return ijson.get_backend("yajl2_c")
+    except ImportError:
+        return ijson
+
+
 def _stream_entries(
     f: IO[bytes],
     name: str,
@@ -247,9 +257,10 @@ def _stream_entries(
     """Bundle entries one at a time (ijson, C backend); stops at the first fault."""
     import ijson
 
+    backend = _ijson_backend()
     i = -1
     try:
-        for i, entry in enumerate(ijson.items(f, "entry.item", use_float=True)):
+        for i, entry in enumerate(backend.items(f, "entry.item", use_float=True)):
             if tick is not None and position is not None and i & 2047 == 0:
                 tick(position())
             res = _entry_resource(entry, name, i, report)
