@@ -950,7 +950,7 @@ class FhirMapper:
                 )
             )
         if not members:
-            raise Skip("no members other than the patient", "no_rows")
+            raise Skip("no members other than the patient", None)
         for row in members:
             self.stager.add("s_care_team", row)
 
