@@ -404,3 +404,20 @@ def test_profile_of_the_loaded_warehouse_equals_profile_of_the_dataset(tmp_path:
     report = load_dataset(tmp_path / "ds", tmp_path / "w.duckdb")
     assert report.rows_quarantined == 0
     assert profile_warehouse(tmp_path / "w.duckdb") == profile_dataset_dir(tmp_path / "ds")
+
+
+def test_a_missing_directory_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["load", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"careweave: error: {tmp_path / 'nope'}: no such dataset directory"
+    )
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_the_loader_implements_every_column_check() -> None:
+    from careweave.ingest.rules import KNOWN_CHECKS
+
+    assert {c.check for t in TABLES for c in t.columns} <= KNOWN_CHECKS

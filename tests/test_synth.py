@@ -234,3 +234,12 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--end" in capsys.readouterr().err
     assert main(["synth", "--people", "2000000", "--out", str(out)]) == 2
     assert "at most" in capsys.readouterr().err
+
+
+def test_no_overlapping_spells(small: Path) -> None:
+    spells = _read(small, T.HOSPITAL_SPELLS).to_pandas()
+    spells["dis"] = spells["discharge_date"].fillna(END)
+    spells = spells.sort_values(["nhs_number", "admission_date", "dis"])
+    prev_dis = spells.groupby("nhs_number")["dis"].shift()
+    overlapping = spells["admission_date"] < prev_dis
+    assert not overlapping.any(), spells[overlapping].head()

@@ -236,20 +236,25 @@ def _load_table(
         rules.append(Rule(reason, field, ""))
         return len(rules) - 1
 
-    good = "_cw_typed AS t ANTI JOIN _cw_bad AS b ON b._row = t._row"
+    def good() -> str:
+        """The rows not refused so far (no join at all in the usual case of none)."""
+        if _count(con, "_cw_bad"):
+            return "_cw_typed AS t ANTI JOIN _cw_bad AS b ON b._row = t._row"
+        return "_cw_typed AS t"
+
     # Duplicates among the rows that passed every row rule: exact copies after
     # the first, and every version of a key sent with different contents.
     dup = rule("duplicate_in_batch", table.key)
     conflicting = rule("conflicting_duplicate_in_batch", table.key)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cw_dupkeys AS SELECT {key} AS k FROM {good} "
+        f"CREATE OR REPLACE TEMP TABLE _cw_dupkeys AS SELECT {key} AS k FROM {good()} "
         f"GROUP BY {key} HAVING count(*) > 1"
     )
     if _count(con, "_cw_dupkeys"):
         row_hash = "hash(" + ", ".join(f"t.{quote(c)}" for c in columns) + ")"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _cw_dups AS SELECT t._row, t.{key} AS k, "
-            f"{row_hash} AS h FROM {good} SEMI JOIN _cw_dupkeys AS d ON d.k = t.{key}"
+            f"{row_hash} AS h FROM {good()} SEMI JOIN _cw_dupkeys AS d ON d.k = t.{key}"
         )
         con.execute(
             f"INSERT INTO _cw_bad SELECT d._row, CASE WHEN g.variants > 1 THEN {conflicting} "
@@ -264,7 +269,7 @@ def _load_table(
         same = " AND ".join(f"w.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in columns)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _cw_existing AS SELECT t._row, ({same}) AS same "
-            f"FROM {good} JOIN main.{name} AS w ON w.{key} = t.{key}"
+            f"FROM {good()} JOIN main.{name} AS w ON w.{key} = t.{key}"
         )
         con.execute(f"INSERT INTO _cw_bad SELECT _row, {conflict} FROM _cw_existing WHERE NOT same")
         con.execute("INSERT INTO _cw_same SELECT _row FROM _cw_existing WHERE same")
@@ -278,7 +283,7 @@ def _load_table(
         ref, col = quote(c.references.column), quote(c.name)
         while True:
             changed = con.execute(
-                f"INSERT INTO _cw_bad SELECT t._row, {idx} FROM {good} "
+                f"INSERT INTO _cw_bad SELECT t._row, {idx} FROM {good()} "
                 f"WHERE t.{col} IS NOT NULL "
                 f"AND t.{col} NOT IN (SELECT t2.{ref} FROM _cw_typed AS t2 ANTI JOIN _cw_bad AS b2 "
                 f"ON b2._row = t2._row) AND t.{col} NOT IN (SELECT {ref} FROM main.{name})"
@@ -290,7 +295,7 @@ def _load_table(
     column_list = ", ".join(quote(c) for c in columns)
     inserted = con.execute(
         f"INSERT INTO main.{name} ({column_list}, {BATCH_COLUMN}) "
-        f"SELECT {', '.join(f't.{quote(c)}' for c in columns)}, ? FROM {good} "
+        f"SELECT {', '.join(f't.{quote(c)}' for c in columns)}, ? FROM {good()} "
         "ANTI JOIN _cw_same AS s ON s._row = t._row",
         [batch_id],
     ).fetchone()

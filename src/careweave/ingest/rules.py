@@ -44,6 +44,9 @@ REASONS: dict[str, str] = {
     "conflicts_with_warehouse": "key already in the warehouse with different content",
 }
 
+#: Values of ``Column.check`` the loader implements.
+KNOWN_CHECKS = frozenset({None, "nhs_number", "code", "icd10"})
+
 #: Temporary macros the rules use; created once per load connection.
 MACROS = (
     # 11 - (weighted sum of the first nine digits mod 11); digits via ascii() so
@@ -160,6 +163,8 @@ def build_plan(
     by_reason: dict[str, list[Rule]] = {r: [] for r in REASONS}
 
     for c in table.columns:
+        if c.check not in KNOWN_CHECKS:
+            raise ValueError(f"{table.name}.{c.name}: no loader rule for check {c.check!r}")
         if c.name in raw and c.kind is not Kind.STRING_LIST:
             by_reason["unreadable_value"].append(
                 Rule(

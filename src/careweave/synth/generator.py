@@ -458,6 +458,7 @@ def generate_chunk(
 
     death = np.full(n, NEVER, dtype=np.int64)
     prev_em = np.zeros(n, dtype=np.int64)
+    last_dis = np.full(n, -NEVER, dtype=np.int64)  # latest emergency discharge so far
     risk_rel = np.zeros(n)
 
     spells = _Rows()  # person, adm, dis, method(0 em,1 el,2 mat), dest, kind
@@ -540,8 +541,12 @@ def generate_chunk(
         s_idx = np.concatenate([r[0] for r in rounds])
         s_adm = np.concatenate([r[1] for r in rounds])
         s_dis = np.concatenate([r[2] for r in rounds])
+        s_dis = np.minimum(s_dis, death[s_idx])
+        # a person is in one bed at a time: drop spells that start inside an earlier one
+        ix = _no_overlap(s_idx, s_adm, s_dis, last_dis)
+        s_idx, s_adm, s_dis = s_idx[ix], s_adm[ix], s_dis[ix]
+        np.maximum.at(last_dis, s_idx, s_dis)
         died_in = s_dis >= death[s_idx]
-        s_dis = np.where(died_in, death[s_idx], s_dis)
         # 0 home, 1 care_home, 2 other_hospital, 3 died, 4 other
         other = np.array([0, 2, 4])[_pick(rng, s_idx.shape[0], [0.95, 0.035, 0.015])]
         dest = np.where(died_in, 3, np.where(in_home[s_idx], 1, other))
@@ -599,24 +604,26 @@ def generate_chunk(
         l_idx, l_adm = _spread(rng, rng.poisson(lam_el * alive_expo), es, win_end)
         l_los = np.where(rng.random(l_idx.shape[0]) < 0.75, 0, rng.geometric(0.35, l_idx.shape[0]))
         l_dis = np.minimum(l_adm + l_los, win_end[l_idx])
-        spells.add(
-            person=l_idx,
-            adm=l_adm,
-            dis=l_dis,
-            method=np.ones(l_idx.shape[0], dtype=np.int64),
-            dest=np.where(in_home[l_idx], 1, 0),
-        )
         fert = np.where(
             female & (age >= 16) & (age < 46), 0.1 * np.exp(-(((age - 31) / 6.5) ** 2)), 0
         )
         m_idx, m_adm = _spread(rng, rng.poisson(fert * alive_expo), es, win_end)
         m_dis = np.minimum(m_adm + rng.integers(0, 4, m_idx.shape[0]), win_end[m_idx])
+        # planned spells: none inside another spell of the same person
+        pl_p = np.concatenate([l_idx, m_idx])
+        pl_a = np.concatenate([l_adm, m_adm])
+        pl_d = np.concatenate([l_dis, m_dis])
+        pl_m = np.concatenate([np.ones(l_idx.shape[0], np.int64), np.full(m_idx.shape[0], 2)])
+        ix = _no_overlap(pl_p, pl_a, pl_d, last_dis)
+        ix = ix[_outside(s_idx, s_adm, s_dis, pl_p[ix], pl_a[ix], pl_d[ix])]
+        pl_p, pl_a, pl_d, pl_m = pl_p[ix], pl_a[ix], pl_d[ix], pl_m[ix]
+        np.maximum.at(last_dis, pl_p, pl_d)
         spells.add(
-            person=m_idx,
-            adm=m_adm,
-            dis=m_dis,
-            method=np.full(m_idx.shape[0], 2, dtype=np.int64),
-            dest=np.zeros(m_idx.shape[0], dtype=np.int64),
+            person=pl_p,
+            adm=pl_a,
+            dis=pl_d,
+            method=pl_m,
+            dest=np.where((pl_m == 1) & in_home[pl_p], 1, 0),
         )
 
         # outpatients
@@ -761,6 +768,35 @@ def generate_chunk(
     out.update(social)
     out["telehealth_readings"] = _telehealth_table(ctx)
     return out
+
+
+def _no_overlap(person: Arr, adm: Arr, dis: Arr, before: Arr) -> Arr:
+    """Indices, in (person, admission) order, of the spells not admitted before an earlier
+    spell of the same person (among these, or ``before[person]``) was discharged."""
+    order = np.lexsort((adm, person))
+    p, a, d = person[order], adm[order], dis[order]
+    if p.shape[0] == 0:
+        return np.asarray(order)
+    # running maximum of discharge within each person (groups are contiguous)
+    first = np.concatenate([[True], p[1:] != p[:-1]])
+    shift = np.cumsum(first).astype(np.int64) * (4 * NEVER)
+    run = np.maximum.accumulate(d + shift) - shift
+    prev = np.where(first, -NEVER, np.concatenate([[-NEVER], run[:-1]]))
+    keep = a >= np.maximum(prev, before[p])
+    return np.asarray(order[keep])
+
+
+def _outside(e_person: Arr, e_adm: Arr, e_dis: Arr, person: Arr, adm: Arr, dis: Arr) -> Arr:
+    """Mask of spells [adm, dis] that meet none of the (disjoint) spells [e_adm, e_dis]."""
+    if e_person.shape[0] == 0 or person.shape[0] == 0:
+        return np.ones(person.shape[0], dtype=bool)
+    big = 4 * NEVER
+    order = np.lexsort((e_adm, e_person))
+    key = e_person[order] * big + e_adm[order]
+    pos = np.searchsorted(key, person * big + dis, side="right") - 1
+    cand = np.maximum(pos, 0)
+    same = (pos >= 0) & (e_person[order][cand] == person)
+    return np.asarray(~(same & (e_dis[order][cand] >= adm)))
 
 
 def _los(rng: np.random.Generator, age: Arr) -> Arr:

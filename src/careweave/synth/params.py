@@ -363,7 +363,7 @@ COMMUNITY_BASE = -0.7
 #: Person-level unobserved heterogeneity (sd of a normal on the log rate) and
 #: year-to-year noise: calibrated so the top 5% of people hold ~half of
 #: emergency admissions over five years and a risk model reaches AUROC ~0.8.
-PERSON_SD = 0.68
+PERSON_SD = 0.75
 YEAR_SD = 0.42
 #: Effect of last year's emergency admissions (log rate per log(1 + count)).
 PRIOR_ADMISSION_EFFECT = 0.45
@@ -384,7 +384,7 @@ ZERO_DAY_SHARE_YOUNG = 0.32
 ZERO_DAY_SHARE_OLD = 0.15
 #: Probability of an emergency readmission within 30 days of a discharge
 #: (scaled by the person's risk); calibrated to ~14% (NHS Digital CCG OIS 3.2).
-READMIT_BASE = 0.015
+READMIT_BASE = 0.025
 #: Share of emergency admissions arriving through A&E (HES/ECDS 2022/23 ~70%).
 ADMITTED_VIA_AE = 0.72
 #: Outpatient did-not-attend (~7%, HES 2022/23) and cancellations.
@@ -399,7 +399,7 @@ CARE_HOME_ADMISSION_BASE = -4.6
 #: discharges are offered reablement nationally; local schemes reach more),
 #: and the at-home-at-91-days probability (ASCOF 2B(1): ~82%).
 REABLEMENT_OFFER = 0.12
-REABLEMENT_HOME_BASE = 3.0
+REABLEMENT_HOME_BASE = 2.75
 #: Home care: share of 65+ with a long-term home-care package (NHS Digital
 #: SALT 2022/23: ~3% of 65+) and hours a week (median ~10).
 HOME_CARE_BASE = -5.0
