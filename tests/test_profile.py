@@ -246,3 +246,26 @@ def test_unreadable_table_is_an_input_error(synth_dir: Path, tmp_path: Path) -> 
     (d / "ae_attendances.parquet").write_text("garbage")
     with pytest.raises(InputError, match="ae_attendances"):
         profile_dataset_dir(d)
+
+
+def test_periods_from_29_february(tmp_path: Path) -> None:
+    from careweave.profile.engine import periods
+
+    assert periods(D(2020, 2, 29), D(2022, 2, 27)) == [
+        (D(2020, 2, 29), D(2021, 2, 27)),
+        (D(2021, 2, 28), D(2022, 2, 27)),
+    ]
+    assert periods(D(2021, 1, 1), D(2021, 6, 30)) == [(D(2021, 1, 1), D(2021, 6, 30))]
+    _empty_dataset(tmp_path, D(2020, 2, 29), D(2022, 2, 27))
+    rows: list[dict[str, object]] = [{"nhs_number": "9990000026", "date_of_birth": D(1950, 1, 1)}]
+    write_table(tmp_path, T.PEOPLE, _people(rows))
+    spells = [_spell(1, "9990000026", D(2021, 2, 27), D(2021, 2, 28))]
+    write_table(
+        tmp_path,
+        T.HOSPITAL_SPELLS,
+        pa.Table.from_pylist(spells, schema=T.HOSPITAL_SPELLS.arrow_schema),
+    )
+    prof = profile_dataset_dir(tmp_path)
+    assert prof["span"]["years"] == 2
+    # one admission in the first year, none in the second: 1,000 and 0 per 1,000 -> 500
+    assert prof["emergency_admissions_per_1000"] == pytest.approx(500, rel=0.01)

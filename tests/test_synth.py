@@ -15,6 +15,7 @@ from careweave.dataset import tables as T
 from careweave.dataset.codes import is_icd10, is_loinc, is_snomed
 from careweave.dataset.io import read_manifest, table_path
 from careweave.dataset.nhs_number import is_valid
+from careweave.dataset.schema import Table
 from careweave.errors import InputError
 from careweave.synth import generate
 from careweave.synth.generator import build_layout
@@ -30,7 +31,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _read(directory: Path, table: T.Table) -> pa.Table:
+def _read(directory: Path, table: Table) -> pa.Table:
     path = table_path(directory, table)
     assert path is not None, f"{table.name} missing"
     return pq.read_table(path)

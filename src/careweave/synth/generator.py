@@ -57,6 +57,9 @@ NEVER = 1 << 30
 YEAR = 365.25
 #: People per chunk: fixed, so the output for a seed never depends on parallelism.
 CHUNK = 50_000
+#: Most people one dataset can hold: the valid NHS numbers in the synthetic range
+#: (a stem has a valid check digit 10 times in 11), less a margin.
+MAX_PEOPLE = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
 #: Row-number space per chunk in ids (ids are prefix + chunk * 10**9 + row).
 ID_SPACE = 10**9
 
@@ -1658,7 +1661,7 @@ def generate(
         raise InputError(f"--people: must be at least 1, got {people}")
     if end < start:
         raise InputError(f"--end: {end} is before --start {start}")
-    capacity = int((SYNTHETIC[1] - SYNTHETIC[0]) * 10 / 11) - 1000
+    capacity = MAX_PEOPLE
     if people > capacity:
         raise InputError(
             f"--people: at most {capacity:,} people (the synthetic NHS-number stems "
