@@ -216,7 +216,7 @@ def _iter_document(
             return
         fast = _fast_entries(data)
         if fast is not None:
-            yield from _iter_fast(*fast, data, name, report)
+            yield from _iter_fast(fast, data, name, report)
             return
         try:
             doc = orjson.loads(data)
@@ -257,80 +257,58 @@ _RAW = msgspec.Raw()
 
 
 class _FastEntry(msgspec.Struct, forbid_unknown_fields=True):
-    fullUrl: msgspec.Raw = _RAW
+    # Decoded (and so checked like orjson would check them) except the resource.
+    fullUrl: Any = None
     resource: msgspec.Raw = _RAW
-    request: msgspec.Raw = _RAW
-    response: msgspec.Raw = _RAW
-    search: msgspec.Raw = _RAW
-    link: msgspec.Raw = _RAW
-    id: msgspec.Raw = _RAW
-    extension: msgspec.Raw = _RAW
-    modifierExtension: msgspec.Raw = _RAW
+    request: Any = None
+    response: Any = None
+    search: Any = None
+    link: Any = None
+    id: Any = None
+    extension: Any = None
+    modifierExtension: Any = None
 
 
 class _FastBundle(msgspec.Struct, forbid_unknown_fields=True):
-    resourceType: msgspec.Raw = _RAW
-    id: msgspec.Raw = _RAW
-    meta: msgspec.Raw = _RAW
-    implicitRules: msgspec.Raw = _RAW
-    language: msgspec.Raw = _RAW
-    identifier: msgspec.Raw = _RAW
-    type: msgspec.Raw = _RAW
-    timestamp: msgspec.Raw = _RAW
-    total: msgspec.Raw = _RAW
-    link: msgspec.Raw = _RAW
+    resourceType: Any = None
+    id: Any = None
+    meta: Any = None
+    implicitRules: Any = None
+    language: Any = None
+    identifier: Any = None
+    type: Any = None
+    timestamp: Any = None
+    total: Any = None
+    link: Any = None
     entry: list[_FastEntry] = []
-    signature: msgspec.Raw = _RAW
-    issues: msgspec.Raw = _RAW
+    signature: Any = None
+    issues: Any = None
 
 
 _FAST_DECODER = msgspec.json.Decoder(_FastBundle)
-_BUNDLE_FIELDS = tuple(f for f in _FastBundle.__struct_fields__ if f != "entry")
-_ENTRY_SIDE_FIELDS = tuple(
-    f for f in _FastEntry.__struct_fields__ if f not in ("fullUrl", "resource")
-)
 
 
-def _valid(raw: msgspec.Raw) -> bool:
-    if not raw:
-        return True
-    try:
-        orjson.loads(memoryview(raw))
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-def _fast_entries(data: bytes) -> tuple[list[_FastEntry], list[Any]] | None:
-    """The entries of a well-formed Bundle and their fullUrls; None for anything else."""
+def _fast_entries(data: bytes) -> list[_FastEntry] | None:
+    """The entries of a well-formed Bundle; None for anything else."""
     if not data.isascii():
         try:
-            data.decode("utf-8")
+            data.decode("utf-8")  # msgspec does not check the UTF-8 of what it skips
         except UnicodeDecodeError:
             return None
     try:
         doc = _FAST_DECODER.decode(data)
     except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
         return None
-    if bytes(doc.resourceType) != b'"Bundle"':
+    if doc.resourceType != "Bundle":
         return None
-    if not all(_valid(getattr(doc, f)) for f in _BUNDLE_FIELDS):
-        return None
-    urls: list[Any] = []
     for e in doc.entry:
         if not e.resource or memoryview(e.resource)[0] != 0x7B:  # "{": an object
             return None
-        if not all(_valid(getattr(e, f)) for f in _ENTRY_SIDE_FIELDS):
-            return None
-        try:
-            urls.append(orjson.loads(memoryview(e.fullUrl)) if e.fullUrl else None)
-        except orjson.JSONDecodeError:
-            return None
-    return doc.entry, urls
+    return doc.entry
 
 
 def _iter_fast(
-    entries: list[_FastEntry], urls: list[Any], data: bytes, name: str, report: ImportReport
+    entries: list[_FastEntry], data: bytes, name: str, report: ImportReport
 ) -> Iterator[Entry]:
     for i, e in enumerate(entries):
         try:
@@ -342,7 +320,7 @@ def _iter_fast(
                 if j >= i:
                     yield item
             return
-        yield i, res, urls[i]
+        yield i, res, e.fullUrl
 
 
 def _ijson_backend() -> Any:
