@@ -19,6 +19,7 @@ docs/import-mapping.md.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import gzip
 import io
 import os
@@ -1366,6 +1367,12 @@ def _stage_parallel(
     import multiprocessing as mp
     import queue
 
+    # The workers build Arrow arrays, and pyarrow imports pandas the first time it does:
+    # import both once here so that every forked worker inherits them instead of paying
+    # for the import itself (the parent needs them to finalise anyway).
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
     files_order = {str(f): i for i, f in enumerate(files)}
     ctx = mp.get_context("fork")
     tasks: Any = ctx.Queue()
@@ -1381,8 +1388,14 @@ def _stage_parallel(
         )
         for w in range(workers)
     ]
-    for proc in procs:
-        proc.start()
+    # Objects that exist before the fork are never collected by the workers' garbage
+    # collector, which would otherwise touch (and so copy) every page they live on.
+    gc.freeze()
+    try:
+        for proc in procs:
+            proc.start()
+    finally:
+        gc.unfreeze()
     done = 0
     try:
         while done < workers:
