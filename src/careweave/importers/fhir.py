@@ -1390,12 +1390,14 @@ def _stage_parallel(
     ]
     # Objects that exist before the fork are never collected by the workers' garbage
     # collector, which would otherwise touch (and so copy) every page they live on.
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
         for proc in procs:
             proc.start()
     finally:
-        gc.unfreeze()
+        if frozen_before == 0:  # leave a caller's own freeze alone
+            gc.unfreeze()
     done = 0
     try:
         while done < workers:
