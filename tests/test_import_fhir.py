@@ -238,6 +238,55 @@ def test_streaming_path_matches_whole_file_path(
             ), name
 
 
+def test_fast_bundle_path_matches_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = tmp_path / "fast"
+    one = import_fhir([SYNTHEA / "fhir"], fast)
+    monkeypatch.setattr(fhir, "_fast_entries", lambda data: None)
+    general = tmp_path / "general"
+    two = import_fhir([SYNTHEA / "fhir"], general)
+    a, b = check_dataset(fast), check_dataset(general)
+    for name in a:
+        key = a[name].column_names[0]
+        assert a[name].sort_by(key).equals(b[name].sort_by(key)), name
+    assert one.as_dict()["resources"] == two.as_dict()["resources"]
+
+
+def _bundle(resources: list[str], extra: str = "") -> bytes:
+    entries = ",".join(
+        f'{{"fullUrl":"urn:uuid:r{i}","resource":{r},"request":{{"method":"POST"}}}}'
+        for i, r in enumerate(resources)
+    )
+    return f'{{"resourceType":"Bundle","type":"batch"{extra},"entry":[{entries}]}}'.encode()
+
+
+def _encounter(i: int, extra: str = "") -> str:
+    return (
+        f'{{"resourceType":"Encounter","id":"e{i}","status":"finished","class":{{"code":"AMB"}},'
+        f'"subject":{{"reference":"urn:uuid:r0"}},"period":{{"start":"2020-01-0{i + 1}"}}{extra}}}'
+    )
+
+
+_PATIENT = '{"resourceType":"Patient","id":"p","birthDate":"1970-01-01","gender":"female"}'
+
+
+def test_bundle_fast_path_hands_unusual_json_to_the_general_path(tmp_path: Path) -> None:
+    assert fhir._fast_entries(_bundle([_PATIENT, _encounter(1)])) is not None
+    # Outside the FHIR Bundle/entry structure, invalid UTF-8, numbers orjson refuses.
+    assert fhir._fast_entries(_bundle([_PATIENT], ',"foo":1')) is None
+    assert fhir._fast_entries(_bundle([_PATIENT], ',"total":1e400')) is None
+    assert fhir._fast_entries(_bundle([_PATIENT.replace("female", "fem\xffale")])) is not None
+    assert fhir._fast_entries(_bundle([_PATIENT]).replace(b"female", b"fem\xffale")) is None
+    # A resource orjson refuses: the entries before it are imported, the fault reported.
+    src = tmp_path / "b.json"
+    src.write_bytes(_bundle([_PATIENT, _encounter(1), _encounter(2, ',"x":1e400'), _encounter(3)]))
+    report = import_fhir([src], tmp_path / "ds")
+    assert report.problems_by_kind == {"malformed_json": 1}
+    assert report.problems[0].entry == 2
+    assert check_dataset(tmp_path / "ds")["primary_care_contacts"].num_rows == 1
+
+
 def test_gzip_bundle_and_ndjson_of_bundle_lines(tmp_path: Path) -> None:
     import gzip
 

@@ -19,6 +19,7 @@ docs/import-mapping.md.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import gzip
 import io
 import os
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
+import msgspec
 import orjson
 
 from careweave.dataset.nhs_number import is_valid
@@ -213,6 +215,10 @@ def _iter_document(
         except _READ_ERRORS as e:
             report.problem(name, None, "truncated", f"file ends early or is corrupt ({e})")
             return
+        fast = _fast_entries(data)
+        if fast is not None:
+            yield from _iter_fast(fast, data, name, report)
+            return
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -237,6 +243,97 @@ def _iter_document(
         yield from _stream_entries(tracked.stream, name, report, tick, tracked.position)
 
 
+# ----------------------------------------------------------- fast path for Bundles
+#
+# Parsing a whole Bundle into dicts at once is several times slower than parsing
+# it resource by resource (the whole document's objects no longer fit in the CPU
+# caches). msgspec splits the document into its entries without building
+# anything (``Raw`` spans of the original bytes); orjson then parses each
+# resource just before it is mapped, so the resources are the same dicts as
+# before. Anything unusual (a shape or field outside the FHIR Bundle/entry
+# structure, invalid UTF-8, a value orjson rejects) falls back to the general
+# path, which handles and reports it as before.
+
+_RAW = msgspec.Raw()
+
+
+class _FastEntry(msgspec.Struct, forbid_unknown_fields=True):
+    # Decoded (and so checked like orjson would check them) except the resource.
+    fullUrl: Any = None
+    resource: msgspec.Raw = _RAW
+    request: Any = None
+    response: Any = None
+    search: Any = None
+    link: Any = None
+    id: Any = None
+    extension: Any = None
+    modifierExtension: Any = None
+
+
+class _FastBundle(msgspec.Struct, forbid_unknown_fields=True):
+    resourceType: Any = None
+    id: Any = None
+    meta: Any = None
+    implicitRules: Any = None
+    language: Any = None
+    identifier: Any = None
+    type: Any = None
+    timestamp: Any = None
+    total: Any = None
+    link: Any = None
+    entry: list[_FastEntry] = []
+    signature: Any = None
+    issues: Any = None
+
+
+_FAST_DECODER = msgspec.json.Decoder(_FastBundle)
+
+
+def _fast_entries(data: bytes) -> list[_FastEntry] | None:
+    """The entries of a well-formed Bundle; None for anything else."""
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # msgspec does not check the UTF-8 of what it skips
+        except UnicodeDecodeError:
+            return None
+    try:
+        doc = _FAST_DECODER.decode(data)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+    if doc.resourceType != "Bundle":
+        return None
+    for e in doc.entry:
+        if not e.resource or memoryview(e.resource)[0] != 0x7B:  # "{": an object
+            return None
+    return doc.entry
+
+
+def _iter_fast(
+    entries: list[_FastEntry], data: bytes, name: str, report: ImportReport
+) -> Iterator[Entry]:
+    for i, e in enumerate(entries):
+        try:
+            res = orjson.loads(memoryview(e.resource))
+        except orjson.JSONDecodeError:
+            # orjson would have rejected the whole document: from here on, read it as the
+            # general path does (ijson), which yields the same entries before this one.
+            for j, item in enumerate(_stream_entries(io.BytesIO(data), name, report)):
+                if j >= i:
+                    yield item
+            return
+        yield i, res, e.fullUrl
+
+
+def _ijson_backend() -> Any:
+    """ijson's C backend (yajl2_c, in the ijson wheels); the default one if it is missing."""
+    import ijson
+
+    try:
+        return ijson.get_backend("yajl2_c")
+    except ImportError:
+        return ijson
+
+
 def _stream_entries(
     f: IO[bytes],
     name: str,
@@ -247,9 +344,10 @@ def _stream_entries(
     """Bundle entries one at a time (ijson, C backend); stops at the first fault."""
     import ijson
 
+    backend = _ijson_backend()
     i = -1
     try:
-        for i, entry in enumerate(ijson.items(f, "entry.item", use_float=True)):
+        for i, entry in enumerate(backend.items(f, "entry.item", use_float=True)):
             if tick is not None and position is not None and i & 2047 == 0:
                 tick(position())
             res = _entry_resource(entry, name, i, report)
@@ -939,7 +1037,7 @@ class FhirMapper:
                 )
             )
         if not members:
-            raise Skip("no members other than the patient", "no_rows")
+            raise Skip("no members other than the patient", None)
         for row in members:
             self.stager.add("s_care_team", row)
 
@@ -1269,6 +1367,12 @@ def _stage_parallel(
     import multiprocessing as mp
     import queue
 
+    # The workers build Arrow arrays, and pyarrow imports pandas the first time it does:
+    # import both once here so that every forked worker inherits them instead of paying
+    # for the import itself (the parent needs them to finalise anyway).
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
     files_order = {str(f): i for i, f in enumerate(files)}
     ctx = mp.get_context("fork")
     tasks: Any = ctx.Queue()
@@ -1284,8 +1388,16 @@ def _stage_parallel(
         )
         for w in range(workers)
     ]
-    for proc in procs:
-        proc.start()
+    # Objects that exist before the fork are never collected by the workers' garbage
+    # collector, which would otherwise touch (and so copy) every page they live on.
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    try:
+        for proc in procs:
+            proc.start()
+    finally:
+        if frozen_before == 0:  # leave a caller's own freeze alone
+            gc.unfreeze()
     done = 0
     try:
         while done < workers:

@@ -177,8 +177,11 @@ class Finaliser:
                 f"FROM {name}_all"
             )
             view = f"{name}_dedup" if name in DATED else name
+            # Materialised once (later queries read it several times), except the raw
+            # resources, whose content is read once, when raw_resources is written.
+            kind = "VIEW" if name == "s_raw" else "TEMP TABLE"
             self.con.execute(
-                f"CREATE VIEW {view} AS SELECT a.* FROM {name}_all a SEMI JOIN {name}_rank r "
+                f"CREATE {kind} {view} AS SELECT a.* FROM {name}_all a SEMI JOIN {name}_rank r "
                 f"ON a.{key} = r.k AND a._file = r._file AND a._entry = r._entry AND r.rn = 1"
             )
             label = self.labels.get(name)
@@ -281,12 +284,12 @@ class Finaliser:
         """Views without the rows dated after the person's death (kept raw instead)."""
         for name, col in DATED.items():
             self.con.execute(
-                f"CREATE VIEW {name}_late AS SELECT t.* FROM {name}_dedup t "
+                f"CREATE TEMP TABLE {name}_late AS SELECT t.* FROM {name}_dedup t "
                 f"JOIN pm ON pm.ref = t.patient_ref "
                 f"WHERE pm.dod IS NOT NULL AND t.{col} > pm.dod"
             )
             self.con.execute(
-                f"CREATE VIEW {name} AS SELECT t.* FROM {name}_dedup t "
+                f"CREATE TEMP TABLE {name} AS SELECT t.* FROM {name}_dedup t "
                 f"ANTI JOIN {name}_late l ON l.id = t.id"
             )
             label = "rtype" if name == "s_medications" else f"'{self.labels[name]}'"
