@@ -633,6 +633,10 @@ TABLES: tuple[Table, ...] = (
 
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
+#: The required tables with a row per person or per person's event: what the
+#: generator writes besides organisations, and what the profile reads.
+PERSON_TABLES: tuple[Table, ...] = tuple(t for t in TABLES if t.required and t.person_column)
+
 
 def table(name: str) -> Table:
     """The canonical table called ``name``; KeyError naming the known ones if none."""
