@@ -330,8 +330,10 @@ def hfrs_category(score: Any) -> Any:
     return ibis.cases((score < 5, "low"), (score <= 15, "intermediate"), else_="high")
 
 
-def features(engine: Any, as_of: dt.date) -> Any:
-    """The feature table at ``as_of``: one row per person in the cohort, ordered by NHS number."""
+def features(engine: Any, as_of: dt.date, *, ordered: bool = True) -> Any:
+    """The feature table at ``as_of``: one row per person in the cohort, ordered by NHS number
+    (``ordered=False``: in no particular order, for callers that join more columns and order
+    once at the end)."""
     base = cohort(engine, as_of)
     svc, plc = social_care(engine, as_of)
     parts = [
@@ -373,7 +375,8 @@ def features(engine: Any, as_of: dt.date) -> Any:
     ).drop("efi_coded")
     cols = ["nhs_number", "sex", "ethnic_group", *feature_columns()]
     cols += ["efi_category", "hfrs_category"]
-    return t.select(*cols).order_by("nhs_number")
+    t = t.select(*cols)
+    return t.order_by("nhs_number") if ordered else t
 
 
 def compute(engine: Any, as_of: dt.date) -> Any:

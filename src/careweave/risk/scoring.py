@@ -137,7 +137,7 @@ def compute(
     engine: Engine, as_of: dt.date, art: dict[str, Any], policy: Policy, tariff: Tariff
 ) -> pd.DataFrame:
     """Features + spend on ``engine``, then :func:`score`."""
-    feat = features.features(engine, as_of)
+    feat = features.features(engine, as_of, ordered=False)  # ordered once, after the join
     spend = segments.spend(engine, as_of, tariff)
     joined = feat.left_join(spend, "nhs_number").drop("nhs_number_right")
     joined = joined.mutate(spend_12m=joined.spend_12m.fill_null(0.0)).order_by("nhs_number")
