@@ -1,7 +1,10 @@
-"""Run comorbidipy's HFRS on (id, code) pairs; executed inside bench/.venv-comorbidipy.
+"""comorbidipy's HFRS as a worker; executed inside bench/.venv-comorbidipy by bench_hfrs.py.
 
-Usage: python hfrs_comorbidipy.py IN.parquet OUT.parquet [REPEATS] -> prints the best
-wall and CPU seconds over REPEATS runs.
+Usage: python hfrs_comorbidipy.py IN.parquet OUT.parquet. Reads the (id, code) pairs
+once into a pandas DataFrame (not timed), prints ``ready``, then for every ``run`` line
+on stdin calls ``hfrs()`` on them and prints its wall and CPU seconds; on ``save`` it
+writes the last result to OUT.parquet and exits. bench_hfrs.py alternates these runs
+with Careweave's, so both sides are timed under the same machine load.
 comorbidipy 0.5.0 needs pandas.core.common.SettingWithCopyWarning under pandas 2.x.
 """
 
@@ -19,11 +22,13 @@ pandas.core.common.SettingWithCopyWarning = pandas.errors.SettingWithCopyWarning
 from comorbidipy import hfrs  # noqa: E402
 
 pairs = pd.read_parquet(sys.argv[1])
-runs, cpu = [], []
-for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
-    t, c = time.perf_counter(), time.process_time()
-    scores = hfrs(pairs, id="id", code="code")
-    runs.append(time.perf_counter() - t)
-    cpu.append(time.process_time() - c)
-scores.to_parquet(sys.argv[2])
-print(min(runs), min(cpu))
+scores = None
+print("ready", flush=True)
+for line in sys.stdin:
+    if line.strip() == "run":
+        t, c = time.perf_counter(), time.process_time()
+        scores = hfrs(pairs, id="id", code="code")
+        print(time.perf_counter() - t, time.process_time() - c, flush=True)
+    elif line.strip() == "save" and scores is not None:
+        scores.to_parquet(sys.argv[2])
+        break

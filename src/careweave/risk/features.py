@@ -249,35 +249,48 @@ def _raw_spell_codes(engine: Any, as_of: dt.date, days: int) -> Any:
     return codes.filter(codes.code.notnull())
 
 
-def _spell_codes(engine: Any, as_of: dt.date, days: int) -> Any:
-    """(nhs_number, dot-less upper-case ICD-10 code) from spells admitted in the window."""
-    codes = _raw_spell_codes(engine, as_of, days)
-    return codes.select(codes.nhs_number, code=codes.code.upper().replace(".", "").strip())
+def hfrs_scores(codes: Any) -> Any:
+    """HFRS per person from a long table of (``nhs_number``, ``code``) ICD-10 codes.
 
-
-def hfrs(engine: Any, as_of: dt.date) -> Any:
-    """Hospital Frailty Risk Score: weights of distinct 3-character codes over 2 years.
-
-    The category is the first three characters (a dot, if any, comes after them), so no
-    other normalising is needed; codes are matched to the weights before de-duplication.
+    A code's category is its first three characters after leading space, upper-cased (a dot,
+    if any, comes after them). That string work is done once per *distinct* code, not per
+    row: the distinct codes are matched to the weights (a small table), and the rows are then
+    joined to that code -> (category, weight) table on the code as sent. Each category counts
+    once per person; weights are summed in tenths so every engine gets the same exact value.
+    People with no HFRS code get no row (``features`` fills 0).
     """
-    codes = _raw_spell_codes(engine, as_of, HFRS_DAYS)
-    codes = codes.select(codes.nhs_number, hfrs_code=codes.code.lstrip().substr(0, 3).upper())
+    codes = codes.filter(codes.code.notnull())
+    distinct = codes.select("code").distinct()
+    distinct = distinct.mutate(hfrs_code=distinct.code.lstrip().substr(0, 3).upper())
     w = ibis.memtable(codelists.hfrs_table())
-    hits = codes.join(w, "hfrs_code").distinct()
+    weights = distinct.join(w, "hfrs_code").select("code", "hfrs_code", "hfrs_tenths")
+    hits = codes.join(weights, "code").select("nhs_number", "hfrs_code", "hfrs_tenths").distinct()
     out = hits.group_by("nhs_number").aggregate(hfrs_tenths=hits.hfrs_tenths.sum().cast("int64"))
     return out.select("nhs_number", hfrs=out.hfrs_tenths.cast("float64") / 10.0)
 
 
+def hfrs(engine: Any, as_of: dt.date) -> Any:
+    """Hospital Frailty Risk Score: weights of distinct 3-character codes over 2 years."""
+    return hfrs_scores(_raw_spell_codes(engine, as_of, HFRS_DAYS))
+
+
 def charlson(engine: Any, as_of: dt.date) -> Any:
-    """Charlson comorbidity index (Quan 2005 ICD-10 groups, Charlson 1987 weights)."""
-    codes = _spell_codes(engine, as_of, CHARLSON_DAYS)
+    """Charlson comorbidity index (Quan 2005 ICD-10 groups, Charlson 1987 weights).
+
+    As in :func:`hfrs_scores`, the string work (upper case, dots and spaces removed,
+    3- and 4-character prefixes) is done once per distinct code, and the rows are joined
+    to the resulting code -> group table on the code as sent.
+    """
+    codes = _raw_spell_codes(engine, as_of, CHARLSON_DAYS)
+    distinct = codes.select("code").distinct()
+    norm = distinct.code.upper().replace(".", "").strip()
     cci = ibis.memtable(codelists.charlson_table())
-    hits = []
+    groups_of = []
     for n in (3, 4):
-        c = codes.select(codes.nhs_number, cci_prefix=codes.code.substr(0, n)).distinct()
-        hits.append(c.join(cci.filter(cci.cci_len == n), "cci_prefix"))
-    h = hits[0].union(hits[1]).select("nhs_number", "cci_group", "cci_weight").distinct()
+        d = distinct.select("code", cci_prefix=norm.substr(0, n))
+        groups_of.append(d.join(cci.filter(cci.cci_len == n), "cci_prefix"))
+    code_groups = groups_of[0].union(groups_of[1]).select("code", "cci_group").distinct()
+    h = codes.join(code_groups, "code").select("nhs_number", "cci_group").distinct()
     groups = {g: w for g, _, w in codelists.charlson_codes()}
     flags = h.group_by("nhs_number").aggregate(
         **{g: (h.cci_group == g).cast("int64").max() for g in groups}
@@ -317,8 +330,10 @@ def hfrs_category(score: Any) -> Any:
     return ibis.cases((score < 5, "low"), (score <= 15, "intermediate"), else_="high")
 
 
-def features(engine: Any, as_of: dt.date) -> Any:
-    """The feature table at ``as_of``: one row per person in the cohort, ordered by NHS number."""
+def features(engine: Any, as_of: dt.date, *, ordered: bool = True) -> Any:
+    """The feature table at ``as_of``: one row per person in the cohort, ordered by NHS number
+    (``ordered=False``: in no particular order, for callers that join more columns and order
+    once at the end)."""
     base = cohort(engine, as_of)
     svc, plc = social_care(engine, as_of)
     parts = [
@@ -360,7 +375,8 @@ def features(engine: Any, as_of: dt.date) -> Any:
     ).drop("efi_coded")
     cols = ["nhs_number", "sex", "ethnic_group", *feature_columns()]
     cols += ["efi_category", "hfrs_category"]
-    return t.select(*cols).order_by("nhs_number")
+    t = t.select(*cols)
+    return t.order_by("nhs_number") if ordered else t
 
 
 def compute(engine: Any, as_of: dt.date) -> Any:

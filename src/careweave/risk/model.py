@@ -127,11 +127,17 @@ class Design:
             add(xa * xb, f"{a}*{b}", {_driver(a): 0.5, _driver(b): 0.5})
         if fit:
             self.columns, self.drivers = names, drivers
-        return np.column_stack(cols)
+        out = np.empty((len(frame), len(cols)), dtype=np.float64, order="F")
+        for j, values in enumerate(cols):
+            out[:, j] = values  # column-major: each column is one contiguous copy
+        return out
 
     def transform(self, frame: pd.DataFrame) -> Array:
         assert self.mean is not None and self.scale is not None
-        return (self._raw(frame) - self.mean) / self.scale
+        x = self._raw(frame)
+        x -= self.mean
+        x /= self.scale
+        return x
 
     def driver_names(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -183,6 +189,14 @@ class RiskModel:
         x = self.design.transform(frame)
         per_col = x * self.lr.coef_[0]
         return self.design.driver_names(), per_col @ self.design.driver_matrix()
+
+    def predict_and_contributions(self, frame: pd.DataFrame) -> tuple[Array, list[str], Array]:
+        """:meth:`predict` and :meth:`contributions` from one design matrix (built once)."""
+        assert self.lr is not None
+        x = self.design.transform(frame)
+        p = 1 / (1 + np.exp(-(x @ self.lr.coef_[0] + self.lr.intercept_[0])))
+        contrib = (x * self.lr.coef_[0]) @ self.design.driver_matrix()
+        return p, self.design.driver_names(), contrib
 
     def coefficients(self) -> dict[str, float]:
         assert self.lr is not None

@@ -45,29 +45,36 @@ def score(frame: pd.DataFrame, art: dict[str, Any], policy: Policy) -> pd.DataFr
     ``frame`` is a feature frame (features.compute) with a ``spend_12m`` column.
     """
     model = art["model"]
-    frame = frame.sort_values("nhs_number", kind="stable").reset_index(drop=True)
+    # features() already orders by NHS number: sort (a copy of every column) only if needed,
+    # and work on a shallow copy, so the caller's frame gains no columns.
+    if not frame["nhs_number"].is_monotonic_increasing:
+        frame = frame.sort_values("nhs_number", kind="stable")
     n = len(frame)
+    if not frame.index.equals(pd.RangeIndex(n)):
+        frame = frame.reset_index(drop=True)
+    frame = frame.copy(deep=False)
     # In chunks: the design matrix of a million people would otherwise cost gigabytes.
     chunks = [frame.iloc[i : i + CHUNK] for i in range(0, n, CHUNK)]
-    p = np.concatenate([model.predict(c) for c in chunks]) if n else np.zeros(0)
+    # One design matrix per chunk gives both the probabilities and the explanations.
+    parts = [model.predict_and_contributions(c) for c in chunks]
+    p = np.concatenate([q for q, _, _ in parts]) if n else np.zeros(0)
     order = np.argsort(-p, kind="stable")  # ties: NHS number order
     top_rank = np.empty(n, dtype=np.int64)
     top_rank[order] = np.arange(1, n + 1)
-    scored = frame.assign(
-        probability=p,
-        risk_score=100.0 * p,
-        top_rank=top_rank,
-        percentile=100.0 * (n - top_rank + 1) / max(n, 1),
-        frailty_category=np.where(frame["age"] >= 65, frame["efi_category"], "unknown"),
-    )
+    scored = frame  # a shallow copy: new columns are added in place, nothing is copied
+    scored["probability"] = p
+    scored["risk_score"] = 100.0 * p
+    scored["top_rank"] = top_rank
+    scored["percentile"] = 100.0 * (n - top_rank + 1) / max(n, 1)
+    scored["frailty_category"] = np.where(frame["age"] >= 65, frame["efi_category"], "unknown")
     scored["ccm_level"] = policy.level_of(scored)
     scored["risk_band"] = policy.band_of(scored)
     scored["readmitter"] = policy.readmitter_of(scored)
     scored["segment"] = segments.segment(scored, scored["frailty_category"])
     words: list[list[str]] = []
-    for c in chunks:
-        drivers, contrib = model.contributions(c)
-        words += explain.explain(c.reset_index(drop=True), drivers, contrib)
+    for c, (_, drivers, contrib) in zip(chunks, parts, strict=True):
+        words += explain.explain(c, drivers, contrib)  # explain reads rows by position
+    del parts
     scored["explanation"] = words
     scored["model_version"] = art["version"]
     return scored
@@ -129,7 +136,7 @@ def compute(
     engine: Engine, as_of: dt.date, art: dict[str, Any], policy: Policy, tariff: Tariff
 ) -> pd.DataFrame:
     """Features + spend on ``engine``, then :func:`score`."""
-    feat = features.features(engine, as_of)
+    feat = features.features(engine, as_of, ordered=False)  # ordered once, after the join
     spend = segments.spend(engine, as_of, tariff)
     joined = feat.left_join(spend, "nhs_number").drop("nhs_number_right")
     joined = joined.mutate(spend_12m=joined.spend_12m.fill_null(0.0)).order_by("nhs_number")

@@ -49,12 +49,17 @@ NEEDS = (
 SPEND_DAYS = 365
 
 
-def age_band(age: Any) -> Any:
+def _age_band_index(age: Any) -> Any:
     a = np.asarray(age)
-    return np.where(a < 18, "children", np.where(a < 70, "adults", "70+"))
+    return np.where(a < 18, 0, np.where(a < 70, 1, 2))
 
 
-def need(frame: pd.DataFrame, frailty_category: Any) -> Any:
+def age_band(age: Any) -> Any:
+    return np.asarray(AGE_BANDS)[_age_band_index(age)]
+
+
+def _need_index(frame: pd.DataFrame, frailty_category: Any) -> Any:
+    """Index into NEEDS of each person's need: the first that applies."""
     frail = np.isin(np.asarray(frailty_category), ["moderate", "severe"]) | (
         frame["care_home"].to_numpy() > 0
     )
@@ -69,15 +74,19 @@ def need(frame: pd.DataFrame, frailty_category: Any) -> Any:
         frame["ltc_count"].to_numpy() >= 2,
         frame["ltc_count"].to_numpy() == 1,
     ]
-    return np.select(conditions, NEEDS[:-1], default=NEEDS[-1])
+    return np.select(conditions, list(range(len(NEEDS) - 1)), default=len(NEEDS) - 1)
+
+
+def need(frame: pd.DataFrame, frailty_category: Any) -> Any:
+    return np.asarray(NEEDS)[_need_index(frame, frailty_category)]
 
 
 def segment(frame: pd.DataFrame, frailty_category: Any) -> Any:
-    """'<age band> / <need>' for each person."""
-    band = age_band(frame["age"].to_numpy())
-    return np.char.add(
-        np.char.add(band.astype(str), " / "), need(frame, frailty_category).astype(str)
-    )
+    """'<age band> / <need>' for each person (an object array of str)."""
+    # Build each of the 30 '<band> / <need>' strings once, then pick them by index.
+    names = np.array([f"{b} / {n}" for b in AGE_BANDS for n in NEEDS], dtype=object)
+    idx = _age_band_index(frame["age"].to_numpy()) * len(NEEDS)
+    return names[idx + _need_index(frame, frailty_category)]
 
 
 def _d(day: dt.date) -> Any:
