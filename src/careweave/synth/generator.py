@@ -1151,7 +1151,7 @@ def _pcc_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
             "nhs_number": ctx.person(person),
             "contact_date": _dates(day),
             "staff_role": _take(("gp", "nurse", "pharmacist", "other"), role),
-            "mode": _take(("face_to_face", "home_visit", "telephone", "video", "other"), mode),
+            "mode": _take(T.CONTACT_MODE, mode),
             "org_id": ctx.practice(person),
             "cost": pa.nulls(m, pa.float64()),
         }
@@ -1173,7 +1173,7 @@ def _community_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
             "provider_id": _rep(ctx.layout.community_id, m),
             "contact_date": _dates(day),
             "service": _take(T.COMMUNITY_SERVICE, service),
-            "mode": _take(("face_to_face", "home_visit", "telephone", "video", "other"), mode),
+            "mode": _take(T.CONTACT_MODE, mode),
             "cost": pa.nulls(m, pa.float64()),
         }
     )
@@ -1191,7 +1191,7 @@ def _mh_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
             "provider_id": _rep(ctx.layout.mental_health_id, m),
             "contact_date": _dates(day),
             "service": _take(T.MENTAL_HEALTH_SERVICE, service),
-            "mode": _take(("face_to_face", "home_visit", "telephone", "video", "other"), mode),
+            "mode": _take(T.CONTACT_MODE, mode),
             "cost": pa.nulls(m, pa.float64()),
         }
     )
