@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
 
-from careweave.store.db import is_current, make_engine, session_factory, transaction, upgrade
+from careweave.store.db import (
+    alembic_config,
+    is_current,
+    make_engine,
+    session_factory,
+    transaction,
+    upgrade,
+)
 from careweave.store.models import Base, Organisation, Person
 
 
@@ -20,6 +29,45 @@ def test_migrations_match_models_and_are_idempotent(store_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+    engine.dispose()
+
+
+WEB_INDEXES = {
+    "people": {"ix_web_people_locality_cover", "ix_web_people_practice_cover"},
+    "episodes": {"ix_web_episodes_open"},
+    "notifications": {"ix_web_notifications_person_kind"},
+    "referrals": {"ix_web_referrals_breach"},
+}
+
+
+def _web_indexes(engine: object) -> dict[str, set[str]]:
+    insp = inspect(engine)
+    return {
+        t: {i["name"] for i in insp.get_indexes(t) if str(i["name"]).startswith("ix_web_")}
+        for t in WEB_INDEXES
+    }
+
+
+def test_worklist_indexes_come_from_a_migration_even_where_the_web_made_them(
+    store_url: str,
+) -> None:
+    """A store at 0002 whose indexes the web app created itself (before 0003) upgrades
+    cleanly, keeps one of each, and downgrading to 0002 removes them again."""
+    engine = make_engine(store_url)
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "0002")
+    assert _web_indexes(engine) == {t: set() for t in WEB_INDEXES}
+    with engine.begin() as conn:  # what careweave.web.install used to run
+        conn.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS ix_web_episodes_open ON episodes (nhs_number, end_date)"
+            )
+        )
+    upgrade(engine)
+    assert is_current(engine)
+    assert _web_indexes(engine) == WEB_INDEXES
+    command.downgrade(cfg, "0002")
+    assert _web_indexes(engine) == {t: set() for t in WEB_INDEXES}
     engine.dispose()
 
 

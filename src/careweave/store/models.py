@@ -81,6 +81,26 @@ class Person(Base):
     """The people index: demographics, practice and the latest risk score."""
 
     __tablename__ = "people"
+    # Covering indexes for the worklist's count (scope, level, alive, and the key for
+    # objections and ordering): it stays one index scan at 1,000,000 people (docs/web.md).
+    __table_args__ = (
+        Index(
+            "ix_web_people_locality_cover",
+            "locality_id",
+            "ccm_level",
+            "date_of_death",
+            "nhs_number",
+            "risk_probability",
+        ),
+        Index(
+            "ix_web_people_practice_cover",
+            "practice_id",
+            "ccm_level",
+            "date_of_death",
+            "nhs_number",
+            "risk_probability",
+        ),
+    )
     nhs_number: Mapped[str] = mapped_column(String(10), primary_key=True)
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(16))
@@ -215,6 +235,8 @@ class Episode(Base):
             sqlite_where=text("end_date IS NULL"),
             postgresql_where=text("end_date IS NULL"),
         ),
+        # The worklist's "on the register" flag: open episodes by person.
+        Index("ix_web_episodes_open", "nhs_number", "end_date"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
@@ -295,6 +317,8 @@ class Service(Base):
 
 class Referral(Base):
     __tablename__ = "referrals"
+    # The single point of access's breach queue.
+    __table_args__ = (Index("ix_web_referrals_breach", "breached_at", "status"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
@@ -372,6 +396,10 @@ class Notification(Base):
     """A message to one user (or a service's contact) about a person or referral."""
 
     __tablename__ = "notifications"
+    # A person's notifications of one kind, newest first (patient page, worklist flags).
+    __table_args__ = (
+        Index("ix_web_notifications_person_kind", "nhs_number", "kind", "created_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     recipient_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     team_role: Mapped[str | None] = mapped_column(String(32))

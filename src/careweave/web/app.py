@@ -19,33 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
 
 from careweave.security.errors import DomainError
 from careweave.web.render import render_error
 
 STATIC = Path(__file__).parent / "static"
 PREFIX = "/app"
-
-# Indexes the worklist needs to stay fast at 1,000,000 people (idempotent; see docs/web.md).
-INDEXES = (
-    # Covering for the worklist's count: scope, level, alive, and the key for objections.
-    "CREATE INDEX IF NOT EXISTS ix_web_people_locality_cover "
-    "ON people (locality_id, ccm_level, date_of_death, nhs_number, risk_probability)",
-    "CREATE INDEX IF NOT EXISTS ix_web_people_practice_cover "
-    "ON people (practice_id, ccm_level, date_of_death, nhs_number, risk_probability)",
-    "CREATE INDEX IF NOT EXISTS ix_web_episodes_open ON episodes (nhs_number, end_date)",
-    "CREATE INDEX IF NOT EXISTS ix_web_notifications_person_kind "
-    "ON notifications (nhs_number, kind, created_at)",
-    "CREATE INDEX IF NOT EXISTS ix_web_referrals_breach ON referrals (breached_at, status)",
-)
-
-
-def ensure_indexes(engine: Engine) -> None:
-    with engine.begin() as conn:
-        for ddl in INDEXES:
-            conn.execute(text(ddl))
 
 
 async def _delegate(result: Any) -> Response:
@@ -69,9 +48,6 @@ def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
             app.state.careweave_warehouse = Path(warehouse)
         return
     app.state.careweave_web = True
-    state = app.state.careweave
-    engine = state.sessions.kw["bind"]
-    ensure_indexes(engine)
     app.state.careweave_warehouse = Path(wh) if wh else None
 
     json_domain = app.exception_handlers.get(DomainError)
