@@ -113,6 +113,11 @@ def test_worklist_filters_sort_csv_and_enrol(client_for: Client, demo_db: str) -
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert {row["nhs_number"] for row in rows} == {MRS, MR}
     assert next(row for row in rows if row["nhs_number"] == MRS)["case_managed"] == "yes"
+    # The export takes the page's filters (one shared dependency) and refuses the same bad input.
+    r = c.get("/app/worklist.csv", params={"level": [4, 3], "not_case_managed": 1})
+    assert {row["nhs_number"] for row in csv.DictReader(io.StringIO(r.text))} == {MR}
+    r = c.get("/app/worklist.csv", params={"dir": "sideways"})
+    assert r.status_code == 422 and "dir" in r.text
     form = c.get("/app/worklist/enrol", params={"nhs_number": MR})
     assert form.status_code == 200 and "Accountable lead professional" in form.text
     r = c.post("/app/worklist/enrol", data={"csrf_token": csrf, "nhs_number": MR, "reason": ""})

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import time
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,38 +36,69 @@ def _segments(session: Session) -> list[str]:
     return hit[1]
 
 
-def _filters(
-    level: list[int],
-    area: str | None,
-    segment: str | None,
-    frailty: str | None,
-    not_case_managed: bool,
-    recent_admission: bool,
-    telehealth_alert: bool,
-    sort: str,
-    dir: str,
-    page: int,
-    submitted: bool,
-) -> wq.Filters:
-    return wq.Filters(
-        levels=sorted(set(level), reverse=True) if (level or submitted) else [4, 3],
-        area=area or None,
-        segment=segment or None,
-        frailty=frailty or None,
-        not_case_managed=not_case_managed,
-        recent_admission=recent_admission,
-        telehealth_alert=telehealth_alert,
-        sort=sort,
-        direction=dir,
-        page=page,
-    )
-
-
 Level = Annotated[list[int], Query(default_factory=list)]
 Text = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9 _+:./-]*$")]
+Frailty = Annotated[str | None, Query(pattern="^(fit|mild|moderate|severe|unknown)?$")]
 Sort = Annotated[str, Query(pattern="^(risk|level|age|nhs)$")]
 Dir = Annotated[str, Query(pattern="^(asc|desc)$")]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
+
+
+@dataclass(frozen=True)
+class FilterQuery:
+    """The worklist's filter and sort parameters, shared by the page and its CSV export."""
+
+    level: list[int]
+    area: str | None
+    segment: str | None
+    frailty: str | None
+    not_case_managed: bool
+    recent_admission: bool
+    telehealth_alert: bool
+    sort: str
+    dir: str
+
+    def filters(self, page: int, submitted: bool) -> wq.Filters:
+        """Defaults to levels 4 and 3 until the form has been submitted."""
+        return wq.Filters(
+            levels=sorted(set(self.level), reverse=True) if (self.level or submitted) else [4, 3],
+            area=self.area or None,
+            segment=self.segment or None,
+            frailty=self.frailty or None,
+            not_case_managed=self.not_case_managed,
+            recent_admission=self.recent_admission,
+            telehealth_alert=self.telehealth_alert,
+            sort=self.sort,
+            direction=self.dir,
+            page=page,
+        )
+
+
+def _filter_query(
+    level: Level,
+    area: Text = None,
+    segment: Text = None,
+    frailty: Frailty = None,
+    not_case_managed: bool = False,
+    recent_admission: bool = False,
+    telehealth_alert: bool = False,
+    sort: Sort = "risk",
+    dir: Dir = "desc",
+) -> FilterQuery:
+    return FilterQuery(
+        level,
+        area,
+        segment,
+        frailty,
+        not_case_managed,
+        recent_admission,
+        telehealth_alert,
+        sort,
+        dir,
+    )
+
+
+Filter = Annotated[FilterQuery, Depends(_filter_query)]
 
 
 def _audit_rows(p: PageDep, rows: list[Person], what: str) -> None:
@@ -86,33 +118,13 @@ def _audit_rows(p: PageDep, rows: list[Person], what: str) -> None:
 def worklist(
     request: Request,
     p: PageDep,
-    level: Level,
-    area: Text = None,
-    segment: Text = None,
-    frailty: Annotated[str | None, Query(pattern="^(fit|mild|moderate|severe|unknown)?$")] = None,
-    not_case_managed: bool = False,
-    recent_admission: bool = False,
-    telehealth_alert: bool = False,
-    sort: Sort = "risk",
-    dir: Dir = "desc",
+    q: Filter,
     page: PageNo = 1,
     applied: bool = False,
     enrolled: Annotated[str | None, Query(pattern=r"^[0-9]{10}$")] = None,
 ) -> Response:
     p.ctx.require("register", "read")
-    f = _filters(
-        level,
-        area,
-        segment,
-        frailty,
-        not_case_managed,
-        recent_admission,
-        telehealth_alert,
-        sort,
-        dir,
-        page,
-        applied,
-    )
+    f = q.filters(page, applied)
     area_list = wq.areas(p.ctx.session, p.user)
     total, rows = wq.run(p.ctx.session, p.user, f, p.ctx.now, area_list)
     _audit_rows(p, [r for r, _ in rows], f"page {f.page}")
@@ -147,35 +159,11 @@ def worklist(
 
 
 @router.get("/worklist.csv")
-def worklist_csv(
-    p: PageDep,
-    level: Level,
-    area: Text = None,
-    segment: Text = None,
-    frailty: Annotated[str | None, Query(pattern="^(fit|mild|moderate|severe|unknown)?$")] = None,
-    not_case_managed: bool = False,
-    recent_admission: bool = False,
-    telehealth_alert: bool = False,
-    sort: Sort = "risk",
-    dir: Dir = "desc",
-) -> Response:
+def worklist_csv(p: PageDep, q: Filter) -> Response:
     """Every row matching the filters (up to 50,000), audited like the page."""
     p.ctx.require("register", "read")
-    f = _filters(
-        level,
-        area,
-        segment,
-        frailty,
-        not_case_managed,
-        recent_admission,
-        telehealth_alert,
-        sort,
-        dir,
-        1,
-        True,
-    )
+    f = q.filters(1, True)
     area_list = wq.areas(p.ctx.session, p.user)
-    f.page = 1
     total, rows = wq.run(p.ctx.session, p.user, f, p.ctx.now, area_list, page_size=CSV_MAX_ROWS)
     _audit_rows(p, [r for r, _ in rows], "csv export")
     buf = io.StringIO()
