@@ -25,6 +25,7 @@ from careweave.care.plans import diff
 from careweave.care.referrals import STATUSES, TRANSITIONS, check_transition
 from careweave.care.register import caseload_level
 from careweave.errors import InputError
+from careweave.security import audit
 from careweave.security.errors import Conflict, Invalid
 from careweave.store.models import CarePlanVersion, Referral
 
@@ -507,3 +508,18 @@ def test_a_request_that_fails_half_way_writes_nothing(world: World) -> None:
     # The failed request left no audit entry: only the list read above was added.
     after = w.get("admin", "/audit/verify").json()
     assert after["intact"] and after["count"] == before + 1
+
+
+def test_audit_head_over_the_api_is_an_anchor_verify_accepts(world: World) -> None:
+    w = world
+    join_teams(w, (MRS_JONES,))
+    assert w.get("dn", f"/people/{MRS_JONES}/assessments").status_code == 200  # audited read
+    v = w.get("admin", "/audit/verify").json()
+    tip = w.get("admin", "/audit/head").json()
+    assert v["intact"] and tip["seq"] == v["count"] > 0 and len(tip["hash"]) == 64
+    assert w.get("cc", "/audit/head").status_code == 403
+    with w.session() as s:
+        anchor = audit.Anchor(tip["seq"], tip["hash"], tip["at"])
+        assert audit.verify(s, [anchor]).intact
+        forged = audit.Anchor(tip["seq"], "f" * 64, tip["at"])
+        assert "no longer has its anchored hash" in str(audit.verify(s, [forged]).problem)

@@ -400,3 +400,11 @@ class AuditVerifyOut(BaseModel):
     intact: bool
     count: int
     problem: str | None
+
+
+class AuditHeadOut(BaseModel):
+    """The chain's tip, to keep outside the database (``careweave audit verify --anchors``)."""
+
+    seq: int
+    hash: str
+    at: str

@@ -184,20 +184,71 @@ def register(app: typer.Typer) -> None:
         )
 
     @audit_app.command("verify")
-    def verify(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
-        """Check the audit chain: exit 0 with the count, or exit 1 naming the first bad entry."""
+    def verify(
+        db: str = typer.Option(None, "--db", help=DB_HELP),
+        anchors: Annotated[
+            Path | None,
+            typer.Option(
+                "--anchors",
+                help="File of anchors written by `careweave audit anchor`: each anchored entry "
+                "must still be in the chain with the same hash",
+            ),
+        ] = None,
+    ) -> None:
+        """Check the audit chain: exit 0 with the count, or exit 1 naming the first bad entry
+        (or the first anchor the chain no longer matches)."""
+        from careweave.security import audit
+        from careweave.store.db import open_existing, session_factory
+
+        marks = audit.read_anchors(anchors) if anchors is not None else []
+        sessions = session_factory(open_existing(_db(db)))
+        with sessions() as s:
+            v = audit.verify(s, marks)
+        if v.intact:
+            extra = f"; {len(marks)} anchors match" if anchors is not None else ""
+            typer.echo(f"audit chain intact: {v.count} entries{extra}")
+            return
+        raise AuditChainBroken(
+            f"audit chain broken at {v.problem} ({v.count} entries verified before it)"
+        )
+
+    @audit_app.command("anchor")
+    def anchor(
+        db: str = typer.Option(None, "--db", help=DB_HELP),
+        append: Annotated[
+            Path | None,
+            typer.Option(
+                "--append",
+                help="Also append the anchor to this file (created if missing); keep it "
+                "outside the database's host or on write-once storage",
+            ),
+        ] = None,
+    ) -> None:
+        """Print the chain's tip (sequence number and hash) as one JSON line, after checking
+        the chain; exit 1 without anchoring if it is broken. Run it on a schedule (e.g. daily)
+        and keep the lines where the database's administrators cannot rewrite them."""
         from careweave.security import audit
         from careweave.store.db import open_existing, session_factory
 
         sessions = session_factory(open_existing(_db(db)))
         with sessions() as s:
-            v = audit.verify(s)
-        if v.intact:
-            typer.echo(f"audit chain intact: {v.count} entries")
-            return
-        raise AuditChainBroken(
-            f"audit chain broken at {v.problem} ({v.count} entries verified before it)"
-        )
+            tip = audit.head(s, _now())
+            v = audit.verify(s, [tip])
+        if not v.intact:
+            raise AuditChainBroken(
+                f"audit chain broken at {v.problem} ({v.count} entries verified before it); "
+                "not anchored"
+            )
+        line = tip.line()
+        if append is not None:
+            try:
+                with append.open("a", encoding="utf-8") as f:
+                    f.write(line + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as e:
+                raise InputError(f"--append {append}: cannot write ({e.strerror})") from e
+        typer.echo(line)
 
     @users_app.command("add")
     def users_add(

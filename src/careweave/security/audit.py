@@ -7,6 +7,13 @@ on PostgreSQL, the single-writer lock on SQLite), so concurrent requests
 extend one chain and never fork it. Entries recorded during a transaction are
 chained in just before it commits, so the lock is held only for the commit. The database also refuses UPDATE and
 DELETE on ``audit_log`` (triggers in the initial migration).
+
+Someone able to rewrite the whole chain *and* its head could still produce a
+chain that verifies. Anchors close that: ``head`` gives the tip (sequence
+number and hash), ``careweave audit anchor`` writes it as one JSON line to a
+file kept outside the database (another host, write-once storage, a syslog
+feed), and ``verify`` given those anchors checks that every anchored entry is
+still in the chain with the same hash.
 """
 
 from __future__ import annotations
@@ -14,11 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from careweave.errors import InputError
 from careweave.store.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -135,8 +146,79 @@ class Verification:
         return self.problem is None
 
 
-def verify(session: Session) -> Verification:
-    """Walk the chain from the start; report the first entry that does not fit."""
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's tip at a moment, kept outside the database."""
+
+    seq: int  # entries in the chain then (0: empty)
+    hash: str  # the last entry's hash (GENESIS when empty)
+    at: str  # when it was taken (UTC, ISO 8601); for people, not checked
+
+    def line(self) -> str:
+        return json.dumps({"seq": self.seq, "hash": self.hash, "at": self.at})
+
+
+def head(session: Session, now: dt.datetime) -> Anchor:
+    """The tip of the chain as it is committed now."""
+    row = session.get(AuditHead, 1)
+    if row is None:
+        return Anchor(0, GENESIS, now.astimezone(dt.UTC).isoformat())
+    return Anchor(row.last_seq, row.last_hash, now.astimezone(dt.UTC).isoformat())
+
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+def read_anchors(path: Path) -> list[Anchor]:
+    """Anchors from a file of JSON lines (blank lines ignored); a bad line is an InputError
+    naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"--anchors {path}: cannot read ({e.strerror})") from e
+    out: list[Anchor] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            d = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{n}: not a JSON line ({e.msg})") from e
+        if not isinstance(d, dict):
+            raise InputError(f"{path}:{n}: expected an object with seq, hash and at")
+        seq, digest, at = d.get("seq"), d.get("hash"), d.get("at")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise InputError(f"{path}:{n}: seq must be a whole number >= 0")
+        if not isinstance(digest, str) or not _HASH.match(digest):
+            raise InputError(f"{path}:{n}: hash must be 64 lower-case hex digits")
+        if not isinstance(at, str):
+            raise InputError(f"{path}:{n}: at must be a time (ISO 8601)")
+        out.append(Anchor(seq, digest, at))
+    return out
+
+
+def check_anchors(session: Session, anchors: Iterable[Anchor]) -> str | None:
+    """The first anchor the chain no longer matches, in words; None when all match."""
+    for a in anchors:
+        if a.seq == 0:
+            continue
+        e = session.get(AuditEntry, a.seq)
+        if e is None:
+            return (
+                f"anchor of {a.at}: entry {a.seq} is missing "
+                "(the chain is shorter than when it was anchored)"
+            )
+        if e.hash != a.hash:
+            return (
+                f"anchor of {a.at}: entry {a.seq} no longer has its anchored hash "
+                "(the chain was rewritten)"
+            )
+    return None
+
+
+def verify(session: Session, anchors: Iterable[Anchor] = ()) -> Verification:
+    """Walk the chain from the start; report the first entry that does not fit, then the
+    first anchor the (internally consistent) chain does not match."""
     expected_prev = GENESIS
     expected_seq = 1
     count = 0
@@ -166,9 +248,9 @@ def verify(session: Session) -> Verification:
         expected_prev = e.hash
         expected_seq += 1
         count += 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.last_seq != count or head.last_hash != expected_prev):
+    tip = session.get(AuditHead, 1)
+    if tip is not None and (tip.last_seq != count or tip.last_hash != expected_prev):
         return Verification(
-            count, f"entry {count + 1}: missing (the chain head records {head.last_seq} entries)"
+            count, f"entry {count + 1}: missing (the chain head records {tip.last_seq} entries)"
         )
-    return Verification(count, None)
+    return Verification(count, check_anchors(session, anchors))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from careweave.api.deps import Context, state
 from careweave.api.routers.people import PathId
 from careweave.api.schemas import (
+    AuditHeadOut,
     AuditVerifyOut,
     BreakGlassOut,
     PseudonymisedPersonOut,
@@ -115,6 +116,15 @@ def verify(ctx: Context) -> AuditVerifyOut:
     access.require(ctx.user, "audit", "read")
     v = audit.verify(ctx.session)
     return AuditVerifyOut(intact=v.intact, count=v.count, problem=v.problem)
+
+
+@router.get("/audit/head", response_model=AuditHeadOut, tags=["admin"])
+def audit_head(ctx: Context) -> AuditHeadOut:
+    """The chain's tip (sequence number and hash) as committed now: an anchor for a job that
+    keeps it outside the database (one JSON line each, as ``careweave audit anchor`` writes)."""
+    access.require(ctx.user, "audit", "read")
+    tip = audit.head(ctx.session, ctx.now)
+    return AuditHeadOut(seq=tip.seq, hash=tip.hash, at=tip.at)
 
 
 def _age_band(dob: dt.date, today: dt.date) -> str:
