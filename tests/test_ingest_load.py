@@ -123,7 +123,9 @@ def test_progress_and_report_printing(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "Load batch" in capsys.readouterr().out
 
 
-def _kill_midway(directory: Path, warehouse: Path, tmp_path: Path, after: str) -> None:
+def _kill_midway(
+    directory: Path, warehouse: Path, tmp_path: Path, after: str, extra: tuple[str, ...] = ()
+) -> None:
     signal_file = tmp_path / f"paused-{after}"
     env = os.environ | {PAUSE_AFTER_ENV: after, PAUSE_SIGNAL_ENV: str(signal_file)}
     proc = subprocess.Popen(
@@ -136,6 +138,7 @@ def _kill_midway(directory: Path, warehouse: Path, tmp_path: Path, after: str) -
             "-q",
             "-w",
             str(warehouse),
+            *extra,
         ],
         env=env,
         stdout=subprocess.DEVNULL,

@@ -38,8 +38,8 @@ def test_ensure_schema_creates_every_table_once(tmp_path: Path) -> None:
     assert warehouse_span(con) is None
     con.execute(
         "INSERT INTO _load_batches VALUES ('b1', 'f', 'd', 's', DATE '2020-01-01', "
-        "DATE '2021-12-31', now()::TIMESTAMP, 0, 0, 0, 0, 0), ('b2', 'g', 'd', 's', "
-        "DATE '2019-06-01', DATE '2020-12-31', now()::TIMESTAMP, 0, 0, 0, 0, 0)"
+        "DATE '2021-12-31', now()::TIMESTAMP, 0, 0, 0, 0, 0, 0), ('b2', 'g', 'd', 's', "
+        "DATE '2019-06-01', DATE '2020-12-31', now()::TIMESTAMP, 0, 0, 0, 0, 0, 0)"
     )
     assert warehouse_span(con) == (dt.date(2019, 6, 1), dt.date(2021, 12, 31))
     con.close()

@@ -24,6 +24,14 @@ def load(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars and no report.")
     ] = False,
+    apply_corrections: Annotated[
+        bool,
+        typer.Option(
+            "--apply-corrections",
+            help="A row whose key is already in the warehouse with other content replaces "
+            "that row (kept in _superseded) instead of being quarantined.",
+        ),
+    ] = False,
 ) -> None:
     """Validate DIRECTORY and load it into the warehouse, atomically and idempotently.
 
@@ -35,7 +43,9 @@ def load(
 
     from careweave.ingest import load_dataset, print_report
 
-    report = load_dataset(directory, warehouse, progress=not quiet)
+    report = load_dataset(
+        directory, warehouse, progress=not quiet, apply_corrections=apply_corrections
+    )
     if not quiet:
         print_report(report, Console())
 

@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ from rich.progress import (
 
 from careweave.dataset import codes
 from careweave.dataset.schema import Kind
+from careweave.dataset.tables import TABLES
 from careweave.errors import InputError
 from careweave.ingest.report import LoadReport, QualityCount, TableCounts, read_report
 from careweave.ingest.rules import MACROS, REASONS, Rule, build_plan, raw_name, typed_select
@@ -65,11 +66,15 @@ def load_dataset(
     progress: bool = False,
     today: dt.date | None = None,
     console: Console | None = None,
+    apply_corrections: bool = False,
 ) -> LoadReport:
     """Validate and load the dataset in ``directory`` into the DuckDB file ``warehouse``.
 
     Raises InputError (nothing written) when a file is not what it claims.
     ``today`` bounds the "not in the future" rule (default: today, UTC).
+    ``apply_corrections``: rows whose key is in the warehouse with other content
+    replace the warehouse's row (docs/loading.md, "Corrections"); by default they
+    are quarantined.
     """
     inputs = inspect_dataset(directory)
     if warehouse.exists() and not warehouse.is_file():
@@ -78,7 +83,7 @@ def load_dataset(
     if warehouse.exists():
         con = connect(warehouse)
         try:
-            return _load(con, inputs, today, progress, console)
+            return _load(con, inputs, today, progress, console, apply_corrections)
         finally:
             con.close()
     # A new warehouse is built beside its final name and renamed when committed
@@ -89,7 +94,7 @@ def load_dataset(
     try:
         con = connect(building)
         try:
-            report = _load(con, inputs, today, progress, console)
+            report = _load(con, inputs, today, progress, console, apply_corrections)
         finally:
             con.close()
         os.replace(building, warehouse)
@@ -109,6 +114,7 @@ def _load(
     today: dt.date,
     progress: bool,
     console: Console | None,
+    apply_corrections: bool,
 ) -> LoadReport:
     con.execute("SET TimeZone = 'UTC'")
     # Rows are identified by their number in the input, not by insertion order,
@@ -127,7 +133,9 @@ def _load(
         ensure_schema(con)
         with _progress(inputs, progress, console) as advance:
             for source in inputs.sources:
-                results.append(_load_table(con, source, batch_id, today, advance))
+                results.append(
+                    _load_table(con, source, batch_id, today, advance, apply_corrections)
+                )
                 _pause_for_tests(source.table.name)
         _record_batch(con, inputs, batch_id, loaded_at, results)
         con.commit()
@@ -195,12 +203,15 @@ def _load_table(
     batch_id: str,
     today: dt.date,
     advance: _Advance,
+    apply_corrections: bool = False,
 ) -> _TableResult:
     """Validate and load one table; the temporary tables are dropped at the end.
 
     Rows are identified by ``_row`` (their number in the input). Failing rows go
     to ``_cw_bad`` (row, rule index); rows already in the warehouse unchanged to
-    ``_cw_same``; every other row is inserted. Each pass reads the input again
+    ``_cw_same``; corrections to apply to ``_cw_corrected`` (row, key), whose
+    warehouse rows are moved to ``_superseded`` and deleted; every row not
+    failed or unchanged is inserted. Each pass reads the input again
     (columnar Parquet reads are cheap) rather than materialising it.
     """
     table = source.table
@@ -266,17 +277,29 @@ def _load_table(
             "min(_row) AS first_row FROM _cw_dups GROUP BY k) AS g ON g.k = d.k "
             "WHERE g.variants > 1 OR d._row <> g.first_row"
         )
-    # Keys already in the warehouse: identical rows are unchanged, others conflict.
+    # Keys already in the warehouse: identical rows are unchanged; others conflict
+    # or, with apply_corrections, replace the warehouse's row.
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_same (_row BIGINT)")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cw_corrected AS SELECT t._row, t.{key} AS k "
+        "FROM _cw_typed AS t LIMIT 0"
+    )
     if _count(con, f"main.{name}"):
-        conflict = rule("conflicts_with_warehouse", table.key)
         same = " AND ".join(f"w.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in columns)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _cw_existing AS SELECT t._row, ({same}) AS same "
-            f"FROM {good()} JOIN main.{name} AS w ON w.{key} = t.{key}"
+            f"CREATE OR REPLACE TEMP TABLE _cw_existing AS SELECT t._row, t.{key} AS k, "
+            f"({same}) AS same FROM {good()} JOIN main.{name} AS w ON w.{key} = t.{key}"
         )
-        con.execute(f"INSERT INTO _cw_bad SELECT _row, {conflict} FROM _cw_existing WHERE NOT same")
         con.execute("INSERT INTO _cw_same SELECT _row FROM _cw_existing WHERE same")
+        if apply_corrections:
+            con.execute("INSERT INTO _cw_corrected SELECT _row, k FROM _cw_existing WHERE NOT same")
+            if table.name == "people":
+                _refuse_breaking_people_corrections(con, rule)
+        else:
+            conflict = rule("conflicts_with_warehouse", table.key)
+            con.execute(
+                f"INSERT INTO _cw_bad SELECT _row, {conflict} FROM _cw_existing WHERE NOT same"
+            )
     # Self-references (an organisation's parent): the parent must be loaded too,
     # so repeat until no more rows fall out.
     for c in table.columns:
@@ -296,6 +319,23 @@ def _load_table(
                 break
 
     advance(table.name, "writing")
+    # Corrections refused since (e.g. an unknown parent organisation) stay as they are.
+    con.execute("DELETE FROM _cw_corrected WHERE _row IN (SELECT _row FROM _cw_bad)")
+    corrected = _count(con, "_cw_corrected")
+    if corrected:
+        old = (
+            "to_json(struct_pack("
+            + ", ".join(f"{quote(c)} := w.{quote(c)}" for c in columns)
+            + "))"
+        )
+        con.execute(
+            "INSERT INTO _superseded (batch_id, table_name, key, superseded_batch_id, content) "
+            f"SELECT ?, ?, CAST(w.{key} AS VARCHAR), w.{BATCH_COLUMN}, CAST({old} AS VARCHAR) "
+            f"FROM main.{name} AS w SEMI JOIN _cw_corrected AS c ON c.k = w.{key} "
+            f"ORDER BY w.{key}",
+            [batch_id, table.name],
+        )
+        con.execute(f"DELETE FROM main.{name} WHERE {key} IN (SELECT k FROM _cw_corrected)")
     column_list = ", ".join(quote(c) for c in columns)
     inserted = con.execute(
         f"INSERT INTO main.{name} ({column_list}, {BATCH_COLUMN}) "
@@ -323,10 +363,10 @@ def _load_table(
         "JOIN _cw_rules AS r ON r.idx = b._rule ORDER BY t._row",
         [batch_id, table.name],
     )
-    new = int(inserted[0]) if inserted else 0
+    new = (int(inserted[0]) if inserted else 0) - corrected
     unchanged = _count(con, "_cw_same")
     quarantined = _count(con, "_cw_bad")
-    loaded = new + unchanged
+    loaded = new + unchanged + corrected
     # Inserted rows were selected independently of the failures (by anti-join),
     # so this checks that every row of the file went exactly one way.
     if loaded + quarantined != source.rows:
@@ -347,7 +387,14 @@ def _load_table(
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     advance(table.name, "done", done=True)
     counts = TableCounts(
-        table.name, _display_path(source), source.rows, loaded, new, unchanged, quarantined
+        table.name,
+        _display_path(source),
+        source.rows,
+        loaded,
+        new,
+        unchanged,
+        quarantined,
+        corrected,
     )
     return _TableResult(counts, quality)
 
@@ -359,10 +406,47 @@ _TEMP_TABLES = (
     "_cw_dupkeys",
     "_cw_dups",
     "_cw_existing",
+    "_cw_corrected",
     "_cw_rules",
     "_cw_bad_codes",
     "_cw_bad_icd10",
 )
+
+
+def _refuse_breaking_people_corrections(
+    con: duckdb.DuckDBPyConnection, rule: Callable[[str, str], int]
+) -> None:
+    """A corrected date of birth or death must keep the person's rows already in the
+    warehouse within their life (the rules that held when those rows were loaded):
+    corrections that would not are quarantined and left out of ``_cw_corrected``."""
+    checks: list[tuple[str, str]] = []  # (person field, SQL selecting the _row of breakers)
+    for t in TABLES:
+        if t.person_column is None or t.name == "people" or not t.date_columns:
+            continue
+        for d in t.date_columns:
+            c = t.column(d)
+            value = f"CAST(x.{quote(d)} AS DATE)" if c.kind is Kind.TIMESTAMP else f"x.{quote(d)}"
+            joined = (
+                f"FROM main.{quote(t.name)} AS x JOIN _cw_typed AS n "
+                f"ON n.nhs_number = x.{quote(t.person_column)} "
+                "WHERE n._row IN (SELECT _row FROM _cw_corrected)"
+            )
+            checks.append(
+                ("date_of_birth", f"SELECT n._row {joined} AND {value} < n.date_of_birth")
+            )
+            checks.append(
+                ("date_of_death", f"SELECT n._row {joined} AND {value} > n.date_of_death")
+            )
+    for field in ("date_of_birth", "date_of_death"):
+        idx = rule("correction_breaks_loaded_rows", field)
+        union = " UNION ".join(sql for f, sql in checks if f == field)
+        if not union:
+            continue
+        con.execute(
+            f"INSERT INTO _cw_bad SELECT DISTINCT _row, {idx} FROM ({union}) "
+            "WHERE _row NOT IN (SELECT _row FROM _cw_bad)"
+        )
+        con.execute("DELETE FROM _cw_corrected WHERE _row IN (SELECT _row FROM _cw_bad)")
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
@@ -445,7 +529,8 @@ def _record_batch(
     tables = [r.counts for r in results]
     con.executemany(
         "INSERT INTO _load_tables (batch_id, table_name, source_file, rows_in, rows_loaded, "
-        "rows_new, rows_unchanged, rows_quarantined) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_new, rows_unchanged, rows_quarantined, rows_corrected) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 batch_id,
@@ -456,6 +541,7 @@ def _record_batch(
                 t.rows_new,
                 t.rows_unchanged,
                 t.rows_quarantined,
+                t.rows_corrected,
             ]
             for t in tables
         ],
@@ -470,8 +556,8 @@ def _record_batch(
     m = inputs.manifest
     con.execute(
         "INSERT INTO _load_batches (batch_id, fingerprint, source_dir, source, span_start, "
-        "span_end, loaded_at, rows_in, rows_loaded, rows_new, rows_unchanged, rows_quarantined) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "span_end, loaded_at, rows_in, rows_loaded, rows_new, rows_unchanged, rows_quarantined, "
+        "rows_corrected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             batch_id,
             inputs.fingerprint,
@@ -485,6 +571,7 @@ def _record_batch(
             sum(t.rows_new for t in tables),
             sum(t.rows_unchanged for t in tables),
             sum(t.rows_quarantined for t in tables),
+            sum(t.rows_corrected for t in tables),
         ],
     )
 

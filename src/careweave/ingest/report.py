@@ -18,14 +18,17 @@ from rich.table import Table as RichTable
 
 from careweave.errors import InputError
 from careweave.warehouse.connection import open_read_only
+from careweave.warehouse.schema import has_column
 
 
 @dataclass(frozen=True)
 class TableCounts:
     """Rows of one table in one batch: ``rows_in == rows_loaded + rows_quarantined``.
 
-    ``rows_loaded = rows_new + rows_unchanged``: unchanged rows were already in
-    the warehouse with identical content and are not inserted again.
+    ``rows_loaded = rows_new + rows_unchanged + rows_corrected``: unchanged rows
+    were already in the warehouse with identical content and are not inserted
+    again; corrected rows replaced the warehouse's row with the same key (only
+    with ``--apply-corrections``; the old row is kept in ``_superseded``).
     """
 
     table: str
@@ -35,6 +38,7 @@ class TableCounts:
     rows_new: int
     rows_unchanged: int
     rows_quarantined: int
+    rows_corrected: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ class LoadReport:
     def rows_quarantined(self) -> int:
         return sum(t.rows_quarantined for t in self.tables)
 
+    @property
+    def rows_corrected(self) -> int:
+        return sum(t.rows_corrected for t in self.tables)
+
     def table(self, name: str) -> TableCounts:
         for t in self.tables:
             if t.table == name:
@@ -96,7 +104,7 @@ class LoadReport:
             per_table[q.table] = per_table.get(q.table, 0) + q.rows
         return all(
             t.rows_in == t.rows_loaded + t.rows_quarantined
-            and t.rows_loaded == t.rows_new + t.rows_unchanged
+            and t.rows_loaded == t.rows_new + t.rows_unchanged + t.rows_corrected
             and per_table.get(t.table, 0) == t.rows_quarantined
             for t in self.tables
         )
@@ -113,11 +121,15 @@ def read_report(
     ).fetchone()
     if row is None:
         raise InputError(f"batch {batch_id}: not in this warehouse")
+    # Warehouses loaded before corrections existed have no rows_corrected column.
+    corrected = (
+        "coalesce(rows_corrected, 0)" if has_column(con, "_load_tables", "rows_corrected") else "0"
+    )
     tables = tuple(
         TableCounts(*r)
         for r in con.execute(
             "SELECT table_name, source_file, rows_in, rows_loaded, rows_new, rows_unchanged, "
-            "rows_quarantined FROM _load_tables WHERE batch_id = ? ORDER BY rowid",
+            f"rows_quarantined, {corrected} FROM _load_tables WHERE batch_id = ? ORDER BY rowid",
             [batch_id],
         ).fetchall()
     )
@@ -152,7 +164,7 @@ def read_reports(warehouse: Path, batch_id: str | None = None) -> list[LoadRepor
             ids = [
                 str(r[0])
                 for r in con.execute(
-                    "SELECT batch_id FROM _load_batches ORDER BY loaded_at, batch_id"
+                    "SELECT batch_id FROM _load_batches ORDER BY loaded_at, rowid"
                 ).fetchall()
             ]
         except duckdb.CatalogException:
@@ -174,34 +186,34 @@ def print_report(report: LoadReport, console: Console | None = None) -> None:
             f"[bold]Already loaded[/bold]: this dataset is batch {report.batch_id} "
             f"(loaded {report.loaded_at:%Y-%m-%d %H:%M} UTC); nothing was added."
         )
+    corrections = report.rows_corrected > 0
     counts = RichTable(
         title=f"Load batch {report.batch_id}: {report.source} "
         f"{report.span_start} to {report.span_end}",
         title_justify="left",
-        caption="loaded = new + unchanged (already in the warehouse, identical)",
+        caption="loaded = new + unchanged (already in the warehouse, identical)"
+        + (
+            " + corrected (replaced the warehouse's row; old one in _superseded)"
+            if corrections
+            else ""
+        ),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
     counts.add_column("table", no_wrap=True)
-    for name in ("in", "new", "unchanged", "quarantined"):
+    names = ("in", "new", "unchanged", *(("corrected",) if corrections else ()), "quarantined")
+    for name in names:
         counts.add_column(name, justify="right", no_wrap=True)
+
+    def cells(c: TableCounts | LoadReport) -> list[str]:
+        values = [c.rows_in, c.rows_new, c.rows_unchanged]
+        values += [c.rows_corrected] if corrections else []
+        return [f"{v:,}" for v in (*values, c.rows_quarantined)]
+
     for t in report.tables:
-        counts.add_row(
-            t.table,
-            f"{t.rows_in:,}",
-            f"{t.rows_new:,}",
-            f"{t.rows_unchanged:,}",
-            f"{t.rows_quarantined:,}",
-        )
+        counts.add_row(t.table, *cells(t))
     counts.add_section()
-    counts.add_row(
-        "total",
-        f"{report.rows_in:,}",
-        f"{report.rows_new:,}",
-        f"{report.rows_unchanged:,}",
-        f"{report.rows_quarantined:,}",
-        style="bold",
-    )
+    counts.add_row("total", *cells(report), style="bold")
     console.print(counts)
     if not report.quality:
         console.print("Data quality: no rows quarantined.")

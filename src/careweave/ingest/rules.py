@@ -42,6 +42,8 @@ REASONS: dict[str, str] = {
     "conflicting_duplicate_in_batch": "key appears more than once in this batch with "
     "different content (none is kept)",
     "conflicts_with_warehouse": "key already in the warehouse with different content",
+    "correction_breaks_loaded_rows": "corrected date would put rows already in the warehouse "
+    "before the person's birth or after their death (correction not applied)",
 }
 
 #: Values of ``Column.check`` the loader implements.

@@ -9,9 +9,15 @@ millions of rows for no extra safety).
 Bookkeeping tables (docs/loading.md):
 
 - ``_load_batches``: one row per committed load;
-- ``_load_tables``: per batch and table, rows in / loaded / new / unchanged / quarantined;
+- ``_load_tables``: per batch and table, rows in / loaded / new / unchanged / corrected /
+  quarantined;
 - ``_quarantine``: every rejected row, its content as JSON, the reason and field;
-- ``_data_quality``: per batch, table, reason and field, the number of rows.
+- ``_data_quality``: per batch, table, reason and field, the number of rows;
+- ``_superseded``: every row a correction replaced (``careweave load --apply-corrections``),
+  its content as JSON, the batch that had loaded it and the batch that replaced it.
+
+Columns added to a bookkeeping table after its first release are listed in
+:data:`ADDED_COLUMNS`; ``ensure_schema`` adds them to an older warehouse.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ BOOKKEEPING_DDL: dict[str, str] = {
         rows_loaded BIGINT NOT NULL,
         rows_new BIGINT NOT NULL,
         rows_unchanged BIGINT NOT NULL,
-        rows_quarantined BIGINT NOT NULL
+        rows_quarantined BIGINT NOT NULL,
+        rows_corrected BIGINT DEFAULT 0
     """,
     "_load_tables": """
         batch_id VARCHAR NOT NULL,
@@ -60,7 +67,8 @@ BOOKKEEPING_DDL: dict[str, str] = {
         rows_loaded BIGINT NOT NULL,
         rows_new BIGINT NOT NULL,
         rows_unchanged BIGINT NOT NULL,
-        rows_quarantined BIGINT NOT NULL
+        rows_quarantined BIGINT NOT NULL,
+        rows_corrected BIGINT DEFAULT 0
     """,
     "_quarantine": """
         batch_id VARCHAR NOT NULL,
@@ -78,7 +86,20 @@ BOOKKEEPING_DDL: dict[str, str] = {
         description VARCHAR NOT NULL,
         rows BIGINT NOT NULL
     """,
+    "_superseded": """
+        batch_id VARCHAR NOT NULL,
+        table_name VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        superseded_batch_id VARCHAR NOT NULL,
+        content VARCHAR NOT NULL
+    """,
 }
+
+#: (table, column, DuckDB type with default) added since the first release.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("_load_batches", "rows_corrected", "BIGINT DEFAULT 0"),
+    ("_load_tables", "rows_corrected", "BIGINT DEFAULT 0"),
+)
 
 BOOKKEEPING_TABLES: tuple[str, ...] = tuple(BOOKKEEPING_DDL)
 
@@ -121,6 +142,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, tables: tuple[Table, ...] = TA
     for name, ddl in BOOKKEEPING_DDL.items():
         if name not in existing:
             con.execute(f"CREATE TABLE {quote(name)} ({ddl})")
+    for name, column, kind in ADDED_COLUMNS:
+        if name in existing and column not in existing[name]:
+            con.execute(f"ALTER TABLE {quote(name)} ADD COLUMN {quote(column)} {kind}")
+
+
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether ``table`` of the warehouse has ``column`` (older warehouses lack added ones)."""
+    return column in _columns_by_table(con).get(table, set())
 
 
 def _columns_by_table(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
