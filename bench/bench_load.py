@@ -4,7 +4,9 @@ Generates synthetic datasets (careweave.synth; cached in the work directory)
 of the given sizes over five years, then loads each into a new warehouse in a
 child process and prints wall time, rows per second, the child's CPU time
 (a better guide than wall time on a shared machine) and peak RSS,
-and the time of the no-op reload of the same batch. Default sizes: the demo
+the time of the no-op reload of the same batch, and the time of a re-extract
+(every table again, 1 in 100 hospital spells with a recoded specialty) loaded
+with ``--apply-corrections``. Default sizes: the demo
 (~120,000 people) and 800,000 people (the most careweave.synth can number today; pass
 --people 1000000 once it allows more).
 
@@ -29,21 +31,52 @@ START, END = dt.date(2020, 1, 1), dt.date(2024, 12, 31)
 SEED = 20240601
 
 
+def _re_extract(directory: Path) -> Path:
+    """A copy of ``directory`` with 1 in 100 hospital spells recoded (a new specialty)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    out = directory.with_name(directory.name + "-re-extract")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(directory, out)
+    path = out / "hospital_spells.parquet"
+    spells = pq.read_table(path)
+    i = spells.schema.get_field_index("specialty")
+    field = spells.schema.field(i)
+    picked = pa.array([n % 100 == 0 for n in range(spells.num_rows)])
+    recoded = pc.if_else(picked, pa.scalar("999", field.type), spells.column(i))
+    pq.write_table(spells.set_column(i, field, recoded), path)
+    return out
+
+
 def _child(directory: Path, warehouse: Path) -> None:
+    import resource
+
     from careweave.ingest import load_dataset
 
     t0 = time.perf_counter()
     report = load_dataset(directory, warehouse)
     first = time.perf_counter() - t0
+    first_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     t0 = time.perf_counter()
     again = load_dataset(directory, warehouse)
     second = time.perf_counter() - t0
     assert again.already_loaded
+    re_extract = _re_extract(directory)
+    t0 = time.perf_counter()
+    corrected = load_dataset(re_extract, warehouse, apply_corrections=True)
+    third = time.perf_counter() - t0
+    assert corrected.reconciles()
     print(
         json.dumps(
             {
                 "seconds": first,
+                "first_rss_gb": first_rss,
                 "reload_seconds": second,
+                "corrections_seconds": third,
+                "rows_corrected": corrected.rows_corrected,
+                "rows_unchanged": corrected.rows_unchanged,
                 "rows_in": report.rows_in,
                 "rows_quarantined": report.rows_quarantined,
                 "reconciles": report.reconciles(),
@@ -100,9 +133,12 @@ def main() -> None:
             f"({size / 1e6:,.0f} MB Parquet) loaded in {result['seconds']:.1f} s "
             f"= {result['rows_in'] / result['seconds']:,.0f} rows/s; "
             f"CPU {usage.ru_utime + usage.ru_stime:.1f} s (user+sys, whole child); "
-            f"peak RSS {rss_gb:.2f} GB; quarantined {result['rows_quarantined']:,}; "
+            f"peak RSS {rss_gb:.2f} GB ({result['first_rss_gb']:.2f} GB after the first load); "
+            f"quarantined {result['rows_quarantined']:,}; "
             f"reconciles {result['reconciles']}; "
             f"reload of the same batch (no-op) {result['reload_seconds']:.1f} s; "
+            f"re-extract with --apply-corrections {result['corrections_seconds']:.1f} s "
+            f"({result['rows_corrected']:,} corrected, {result['rows_unchanged']:,} unchanged); "
             f"warehouse {warehouse.stat().st_size / 1e6:,.0f} MB"
         )
     print(f"load averages after: {os.getloadavg()}")

@@ -256,3 +256,14 @@ def test_a_death_during_a_stay_ends_the_spell() -> None:
     new_dis, new_dest = end_stays_at_death(adm, dis, dest, death)
     assert new_dis.tolist() == [15, 20, 20, 20]
     assert [_DEST[d] for d in new_dest] == ["died", "home", "home", "home"]
+
+
+def test_no_reablement_after_a_death_that_ended_the_stay() -> None:
+    from careweave.synth.generator import NEVER, reablement_after_discharge
+
+    start = np.array([20, 20, 20, 20])  # the discharge day as first simulated
+    planned = np.array([40, 40, 40, 40])
+    death = np.array([15, 20, 30, NEVER])  # in hospital, that day, during it, never
+    happens, end = reablement_after_discharge(start, planned, death)
+    assert happens.tolist() == [False, False, True, True]
+    assert end[happens].tolist() == [30, 40]

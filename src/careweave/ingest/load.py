@@ -286,8 +286,11 @@ def _load_table(
     )
     if _count(con, f"main.{name}"):
         same = " AND ".join(f"w.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in columns)
+        # The key is kept only where a correction may need it (a re-extract of tens of
+        # millions of unchanged rows would otherwise hold every key here).
+        k = f"CASE WHEN ({same}) THEN NULL ELSE t.{key} END" if apply_corrections else "NULL"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _cw_existing AS SELECT t._row, t.{key} AS k, "
+            f"CREATE OR REPLACE TEMP TABLE _cw_existing AS SELECT t._row, {k} AS k, "
             f"({same}) AS same FROM {good()} JOIN main.{name} AS w ON w.{key} = t.{key}"
         )
         con.execute("INSERT INTO _cw_same SELECT _row FROM _cw_existing WHERE same")

@@ -957,6 +957,19 @@ def end_stays_at_death(adm: Arr, dis: Arr, dest: Arr, death: Arr) -> tuple[Arr, 
     return np.where(died_in, death, dis), np.where(died_in, _DEST.index("died"), dest)
 
 
+def reablement_after_discharge(start: Arr, planned_end: Arr, death: Arr) -> tuple[Arr, Arr]:
+    """Which reablement episodes happen, and when they end.
+
+    An episode starts on the day of a discharge home. It is recorded when the discharge is
+    simulated, but a death found later may end that stay in hospital first
+    (:func:`end_stays_at_death`): there is then no discharge home and no episode. A person
+    who dies during an episode ends it that day. (Found by the loader's end_before_start
+    rule at 1,000,000 people.)
+    """
+    happens = death > start
+    return happens, np.minimum(planned_end, death)
+
+
 def _spells_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
     rng = ctx.rng
     person = rows.get("person")
@@ -1375,8 +1388,7 @@ def _social_tables(
     pos = np.searchsorted(key_s[order], key_r)
     pos = np.minimum(pos, max(key_s.shape[0] - 1, 0))
     spell_row = order[pos] if key_s.shape[0] else np.zeros(0, dtype=np.int64)
-    r_end = r_d + rng.integers(10, 43, nr)
-    r_end = np.minimum(r_end, death[r_p])
+    happens, r_end = reablement_after_discharge(r_d, r_d + rng.integers(10, 43, nr), death[r_p])
     age = ctx.age_at(r_p, r_d)
     p_home = _sig(P.REABLEMENT_HOME_BASE - 0.5 * ctx.z[r_p] - 0.04 * (age - 80))
     home = rng.random(nr) < p_home
@@ -1395,7 +1407,7 @@ def _social_tables(
             "end_date": _dates(r_end, r_end > end),
             "at_home_91d": pa.array(at_home, pa.bool_(), mask=unknown),
         }
-    )
+    ).filter(pa.array(happens))
     # home-care packages: those present at the start and those started in the span
     n = ctx.n
     age0 = (ctx.start - ctx.dob) / YEAR
