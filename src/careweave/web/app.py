@@ -10,7 +10,10 @@ redirects to the sign-in page.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,12 +22,46 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from careweave.security.errors import DomainError
 from careweave.web.render import render_error
 
 STATIC = Path(__file__).parent / "static"
 PREFIX = "/app"
+log = logging.getLogger(__name__)
+
+
+def warm_up(app: FastAPI) -> None:
+    """Compile every template and fill the worklist's caches (segments, organisations),
+    so the first users after a start do not pay for them: at 1,000,000 people the segment
+    list alone is a half-second scan, and 20 first requests at once took over a second.
+    A failure is logged (no personal data) and never stops the server."""
+    from careweave.web.pages.worklist import _segments
+    from careweave.web.render import env
+    from careweave.web.worklist_query import organisations
+
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    try:
+        with app.state.careweave.sessions() as session:
+            organisations(session)
+            _segments(session)
+    except Exception as e:  # warming is an optimisation only
+        log.warning("workbench warm-up skipped: %s", type(e).__name__)
+
+
+def _warm_on_startup(app: FastAPI) -> None:
+    """Run :func:`warm_up` (in a worker thread) before the app starts serving."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        await run_in_threadpool(warm_up, app)
+        async with inner(a) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
 
 
 async def _delegate(result: Any) -> Response:
@@ -49,6 +86,7 @@ def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
         return
     app.state.careweave_web = True
     app.state.careweave_warehouse = Path(wh) if wh else None
+    _warm_on_startup(app)
 
     json_domain = app.exception_handlers.get(DomainError)
     json_validation = app.exception_handlers.get(RequestValidationError)

@@ -7,7 +7,6 @@ Nothing here carries an NHS number out: only counts per group.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -16,19 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careweave.store.models import Objection, Organisation, Person
+from careweave.web.cache import TtlCache
 
 LEVELS = (4, 3, 2, 1)
-_CACHE: dict[tuple[str, str], tuple[float, Any]] = {}
 TTL = 60.0
+_CACHE = TtlCache(TTL)
 
 
 def _cached(session: Session, key: str, make: Any) -> Any:
-    k = (str(session.get_bind().engine.url), key)
-    hit = _CACHE.get(k)
-    if hit is None or time.monotonic() - hit[0] > TTL:
-        hit = (time.monotonic(), make())
-        _CACHE[k] = hit
-    return hit[1]
+    return _CACHE.get((str(session.get_bind().engine.url), key), make)
 
 
 def _included() -> Any:

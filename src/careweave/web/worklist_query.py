@@ -9,7 +9,6 @@ the person objects to sharing. Every row shown is audited.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ from careweave.store.models import (
     Person,
     User,
 )
+from careweave.web.cache import TtlCache
 
 PAGE_SIZE = 25
 RECENT_ADMISSION_DAYS = 30
@@ -75,20 +75,19 @@ class Area:
     practices: list[str]
 
 
-_ORGS: dict[str, tuple[float, dict[str, Organisation]]] = {}
+_ORGS = TtlCache(60.0)
 
 
 def organisations(session: Session) -> dict[str, Organisation]:
     """The organisation tree, cached for a minute (it changes only at sync)."""
-    key = str(session.get_bind().engine.url)
-    hit = _ORGS.get(key)
-    if hit is None or time.monotonic() - hit[0] > 60:
-        rows = session.execute(select(Organisation)).scalars()
-        hit = (time.monotonic(), {o.org_id: o for o in rows})
-        for o in hit[1].values():
+
+    def load() -> dict[str, Organisation]:
+        rows = {o.org_id: o for o in session.execute(select(Organisation)).scalars()}
+        for o in rows.values():
             session.expunge(o)
-        _ORGS[key] = hit
-    return hit[1]
+        return rows
+
+    return _ORGS.get(str(session.get_bind().engine.url), load)
 
 
 def areas(session: Session, user: User) -> list[Area]:

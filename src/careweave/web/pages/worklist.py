@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
@@ -19,21 +18,17 @@ from careweave.care.register import LEAD_TEAM_ROLE
 from careweave.security import audit
 from careweave.store.models import Person, User
 from careweave.web import worklist_query as wq
+from careweave.web.cache import TtlCache
 from careweave.web.render import PageDep, age
 
 router = APIRouter(prefix="/app")
 Nhs = Annotated[str, Form(pattern=r"^[0-9]{10}$")]
-_SEGMENTS: dict[str, tuple[float, list[str]]] = {}
+_SEGMENTS = TtlCache(300.0)
 CSV_MAX_ROWS = 50_000
 
 
 def _segments(session: Session) -> list[str]:
-    key = str(session.get_bind().engine.url)
-    hit = _SEGMENTS.get(key)
-    if hit is None or time.monotonic() - hit[0] > 300:
-        hit = (time.monotonic(), wq.segments(session))
-        _SEGMENTS[key] = hit
-    return hit[1]
+    return _SEGMENTS.get(str(session.get_bind().engine.url), lambda: wq.segments(session))
 
 
 Level = Annotated[list[int], Query(default_factory=list)]

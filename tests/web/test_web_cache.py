@@ -1,0 +1,111 @@
+"""The workbench's per-process caches: one computation per key at a time, stale values
+served while one thread refreshes, errors not wedging the key."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from careweave.web.cache import TtlCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_concurrent_misses_compute_once_and_share_the_value() -> None:
+    cache = TtlCache(60.0)
+    calls = 0
+
+    def slow() -> list[str]:
+        nonlocal calls
+        calls += 1
+        time.sleep(0.2)
+        return ["adults / one long-term condition"]
+
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: cache.get("segments", slow), range(10)))
+    assert calls == 1
+    assert all(r is results[0] for r in results)
+
+
+def test_stale_value_is_served_while_one_thread_refreshes() -> None:
+    clock = Clock()
+    cache = TtlCache(60.0, clock)
+    assert cache.get("k", lambda: "old") == "old"
+    clock.now = 61.0
+    started, release = threading.Event(), threading.Event()
+
+    def slow_refresh() -> str:
+        started.set()
+        release.wait(5)
+        return "new"
+
+    with ThreadPoolExecutor(1) as pool:
+        refreshing = pool.submit(cache.get, "k", slow_refresh)
+        assert started.wait(5)
+        t = time.perf_counter()
+        assert cache.get("k", lambda: pytest.fail("a second refresh ran")) == "old"
+        assert time.perf_counter() - t < 0.1  # not made to wait for the refresh
+        release.set()
+        assert refreshing.result(5) == "new"
+    assert cache.get("k", lambda: "unused") == "new"
+    clock.now = 200.0
+    assert cache.get("k", lambda: "newer") == "newer"
+
+
+def test_a_failed_computation_leaves_the_key_usable() -> None:
+    cache = TtlCache(60.0)
+
+    def boom() -> str:
+        raise RuntimeError("store unavailable")
+
+    with pytest.raises(RuntimeError):
+        cache.get("k", boom)
+    assert cache.get("k", lambda: "ok") == "ok"
+    cache.clear()
+    assert cache.get("k", lambda: "again") == "again"
+
+
+def test_the_app_warms_its_caches_before_serving(demo_db: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from careweave.api import create_app
+    from careweave.web.pages import worklist
+    from careweave.web.worklist_query import _ORGS
+
+    worklist._SEGMENTS.clear()
+    _ORGS.clear()
+    app = create_app(demo_db, cookie_secure=False, pseudonym_key=b"k" * 32)
+    with TestClient(app):  # runs the lifespan: startup, then shutdown
+        segments = worklist._SEGMENTS.get(demo_db, lambda: pytest.fail("not warmed"))
+        orgs = _ORGS.get(demo_db, lambda: pytest.fail("not warmed"))
+    assert segments and orgs
+
+
+def test_a_failed_warm_up_does_not_stop_the_app(
+    demo_db: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from careweave.api import create_app
+    from careweave.web import worklist_query
+    from careweave.web.pages import worklist
+
+    def broken(_session: object) -> object:
+        raise RuntimeError("organisations unavailable")
+
+    worklist._SEGMENTS.clear()
+    worklist_query._ORGS.clear()
+    monkeypatch.setattr(worklist_query, "organisations", broken)
+    app = create_app(demo_db, cookie_secure=False, pseudonym_key=b"k" * 32)
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+    assert "warm-up skipped: RuntimeError" in caplog.text
