@@ -267,3 +267,12 @@ def test_bad_anchor_file_is_named_with_its_line(
     assert f"{bad}{expected}" in err and len(err.strip().splitlines()) == 1
     assert main(["audit", "verify", "--db", store_url, "--anchors", str(tmp_path / "no")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_anchor_to_an_unwritable_file_is_one_line(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(store_url, 1).dispose()
+    assert main(["audit", "anchor", "--db", store_url, "--append", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"--append {tmp_path}: cannot write" in err and len(err.strip().splitlines()) == 1

@@ -77,6 +77,17 @@ class TokenOut(BaseModel):
     name: str
 
 
+class RevokeTokensIn(In):
+    """Which of the user's tokens to revoke: those issued with ``name``, or all of them."""
+
+    name: Text | None = Field(default=None, min_length=1, max_length=100)
+
+
+class RevokedOut(BaseModel):
+    tokens_revoked: int
+    sessions_ended: int = 0
+
+
 class UserIn(In):
     username: Text = Field(min_length=1, max_length=64)
     display_name: Text = Field(min_length=1, max_length=200)

@@ -15,6 +15,8 @@ from careweave.errors import CareweaveError, InputError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from careweave.store.models import User
+
 
 class AuditChainBroken(CareweaveError):
     """Not a usage error: the store's audit log has been tampered with."""
@@ -50,6 +52,17 @@ def _open(url: str | None) -> sessionmaker[Session]:
     engine = make_engine(_db(url))
     upgrade(engine)
     return session_factory(engine)
+
+
+def _user_named(session: Session, username: str) -> User:
+    from sqlalchemy import select
+
+    from careweave.store.models import User
+
+    u = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if u is None:
+        raise InputError(f"username: no user {username!r}")
+    return u
 
 
 def register(app: typer.Typer) -> None:
@@ -299,18 +312,12 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(None, "--db", help=DB_HELP),
     ) -> None:
         """Issue a bearer token for a user; printed once."""
-        from sqlalchemy import select
-
         from careweave.security import auth
         from careweave.store.db import transaction
-        from careweave.store.models import User
 
         sessions = _open(db)
         with transaction(sessions) as s:
-            u = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
-            if u is None:
-                raise InputError(f"username: no user {username!r}")
-            token = auth.issue_token(s, u, name, _now())
+            token = auth.issue_token(s, _user_named(s, username), name, _now())
         typer.echo(token)
 
     @users_app.command("unlock")
@@ -319,19 +326,65 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(None, "--db", help=DB_HELP),
     ) -> None:
         """Clear a lockout after repeated failed logins."""
-        from sqlalchemy import select
-
         from careweave.security import auth
         from careweave.store.db import transaction
-        from careweave.store.models import User
 
         sessions = _open(db)
         with transaction(sessions) as s:
-            u = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
-            if u is None:
-                raise InputError(f"username: no user {username!r}")
-            auth.unlock(u)
+            auth.unlock(_user_named(s, username))
         typer.echo(f"user {username} unlocked")
+
+    @users_app.command("deactivate")
+    def users_deactivate(
+        username: str = typer.Argument(...),
+        db: str = typer.Option(None, "--db", help=DB_HELP),
+    ) -> None:
+        """A leaver: no more sign-in, browser sessions ended, API tokens revoked (audited)."""
+        from careweave.security import audit, auth
+        from careweave.store.db import transaction
+
+        sessions = _open(db)
+        with transaction(sessions) as s:
+            u = _user_named(s, username)
+            ended, revoked = auth.deactivate(s, u, _now())
+            audit.record(
+                s,
+                actor="cli",
+                action="deactivate",
+                resource="user",
+                resource_id=u.id,
+                detail=f"sessions_ended={ended}; tokens_revoked={revoked}",
+                now=_now(),
+            )
+        typer.echo(f"user {username} deactivated: {ended} sessions ended, {revoked} tokens revoked")
+
+    @users_app.command("revoke-tokens")
+    def users_revoke_tokens(
+        username: str = typer.Argument(...),
+        name: Annotated[
+            str | None,
+            typer.Option("--name", help="Only the tokens issued with this name (default: all)"),
+        ] = None,
+        db: str = typer.Option(None, "--db", help=DB_HELP),
+    ) -> None:
+        """Revoke a user's API tokens, e.g. a feed's leaked token (audited)."""
+        from careweave.security import audit, auth
+        from careweave.store.db import transaction
+
+        sessions = _open(db)
+        with transaction(sessions) as s:
+            u = _user_named(s, username)
+            revoked = auth.revoke_tokens(s, u, _now(), name)
+            audit.record(
+                s,
+                actor="cli",
+                action="revoke_tokens",
+                resource="user",
+                resource_id=u.id,
+                detail=f"name={name or '*'}; tokens_revoked={revoked}",
+                now=_now(),
+            )
+        typer.echo(f"user {username}: {revoked} tokens revoked")
 
     @ref_app.command("check-breaches")
     def breaches(

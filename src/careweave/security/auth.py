@@ -93,6 +93,31 @@ def unlock(user: User) -> None:
     user.locked_until = None
 
 
+def revoke_tokens(session: Session, user: User, now: dt.datetime, name: str | None = None) -> int:
+    """Revoke the user's live API tokens (only those called ``name``, if given); returns how
+    many. A revoked token is refused from the next request on; its row is kept."""
+    q = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if name is not None:
+        q = q.where(ApiToken.name == name)
+    tokens = list(session.execute(q).scalars())
+    for t in tokens:
+        t.revoked_at = now
+    return len(tokens)
+
+
+def deactivate(session: Session, user: User, now: dt.datetime) -> tuple[int, int]:
+    """The leaver process: the account can no longer sign in, its browser sessions end and
+    its API tokens are revoked. Returns (sessions ended, tokens revoked). Its history
+    (audit entries, care-team records, authored plans) is kept."""
+    user.active = False
+    ended = list(
+        session.execute(select(LoginSession).where(LoginSession.user_id == user.id)).scalars()
+    )
+    for row in ended:
+        session.delete(row)
+    return len(ended), revoke_tokens(session, user, now)
+
+
 def start_session(session: Session, user: User, now: dt.datetime) -> tuple[str, str]:
     """A new browser session: returns (session token, CSRF token)."""
     token = secrets.token_urlsafe(32)
@@ -137,8 +162,13 @@ def issue_token(session: Session, user: User, name: str, now: dt.datetime) -> st
 
 
 def resolve_token(session: Session, token: str) -> User | None:
-    row = session.get(ApiToken, token_digest(token))
-    if row is None or row.revoked_at is not None:
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    """The active user of an unrevoked token (one query: every API request runs it)."""
+    return session.execute(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == token_digest(token),
+            ApiToken.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    ).scalar_one_or_none()

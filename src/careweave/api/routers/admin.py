@@ -16,13 +16,15 @@ from careweave.api.schemas import (
     BreakGlassOut,
     PseudonymisedPersonOut,
     ReviewIn,
+    RevokedOut,
+    RevokeTokensIn,
     TokenIn,
     TokenOut,
     UserIn,
     UserOut,
 )
 from careweave.security import access, audit, auth
-from careweave.security.errors import NotFound
+from careweave.security.errors import Invalid, NotFound
 from careweave.security.pseudonyms import pseudonym
 from careweave.store.models import BreakGlass, Episode, Objection, Person, User
 
@@ -80,6 +82,42 @@ def user_token(user_id: PathId, body: TokenIn, ctx: Context) -> TokenOut:
     """Issue an API token for another account (e.g. an integration feed)."""
     u = _user(ctx, user_id)
     return TokenOut(token=auth.issue_token(ctx.session, u, body.name, ctx.now), name=body.name)
+
+
+@router.post("/users/{user_id}/tokens/revoke", response_model=RevokedOut, tags=["admin"])
+def revoke_user_tokens(user_id: PathId, body: RevokeTokensIn, ctx: Context) -> RevokedOut:
+    """Revoke an account's API tokens (e.g. a feed's leaked token); refused from then on."""
+    u = _user(ctx, user_id)
+    n = auth.revoke_tokens(ctx.session, u, ctx.now, body.name)
+    audit.record(
+        ctx.session,
+        actor=ctx.user.username,
+        action="revoke_tokens",
+        resource="user",
+        resource_id=u.id,
+        detail=f"name={body.name or '*'}; tokens_revoked={n}",
+        now=ctx.now,
+    )
+    return RevokedOut(tokens_revoked=n)
+
+
+@router.post("/users/{user_id}/deactivate", response_model=RevokedOut, tags=["admin"])
+def deactivate_user(user_id: PathId, ctx: Context) -> RevokedOut:
+    """A leaver: no more sign-in, browser sessions ended, API tokens revoked. History kept."""
+    u = _user(ctx, user_id)
+    if u.id == ctx.user.id:
+        raise Invalid("user_id: administrators cannot deactivate their own account")
+    ended, revoked = auth.deactivate(ctx.session, u, ctx.now)
+    audit.record(
+        ctx.session,
+        actor=ctx.user.username,
+        action="deactivate",
+        resource="user",
+        resource_id=u.id,
+        detail=f"sessions_ended={ended}; tokens_revoked={revoked}",
+        now=ctx.now,
+    )
+    return RevokedOut(tokens_revoked=revoked, sessions_ended=ended)
 
 
 @router.get("/break-glass", response_model=list[BreakGlassOut], tags=["admin"])
