@@ -149,7 +149,7 @@ WALKS = {
         "/app/population/segments",
         "/app/population/movement",
     ],
-    "demo.admin": ["/app/"],
+    "demo.admin": ["/app/", "/app/users"],
 }
 
 

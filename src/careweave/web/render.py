@@ -73,6 +73,8 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
         items.append(("MDT meetings", "/app/mdt"))
     if allowed(user.role, "pseudonymised", "read"):
         items.append(("Population", "/app/population"))
+    if allowed(user.role, "user", "read"):
+        items.append(("Users", "/app/users"))
     items.append(("Service directory", "/app/directory"))
     return items
 

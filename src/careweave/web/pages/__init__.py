@@ -8,6 +8,7 @@ from careweave.web.pages import (
     patient,
     population,
     signin,
+    users,
     worklist,
 )
 
@@ -20,4 +21,5 @@ ROUTERS = (
     mdt.router,
     population.router,
     directory.router,
+    users.router,
 )
