@@ -340,22 +340,12 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(None, "--db", help=DB_HELP),
     ) -> None:
         """A leaver: no more sign-in, browser sessions ended, API tokens revoked (audited)."""
-        from careweave.security import audit, auth
+        from careweave.security import auth
         from careweave.store.db import transaction
 
         sessions = _open(db)
         with transaction(sessions) as s:
-            u = _user_named(s, username)
-            ended, revoked = auth.deactivate(s, u, _now())
-            audit.record(
-                s,
-                actor="cli",
-                action="deactivate",
-                resource="user",
-                resource_id=u.id,
-                detail=f"sessions_ended={ended}; tokens_revoked={revoked}",
-                now=_now(),
-            )
+            ended, revoked = auth.deactivate(s, _user_named(s, username), _now(), actor="cli")
         typer.echo(f"user {username} deactivated: {ended} sessions ended, {revoked} tokens revoked")
 
     @users_app.command("revoke-tokens")
@@ -368,22 +358,13 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(None, "--db", help=DB_HELP),
     ) -> None:
         """Revoke a user's API tokens, e.g. a feed's leaked token (audited)."""
-        from careweave.security import audit, auth
+        from careweave.security import auth
         from careweave.store.db import transaction
 
         sessions = _open(db)
         with transaction(sessions) as s:
             u = _user_named(s, username)
-            revoked = auth.revoke_tokens(s, u, _now(), name)
-            audit.record(
-                s,
-                actor="cli",
-                action="revoke_tokens",
-                resource="user",
-                resource_id=u.id,
-                detail=f"name={name or '*'}; tokens_revoked={revoked}",
-                now=_now(),
-            )
+            revoked = auth.revoke_tokens(s, u, _now(), actor="cli", name=name)
         typer.echo(f"user {username}: {revoked} tokens revoked")
 
     @ref_app.command("check-breaches")

@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careweave.security import passwords
+from careweave.security import audit, passwords
 from careweave.security.errors import Conflict, Invalid, Unauthorized
 from careweave.security.roles import ROLES
 from careweave.store.models import ApiToken, LoginSession, User
@@ -93,9 +93,7 @@ def unlock(user: User) -> None:
     user.locked_until = None
 
 
-def revoke_tokens(session: Session, user: User, now: dt.datetime, name: str | None = None) -> int:
-    """Revoke the user's live API tokens (only those called ``name``, if given); returns how
-    many. A revoked token is refused from the next request on; its row is kept."""
+def _revoke(session: Session, user: User, now: dt.datetime, name: str | None) -> int:
     q = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if name is not None:
         q = q.where(ApiToken.name == name)
@@ -105,17 +103,49 @@ def revoke_tokens(session: Session, user: User, now: dt.datetime, name: str | No
     return len(tokens)
 
 
-def deactivate(session: Session, user: User, now: dt.datetime) -> tuple[int, int]:
+def revoke_tokens(
+    session: Session, user: User, now: dt.datetime, *, actor: str, name: str | None = None
+) -> int:
+    """Revoke the user's live API tokens (only those called ``name``, if given); returns how
+    many. A revoked token is refused from the next request on; its row is kept. Audited as
+    ``revoke_tokens`` by ``actor``."""
+    n = _revoke(session, user, now, name)
+    audit.record(
+        session,
+        actor=actor,
+        action="revoke_tokens",
+        resource="user",
+        resource_id=user.id,
+        detail=f"name={name or '*'}; tokens_revoked={n}",
+        now=now,
+    )
+    return n
+
+
+def deactivate(session: Session, user: User, now: dt.datetime, *, actor: str) -> tuple[int, int]:
     """The leaver process: the account can no longer sign in, its browser sessions end and
     its API tokens are revoked. Returns (sessions ended, tokens revoked). Its history
-    (audit entries, care-team records, authored plans) is kept."""
+    (audit entries, care-team records, authored plans) is kept. Audited as ``deactivate``
+    by ``actor``, who may not be the user themself."""
+    if actor == user.username:
+        raise Invalid("user: administrators cannot deactivate their own account")
     user.active = False
     ended = list(
         session.execute(select(LoginSession).where(LoginSession.user_id == user.id)).scalars()
     )
     for row in ended:
         session.delete(row)
-    return len(ended), revoke_tokens(session, user, now)
+    revoked = _revoke(session, user, now, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="deactivate",
+        resource="user",
+        resource_id=user.id,
+        detail=f"sessions_ended={len(ended)}; tokens_revoked={revoked}",
+        now=now,
+    )
+    return len(ended), revoked
 
 
 def start_session(session: Session, user: User, now: dt.datetime) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from careweave.api.schemas import (
     UserOut,
 )
 from careweave.security import access, audit, auth
-from careweave.security.errors import Invalid, NotFound
+from careweave.security.errors import NotFound
 from careweave.security.pseudonyms import pseudonym
 from careweave.store.models import BreakGlass, Episode, Objection, Person, User
 
@@ -88,16 +88,7 @@ def user_token(user_id: PathId, body: TokenIn, ctx: Context) -> TokenOut:
 def revoke_user_tokens(user_id: PathId, body: RevokeTokensIn, ctx: Context) -> RevokedOut:
     """Revoke an account's API tokens (e.g. a feed's leaked token); refused from then on."""
     u = _user(ctx, user_id)
-    n = auth.revoke_tokens(ctx.session, u, ctx.now, body.name)
-    audit.record(
-        ctx.session,
-        actor=ctx.user.username,
-        action="revoke_tokens",
-        resource="user",
-        resource_id=u.id,
-        detail=f"name={body.name or '*'}; tokens_revoked={n}",
-        now=ctx.now,
-    )
+    n = auth.revoke_tokens(ctx.session, u, ctx.now, actor=ctx.user.username, name=body.name)
     return RevokedOut(tokens_revoked=n)
 
 
@@ -105,18 +96,7 @@ def revoke_user_tokens(user_id: PathId, body: RevokeTokensIn, ctx: Context) -> R
 def deactivate_user(user_id: PathId, ctx: Context) -> RevokedOut:
     """A leaver: no more sign-in, browser sessions ended, API tokens revoked. History kept."""
     u = _user(ctx, user_id)
-    if u.id == ctx.user.id:
-        raise Invalid("user_id: administrators cannot deactivate their own account")
-    ended, revoked = auth.deactivate(ctx.session, u, ctx.now)
-    audit.record(
-        ctx.session,
-        actor=ctx.user.username,
-        action="deactivate",
-        resource="user",
-        resource_id=u.id,
-        detail=f"sessions_ended={ended}; tokens_revoked={revoked}",
-        now=ctx.now,
-    )
+    ended, revoked = auth.deactivate(ctx.session, u, ctx.now, actor=ctx.user.username)
     return RevokedOut(tokens_revoked=revoked, sessions_ended=ended)
 
 
