@@ -448,8 +448,7 @@ def _refuse_breaking_people_corrections(
         con.execute(
             f"INSERT INTO _cw_bad SELECT DISTINCT _row, {idx} FROM ({union}) "
             "WHERE _row NOT IN (SELECT _row FROM _cw_bad)"
-        )
-        con.execute("DELETE FROM _cw_corrected WHERE _row IN (SELECT _row FROM _cw_bad)")
+        )  # refused rows leave _cw_corrected with the others, before writing
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:

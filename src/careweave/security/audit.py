@@ -161,9 +161,8 @@ class Anchor:
 def head(session: Session, now: dt.datetime) -> Anchor:
     """The tip of the chain as it is committed now."""
     row = session.get(AuditHead, 1)
-    if row is None:
-        return Anchor(0, GENESIS, now.astimezone(dt.UTC).isoformat())
-    return Anchor(row.last_seq, row.last_hash, now.astimezone(dt.UTC).isoformat())
+    seq, digest = (row.last_seq, row.last_hash) if row is not None else (0, GENESIS)
+    return Anchor(seq, digest, now.astimezone(dt.UTC).isoformat())
 
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")

@@ -37,7 +37,7 @@ def warm_up(app: FastAPI) -> None:
     so the first users after a start do not pay for them: at 1,000,000 people the segment
     list alone is a half-second scan, and 20 first requests at once took over a second.
     A failure is logged (no personal data) and never stops the server."""
-    from careweave.web.pages.worklist import _segments
+    from careweave.web.pages.worklist import segment_options
     from careweave.web.render import env
     from careweave.web.worklist_query import organisations
 
@@ -46,7 +46,7 @@ def warm_up(app: FastAPI) -> None:
     try:
         with app.state.careweave.sessions() as session:
             organisations(session)
-            _segments(session)
+            segment_options(session)
     except Exception as e:  # warming is an optimisation only
         log.warning("workbench warm-up skipped: %s", type(e).__name__)
 

@@ -35,10 +35,10 @@ class TtlCache:
             return hit[1]  # type: ignore[no-any-return]
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        if hit is not None and not lock.acquire(blocking=False):
-            return hit[1]  # type: ignore[no-any-return]  # stale; another thread refreshes it
-        if hit is None:
-            lock.acquire()
+        # Missing: wait for the thread computing it. Stale: serve it while another refreshes.
+        if not lock.acquire(blocking=hit is None):
+            assert hit is not None
+            return hit[1]  # type: ignore[no-any-return]
         try:
             hit = self._values.get(key)
             if hit is None or self._clock() - hit[0] > self.ttl:
