@@ -1179,31 +1179,38 @@ def _community_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
     pall = ctx.future_death[person] - day < 180
     service = np.where(pall & (rng.random(m) < 0.4), 6, service)
     mode = _pick(rng, m, [0.3, 0.6, 0.1, 0.0, 0.0])
-    return pa.table(
-        {
-            "id": _ids("COM", ctx.ci, m),
-            "nhs_number": ctx.person(person),
-            "provider_id": _rep(ctx.layout.community_id, m),
-            "contact_date": _dates(day),
-            "service": _take(T.COMMUNITY_SERVICE, service),
-            "mode": _take(T.CONTACT_MODE, mode),
-            "cost": pa.nulls(m, pa.float64()),
-        }
+    return _contacts(
+        ctx, "COM", ctx.layout.community_id, T.COMMUNITY_SERVICE, person, day, service, mode
     )
 
 
 def _mh_table(ctx: _Ctx, rows: _Rows) -> pa.Table:
-    rng = ctx.rng
     person, day, service = rows.get("person"), rows.get("day"), rows.get("service")
+    mode = _pick(ctx.rng, person.shape[0], [0.6, 0.15, 0.2, 0.05, 0.0])
+    return _contacts(
+        ctx, "MHC", ctx.layout.mental_health_id, T.MENTAL_HEALTH_SERVICE, person, day, service, mode
+    )
+
+
+def _contacts(
+    ctx: _Ctx,
+    prefix: str,
+    provider_id: str,
+    services: tuple[str, ...],
+    person: Arr,
+    day: Arr,
+    service: Arr,
+    mode: Arr,
+) -> pa.Table:
+    """A community or mental-health contacts table (the two share one shape, unpriced)."""
     m = person.shape[0]
-    mode = _pick(rng, m, [0.6, 0.15, 0.2, 0.05, 0.0])
     return pa.table(
         {
-            "id": _ids("MHC", ctx.ci, m),
+            "id": _ids(prefix, ctx.ci, m),
             "nhs_number": ctx.person(person),
-            "provider_id": _rep(ctx.layout.mental_health_id, m),
+            "provider_id": _rep(provider_id, m),
             "contact_date": _dates(day),
-            "service": _take(T.MENTAL_HEALTH_SERVICE, service),
+            "service": _take(services, service),
             "mode": _take(T.CONTACT_MODE, mode),
             "cost": pa.nulls(m, pa.float64()),
         }
