@@ -203,3 +203,50 @@ def test_users_tokens_breaches_and_upgrade(
     assert "0 referral(s) newly in breach" in capsys.readouterr().out
     assert main(["referrals", "check-breaches", "--at", "yesterday", "--db", db]) == 2
     assert main(["care-config"]) == 0
+
+
+def test_sync_copies_identity_when_the_warehouse_has_it(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A warehouse with CONTRACT.md's identity columns fills the people index's names,
+    address and search keys; one without them (above) leaves them empty."""
+    wh = warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(wh))
+    for col, typ in (
+        ("title", "VARCHAR"),
+        ("given_name", "VARCHAR"),
+        ("family_name", "VARCHAR"),
+        ("address_line_1", "VARCHAR"),
+        ("town", "VARCHAR"),
+        ("postcode", "VARCHAR"),
+        ("telephone", "VARCHAR"),
+        ("preferred_language", "VARCHAR"),
+        ("interpreter_required", "BOOLEAN"),
+    ):
+        con.execute(f"ALTER TABLE people ADD COLUMN {col} {typ}")
+    con.execute(
+        "UPDATE people SET title='Mrs', given_name='Margaret', family_name='O''Brien-Jones', "
+        "address_line_1='1 Mill Lane', town='Exeter', postcode='EX1 1AA', "
+        "telephone='01392 000000', preferred_language='cy', interpreter_required=true "
+        f"WHERE nhs_number='{MRS_JONES}'"
+    )
+    con.close()
+    assert main(["sync", "--warehouse", str(wh), "--db", store_url]) == 0
+    capsys.readouterr()
+    engine = make_engine(store_url)
+    with session_factory(engine)() as s:
+        p = s.get(Person, MRS_JONES)
+        assert p is not None
+        assert (p.title, p.given_name, p.family_name, p.postcode) == (
+            "Mrs",
+            "Margaret",
+            "O'Brien-Jones",
+            "EX1 1AA",
+        )
+        assert (p.given_key, p.family_key) == ("margaret", "obrienjones")
+        assert p.preferred_language == "cy" and p.interpreter_required is True
+        assert p.address_line_2 is None
+        assert p.display_name == "O'BRIEN-JONES, Margaret (Mrs)"
+        q = s.get(Person, MR_JONES)
+        assert q is not None and q.family_name is None and q.display_name is None
+    engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from careweave.errors import InputError
 from careweave.security import audit
-from careweave.store.models import Organisation, Person
+from careweave.store.models import Organisation, Person, name_key
 
 PEOPLE_COLUMNS = (
     "nhs_number",
@@ -32,6 +32,20 @@ PEOPLE_COLUMNS = (
     "local_authority_id",
     "care_home_resident",
     "date_of_death",
+)
+# Who the person is (CONTRACT.md; dataset.tables.IDENTIFYING_COLUMNS["people"]): copied
+# when the warehouse has them, for care staff's banner and search only.
+IDENTITY_COLUMNS = (
+    "title",
+    "given_name",
+    "family_name",
+    "address_line_1",
+    "address_line_2",
+    "town",
+    "postcode",
+    "telephone",
+    "preferred_language",
+    "interpreter_required",
 )
 RISK_COLUMNS = {
     "as_of": "risk_as_of",
@@ -73,7 +87,14 @@ def read_warehouse(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any
         }
         if "people" not in tables:
             raise InputError(f"--warehouse {path}: has no people table (load a dataset first)")
-        people_sql = f"SELECT {', '.join(PEOPLE_COLUMNS)} FROM people"
+        have = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'people'"
+            ).fetchall()
+        }
+        columns = PEOPLE_COLUMNS + tuple(c for c in IDENTITY_COLUMNS if c in have)
+        people_sql = f"SELECT {', '.join(columns)} FROM people"
         if "risk_scores" in tables:
             risk = ", ".join(f"r.{c} AS {a}" for c, a in RISK_COLUMNS.items())
             people_sql = (
@@ -126,6 +147,14 @@ def sync(session: Session, warehouse: Path, now: dt.datetime) -> SyncResult:
     for row in people:
         rec = {c: row[c] for c in PEOPLE_COLUMNS}
         rec["care_home_resident"] = bool(rec["care_home_resident"])
+        for c in IDENTITY_COLUMNS:
+            if c in row:
+                rec[c] = row[c]
+        if "interpreter_required" in rec and rec["interpreter_required"] is not None:
+            rec["interpreter_required"] = bool(rec["interpreter_required"])
+        if "given_name" in rec or "family_name" in rec:
+            rec["given_key"] = name_key(rec.get("given_name"))
+            rec["family_key"] = name_key(rec.get("family_name"))
         rec["locality_id"] = locality_of(row["practice_id"], orgs)
         rec["synced_at"] = now
         for a in RISK_COLUMNS.values():

@@ -77,8 +77,23 @@ class Organisation(Base):
     parent_id: Mapped[str | None] = mapped_column(String(32))
 
 
+def name_key(name: str | None) -> str | None:
+    """A name as search compares it: lower case, letters and digits only ("O'Brien-Smith"
+    -> "obriensmith"), so "obrien" finds O'Brien. Stored beside the name, indexed."""
+    if not name:
+        return None
+    key = "".join(ch for ch in name.casefold() if ch.isalnum())
+    return key or None
+
+
 class Person(Base):
-    """The people index: demographics, practice and the latest risk score."""
+    """The people index: demographics, identity (for care staff only), practice and the
+    latest risk score.
+
+    Identity columns (``tables.IDENTIFYING_COLUMNS``: names, address, telephone) are for
+    the banner and search on care pages; no analytics output reads them
+    (tests/web/test_web_identity.py proves the analyst API and pages carry none).
+    """
 
     __tablename__ = "people"
     # Covering indexes for the worklist's count (scope, level, alive, and the key for
@@ -100,9 +115,25 @@ class Person(Base):
             "nhs_number",
             "risk_probability",
         ),
+        # Search by name: a prefix range on the family-name key, then given name and date of
+        # birth, in the index's order (docs/web.md: p95 < 100 ms at 1,000,000 people).
+        Index("ix_people_name_search", "family_key", "given_key", "date_of_birth"),
+        Index("ix_people_date_of_birth", "date_of_birth"),
     )
     nhs_number: Mapped[str] = mapped_column(String(10), primary_key=True)
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    title: Mapped[str | None] = mapped_column(String(35))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    given_key: Mapped[str | None] = mapped_column(String(100))
+    family_key: Mapped[str | None] = mapped_column(String(100))
+    address_line_1: Mapped[str | None] = mapped_column(String(200))
+    address_line_2: Mapped[str | None] = mapped_column(String(200))
+    town: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    telephone: Mapped[str | None] = mapped_column(String(32))
+    preferred_language: Mapped[str | None] = mapped_column(String(8))
+    interpreter_required: Mapped[bool | None] = mapped_column(Boolean)
     sex: Mapped[str] = mapped_column(String(16))
     ethnic_group: Mapped[str] = mapped_column(String(16))
     small_area: Mapped[str | None] = mapped_column(String(16))
@@ -124,6 +155,21 @@ class Person(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     conditions: Mapped[list[Any]] = mapped_column(default=list)
     synced_at: Mapped[dt.datetime]
+
+    def set_names(self, given: str | None, family: str | None) -> None:
+        """Set the names and their search keys together (the keys are never set alone)."""
+        self.given_name, self.family_name = given, family
+        self.given_key, self.family_key = name_key(given), name_key(family)
+
+    @property
+    def display_name(self) -> str | None:
+        """The name as the NHS.UK banner shows it: FAMILY, Given (Title); None when unknown."""
+        if not self.family_name and not self.given_name:
+            return None
+        name = (self.family_name or "").upper()
+        if self.given_name:
+            name = f"{name}, {self.given_name}" if name else self.given_name
+        return f"{name} ({self.title})" if self.title else name
 
 
 # ---------------------------------------------------------------- security
