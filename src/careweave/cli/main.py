@@ -1,7 +1,9 @@
 """Entry point: builds the Typer app from every command module and runs it.
 
 User errors (:class:`careweave.errors.CareweaveError`) become one line on
-stderr and their exit code; anything else is a bug and keeps its traceback.
+stderr and their exit code; usage errors (unknown command or option, bad
+value) print the usage message and exit 2; anything else is a bug and keeps
+its traceback.
 """
 
 from __future__ import annotations
@@ -52,26 +54,36 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
+    """Run the CLI; returns the exit code.
+
+    Typer runs in its standalone mode, so it handles its own usage errors: an
+    unknown command or option, or a bad value, prints the usage message and the
+    error on stderr and exits 2. (This module used to run with
+    ``standalone_mode=False`` and recognise usage errors as
+    ``click.ClickException``; Typer 0.29 vendors its own Click as
+    ``typer._click``, whose exceptions are not that class, so every usage error
+    escaped as a traceback with exit 1.) Only :class:`CareweaveError` passes
+    through Typer and is turned into one line here.
+    """
     app = build_app()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="careweave", standalone_mode=True)
     except CareweaveError as e:
         typer.echo(f"careweave: error: {e}", err=True)
         return e.exit_code
-    except typer.Exit as e:
-        return int(e.exit_code or 0)
-    except typer.Abort:
-        typer.echo("careweave: aborted", err=True)
-        return 130
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            return e.exit_code
-        raise
+    except SystemExit as e:
+        return _exit_code(e.code)
     return 0
+
+
+def _exit_code(code: object) -> int:
+    """``SystemExit.code`` as an exit status (None is success; a message is failure)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    typer.echo(str(code), err=True)
+    return 1
 
 
 if __name__ == "__main__":
