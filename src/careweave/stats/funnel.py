@@ -1,0 +1,198 @@
+"""Funnel plots: is a unit (practice, locality) different from the whole, given its size?
+
+Following Spiegelhalter (2005), "Funnel plots for comparing institutional
+performance", Statistics in Medicine 24:1185-1202, and the choices the NHS-R
+``FunnelPlotR`` package makes:
+
+- **Target** is the pooled value: sum of numerators over sum of denominators.
+- **Limits without over-dispersion** are exact: binomial for proportions
+  (numerator of n), Poisson for rates (count over person-time or exposure), at
+  95% (two-sided, p = 0.025 / 0.975) and 99.8% (p = 0.001 / 0.999), with
+  Spiegelhalter's interpolation between the discrete quantiles (appendix A.1).
+- **Over-dispersion** (``overdispersion=True``): z-scores on a variance-stabilised
+  scale (proportions: y = asin(sqrt(p)), rates: y = sqrt(rate); both with
+  s = 1 / (2 sqrt(n))), winsorised at the 10th and 90th centiles; phi is the mean
+  squared winsorised z-score. With ``method="additive"`` (the default, like
+  FunnelPlotR) a between-unit variance tau^2 = max(0, (k phi - (k - 1)) /
+  (sum w - sum w^2 / sum w)), w = 1 / s^2, widens the limits to
+  y0 +/- z sqrt(s^2 + tau^2); with ``method="multiplicative"`` they are
+  y0 +/- z s sqrt(phi). Either is back-transformed to the data's scale. When phi
+  is at most 1 (no over-dispersion) the exact limits are kept, as FunnelPlotR does.
+- **Position** against the 99.8% limits: ``above``, ``below`` or ``inside``
+  (a value on a limit is inside).
+
+Rates are per unit of the denominator; ``multiplier`` scales values, targets and
+limits together (e.g. 1000 for "per 1,000 person-years").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+Method = Literal["additive", "multiplicative"]
+Z95 = stats.norm.ppf(0.975)
+Z998 = stats.norm.ppf(0.999)
+
+
+@dataclass(frozen=True)
+class FunnelUnit:
+    unit: str
+    numerator: float
+    denominator: float
+    value: float
+    lower_95: float
+    upper_95: float
+    lower_998: float
+    upper_998: float
+    position: str
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    kind: Literal["proportion", "rate"]
+    target: float
+    units: list[FunnelUnit]
+    overdispersion: bool
+    method: Method | None
+    phi: float | None
+    tau2: float | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "overdispersion": self.overdispersion,
+            "method": self.method,
+            "phi": self.phi,
+            "tau2": self.tau2,
+            "units": [
+                {
+                    "unit": u.unit,
+                    "numerator": u.numerator,
+                    "denominator": u.denominator,
+                    "value": u.value,
+                    "lower_95": u.lower_95,
+                    "upper_95": u.upper_95,
+                    "lower_998": u.lower_998,
+                    "upper_998": u.upper_998,
+                    "position": u.position,
+                }
+                for u in self.units
+            ],
+        }
+
+
+def _interpolated(dist: stats.rv_discrete, p: float) -> float:
+    """Spiegelhalter's continuous quantile of a discrete distribution at p."""
+    r = float(dist.ppf(p))
+    below = float(dist.cdf(r - 1)) if r > 0 else 0.0
+    at = float(dist.cdf(r))
+    if at == below:
+        return r
+    alpha = (at - p) / (at - below)
+    return max(r - alpha, 0.0)
+
+
+def exact_limits(kind: str, target: float, n: float, p: float) -> float:
+    """Exact limit at probability p for a unit of size n around the target."""
+    if kind == "proportion":
+        count = round(n)
+        return float(_interpolated(stats.binom(count, target), p) / count)
+    return float(_interpolated(stats.poisson(target * n), p) / n)
+
+
+def _transform(kind: str, value: float) -> float:
+    """The variance-stabilising scale: asin(sqrt(p)) for proportions, sqrt for rates."""
+    if kind == "proportion":
+        return math.asin(math.sqrt(min(max(value, 0.0), 1.0)))
+    return math.sqrt(max(value, 0.0))
+
+
+def _back(kind: str, y: float) -> float:
+    if kind == "proportion":
+        return math.sin(min(max(y, 0.0), math.pi / 2)) ** 2
+    return max(y, 0.0) ** 2
+
+
+def _dispersion(kind: str, target: float, values: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """phi (mean squared winsorised z) and tau^2 (additive between-unit variance)."""
+    s = 1 / (2 * np.sqrt(n))
+    y = np.array([_transform(kind, v) for v in values])
+    z = (y - _transform(kind, target)) / s
+    lo, hi = np.quantile(z, [0.1, 0.9])
+    zw = np.clip(z, lo, hi)
+    k = len(z)
+    phi = float(np.mean(zw**2))
+    w = 1 / s**2
+    tau2 = max(0.0, (k * phi - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    return phi, float(tau2)
+
+
+def funnel(
+    units: list[str],
+    numerators: list[float],
+    denominators: list[float],
+    *,
+    kind: Literal["proportion", "rate"] = "proportion",
+    overdispersion: bool = False,
+    method: Method = "additive",
+    multiplier: float = 1.0,
+) -> FunnelResult:
+    """Funnel-plot limits and positions of each unit; see the module docstring."""
+    num = np.asarray(numerators, dtype=float)
+    den = np.asarray(denominators, dtype=float)
+    if len(units) == 0:
+        raise ValueError("a funnel plot needs at least one unit")
+    if (den <= 0).any():
+        raise ValueError("every denominator must be positive")
+    if (num < 0).any():
+        raise ValueError("numerators cannot be negative")
+    if kind == "proportion" and (num > den).any():
+        raise ValueError("a proportion's numerator cannot exceed its denominator")
+    target = float(num.sum() / den.sum())
+    values = num / den
+    phi: float | None = None
+    tau2: float | None = None
+    scale = 0.0  # the adjusted limits' extra term: tau^2 (additive) or phi (multiplicative)
+    adjust = False
+    if overdispersion and len(units) >= 2:
+        phi, tau2 = _dispersion(kind, target, values, den)
+        scale = phi if method == "multiplicative" else tau2
+        adjust = phi > 1 and scale > 0
+    out: list[FunnelUnit] = []
+    y0 = _transform(kind, target)
+    for name, o, n, v in zip(units, num, den, values, strict=True):
+        if adjust:
+            s = 1 / (2 * math.sqrt(n))
+            sd = s * math.sqrt(scale) if method == "multiplicative" else math.sqrt(s**2 + scale)
+            lim = [_back(kind, y0 + z * sd) for z in (-Z95, Z95, -Z998, Z998)]
+        else:
+            lim = [exact_limits(kind, target, n, p) for p in (0.025, 0.975, 0.001, 0.999)]
+        position = "above" if v > lim[3] else "below" if v < lim[2] else "inside"
+        out.append(
+            FunnelUnit(
+                unit=name,
+                numerator=float(o),
+                denominator=float(n),
+                value=float(v) * multiplier,
+                lower_95=lim[0] * multiplier,
+                upper_95=lim[1] * multiplier,
+                lower_998=lim[2] * multiplier,
+                upper_998=lim[3] * multiplier,
+                position=position,
+            )
+        )
+    return FunnelResult(
+        kind=kind,
+        target=target * multiplier,
+        units=out,
+        overdispersion=adjust,
+        method=method if adjust else None,
+        phi=phi,
+        tau2=tau2 if adjust and method == "additive" else None,
+    )

@@ -1,0 +1,112 @@
+"""Funnel-plot limits against hand-worked values (Spiegelhalter 2005)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from careweave.stats import funnel
+from careweave.stats.funnel import exact_limits
+
+
+def binom_cdf(r: int, n: int, p: float) -> float:
+    return sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(r + 1))
+
+
+def poisson_cdf(r: int, mu: float) -> float:
+    return sum(math.exp(-mu) * mu**k / math.factorial(k) for k in range(r + 1))
+
+
+def interpolated(cdf, p: float) -> float:
+    """Spiegelhalter (2005) appendix A.1: smallest r with F(r) >= p, less alpha."""
+    r = 0
+    while cdf(r) < p:
+        r += 1
+    below = cdf(r - 1) if r else 0.0
+    return r - (cdf(r) - p) / (cdf(r) - below)
+
+
+@pytest.mark.parametrize("p", [0.001, 0.025, 0.975, 0.999])
+def test_binomial_limits_are_interpolated_exact_quantiles(p):
+    expected = interpolated(lambda r: binom_cdf(r, 200, 0.15), p) / 200
+    assert exact_limits("proportion", 0.15, 200, p) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("p", [0.001, 0.025, 0.975, 0.999])
+def test_poisson_limits_are_interpolated_exact_quantiles(p):
+    # rate 0.012 per person-year over 2,500 person-years: 30 expected
+    expected = interpolated(lambda r: poisson_cdf(r, 30.0), p) / 2500
+    assert exact_limits("rate", 0.012, 2500, p) == pytest.approx(expected, rel=1e-9)
+
+
+def test_target_is_the_pooled_value_and_positions_use_the_998_limits():
+    r = funnel(["A", "B", "C"], [2, 30, 60], [100, 200, 300])
+    assert r.target == pytest.approx(92 / 600)
+    by = {u.unit: u for u in r.units}
+    assert by["A"].value == pytest.approx(0.02)
+    assert by["A"].position == "below"  # 2/100 against a 15.3% target
+    assert by["B"].position == "inside"
+    assert by["A"].lower_998 < by["A"].lower_95 < by["A"].upper_95 < by["A"].upper_998
+
+
+def test_rates_scale_with_the_multiplier():
+    r = funnel(["A", "B"], [5, 50], [1000, 2000], kind="rate", multiplier=1000)
+    assert r.target == pytest.approx(55 / 3000 * 1000)
+    a = r.units[0]
+    assert a.value == pytest.approx(5.0)
+    assert a.position == "below"
+    assert a.upper_998 == pytest.approx(exact_limits("rate", 55 / 3000, 1000, 0.999) * 1000)
+
+
+UNITS = list("ABCDEFGHIJ")
+NUM = [10, 30, 5, 60, 12, 40, 3, 80, 20, 25]
+DEN = [100, 200, 80, 300, 90, 150, 60, 310, 150, 100]
+
+
+def hand_dispersion():
+    target = sum(NUM) / sum(DEN)
+    y0 = math.asin(math.sqrt(target))
+    s = [1 / (2 * math.sqrt(n)) for n in DEN]
+    z = [(math.asin(math.sqrt(o / n)) - y0) / si for o, n, si in zip(NUM, DEN, s, strict=True)]
+    zs = sorted(z)
+    # numpy's default (linear) quantiles at 10% and 90% of 10 values: positions 0.9 and 8.1
+    lo = zs[0] + 0.9 * (zs[1] - zs[0])
+    hi = zs[8] + 0.1 * (zs[9] - zs[8])
+    zw = [min(max(v, lo), hi) for v in z]
+    phi = sum(v * v for v in zw) / len(zw)
+    w = [1 / si**2 for si in s]
+    tau2 = max(0.0, (len(z) * phi - (len(z) - 1)) / (sum(w) - sum(x * x for x in w) / sum(w)))
+    return target, y0, s, phi, tau2
+
+
+def test_additive_overdispersion_widens_limits_by_tau2():
+    _, y0, s, phi, tau2 = hand_dispersion()
+    r = funnel(UNITS, NUM, DEN, overdispersion=True)
+    assert r.overdispersion and r.method == "additive"
+    assert r.phi == pytest.approx(phi)
+    assert r.tau2 == pytest.approx(tau2)
+    sd = math.sqrt(s[0] ** 2 + tau2)
+    assert r.units[0].upper_998 == pytest.approx(math.sin(y0 + 3.090232 * sd) ** 2, rel=1e-6)
+    assert r.units[0].lower_95 == pytest.approx(math.sin(y0 - 1.959964 * sd) ** 2, rel=1e-6)
+
+
+def test_multiplicative_overdispersion_scales_by_root_phi():
+    _, y0, s, phi, _ = hand_dispersion()
+    r = funnel(UNITS, NUM, DEN, overdispersion=True, method="multiplicative")
+    sd = s[3] * math.sqrt(phi)
+    assert r.units[3].upper_95 == pytest.approx(math.sin(y0 + 1.959964 * sd) ** 2, rel=1e-6)
+
+
+def test_no_overdispersion_keeps_the_exact_limits():
+    # every unit exactly on target: phi = 0, so the exact limits stand
+    r = funnel(["A", "B", "C"], [10, 20, 30], [100, 200, 300], overdispersion=True)
+    assert not r.overdispersion and r.tau2 is None
+    assert r.units[0].upper_95 == pytest.approx(exact_limits("proportion", 0.1, 100, 0.975))
+
+
+def test_bad_input_is_refused_in_words():
+    with pytest.raises(ValueError, match="denominator"):
+        funnel(["A"], [1], [0])
+    with pytest.raises(ValueError, match="exceed"):
+        funnel(["A"], [5], [4])
