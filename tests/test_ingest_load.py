@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from careweave.cli.main import main
-from careweave.dataset.tables import TABLES
+from careweave.dataset.tables import BY_NAME, TABLES
 from careweave.errors import InputError
 from careweave.ingest import load_dataset, read_reports
 from careweave.ingest.load import PAUSE_AFTER_ENV, PAUSE_SIGNAL_ENV
@@ -342,7 +342,7 @@ def test_optional_tables_may_be_absent_and_parts_folders_load(tmp_path: Path) ->
     parts = directory / "observations"
     parts.mkdir()
     rows = data["observations"]
-    schema = nullable_schema(TABLES[3].arrow_schema)
+    schema = nullable_schema(BY_NAME["observations"].arrow_schema)
     half = len(rows) // 2
     pq.write_table(pa.Table.from_pylist(rows[:half], schema=schema), parts / "part-0.parquet")
     pq.write_table(pa.Table.from_pylist(rows[half:], schema=schema), parts / "part-1.parquet")

@@ -21,7 +21,10 @@ reads it (the loader, the warehouse, risk stratification, population
 intelligence). A dataset is a directory with one Parquet file per table
 (`<table>.parquet`) and a `manifest.json` giving its source and time span.
 Tables marked *optional* may be absent; the others must be present, even if
-empty.
+empty. Columns marked *may be absent* were added after datasets were first
+written: a file without them still loads, with nulls. Columns marked
+*identifying* (names, address, telephone, another person's NHS number) never
+appear in pseudonymised or analytics outputs (`tables.IDENTIFYING_COLUMNS`).
 
 Every row's `id` is unique in its table and stable across re-extracts, so a
 reload of the same data adds nothing. Every person-level row carries the NHS
@@ -56,6 +59,10 @@ def _column_row(c: Column) -> str:
         notes.append(f"range {lo}..{hi}")
     if c.unit:
         notes.append(f"unit {c.unit}")
+    if c.may_be_absent:
+        notes.append("may be absent")
+    if c.identifying:
+        notes.append("**identifying**")
     req = "yes" if c.required else "no"
     return f"| `{c.name}` | {c.kind.value} | {req} | {c.description} | {'; '.join(notes)} |"
 

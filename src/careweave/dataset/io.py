@@ -82,13 +82,22 @@ def read_manifest(directory: Path) -> Manifest | None:
 def conform(table: Table, data: pa.Table) -> pa.Table:
     """``data`` with exactly ``table``'s columns, in order, cast to its types.
 
+    Columns that may be absent (added since the writer was written) are filled
+    with nulls when ``data`` lacks them.
+
     Raises InputError naming the table and the missing or uncastable column.
     """
-    missing = [c for c in table.column_names if c not in data.column_names]
+    missing = [
+        c.name for c in table.columns if c.name not in data.column_names and not c.may_be_absent
+    ]
     if missing:
         raise InputError(f"{table.name}: missing column(s) {', '.join(missing)}")
     arrays = []
     for col in table.columns:
+        if col.name not in data.column_names:
+            # An added column the writer does not know yet: all nulls.
+            arrays.append(pa.nulls(data.num_rows, col.kind.arrow))
+            continue
         arr = data.column(col.name)
         try:
             arrays.append(arr.cast(col.kind.arrow))

@@ -61,6 +61,12 @@ class Column:
     ``not_before``/``not_after`` name date columns of the same row (or
     ``people.date_of_birth``/``people.date_of_death`` via the person) that bound
     this date.
+
+    ``may_be_absent`` marks a column added after datasets were first written:
+    a file without it is still accepted and reads as all nulls (so it is never
+    ``required``). ``identifying`` marks a column that identifies a person
+    directly (name, address, telephone): pseudonymised and analytics outputs
+    leave it out (see ``tables.IDENTIFYING_COLUMNS``).
     """
 
     name: str
@@ -73,6 +79,12 @@ class Column:
     unit: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    may_be_absent: bool = False
+    identifying: bool = False
+
+    def __post_init__(self) -> None:
+        if self.may_be_absent and self.required:
+            raise ValueError(f"column {self.name}: a column that may be absent cannot be required")
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,9 @@ class Table:
     #: Date/timestamp column that places a row in time (for span filters and
     #: the "nothing before birth, after death, in the future" rules).
     date_columns: tuple[str, ...] = ()
+    #: (earlier, later) date columns of a row, the later not before the earlier;
+    #: None: the two date columns, when there are exactly two.
+    end_dates: tuple[tuple[str, str], ...] | None = None
     #: Tables every dataset must contain (possibly empty); others are optional.
     required: bool = True
     group: str = "activity"
@@ -101,6 +116,11 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def may_be_absent(self) -> tuple[str, ...]:
+        """Columns a file of this table may lack (read as nulls)."""
+        return tuple(c.name for c in self.columns if c.may_be_absent)
 
     def column(self, name: str) -> Column:
         for c in self.columns:

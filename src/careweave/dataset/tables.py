@@ -94,6 +94,22 @@ TELEHEALTH_DEVICE = (
     "other",
 )
 
+ALLERGY_CATEGORY = ("food", "medication", "environment", "biologic", "other")
+ALLERGY_CRITICALITY = ("low", "high", "unable_to_assess")
+ALLERGY_STATUS = ("active", "inactive", "resolved")
+LEAD_PROFESSIONAL_ROLE = (
+    "community_matron",
+    "case_manager",
+    "district_nurse",
+    "social_worker",
+    "care_coordinator",
+    "gp",
+    "other",
+)
+ENROLMENT_REASON = ("risk_stratification", "clinical_judgement", "other")
+TELECARE_SERVICE = ("pendant_alarm", "falls_detector", "telehealth_monitoring", "other")
+RELATIONSHIP = ("carer_of", "cared_for_by", "next_of_kin", "spouse", "other")
+
 S, I16, F, B, D, TS, L = (
     Kind.STRING,
     Kind.SMALLINT,
@@ -132,6 +148,16 @@ def _coded(what: str) -> tuple[Column, ...]:
         Column("code", S, f"The {what} code, checked for the syntax of its system.", check="code"),
         Column("term", S, "Human-readable description of the code, as sent.", required=False),
     )
+
+
+def _added(name: str, kind: Kind, what: str) -> Column:
+    """An optional column added after the first release: files without it still load."""
+    return Column(name, kind, what, required=False, may_be_absent=True)
+
+
+def _identity(name: str, what: str) -> Column:
+    """An identifying people column (never in pseudonymised or analytics outputs)."""
+    return Column(name, S, what, required=False, may_be_absent=True, identifying=True)
 
 
 def _cost() -> Column:
@@ -209,6 +235,24 @@ PEOPLE = Table(
             S,
             "Identifier in the source system when the NHS number is a surrogate.",
             required=False,
+        ),
+        _identity("title", "Title as recorded (Mr, Mrs, Ms, Miss, Dr, ...)."),
+        _identity("given_name", "Given (first) name."),
+        _identity("family_name", "Family name (surname)."),
+        _identity("address_line_1", "First line of the home address."),
+        _identity("address_line_2", "Second line of the home address."),
+        _identity("town", "Post town."),
+        _identity("postcode", "Postcode of the home address."),
+        _identity("telephone", "Contact telephone number."),
+        _added(
+            "preferred_language",
+            S,
+            "Preferred language, ISO 639-1 (e.g. en, cy); null when not recorded.",
+        ),
+        _added(
+            "interpreter_required",
+            B,
+            "Needs an interpreter (or signer) to take part in care; null when not recorded.",
         ),
     ),
     key="nhs_number",
@@ -328,9 +372,21 @@ HOSPITAL_SPELLS = Table(
             values=DISCHARGE_DESTINATION,
         ),
         _cost(),
+        _added(
+            "discharge_ready_date",
+            D,
+            "Discharge ready date (NHS England): the day the team judged the person "
+            "ready to leave; between admission and discharge. A later discharge is a "
+            "delayed discharge. Null when not recorded.",
+        ),
     ),
     key="id",
-    date_columns=("admission_date", "discharge_date"),
+    date_columns=("admission_date", "discharge_date", "discharge_ready_date"),
+    end_dates=(
+        ("admission_date", "discharge_date"),
+        ("admission_date", "discharge_ready_date"),
+        ("discharge_ready_date", "discharge_date"),
+    ),
     group="hospital",
 )
 
@@ -520,6 +576,121 @@ TELEHEALTH_READINGS = Table(
     group="telehealth",
 )
 
+# --- Optional tables: the generator writes them; importers when the source has them. ---
+
+ALLERGIES = Table(
+    "allergies",
+    "Allergies and intolerances from the GP record (FHIR AllergyIntolerance).",
+    (
+        _id("allergy record"),
+        _person(),
+        Column("recorded_date", D, "Date recorded."),
+        *_coded("allergen or substance (SNOMED CT where known)"),
+        Column("category", S, "Kind of allergen.", values=ALLERGY_CATEGORY),
+        Column(
+            "criticality",
+            S,
+            "Potential for a serious reaction.",
+            required=False,
+            values=ALLERGY_CRITICALITY,
+        ),
+        Column("status", S, "Clinical status.", values=ALLERGY_STATUS),
+        _org("org_id", "Recording organisation.", required=False),
+    ),
+    key="id",
+    date_columns=("recorded_date",),
+    required=False,
+    group="primary care",
+)
+
+CASE_MANAGEMENT_EPISODES = Table(
+    "case_management_episodes",
+    "Case management (community matron / multidisciplinary case management): "
+    "enrolment of a person, usually at the top of the risk distribution or after "
+    "an emergency admission, with a named lead professional and a care plan.",
+    (
+        _id("case-management episode"),
+        _person(),
+        Column("start_date", D, "Date of enrolment."),
+        Column("end_date", D, "Date of discharge from case management.", required=False),
+        Column(
+            "ccm_level_at_enrolment",
+            I16,
+            "Level of the Chronic Care Model / Kaiser pyramid at enrolment: 1 supported "
+            "self-care .. 4 case management (highest complexity).",
+            required=False,
+            minimum=1,
+            maximum=4,
+        ),
+        Column(
+            "lead_professional_role",
+            S,
+            "Role of the named lead professional.",
+            required=False,
+            values=LEAD_PROFESSIONAL_ROLE,
+        ),
+        Column("care_plan_date", D, "Date the care plan was agreed.", required=False),
+        Column("enrolment_reason", S, "How the person was found.", values=ENROLMENT_REASON),
+        _org("org_id", "Organisation running the scheme.", required=False),
+    ),
+    key="id",
+    date_columns=("start_date", "end_date", "care_plan_date"),
+    end_dates=(("start_date", "end_date"), ("start_date", "care_plan_date")),
+    required=False,
+    group="community and mental health",
+)
+
+TELECARE_SERVICES = Table(
+    "telecare_services",
+    "Telecare and monitoring services at home (pendant alarms, falls detectors, "
+    "telehealth monitoring).",
+    (
+        _id("telecare service"),
+        _person(),
+        Column("start_date", D, "Start of the service."),
+        Column("end_date", D, "End of the service; null while it continues.", required=False),
+        Column("service_type", S, "Kind of service.", values=TELECARE_SERVICE),
+        _org("org_id", "Providing organisation.", required=False),
+    ),
+    key="id",
+    date_columns=("start_date", "end_date"),
+    required=False,
+    group="social care",
+)
+
+PERSON_RELATIONSHIPS = Table(
+    "person_relationships",
+    "Relationships between people of the population (a carer and the person they "
+    "care for, spouses). Contacts outside the population are operational data, "
+    "not canonical.",
+    (
+        _id("relationship"),
+        _person(),
+        Column(
+            "related_nhs_number",
+            S,
+            "NHS number of the other person, who is in the population; an NHS number "
+            "like nhs_number (pseudonymise or leave out of analytics outputs).",
+            required=False,
+            references=PERSON,
+            check="nhs_number",
+            identifying=True,
+        ),
+        Column(
+            "relationship",
+            S,
+            "What the person is to the related person (carer_of: this person cares for them).",
+            values=RELATIONSHIP,
+        ),
+        Column("start_date", D, "Start of the relationship.", required=False),
+        Column("end_date", D, "End of the relationship.", required=False),
+    ),
+    key="id",
+    date_columns=("start_date", "end_date"),
+    required=False,
+    group="reference",
+)
+
 # --- Optional tables, written by the importers when the source has them. ---
 
 PROCEDURES = Table(
@@ -610,19 +781,23 @@ RAW_RESOURCES = Table(
 TABLES: tuple[Table, ...] = (
     ORGANISATIONS,
     PEOPLE,
+    PERSON_RELATIONSHIPS,
     PRIMARY_CARE_EVENTS,
     OBSERVATIONS,
     MEDICATIONS,
     PRIMARY_CARE_CONTACTS,
+    ALLERGIES,
     HOSPITAL_SPELLS,
     AE_ATTENDANCES,
     OUTPATIENT_APPOINTMENTS,
     COMMUNITY_CONTACTS,
     MENTAL_HEALTH_CONTACTS,
+    CASE_MANAGEMENT_EPISODES,
     SOCIAL_CARE_ASSESSMENTS,
     SOCIAL_CARE_SERVICES,
     CARE_PLACEMENTS,
     REABLEMENT_EPISODES,
+    TELECARE_SERVICES,
     TELEHEALTH_READINGS,
     PROCEDURES,
     IMMUNISATIONS,
@@ -636,6 +811,26 @@ BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 #: The required tables with a row per person or per person's event: what the
 #: generator writes besides organisations, and what the profile reads.
 PERSON_TABLES: tuple[Table, ...] = tuple(t for t in TABLES if t.required and t.person_column)
+
+
+#: The tables the generator writes beyond PERSON_TABLES (optional in a dataset
+#: directory, so datasets written before them still load).
+SYNTH_EXTRA_TABLES: tuple[Table, ...] = (
+    ALLERGIES,
+    CASE_MANAGEMENT_EPISODES,
+    TELECARE_SERVICES,
+    PERSON_RELATIONSHIPS,
+)
+
+#: (table name, column names) of every column that identifies a person directly
+#: (name, address, telephone, another person's NHS number). Pseudonymised and
+#: analytics outputs drop every listed column; ``nhs_number`` itself is
+#: pseudonymised, not listed.
+IDENTIFYING_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (t.name, tuple(c.name for c in t.columns if c.identifying))
+    for t in TABLES
+    if any(c.identifying for c in t.columns)
+)
 
 
 def table(name: str) -> Table:

@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from careweave.dataset.schema import Column, Kind, Table
-from careweave.ingest.sources import Source
+from careweave.ingest.sources import ABSENT, Source
 from careweave.warehouse.schema import duckdb_type, quote
 
 #: Every quarantine reason, in order of precedence, with its plain-English meaning.
@@ -108,7 +108,10 @@ def typed_select(source: Source) -> tuple[str, frozenset[str]]:
         want = duckdb_type(col.kind)
         name = quote(col.name)
         have = source.types[col.name]
-        if source.format == "csv" and col.kind is Kind.STRING_LIST:
+        if have == ABSENT:
+            # A column added since the file was written: every value is null.
+            expr = f"CAST(NULL AS {want})"
+        elif source.format == "csv" and col.kind is Kind.STRING_LIST:
             # CSV cannot tell an empty list from a missing one: both read as [].
             expr = (
                 f"CASE WHEN {name} IS NULL THEN CAST([] AS VARCHAR[]) ELSE list_filter("
@@ -133,6 +136,8 @@ def end_date_pairs(table: Table) -> tuple[tuple[str, str], ...]:
     """(start, end) date columns of a table whose end may not precede its start."""
     if table.name == "people":
         return (("registered_from", "registered_to"),)
+    if table.end_dates is not None:
+        return table.end_dates
     if len(table.date_columns) == 2:
         return ((table.date_columns[0], table.date_columns[1]),)
     return ()
@@ -246,8 +251,8 @@ def build_plan(
 
     for c in table.columns:
         ref = c.references
-        if ref is None or ref.table == "people" or ref.table == table.name:
-            continue  # people: above; self-references: after the batch is known
+        if ref is None or c.name == table.person_column or ref.table == table.name:
+            continue  # the person: above; self-references: after the batch is known
         alias = f"r_{c.name}"
         joins.append(
             f"LEFT JOIN (SELECT {quote(ref.column)} AS k FROM main.{quote(ref.table)}) "

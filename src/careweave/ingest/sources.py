@@ -28,6 +28,10 @@ from careweave.warehouse.schema import duckdb_type
 
 Format = Literal["parquet", "csv"]
 
+#: The stored "type" of a column the file does not have (a column added to the
+#: canonical table since the file was written; see ``Column.may_be_absent``).
+ABSENT = "ABSENT"
+
 # Every value read as text (typed, with bad values quarantined, by the rules).
 _CSV_OPTIONS = "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"'"
 
@@ -168,7 +172,7 @@ def _inspect(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> Source
         path,
         files,
         fmt,
-        {c: types[c] for c in table.column_names},
+        {c: types.get(c, ABSENT) for c in table.column_names},
         sum(counts),
         tuple(counts),
     )
@@ -224,7 +228,8 @@ def _csv_columns_and_rows(con: duckdb.DuckDBPyConnection, f: Path) -> tuple[dict
 
 def _check_columns(table: Table, f: Path, types: dict[str, str], fmt: Format) -> None:
     expected = table.column_names
-    missing = [c for c in expected if c not in types]
+    optional = set(table.may_be_absent)
+    missing = [c for c in expected if c not in types and c not in optional]
     extra = [c for c in types if c not in expected]
     if missing:
         raise InputError(
@@ -236,6 +241,8 @@ def _check_columns(table: Table, f: Path, types: dict[str, str], fmt: Format) ->
     if fmt == "csv":
         return
     for col in table.columns:
+        if col.name not in types:
+            continue  # an added column the file predates: read as nulls
         want = duckdb_type(col.kind)
         have = types[col.name]
         ok = have in _COMPATIBLE[want] or (want == "DOUBLE" and have.startswith("DECIMAL"))

@@ -134,6 +134,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, tables: tuple[Table, ...] = TA
             con.execute(create_table_sql(t))
             continue
         missing = [c for c in (*t.column_names, BATCH_COLUMN) if c not in have]
+        for c in t.columns:
+            if c.may_be_absent and c.name in missing:
+                # Added since this warehouse was created: add it (null for old rows).
+                con.execute(
+                    f"ALTER TABLE {quote(t.name)} ADD COLUMN {quote(c.name)} {duckdb_type(c.kind)}"
+                )
+                missing.remove(c.name)
         if missing:
             raise InputError(
                 f"warehouse table {t.name}: missing column(s) {', '.join(missing)}; "
