@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from careweave.security import audit
 from careweave.security.errors import Forbidden, Invalid, NotFound
@@ -92,6 +93,70 @@ def relationship(session: Session, user: User, person: Person, now: dt.datetime)
     if grant:
         return "break_glass"
     return None
+
+
+def visible_clause(user: User, now: dt.datetime) -> ColumnElement[bool]:
+    """:func:`relationship` as one SQL condition on ``Person``: true for exactly the people
+    the user has a legitimate relationship with (search filters by it, so it returns only
+    people the user may open; tests/web/test_web_search.py keeps the two in step)."""
+    if user.role in RELATIONSHIP_EXEMPT:
+        return false()  # feeds post events; they never browse or search people
+    sharing_objectors = select(Objection.nhs_number).where(
+        Objection.kind == "sharing", Objection.withdrawn_at.is_(None)
+    )
+    parts: list[ColumnElement[bool]] = [
+        exists().where(
+            CareTeamMember.nhs_number == Person.nhs_number,
+            CareTeamMember.user_id == user.id,
+            CareTeamMember.ended_at.is_(None),
+        ),
+        exists().where(
+            BreakGlass.nhs_number == Person.nhs_number,
+            BreakGlass.user_id == user.id,
+            BreakGlass.expires_at > now,
+        ),
+        exists()
+        .where(
+            Referral.nhs_number == Person.nhs_number,
+            Referral.status.in_(OPEN_REFERRAL),
+            Service.id == Referral.service_id,
+            Service.contact_user_id == user.id,
+        )
+        .correlate(Person),
+    ]
+    if user.org_id is not None:
+        parts.insert(0, Person.practice_id == user.org_id)
+    if user.locality_id is not None:
+        parts.insert(
+            0,
+            and_(
+                Person.locality_id == user.locality_id,
+                Person.nhs_number.not_in(sharing_objectors),
+            ),
+        )
+    return or_(*parts)
+
+
+def emergency_grant(
+    session: Session, user: User, nhs_number: str, now: dt.datetime
+) -> BreakGlass | None:
+    """The user's unexpired break-glass grant for the person, when emergency access is
+    their only basis (pages then show the emergency-access banner with its expiry)."""
+    person = session.get(Person, nhs_number)
+    if person is None:
+        return None
+    if relationship(session, user, person, now) != "break_glass":
+        return None
+    return session.execute(
+        select(BreakGlass)
+        .where(
+            BreakGlass.user_id == user.id,
+            BreakGlass.nhs_number == nhs_number,
+            BreakGlass.expires_at > now,
+        )
+        .order_by(BreakGlass.expires_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def person_for(

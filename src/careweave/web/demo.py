@@ -165,9 +165,26 @@ DEMO_USERS_ORDER = (
 )
 
 
+def _name_joneses(mrs: Person, mr: Person) -> None:
+    """The scenario's names and shared address, where the warehouse gave none (a dataset
+    from before identity columns, or the built-in pair)."""
+    for person, title, given in ((mrs, "Mrs", "Margaret"), (mr, "Mr", "Thomas")):
+        if person.family_name:
+            continue
+        person.title = title
+        person.set_names(given, "Jones")
+        person.address_line_1 = "12 Heol y Bryn"
+        person.town = "Llandeilo"
+        person.postcode = "SA19 6AB"
+        person.telephone = "01558 000000"
+        person.preferred_language = "en"
+        person.interpreter_required = False
+
+
 def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
     picked = _pick(s, now.date())
     mrs, mr = picked if picked is not None else _create_joneses(s, now)
+    _name_joneses(mrs, mr)
     practice, locality = mrs.practice_id, mrs.locality_id
     other_practice = (
         s.execute(

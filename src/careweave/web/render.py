@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,13 +11,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from careweave.api.deps import SESSION_COOKIE, Context
 from careweave.care.context import Ctx
-from careweave.security import auth
+from careweave.security import access, auth
 from careweave.security.roles import allowed
-from careweave.store.models import LoginSession, User
+from careweave.store.models import LoginSession, Person, User
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -58,8 +60,61 @@ def age(dob: dt.date, today: dt.date) -> int:
     return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
 
 
+def org_name(org_id: str | None, orgs: dict[str, Any]) -> str:
+    """An organisation by its name (the code only when the index does not know it)."""
+    if not org_id:
+        return "Not registered"
+    o = orgs.get(org_id)
+    return str(o.name) if o is not None else org_id
+
+
+# Preferred languages (ISO 639-1) as care staff say them; the common ones in England and
+# Wales, else the code as recorded.
+LANGUAGES = {
+    "en": "English",
+    "cy": "Welsh",
+    "gd": "Scottish Gaelic",
+    "ga": "Irish",
+    "pl": "Polish",
+    "ro": "Romanian",
+    "pa": "Punjabi",
+    "ur": "Urdu",
+    "bn": "Bengali",
+    "gu": "Gujarati",
+    "ar": "Arabic",
+    "pt": "Portuguese",
+    "es": "Spanish",
+    "so": "Somali",
+    "lt": "Lithuanian",
+    "tr": "Turkish",
+    "it": "Italian",
+    "fr": "French",
+    "zh": "Chinese",
+    "ta": "Tamil",
+    "bg": "Bulgarian",
+    "fa": "Persian",
+    "ku": "Kurdish",
+    "uk": "Ukrainian",
+    "ru": "Russian",
+    "hi": "Hindi",
+    "sq": "Albanian",
+    "ti": "Tigrinya",
+    "ps": "Pashto",
+    "de": "German",
+}
+
+
+def language(code: str | None) -> str:
+    if not code:
+        return "Not recorded"
+    return LANGUAGES.get(code.lower(), code)
+
+
 env.filters["nhs"] = nhs_format
 env.filters["when"] = when
+env.filters["age_on"] = age
+env.filters["org_name"] = org_name
+env.filters["language"] = language
 env.globals["ROLE_NAMES"] = ROLE_NAMES
 
 
@@ -67,6 +122,8 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
     if user is None:
         return [("Service directory", "/app/directory")]
     items = [("Home", "/app/")]
+    if allowed(user.role, "person", "read"):
+        items.append(("Find a person", "/app/search"))
     if allowed(user.role, "register", "read"):
         items.append(("Worklist", "/app/worklist"))
     if allowed(user.role, "mdt", "read"):
@@ -119,6 +176,8 @@ def html(
         "csrf": csrf,
         "nav": nav_for(user),
         "path": request.url.path,
+        "today": dt.datetime.now(dt.UTC).date(),
+        "orgs": {},
         **context,
     }
     return LazyHTMLResponse(template, full, status)
@@ -154,9 +213,30 @@ class Page:
         return self.ctx.user
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        from careweave.web.worklist_query import organisations
+
+        context.setdefault("today", self.ctx.now.date())
+        context.setdefault("orgs", organisations(self.ctx.session))
+        person = context.get("person")
+        if isinstance(person, Person) and "emergency" not in context:
+            context["emergency"] = access.emergency_grant(
+                self.ctx.session, self.user, person.nhs_number, self.ctx.now
+            )
         return html(
             self.request, template, user=self.user, csrf=self.csrf, status=status, **context
         )
+
+    def people(self, nhs_numbers: Iterable[str | None]) -> dict[str, Person]:
+        """The people index rows for the NHS numbers a list shows (for names in its rows)."""
+        wanted = sorted({n for n in nhs_numbers if n})
+        out: dict[str, Person] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for person in self.ctx.session.execute(
+                select(Person).where(Person.nhs_number.in_(chunk))
+            ).scalars():
+                out[person.nhs_number] = person
+        return out
 
 
 def page(request: Request, ctx: Context) -> Page:

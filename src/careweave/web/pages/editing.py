@@ -16,7 +16,7 @@ from careweave.care.plans import CarePlanContent
 from careweave.errors import InputError
 from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.security.roles import TEAM_ROLES
-from careweave.store.models import Service
+from careweave.store.models import Person, Service
 from careweave.web.render import Form_, PageDep
 
 router = APIRouter(prefix="/app")
@@ -83,8 +83,14 @@ def _errors(e: ValidationError) -> list[str]:
 
 
 def _plan_page(
-    p: PageDep, nhs: str, content: dict[str, Any], base: int | None, errors: list[str], status: int
+    p: PageDep,
+    person: Person,
+    content: dict[str, Any],
+    base: int | None,
+    errors: list[str],
+    status: int,
 ) -> Response:
+    nhs = person.nhs_number
     rows = {
         "goals": [*content.get("goals", []), {}, {}],
         "interventions": [*content.get("interventions", []), {}, {}],
@@ -95,6 +101,7 @@ def _plan_page(
         status=status,
         title="Update the care plan",
         nhs_number=nhs,
+        person=person,
         content=content,
         rows=rows,
         base_version=base,
@@ -106,14 +113,14 @@ def _plan_page(
 
 @router.get("/people/{nhs_number}/care-plan/edit", response_class=HTMLResponse)
 def edit_plan(nhs_number: Nhs, p: PageDep) -> Response:
-    p.ctx.person(nhs_number, "care_plan", "write")
+    person = p.ctx.person(nhs_number, "care_plan", "write")
     try:
         v = plans.current(p.ctx, nhs_number)
         content, base = v.content, v.version
     except NotFound:
         review = p.ctx.now.date() + dt.timedelta(days=90)
         content, base = {"review_date": review.isoformat(), "step_status": "stable"}, None
-    return _plan_page(p, nhs_number, content, base, [], 200)
+    return _plan_page(p, person, content, base, [], 200)
 
 
 @router.post("/people/{nhs_number}/care-plan/edit")
@@ -124,11 +131,13 @@ def save_plan(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
     try:
         content = CarePlanContent.model_validate(data)
     except ValidationError as e:
-        return _plan_page(p, nhs_number, data, base, _errors(e), 422)
+        person = p.ctx.person(nhs_number, "care_plan", "write")
+        return _plan_page(p, person, data, base, _errors(e), 422)
     try:
         plans.save(p.ctx, nhs_number, content, base)
     except Conflict as e:
-        return _plan_page(p, nhs_number, data, base, [str(e)], 409)
+        person = p.ctx.person(nhs_number, "care_plan", "write")
+        return _plan_page(p, person, data, base, [str(e)], 409)
     return RedirectResponse(f"/app/people/{nhs_number}#care-plan", status_code=303)
 
 
@@ -167,10 +176,16 @@ def new_assessment(
     p: PageDep,
     template_id: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,64}$")],
 ) -> Response:
-    p.ctx.person(nhs_number, "assessment", "write")
+    person = p.ctx.person(nhs_number, "assessment", "write")
     t = _template(p, template_id)
     return p.render(
-        "assessment_new.html", title=t.title, nhs_number=nhs_number, t=t, values={}, errors=[]
+        "assessment_new.html",
+        title=t.title,
+        nhs_number=nhs_number,
+        person=person,
+        t=t,
+        values={},
+        errors=[],
     )
 
 
@@ -190,6 +205,7 @@ def record_assessment(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
             status=422,
             title=t.title,
             nhs_number=nhs_number,
+            person=p.ctx.person(nhs_number, "assessment", "write"),
             t=t,
             values=values,
             errors=errors,
@@ -207,6 +223,7 @@ def new_referral(nhs_number: Nhs, p: PageDep) -> Response:
         "referral_new.html",
         title="Make a referral",
         nhs_number=nhs_number,
+        person=person,
         services=referrals.services(p.ctx, person.locality_id),
         values={},
         errors=[],
@@ -237,6 +254,7 @@ def make_referral(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
             status=422,
             title="Make a referral",
             nhs_number=nhs_number,
+            person=person,
             services=referrals.services(p.ctx, person.locality_id),
             values=values,
             errors=errors,

@@ -92,7 +92,10 @@ def home(p: PageDep) -> Response:
             ).scalars()
         }
         context["break_glass"] = [(g, names.get(g.user_id, str(g.user_id))) for g in grants]
-    return p.render("home.html", **context)
+    shown = [x.nhs_number for x in context.get("tasks", []) + context.get("notifications", [])]
+    shown += [e.nhs_number for e in context.get("caseload_episodes", [])]
+    shown += [r.nhs_number for r, _ in context.get("breaching", [])]
+    return p.render("home.html", people=p.people(shown), **context)
 
 
 def _done(request: Request, target: str) -> Response:

@@ -92,6 +92,7 @@ def _meeting_page(p: PageDep, m: MdtMeeting, errors: list[str], status: int) -> 
         status=status,
         title=m.title,
         m=m,
+        people=p.people([*m.agenda, *(d.get("nhs_number") for d in m.decisions)]),
         users=users,
         tasks=tasks,
         errors=errors,

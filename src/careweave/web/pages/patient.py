@@ -24,7 +24,7 @@ from careweave.store.models import (
 )
 from careweave.web import charts
 from careweave.web import warehouse as wh
-from careweave.web.render import PageDep, age
+from careweave.web.render import PageDep, age, nhs_format
 
 router = APIRouter(prefix="/app")
 Nhs = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="NHS number")]
@@ -206,7 +206,12 @@ def patient(nhs_number: Nhs, p: PageDep) -> Response:
                 reason="",
             )
         raise
-    return p.render("patient.html", title=f"Patient {nhs_number}", **patient_context(p, person))
+    return p.render(
+        "patient.html",
+        title=person.display_name or f"NHS number {nhs_format(nhs_number)}",
+        banner_heading=True,
+        **patient_context(p, person),
+    )
 
 
 @router.post("/people/{nhs_number}/break-glass")

@@ -1,0 +1,48 @@
+"""Find a person: one box for name, NHS number or date of birth (careweave.web.search).
+
+Shows only people the user has a legitimate relationship with; says how many
+others match, so that in an emergency the user opens the record by NHS number
+and uses break-glass. Every person listed is audited as a read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+
+from careweave.security import audit
+from careweave.web import search as finder
+from careweave.web.render import PageDep
+
+router = APIRouter(prefix="/app")
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(p: PageDep, q: Annotated[str, Query(max_length=500)] = "") -> Response:
+    p.ctx.require("person", "read")
+    query = finder.parse(q, p.ctx.now.date())
+    result = finder.search(p.ctx.session, p.user, query, p.ctx.now)
+    for person in result.people:
+        audit.record(
+            p.ctx.session,
+            actor=p.user.username,
+            action="read",
+            resource="person",
+            nhs_number=person.nhs_number,
+            detail="basis=search",
+            now=p.ctx.now,
+        )
+    errors = [("search-q", problem) for problem in query.problems]
+    if q.strip() and query.empty and not errors:
+        errors = [("search-q", "Enter a name, a 10-digit NHS number or a date of birth")]
+    return p.render(
+        "search.html",
+        status=422 if errors else 200,
+        title="Find a person",
+        q=q,
+        query=query,
+        result=result,
+        errors=errors,
+    )
