@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from careweave.dataset.tables import IDENTIFYING_COLUMNS
 from careweave.errors import InputError
 from careweave.security import audit
 from careweave.store.models import Organisation, Person, name_key
@@ -33,17 +34,10 @@ PEOPLE_COLUMNS = (
     "care_home_resident",
     "date_of_death",
 )
-# Who the person is (CONTRACT.md; dataset.tables.IDENTIFYING_COLUMNS["people"]): copied
-# when the warehouse has them, for care staff's banner and search only.
-IDENTITY_COLUMNS = (
-    "title",
-    "given_name",
-    "family_name",
-    "address_line_1",
-    "address_line_2",
-    "town",
-    "postcode",
-    "telephone",
+# Who the person is: the dataset's identifying people columns (names, address, telephone)
+# and how to talk with them. Copied when the warehouse has them, for care staff's banner and
+# search only; no analytics output reads them.
+IDENTITY_COLUMNS = dict(IDENTIFYING_COLUMNS)["people"] + (
     "preferred_language",
     "interpreter_required",
 )
