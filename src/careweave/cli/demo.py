@@ -34,72 +34,72 @@ def _span(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def demo(
-        out: Annotated[Path, typer.Option(help="Folder for the dataset and warehouse.")] = Path(
-            "demo-data"
-        ),
-        people: Annotated[int, typer.Option(min=1000, help="Population size.")] = DEMO_PEOPLE,
-        seed: Annotated[int, typer.Option(help="Random seed.")] = DEMO_SEED,
-        fresh: Annotated[
-            bool, typer.Option(help="Start again: delete the folder's dataset and warehouse.")
-        ] = False,
-        serve: Annotated[
-            bool, typer.Option(help="Serve the web workbench on localhost at the end.")
-        ] = True,
-        port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
-    ) -> None:
-        """The main job: synthesise, load, profile, train, stratify, then serve the workbench."""
-        from careweave.dataset.io import read_manifest
-        from careweave.ingest import load_dataset, print_report
-        from careweave.profile import profile_warehouse, render_profile
-        from careweave.risk import default_dates, print_stratify, print_train, stratify, train
-        from careweave.synth import generate
-        from careweave.web import demo_setup
+    app.command()(demo)
 
-        console = Console()
-        start, end = _span(dt.date.today())
-        dataset, warehouse = out / "dataset", out / "warehouse.duckdb"
-        store = out / "careweave.sqlite"
-        if fresh:
-            import shutil
 
-            shutil.rmtree(dataset, ignore_errors=True)
-            shutil.rmtree(out / "models", ignore_errors=True)
-            for path in (warehouse, store):
-                path.unlink(missing_ok=True)
-        t0 = time.perf_counter()
-        manifest = read_manifest(dataset) if dataset.exists() else None
-        wanted = {"people": people, "seed": seed}
-        if (
-            manifest is None
-            or any(manifest.parameters.get(k) != v for k, v in wanted.items())
-            or (manifest.span_start, manifest.span_end) != (start, end)
-        ):
-            console.rule(f"1. Synthesising {people:,} people, {start} to {end}")
-            generate(people, seed, start, end, dataset, progress=True)
-        else:
-            console.rule("1. Synthetic dataset already present (same parameters): reusing it")
-        console.rule(f"2. Loading into {warehouse}")
-        report = load_dataset(dataset, warehouse, progress=True)
-        print_report(report, console)
-        console.rule("3. Profile")
-        render_profile(profile_warehouse(warehouse), console)
-        dates = default_dates(warehouse)
-        console.rule(
-            f"4. Training the risk model at {dates['train_as_of']}, validating a year later"
-        )
-        print_train(train(warehouse, dates["train_as_of"]), console)
-        as_of = dates["stratify_as_of"]
-        console.rule(f"5. Stratifying everyone at {as_of} into the four CCM levels")
-        compare_to = as_of - dt.timedelta(days=365)
-        print_stratify(stratify(warehouse, as_of, compare_to=compare_to), console)
-        console.rule("6. Care co-ordination: people index, demo users, the Jones scenario")
-        db_url = f"sqlite:///{store.resolve()}"
-        _show_users(demo_setup(db_url, warehouse), console)
-        console.print(f"[bold]Demo pipeline finished in {time.perf_counter() - t0:.0f} s.[/bold]")
-        if serve:
-            _serve(db_url, warehouse, port, console)
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the dataset and warehouse.")] = Path(
+        "demo-data"
+    ),
+    people: Annotated[int, typer.Option(min=1000, help="Population size.")] = DEMO_PEOPLE,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = DEMO_SEED,
+    fresh: Annotated[
+        bool, typer.Option(help="Start again: delete the folder's dataset and warehouse.")
+    ] = False,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the web workbench on localhost at the end.")
+    ] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
+) -> None:
+    """The main job: synthesise, load, profile, train, stratify, then serve the workbench."""
+    from careweave.dataset.io import read_manifest
+    from careweave.ingest import load_dataset, print_report
+    from careweave.profile import profile_warehouse, render_profile
+    from careweave.risk import default_dates, print_stratify, print_train, stratify, train
+    from careweave.synth import generate
+    from careweave.web import demo_setup
+
+    console = Console()
+    start, end = _span(dt.date.today())
+    dataset, warehouse = out / "dataset", out / "warehouse.duckdb"
+    store = out / "careweave.sqlite"
+    if fresh:
+        import shutil
+
+        shutil.rmtree(dataset, ignore_errors=True)
+        shutil.rmtree(out / "models", ignore_errors=True)
+        for path in (warehouse, store):
+            path.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    manifest = read_manifest(dataset) if dataset.exists() else None
+    wanted = {"people": people, "seed": seed}
+    if (
+        manifest is None
+        or any(manifest.parameters.get(k) != v for k, v in wanted.items())
+        or (manifest.span_start, manifest.span_end) != (start, end)
+    ):
+        console.rule(f"1. Synthesising {people:,} people, {start} to {end}")
+        generate(people, seed, start, end, dataset, progress=True)
+    else:
+        console.rule("1. Synthetic dataset already present (same parameters): reusing it")
+    console.rule(f"2. Loading into {warehouse}")
+    report = load_dataset(dataset, warehouse, progress=True)
+    print_report(report, console)
+    console.rule("3. Profile")
+    render_profile(profile_warehouse(warehouse), console)
+    dates = default_dates(warehouse)
+    console.rule(f"4. Training the risk model at {dates['train_as_of']}, validating a year later")
+    print_train(train(warehouse, dates["train_as_of"]), console)
+    as_of = dates["stratify_as_of"]
+    console.rule(f"5. Stratifying everyone at {as_of} into the four CCM levels")
+    compare_to = as_of - dt.timedelta(days=365)
+    print_stratify(stratify(warehouse, as_of, compare_to=compare_to), console)
+    console.rule("6. Care co-ordination: people index, demo users, the Jones scenario")
+    db_url = f"sqlite:///{store.resolve()}"
+    _show_users(demo_setup(db_url, warehouse), console)
+    console.print(f"[bold]Demo pipeline finished in {time.perf_counter() - t0:.0f} s.[/bold]")
+    if serve:
+        _serve(db_url, warehouse, port, console)
 
 
 def _show_users(users: list[tuple[str, str, str]], console: Console) -> None:

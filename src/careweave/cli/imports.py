@@ -130,106 +130,104 @@ def _run(total: int, job: str, fn: object) -> ImportReport:
             raise
 
 
+imp = typer.Typer(
+    help="Import FHIR R4 or Synthea CSV files into a canonical dataset directory.",
+    no_args_is_help=True,
+)
+
+
+Out = Annotated[Path, typer.Option("--out", help="Dataset directory to create.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")]
+MemoryLimit = Annotated[
+    str,
+    typer.Option(
+        "--memory-limit",
+        help="Memory cap of the finalising DuckDB pass (spills to disk beyond it).",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
-    imp = typer.Typer(
-        help="Import FHIR R4 or Synthea CSV files into a canonical dataset directory.",
-        no_args_is_help=True,
-    )
-
-    @imp.command("fhir")
-    def fhir(
-        paths: Annotated[
-            list[Path],
-            typer.Argument(
-                help="FHIR R4 Bundle JSON / Bulk Data NDJSON files or directories (.gz too)."
-            ),
-        ],
-        out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
-        overwrite: Annotated[
-            bool, typer.Option("--overwrite", help="Replace an existing --out.")
-        ] = False,
-        rate: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--rate", help="Exchange rate to GBP for costs in another currency: USD=0.79."
-            ),
-        ] = None,
-        memory: Annotated[
-            str,
-            typer.Option(
-                "--memory-limit",
-                help="Memory cap of the finalising DuckDB pass (spills to disk beyond it).",
-            ),
-        ] = "1GB",
-        workers: Annotated[
-            int | None,
-            typer.Option(
-                "--workers",
-                min=1,
-                help="Processes parsing files in parallel (default: one per core).",
-            ),
-        ] = None,
-    ) -> None:
-        """Import FHIR R4 (Bundles of any type, Bulk Data NDJSON) into a dataset directory."""
-        from careweave.importers.fhir import expand_paths, import_fhir
-
-        rates = _rates(rate or [])
-        total = sum(p.stat().st_size for p in expand_paths(paths))
-        report = _run(
-            total,
-            "importing FHIR",
-            lambda adv: import_fhir(
-                paths,
-                out,
-                overwrite=overwrite,
-                progress=adv,
-                rates=rates,
-                workers=workers,
-                memory_limit=_memory(memory),
-            ),
-        )
-        print_summary(report, out)
-
-    @imp.command("synthea-csv")
-    def synthea_csv(
-        directory: Annotated[Path, typer.Argument(help="Directory of a Synthea CSV export.")],
-        out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
-        overwrite: Annotated[
-            bool, typer.Option("--overwrite", help="Replace an existing --out.")
-        ] = False,
-        rate: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--rate",
-                help="Exchange rate to GBP for Synthea's US-dollar costs, e.g. USD=0.79 "
-                "(without it, costs are left to the tariff).",
-            ),
-        ] = None,
-        memory: Annotated[
-            str,
-            typer.Option(
-                "--memory-limit",
-                help="Memory cap of the finalising DuckDB pass (spills to disk beyond it).",
-            ),
-        ] = "1GB",
-    ) -> None:
-        """Import a Synthea CSV export into a dataset directory."""
-        from careweave.importers.synthea_csv import import_synthea_csv
-
-        rates = _rates(rate or [])
-        total = sum(p.stat().st_size for p in directory.glob("*.csv")) if directory.is_dir() else 0
-        report = _run(
-            total,
-            "importing Synthea CSV",
-            lambda adv: import_synthea_csv(
-                directory,
-                out,
-                overwrite=overwrite,
-                progress=adv,
-                rates=rates,
-                memory_limit=_memory(memory),
-            ),
-        )
-        print_summary(report, out)
-
     app.add_typer(imp, name="import")
+
+
+@imp.command("fhir")
+def fhir(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="FHIR R4 Bundle JSON / Bulk Data NDJSON files or directories (.gz too)."
+        ),
+    ],
+    out: Out,
+    overwrite: Overwrite = False,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rate", help="Exchange rate to GBP for costs in another currency: USD=0.79."
+        ),
+    ] = None,
+    memory: MemoryLimit = "1GB",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes parsing files in parallel (default: one per core).",
+        ),
+    ] = None,
+) -> None:
+    """Import FHIR R4 (Bundles of any type, Bulk Data NDJSON) into a dataset directory."""
+    from careweave.importers.fhir import expand_paths, import_fhir
+
+    rates = _rates(rate or [])
+    total = sum(p.stat().st_size for p in expand_paths(paths))
+    report = _run(
+        total,
+        "importing FHIR",
+        lambda adv: import_fhir(
+            paths,
+            out,
+            overwrite=overwrite,
+            progress=adv,
+            rates=rates,
+            workers=workers,
+            memory_limit=_memory(memory),
+        ),
+    )
+    print_summary(report, out)
+
+
+@imp.command("synthea-csv")
+def synthea_csv(
+    directory: Annotated[Path, typer.Argument(help="Directory of a Synthea CSV export.")],
+    out: Out,
+    overwrite: Overwrite = False,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rate",
+            help="Exchange rate to GBP for Synthea's US-dollar costs, e.g. USD=0.79 "
+            "(without it, costs are left to the tariff).",
+        ),
+    ] = None,
+    memory: MemoryLimit = "1GB",
+) -> None:
+    """Import a Synthea CSV export into a dataset directory."""
+    from careweave.importers.synthea_csv import import_synthea_csv
+
+    rates = _rates(rate or [])
+    total = sum(p.stat().st_size for p in directory.glob("*.csv")) if directory.is_dir() else 0
+    report = _run(
+        total,
+        "importing Synthea CSV",
+        lambda adv: import_synthea_csv(
+            directory,
+            out,
+            overwrite=overwrite,
+            progress=adv,
+            rates=rates,
+            memory_limit=_memory(memory),
+        ),
+    )
+    print_summary(report, out)

@@ -19,24 +19,22 @@ def _date(text: str, option: str) -> dt.date:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("synth")
-    def synth(
-        out: Annotated[Path, typer.Option("--out", help="Dataset directory to write.")],
-        people: Annotated[int, typer.Option("--people", help="Number of people.")] = 100_000,
-        seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same data.")] = 1,
-        start: Annotated[
-            str, typer.Option("--start", help="First day of the span.")
-        ] = "2019-01-01",
-        end: Annotated[str, typer.Option("--end", help="Last day of the span.")] = "2023-12-31",
-        progress: Annotated[
-            bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
-        ] = True,
-    ) -> None:
-        """Generate a synthetic UK-like population and its activity as a dataset directory."""
-        from careweave.synth import generate
+    app.command("synth")(synth)
 
-        s, e = _date(start, "--start"), _date(end, "--end")
-        manifest = generate(people, seed, s, e, out, progress=progress)
-        typer.echo(
-            f"wrote {people:,} people, {manifest.span_start} to {manifest.span_end}, to {out}"
-        )
+
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Dataset directory to write.")],
+    people: Annotated[int, typer.Option("--people", help="Number of people.")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same data.")] = 1,
+    start: Annotated[str, typer.Option("--start", help="First day of the span.")] = "2019-01-01",
+    end: Annotated[str, typer.Option("--end", help="Last day of the span.")] = "2023-12-31",
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
+) -> None:
+    """Generate a synthetic UK-like population and its activity as a dataset directory."""
+    from careweave.synth import generate
+
+    s, e = _date(start, "--start"), _date(end, "--end")
+    manifest = generate(people, seed, s, e, out, progress=progress)
+    typer.echo(f"wrote {people:,} people, {manifest.span_start} to {manifest.span_end}, to {out}")
