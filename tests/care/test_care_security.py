@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from careweave.security import auth
 from careweave.security.pseudonyms import pseudonym
 from careweave.security.roles import PERMISSIONS, RELATIONSHIP_EXEMPT
-from careweave.store.models import Base, BreakGlass
+from careweave.store.models import AuditEntry, Base, BreakGlass
 
 ROLE_USERS = {
     "clinician": "dr_gp",
@@ -202,17 +202,32 @@ def test_matrix_covers_every_permission() -> None:
     assert {(r, a) for r, a, *_ in ENDPOINTS} == set(PERMISSIONS)
 
 
+AUDIT_TABLES = ("audit_log", "audit_head")
+
+
 def snapshot(w: World) -> dict[str, int]:
+    """Row counts of every table but the audit log (a refusal is audited, see below)."""
     with w.session() as s:
         return {
             t.name: s.execute(select(func.count()).select_from(t)).scalar_one()
             for t in Base.metadata.sorted_tables
+            if t.name not in AUDIT_TABLES
         }
+
+
+def refusals(w: World) -> list[AuditEntry]:
+    with w.session() as s:
+        return list(
+            s.execute(
+                select(AuditEntry).where(AuditEntry.action == "refused").order_by(AuditEntry.seq)
+            ).scalars()
+        )
 
 
 def test_role_resource_action_matrix(world: World) -> None:
     """Every role against every resource and action, for a person in their care team and a
-    stranger: allowed requests are not refused; refused ones are 403 and write nothing."""
+    stranger: allowed requests are not refused; refused ones are 403, write nothing but
+    exactly one audit entry of the refusal (who, what, why), in its own transaction."""
     w = world
     join_teams(w, (MRS_JONES,))
     r = w.post(
@@ -258,6 +273,7 @@ def test_role_resource_action_matrix(world: World) -> None:
                     not personal or related or role in RELATIONSHIP_EXEMPT
                 )
                 before = None if expected else snapshot(w)
+                refused_before = None if expected else len(refusals(w))
                 payload = body(w, nhs, username) if body else None
                 resp = w.client.request(method, path(nhs), headers=w.h(username), json=payload)
                 label = f"{role} {method} {path(nhs)} ({resource}:{action})"
@@ -269,6 +285,11 @@ def test_role_resource_action_matrix(world: World) -> None:
                     assert resp.status_code == 403, label + resp.text
                     assert set(resp.json()) == {"detail"}, label
                     assert snapshot(w) == before, f"{label}: a refused request wrote data"
+                    new = refusals(w)[refused_before:]
+                    assert len(new) == 1, f"{label}: refusal audited {len(new)} times"
+                    assert new[0].actor == username, label
+                    assert new[0].detail.startswith("attempted="), label
+                    assert "why=" in new[0].detail, label
                 checked += 1
     assert checked == len(ENDPOINTS) * len(ROLE_USERS) * 2
 

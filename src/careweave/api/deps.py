@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from careweave.care.config import CareConfig
 from careweave.care.context import Ctx
-from careweave.security import auth
+from careweave.security import audit, auth
 from careweave.security.errors import Forbidden, Unauthorized
 from careweave.store.models import User
 
@@ -44,13 +44,29 @@ def state(request: Request) -> AppState:
     return s
 
 
+ACTOR = "careweave_actor"
+
+
 def db(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed if the handler succeeds, else rolled back."""
+    """The request's unit of work: committed if the handler succeeds, else rolled back.
+
+    A refusal (403) that no check has audited yet (a CSRF failure, a meeting the user
+    did not attend) is audited here, in its own transaction, naming the request."""
     session = state(request).sessions()
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as e:
+        if isinstance(e, Forbidden) and not audit.has_refusals(session):
+            audit.refused(
+                session,
+                actor=str(session.info.get(ACTOR, "anonymous")),
+                action=request.method.lower(),
+                resource="request",
+                resource_id=request.url.path[:64],
+                reason=str(e),
+                now=state(request).clock(),
+            )
         session.rollback()
         raise
     finally:
@@ -92,12 +108,14 @@ def current_user(
         user = auth.resolve_token(session, bearer.credentials)
         if user is None:
             raise Unauthorized("authorization: unknown or revoked token")
+        session.info[ACTOR] = user.username
         return user
     if cookie:
         found = auth.resolve_session(session, cookie, at)
         if found is None:
             raise Unauthorized("session: expired or unknown; log in again")
         user, login = found
+        session.info[ACTOR] = user.username
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER) or form_token
             if sent is None or not hmac.compare_digest(sent, login.csrf_token):

@@ -31,7 +31,7 @@ class Ctx:
         )
 
     def require(self, resource: str, action: str) -> None:
-        access.require(self.user, resource, action)
+        access.require(self.user, resource, action, session=self.session, now=self.now)
 
 
 def system_user(session: Session, now: dt.datetime) -> User:

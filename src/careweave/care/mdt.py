@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_, select
 
 from careweave.care.context import Ctx
-from careweave.security import audit
+from careweave.security import access
 from careweave.security.errors import Forbidden, Invalid, NotFound
 from careweave.store.models import CareTeamMember, MdtMeeting, Task, User
 
@@ -49,31 +50,64 @@ def create_meeting(
     return m
 
 
-def get_meeting(ctx: Ctx, meeting_id: int) -> MdtMeeting:
+@dataclass(frozen=True)
+class MeetingView:
+    """A meeting as one attendee may see it: the agenda and decisions about people they
+    have a legitimate relationship with; ``hidden`` counts the agenda entries left out."""
+
+    id: int
+    title: str
+    held_at: dt.datetime
+    agenda: list[str]
+    attendees: list[int]
+    decisions: list[dict[str, Any]]
+    created_by: int
+    hidden: int
+
+
+def _meeting(ctx: Ctx, meeting_id: int) -> MdtMeeting:
     ctx.require("mdt", "read")
     m = ctx.session.get(MdtMeeting, meeting_id)
     if m is None:
         raise NotFound(f"meeting_id: no MDT meeting {meeting_id}")
     if ctx.user.id not in m.attendees:
         raise Forbidden(f"meeting {meeting_id}: only its attendees may open it")
-    for nhs in m.agenda:
-        audit.record(
-            ctx.session,
-            actor=ctx.user.username,
-            action="read",
-            resource="mdt",
-            resource_id=m.id,
-            nhs_number=nhs,
-            now=ctx.now,
-        )
     return m
+
+
+def get_meeting(ctx: Ctx, meeting_id: int) -> MeetingView:
+    """The meeting for an attendee. Being an attendee is not a relationship: NHS numbers
+    and decisions about people whose record the user would be refused are left out (the
+    same rule as the record), and the read is audited as one entry naming those shown."""
+    m = _meeting(ctx, meeting_id)
+    seen = access.visible(ctx.session, ctx.user, m.agenda, ctx.now)
+    agenda = [n for n in m.agenda if n in seen]
+    access.audit_list(
+        ctx.session,
+        ctx.user,
+        "mdt",
+        agenda,
+        ctx.now,
+        what=f"meeting {m.id}",
+        hidden=len(m.agenda) - len(agenda),
+    )
+    return MeetingView(
+        id=m.id,
+        title=m.title,
+        held_at=m.held_at,
+        agenda=agenda,
+        attendees=list(m.attendees),
+        decisions=[d for d in m.decisions if d.get("nhs_number") in seen],
+        created_by=m.created_by,
+        hidden=len(m.agenda) - len(agenda),
+    )
 
 
 def record_decision(
     ctx: Ctx, meeting_id: int, nhs_number: str, decision: str, actions: list[Action]
 ) -> list[Task]:
     """A decision about a person on the agenda; each action becomes an owned, dated task."""
-    m = get_meeting(ctx, meeting_id)
+    m = _meeting(ctx, meeting_id)
     ctx.require("mdt", "write")
     if nhs_number not in m.agenda:
         raise Invalid(f"nhs_number: {nhs_number} is not on this meeting's agenda")
@@ -85,6 +119,9 @@ def record_decision(
         owner = ctx.session.get(User, a.owner_user_id)
         if owner is None or not owner.active:
             raise NotFound(f"actions[{i}].owner_user_id: no active user {a.owner_user_id}")
+        access.may_be_assigned(
+            ctx.session, owner, nhs_number, ctx.now, f"actions[{i}].owner_user_id"
+        )
         if not a.title.strip():
             raise Invalid(f"actions[{i}].title: must not be empty")
         t = Task(
@@ -114,7 +151,11 @@ def record_decision(
 
 
 def my_tasks(ctx: Ctx, status: str | None) -> list[Task]:
-    """Tasks owned by the user, or by a care-team role they hold for the person and vacant."""
+    """Tasks owned by the user, or by a care-team role they hold for the person and vacant.
+
+    A task about a person the user may no longer see (their team membership ended, a
+    referral was declined, the person objected to sharing) is left out, not refused: the
+    rest of the list still shows. The list is audited as one entry naming the people."""
     ctx.require("task", "read")
     roles = select(CareTeamMember.nhs_number, CareTeamMember.team_role).where(
         CareTeamMember.user_id == ctx.user.id, CareTeamMember.ended_at.is_(None)
@@ -130,13 +171,24 @@ def my_tasks(ctx: Ctx, status: str | None) -> list[Task]:
         if status not in TASK_STATUSES:
             raise Invalid(f"status: one of {', '.join(TASK_STATUSES)}")
         q = q.where(Task.status == status)
-    out = []
-    for t in ctx.session.execute(q.order_by(Task.due_at, Task.id)).scalars():
-        if t.owner_user_id is None and (t.nhs_number, t.owner_role) not in pairs:
-            continue
-        if t.nhs_number is not None:
-            ctx.person(t.nhs_number, "task", "read")
-        out.append(t)
+    rows = [
+        t
+        for t in ctx.session.execute(q.order_by(Task.due_at, Task.id)).scalars()
+        if t.owner_user_id is not None or (t.nhs_number, t.owner_role) in pairs
+    ]
+    seen = access.visible(
+        ctx.session, ctx.user, {t.nhs_number for t in rows if t.nhs_number}, ctx.now
+    )
+    out = [t for t in rows if t.nhs_number is None or t.nhs_number in seen]
+    access.audit_list(
+        ctx.session,
+        ctx.user,
+        "task",
+        {t.nhs_number for t in out if t.nhs_number},
+        ctx.now,
+        what="my tasks",
+        hidden=len(rows) - len(out),
+    )
     return out
 
 

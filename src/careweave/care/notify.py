@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careweave.care.context import Ctx
+from careweave.security import access
 from careweave.store.models import CareTeamMember, Notification, Task
 
 
@@ -92,3 +94,27 @@ def task_for_role(
     )
     session.add(task)
     return task
+
+
+def inbox(ctx: Ctx, *, unread: bool, limit: int) -> list[Notification]:
+    """The user's notifications, newest first, leaving out those about people they may no
+    longer see (the relationship ended since); audited as one entry naming the people."""
+    ctx.require("notification", "read")
+    q = select(Notification).where(Notification.recipient_user_id == ctx.user.id)
+    if unread:
+        q = q.where(Notification.read_at.is_(None))
+    rows = list(ctx.session.execute(q.order_by(Notification.id.desc()).limit(limit)).scalars())
+    seen = access.visible(
+        ctx.session, ctx.user, {n.nhs_number for n in rows if n.nhs_number}, ctx.now
+    )
+    out = [n for n in rows if n.nhs_number is None or n.nhs_number in seen]
+    access.audit_list(
+        ctx.session,
+        ctx.user,
+        "notification",
+        {n.nhs_number for n in out if n.nhs_number},
+        ctx.now,
+        what="unread notifications" if unread else "notifications",
+        hidden=len(rows) - len(out),
+    )
+    return out

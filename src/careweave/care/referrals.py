@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care.config import URGENCIES, CareConfig
 from careweave.care.context import Ctx
-from careweave.security import audit
+from careweave.security import access, audit
 from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.store.models import Notification, Referral, Service
 
@@ -178,6 +178,23 @@ def create_referral(
         now=ctx.now,
     )
     return ref
+
+
+def visible_only(ctx: Ctx, rows: list[Referral], what: str) -> list[Referral]:
+    """The referrals about people the user may see, audited as one list entry; the rest
+    (a referral the user's service declined, so the relationship ended) are left out."""
+    seen = access.visible(ctx.session, ctx.user, {r.nhs_number for r in rows}, ctx.now)
+    out = [r for r in rows if r.nhs_number in seen]
+    access.audit_list(
+        ctx.session,
+        ctx.user,
+        "referral",
+        {r.nhs_number for r in out},
+        ctx.now,
+        what=what,
+        hidden=len(rows) - len(out),
+    )
+    return out
 
 
 def get_referral(ctx: Ctx, referral_id: int, action: str = "read") -> Referral:

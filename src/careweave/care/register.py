@@ -9,8 +9,8 @@ from sqlalchemy import func, or_, select
 
 from careweave.care.context import Ctx
 from careweave.care.notify import team
-from careweave.security import audit
-from careweave.security.errors import Conflict, Forbidden, Invalid, NotFound
+from careweave.security import access, audit
+from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.security.roles import ADMINISTRATOR, ANALYST, INTEGRATION, TEAM_ROLES
 from careweave.store.models import CareTeamMember, Episode, Person, User
 
@@ -64,13 +64,29 @@ def caseload(ctx: Ctx, user: User) -> CaseloadStatus:
 
 
 def caseload_episodes(ctx: Ctx, user: User) -> list[Episode]:
-    return list(
+    """The user's open episodes as lead professional that they may still see, audited as
+    one list entry. An episode whose person they lost the relationship with (their team
+    membership ended and the person objects to sharing) is left out, not refused; it is
+    still counted by :func:`caseload`."""
+    rows = list(
         ctx.session.execute(
             select(Episode)
             .where(Episode.lead_professional_id == user.id, Episode.end_date.is_(None))
             .order_by(Episode.id)
         ).scalars()
     )
+    seen = access.visible(ctx.session, ctx.user, {e.nhs_number for e in rows}, ctx.now)
+    out = [e for e in rows if e.nhs_number in seen]
+    access.audit_list(
+        ctx.session,
+        ctx.user,
+        "register",
+        {e.nhs_number for e in out},
+        ctx.now,
+        what="caseload",
+        hidden=len(rows) - len(out),
+    )
+    return out
 
 
 def _user(ctx: Ctx, user_id: int, what: str) -> User:
@@ -267,13 +283,11 @@ def worklist(ctx: Ctx, min_level: int, limit: int) -> list[Person]:
     if not scope:
         return []
     q = q.where(or_(*scope)).order_by(Person.risk_probability.desc()).limit(limit * 2)
-    out = []
-    for p in ctx.session.execute(q).scalars():
-        try:
-            ctx.person(p.nhs_number, "register", "read")
-        except Forbidden:  # an objection to sharing removes locality access
-            continue
-        out.append(p)
-        if len(out) >= limit:
-            break
+    rows = list(ctx.session.execute(q).scalars())
+    # An objection to sharing removes locality access: such people are left out.
+    seen = access.visible(ctx.session, u, [p.nhs_number for p in rows], ctx.now)
+    out = [p for p in rows if p.nhs_number in seen][:limit]
+    access.audit_list(
+        ctx.session, u, "register", [p.nhs_number for p in out], ctx.now, what="worklist"
+    )
     return out

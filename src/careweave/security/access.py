@@ -7,11 +7,19 @@ A user has a legitimate relationship with a person when they are:
   the person objects to sharing (objection kind ``sharing``);
 - the named contact of a service holding an open referral for the person;
 - or holding an unexpired break-glass grant (reason required, flagged for review).
+
+Lists (tasks, referrals, caseloads, notifications, MDT agendas) use
+:func:`visible` to keep the people the user may see and leave out the rest
+(one set of queries per list, never a check per row), and audit the list as
+one entry naming the people shown (:func:`audit_list`). Refusals are audited
+in their own transaction (:func:`careweave.security.audit.refused`), so they
+survive the request's rollback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
@@ -35,9 +43,27 @@ BREAK_GLASS_TTL = dt.timedelta(hours=4)
 OPEN_REFERRAL = ("received", "triaged", "accepted", "scheduled")
 
 
-def require(user: User, resource: str, action: str) -> None:
+def require(
+    user: User,
+    resource: str,
+    action: str,
+    *,
+    session: Session | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Refuse (403) a role without permission; with a session, the refusal is audited."""
     if not allowed(user.role, resource, action):
-        raise Forbidden(f"{resource}: role {user.role!r} may not {action}")
+        reason = f"{resource}: role {user.role!r} may not {action}"
+        if session is not None and now is not None:
+            audit.refused(
+                session,
+                actor=user.username,
+                action=action,
+                resource=resource,
+                reason=reason,
+                now=now,
+            )
+        raise Forbidden(reason)
 
 
 def has_objection(session: Session, nhs_number: str, kind: str) -> bool:
@@ -159,6 +185,126 @@ def emergency_grant(
     ).scalar_one_or_none()
 
 
+def visible(
+    session: Session, user: User, nhs_numbers: Iterable[str], now: dt.datetime
+) -> dict[str, str]:
+    """Of ``nhs_numbers``, those the user has a legitimate relationship with, each with its
+    basis (the rule of :func:`relationship`, in five set queries however long the list).
+    People not in the index are left out."""
+    wanted = set(nhs_numbers)
+    if not wanted:
+        return {}
+    out: dict[str, str] = {}
+    chunks = [sorted(wanted)[i : i + 500] for i in range(0, len(wanted), 500)]
+    exempt = user.role in RELATIONSHIP_EXEMPT
+    for chunk in chunks:
+        people = session.execute(
+            select(Person.nhs_number, Person.practice_id, Person.locality_id).where(
+                Person.nhs_number.in_(chunk)
+            )
+        ).all()
+        if exempt:
+            out.update({n: "exempt" for n, _, _ in people})
+            continue
+        team = set(
+            session.execute(
+                select(CareTeamMember.nhs_number).where(
+                    CareTeamMember.nhs_number.in_(chunk),
+                    CareTeamMember.user_id == user.id,
+                    CareTeamMember.ended_at.is_(None),
+                )
+            ).scalars()
+        )
+        objectors = set(
+            session.execute(
+                select(Objection.nhs_number).where(
+                    Objection.nhs_number.in_(chunk),
+                    Objection.kind == "sharing",
+                    Objection.withdrawn_at.is_(None),
+                )
+            ).scalars()
+        )
+        referred = set(
+            session.execute(
+                select(Referral.nhs_number)
+                .join(Service, Service.id == Referral.service_id)
+                .where(
+                    Referral.nhs_number.in_(chunk),
+                    Referral.status.in_(OPEN_REFERRAL),
+                    Service.contact_user_id == user.id,
+                )
+            ).scalars()
+        )
+        glass = set(
+            session.execute(
+                select(BreakGlass.nhs_number).where(
+                    BreakGlass.nhs_number.in_(chunk),
+                    BreakGlass.user_id == user.id,
+                    BreakGlass.expires_at > now,
+                )
+            ).scalars()
+        )
+        for nhs, practice, locality in people:
+            if nhs in team:
+                out[nhs] = "care_team"
+            elif user.org_id is not None and user.org_id == practice:
+                out[nhs] = "practice"
+            elif (
+                user.locality_id is not None
+                and user.locality_id == locality
+                and nhs not in objectors
+            ):
+                out[nhs] = "locality"
+            elif nhs in referred:
+                out[nhs] = "referral"
+            elif nhs in glass:
+                out[nhs] = "break_glass"
+    return out
+
+
+def audit_list(
+    session: Session,
+    user: User,
+    resource: str,
+    shown: Iterable[str],
+    now: dt.datetime,
+    *,
+    what: str = "list",
+    hidden: int = 0,
+) -> None:
+    """One audit entry for a list page or export, naming the people in it (the chain grows
+    with actions, not rows). Nothing is recorded for a list about nobody."""
+    people = sorted(set(shown))
+    if not people and not hidden:
+        return
+    audit.record(
+        session,
+        actor=user.username,
+        action="read",
+        resource=resource,
+        nhs_number=people[0] if len(people) == 1 else None,
+        detail=f"{what}; people={len(people)}; hidden={hidden}; nhs_numbers={','.join(people)}",
+        now=now,
+    )
+
+
+def may_be_assigned(
+    session: Session, assignee: User, nhs_number: str, now: dt.datetime, field: str
+) -> None:
+    """Refuse (422, in words) giving work about a person to a user who could not open the
+    person's record: their home page and task list would otherwise hold something they may
+    not see. The assigner must add them to the care team first (an audited, ended-when-done
+    relationship) rather than Careweave granting one silently."""
+    if assignee.role in RELATIONSHIP_EXEMPT or nhs_number in visible(
+        session, assignee, [nhs_number], now
+    ):
+        return
+    raise Invalid(
+        f"{field}: {assignee.display_name} has no care relationship with {nhs_number}; "
+        "add them to the care team first, or choose someone who has one"
+    )
+
+
 def person_for(
     session: Session,
     user: User,
@@ -174,7 +320,7 @@ def person_for(
     The access is audited here unless ``record`` is False, in which case the caller
     must write the audit entry itself (once, with more detail).
     """
-    require(user, resource, action)
+    require(user, resource, action, session=session, now=now)
     person = session.get(Person, nhs_number)
     if person is None:
         raise NotFound(f"nhs_number: no person {nhs_number} in the people index")
@@ -182,6 +328,15 @@ def person_for(
         "exempt" if user.role in RELATIONSHIP_EXEMPT else relationship(session, user, person, now)
     )
     if basis is None:
+        audit.refused(
+            session,
+            actor=user.username,
+            action=action,
+            resource=resource,
+            nhs_number=nhs_number,
+            reason="no legitimate relationship",
+            now=now,
+        )
         raise Forbidden(
             f"nhs_number {nhs_number}: no legitimate relationship; use break-glass with a "
             "reason if this is an emergency"

@@ -14,6 +14,11 @@ number and hash), ``careweave audit anchor`` writes it as one JSON line to a
 file kept outside the database (another host, write-once storage, a syslog
 feed), and ``verify`` given those anchors checks that every anchored entry is
 still in the chain with the same hash.
+
+Refused attempts (:func:`refused`) are the exception to "entries belong to the
+request's transaction": they are chained in their own transaction once the
+request's transaction has ended, committed or rolled back, so a refusal that
+fails the request is still on record (who, what, when, why).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, SessionTransaction
 
 from careweave.errors import InputError
 from careweave.store.models import AuditEntry, AuditHead
@@ -66,6 +72,8 @@ class PendingEntry:
 
 
 _PENDING = "careweave_audit_pending"
+_REFUSED = "careweave_audit_refused"
+REFUSED = "refused"  # the action of a refused attempt's entry
 
 
 def record(
@@ -93,6 +101,52 @@ def record(
             detail=detail,
         )
     )
+
+
+def refused(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    resource: str,
+    reason: str,
+    now: dt.datetime,
+    nhs_number: str | None = None,
+    resource_id: str | int | None = None,
+) -> None:
+    """Record a refused attempt: ``actor`` tried to ``action`` ``resource`` and was refused
+    for ``reason``. Written in its own transaction when the caller's ends, whether it
+    commits or rolls back (see the module docstring)."""
+    pending: list[PendingEntry] = session.info.setdefault(_REFUSED, [])
+    pending.append(
+        PendingEntry(
+            actor=actor[:64],
+            action=REFUSED,
+            resource=resource[:64],
+            at=now.astimezone(dt.UTC).isoformat(),
+            resource_id=None if resource_id is None else str(resource_id)[:64],
+            nhs_number=nhs_number,
+            detail=f"attempted={action}; why={reason}"[:1000],
+        )
+    )
+
+
+def has_refusals(session: Session) -> bool:
+    """True when a refusal is waiting to be written for this session's transaction."""
+    return bool(session.info.get(_REFUSED))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _write_refused(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None or transaction.nested:
+        return
+    entries = session.info.pop(_REFUSED, None)
+    if not entries:
+        return
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with Session(engine) as own, own.begin():
+        _append(own, entries)
 
 
 def _append(session: Session, entries: list[PendingEntry]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from careweave.api.deps import Context
 from careweave.api.routers.people import Nhs, PathId
@@ -24,7 +23,7 @@ from careweave.api.schemas import (
     TaskUpdateIn,
     TemplateOut,
 )
-from careweave.care import assessments, events, mdt, plans
+from careweave.care import assessments, events, mdt, notify, plans
 from careweave.security import audit
 from careweave.security.errors import Invalid, NotFound
 from careweave.store.models import Notification
@@ -156,22 +155,10 @@ def my_notifications(
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[NotificationOut]:
-    """My notifications and alerts, newest first."""
-    ctx.require("notification", "read")
-    q = select(Notification).where(Notification.recipient_user_id == ctx.user.id)
-    if unread:
-        q = q.where(Notification.read_at.is_(None))
-    rows = list(ctx.session.execute(q.order_by(Notification.id.desc()).limit(limit)).scalars())
-    for nhs in sorted({n.nhs_number for n in rows if n.nhs_number}):
-        audit.record(
-            ctx.session,
-            actor=ctx.user.username,
-            action="read",
-            resource="notification",
-            nhs_number=nhs,
-            now=ctx.now,
-        )
-    return [NotificationOut.model_validate(n) for n in rows]
+    """My notifications and alerts, newest first (none about people I may no longer see)."""
+    return [
+        NotificationOut.model_validate(n) for n in notify.inbox(ctx, unread=unread, limit=limit)
+    ]
 
 
 @router.post(

@@ -91,8 +91,6 @@ def my_caseload(ctx: Context) -> CaseloadOut:
     """The current user's open episodes as lead professional, against their limit."""
     ctx.require("caseload", "read")
     eps = register.caseload_episodes(ctx, ctx.user)
-    for e in eps:
-        ctx.person(e.nhs_number, "register", "read")
     return _caseload(register.caseload(ctx, ctx.user), [EpisodeOut.model_validate(e) for e in eps])
 
 

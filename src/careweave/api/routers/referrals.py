@@ -65,11 +65,9 @@ def my_referrals(
     )
     if status is not None:
         q = q.where(Referral.status == status)
-    out = []
-    for r in ctx.session.execute(q.order_by(Referral.respond_by, Referral.id)).scalars():
-        ctx.person(r.nhs_number, "referral", "read")
-        out.append(ReferralOut.model_validate(r))
-    return out
+    rows = list(ctx.session.execute(q.order_by(Referral.respond_by, Referral.id)).scalars())
+    shown = referrals.visible_only(ctx, rows, "my referrals")
+    return [ReferralOut.model_validate(r) for r in shown]
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralOut)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
-from careweave.care import mdt, register
-from careweave.security import access, audit
+from careweave.care import mdt, notify, referrals, register
+from careweave.security import access
 from careweave.security.access import OPEN_REFERRAL as OPEN_STATUSES
 from careweave.security.errors import NotFound
 from careweave.security.roles import allowed
@@ -21,28 +21,12 @@ PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def unread(p: PageDep, limit: int = 50) -> list[Notification]:
-    rows = list(
-        p.ctx.session.execute(
-            select(Notification)
-            .where(Notification.recipient_user_id == p.user.id, Notification.read_at.is_(None))
-            .order_by(Notification.id.desc())
-            .limit(limit)
-        ).scalars()
-    )
-    for nhs in sorted({n.nhs_number for n in rows if n.nhs_number}):
-        audit.record(
-            p.ctx.session,
-            actor=p.user.username,
-            action="read",
-            resource="notification",
-            nhs_number=nhs,
-            now=p.ctx.now,
-        )
-    return rows
+    return notify.inbox(p.ctx, unread=True, limit=limit)
 
 
 def breaching(p: PageDep) -> list[tuple[Referral, Service]]:
-    """Open referrals I made or my service holds, past their response standard."""
+    """Open referrals I made or my service holds, past their response standard, about
+    people I may see."""
     now = p.ctx.now
     q = (
         select(Referral, Service)
@@ -58,7 +42,10 @@ def breaching(p: PageDep) -> list[tuple[Referral, Service]]:
         .order_by(Referral.respond_by)
         .limit(50)
     )
-    return [(r, s) for r, s in p.ctx.session.execute(q).tuples()]
+    pairs = [(r, s) for r, s in p.ctx.session.execute(q).tuples()]
+    services = {r.id: s for r, s in pairs}
+    shown = referrals.visible_only(p.ctx, [r for r, _ in pairs], "breaching referrals")
+    return [(r, services[r.id]) for r in shown]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -75,8 +62,6 @@ def home(p: PageDep) -> Response:
     if allowed(role, "caseload", "read"):
         context["caseload"] = register.caseload(ctx, p.user)
         context["caseload_episodes"] = register.caseload_episodes(ctx, p.user)
-        for e in context["caseload_episodes"]:
-            ctx.person(e.nhs_number, "register", "read")
     if allowed(role, "referral", "read"):
         context["breaching"] = breaching(p)
     if allowed(role, "break_glass", "review"):

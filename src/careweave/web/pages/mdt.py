@@ -78,7 +78,7 @@ def create(p: PageDep, form: Form_) -> Response:
     return RedirectResponse(f"/app/mdt/{m.id}", status_code=303)
 
 
-def _meeting_page(p: PageDep, m: MdtMeeting, errors: list[str], status: int) -> Response:
+def _meeting_page(p: PageDep, m: mdt.MeetingView, errors: list[str], status: int) -> Response:
     users = {
         u.id: u
         for u in p.ctx.session.execute(select(User).where(User.id.in_(m.attendees))).scalars()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care import register
 from careweave.care.register import LEAD_TEAM_ROLE
-from careweave.security import audit
+from careweave.security import access
 from careweave.store.models import Person, User
 from careweave.web import worklist_query as wq
 from careweave.web.cache import TtlCache
@@ -75,16 +75,15 @@ Filter = Annotated[FilterQuery, Depends()]
 
 
 def _audit_rows(p: PageDep, rows: list[Person], what: str) -> None:
-    for person in rows:
-        audit.record(
-            p.ctx.session,
-            actor=p.user.username,
-            action="read",
-            resource="register",
-            nhs_number=person.nhs_number,
-            detail=f"basis=worklist; {what}",
-            now=p.ctx.now,
-        )
+    """One entry per page or export naming the people in it (not one per row)."""
+    access.audit_list(
+        p.ctx.session,
+        p.user,
+        "register",
+        [r.nhs_number for r in rows],
+        p.ctx.now,
+        what=f"basis=worklist; {what}",
+    )
 
 
 @router.get("/worklist", response_class=HTMLResponse)
