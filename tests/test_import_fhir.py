@@ -12,8 +12,7 @@ import pytest
 from careweave.cli.main import main
 from careweave.dataset.nhs_number import SURROGATE_RANGES, in_ranges
 from careweave.errors import InputError
-from careweave.importers import fhir
-from careweave.importers.fhir import import_fhir
+from careweave.importers.fhir import import_fhir, reading
 from careweave.importers.report import REPORT_FILE
 from dataset_check import check_dataset, counts
 
@@ -224,7 +223,7 @@ def test_streaming_path_matches_whole_file_path(
 ) -> None:
     whole = tmp_path / "whole"
     import_fhir([SYNTHEA / "fhir"], whole)
-    monkeypatch.setattr(fhir, "WHOLE_FILE_LIMIT", 1024)
+    monkeypatch.setattr(reading, "WHOLE_FILE_LIMIT", 1024)
     streamed = tmp_path / "streamed"
     import_fhir([SYNTHEA / "fhir"], streamed)
     a, b = check_dataset(whole), check_dataset(streamed)
@@ -243,7 +242,7 @@ def test_fast_bundle_path_matches_general_path(
 ) -> None:
     fast = tmp_path / "fast"
     one = import_fhir([SYNTHEA / "fhir"], fast)
-    monkeypatch.setattr(fhir, "_fast_entries", lambda data: None)
+    monkeypatch.setattr(reading, "_fast_entries", lambda data: None)
     general = tmp_path / "general"
     two = import_fhir([SYNTHEA / "fhir"], general)
     a, b = check_dataset(fast), check_dataset(general)
@@ -272,12 +271,12 @@ _PATIENT = '{"resourceType":"Patient","id":"p","birthDate":"1970-01-01","gender"
 
 
 def test_bundle_fast_path_hands_unusual_json_to_the_general_path(tmp_path: Path) -> None:
-    assert fhir._fast_entries(_bundle([_PATIENT, _encounter(1)])) is not None
+    assert reading._fast_entries(_bundle([_PATIENT, _encounter(1)])) is not None
     # Outside the FHIR Bundle/entry structure, invalid UTF-8, numbers orjson refuses.
-    assert fhir._fast_entries(_bundle([_PATIENT], ',"foo":1')) is None
-    assert fhir._fast_entries(_bundle([_PATIENT], ',"total":1e400')) is None
-    assert fhir._fast_entries(_bundle([_PATIENT.replace("female", "fem\xffale")])) is not None
-    assert fhir._fast_entries(_bundle([_PATIENT]).replace(b"female", b"fem\xffale")) is None
+    assert reading._fast_entries(_bundle([_PATIENT], ',"foo":1')) is None
+    assert reading._fast_entries(_bundle([_PATIENT], ',"total":1e400')) is None
+    assert reading._fast_entries(_bundle([_PATIENT.replace("female", "fem\xffale")])) is not None
+    assert reading._fast_entries(_bundle([_PATIENT]).replace(b"female", b"fem\xffale")) is None
     # A resource orjson refuses: the entries before it are imported, the fault reported.
     src = tmp_path / "b.json"
     src.write_bytes(_bundle([_PATIENT, _encounter(1), _encounter(2, ',"x":1e400'), _encounter(3)]))
@@ -382,5 +381,5 @@ def test_progress_adds_up_to_the_input_size(tmp_path: Path, workers: int) -> Non
     seen: list[int] = []
     paths = [SYNTHEA / "fhir", EDGE / "fhir"]
     import_fhir(paths, tmp_path / "ds", progress=seen.append, workers=workers)
-    total = sum(p.stat().st_size for p in fhir.expand_paths(paths))
+    total = sum(p.stat().st_size for p in reading.expand_paths(paths))
     assert sum(seen) == total and all(n > 0 for n in seen)

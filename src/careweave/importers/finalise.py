@@ -38,6 +38,7 @@ from careweave.dataset import tables as T
 from careweave.dataset.nhs_number import surrogate_for
 from careweave.dataset.schema import Table
 from careweave.errors import InputError
+from careweave.importers import outputs
 from careweave.importers.report import ImportReport
 from careweave.importers.staging import SCHEMAS
 
@@ -385,15 +386,9 @@ class Finaliser:
         if "org_ref" in dict(SCHEMAS[name]) and name != "s_care_team":
             self.dangling_org(name, "org_ref", label, "organisation")
 
-    def queries(self) -> dict[Table, str]:
-        for name in (
-            "s_conditions",
-            "s_observations",
-            "s_procedures",
-            "s_immunisations",
-            "s_care_plans",
-            "s_care_team",
-        ):
+    def reference_problems(self) -> None:
+        """Report rows whose person, encounter or organisation is not in the input."""
+        for name in outputs.PERSON_EVENTS:
             self.event_problems(name, self.labels[name])
         self.problems(
             "SELECT _file, _entry, rtype || ' ' || id || ': subject ' || patient_ref || "
@@ -405,200 +400,12 @@ class Finaliser:
         self.dangling_org("s_people", "practice_ref", self.labels["s_people"], "practice")
         self.dangling_org("s_orgs", "parent_ref", self.labels["s_orgs"], "partOf")
 
-        def event(name: str, cols: str) -> str:
-            return (
-                f"SELECT {cols} FROM {name} t JOIN pm ON pm.ref = t.patient_ref "
-                f"LEFT JOIN om o ON o.ref = t.org_ref "
-                f"LEFT JOIN enc e ON e.id = t.encounter_ref"
-            )
-
-        org = "coalesce(o.org_id, e.provider_id) AS org_id"
-        follows_emer = (
-            "EXISTS (SELECT 1 FROM enc x WHERE x.nhs_number = s.nhs_number "
-            "AND x.kind IN ('emergency', 'urgent') AND x.start_ts <= s.start_ts "
-            "AND s.start_ts <= coalesce(x.end_ts, x.start_ts) + INTERVAL 1 DAY)"
-        )
-        admitted = (
-            "EXISTS (SELECT 1 FROM enc x WHERE x.nhs_number = a.nhs_number "
-            "AND x.kind = 'inpatient' AND x.start_ts >= a.start_ts "
-            "AND x.start_ts <= coalesce(a.end_ts, a.start_ts) + INTERVAL 1 DAY)"
-        )
-        return {
-            T.ORGANISATIONS: """
-                SELECT o.org_id,
-                  CASE WHEN o.org_type <> 'other' THEN o.org_type
-                       WHEN o.ref IN (SELECT practice_ref FROM s_people) THEN 'gp_practice'
-                       WHEN o.ref IN (SELECT provider_ref FROM enc WHERE target IN ('ae', 'spell')) THEN 'hospital'
-                       WHEN o.ref IN (SELECT provider_ref FROM enc WHERE target = 'community') THEN 'community_provider'
-                       ELSE 'other' END AS org_type,
-                  o.name, p.org_id AS parent_id
-                FROM om o LEFT JOIN om p ON p.ref = o.parent_ref
-                QUALIFY row_number() OVER (PARTITION BY o.org_id ORDER BY o._file, o._entry) = 1
-            """,
-            T.PEOPLE: """
-                SELECT p.nhs_number, p.date_of_birth, p.sex, p.ethnic_group,
-                  NULL AS small_area, NULL AS deprivation_decile,
-                  coalesce(o.org_id, pr.org_id) AS practice_id, NULL AS local_authority_id,
-                  NULL AS registered_from,
-                  CASE WHEN p.date_of_death IS NOT NULL THEN p.date_of_death END AS registered_to,
-                  false AS care_home_resident, p.date_of_death,
-                  CASE WHEN p.real_nhs THEN NULL ELSE p.source_id END AS source_id
-                FROM people_first p
-                LEFT JOIN om o ON o.ref = p.practice_ref
-                LEFT JOIN prac pr ON pr.practitioner_id = p.practice_ref
-            """,
-            T.PRIMARY_CARE_EVENTS: event(
-                "s_conditions",
-                f"t.id, pm.nhs_number, t.event_date, t.code_system, t.code, t.term, "
-                f"t.resolved_date, {org}",
-            ),
-            T.OBSERVATIONS: event(
-                "s_observations",
-                f"t.id, pm.nhs_number, t.obs_date, t.code_system, t.code, t.term, t.measure, "
-                f"t.value, t.unit, {org}",
-            )
-            + " WHERE NOT (t.device AND t.value IS NOT NULL AND t.recorded_at IS NOT NULL"
-            " AND t.unit IS NOT NULL AND t.measure IN ('blood_glucose', 'systolic_bp', "
-            "'diastolic_bp', 'weight', 'spo2', 'heart_rate', 'temperature'))",
-            T.TELEHEALTH_READINGS: """
-                SELECT t.id, pm.nhs_number,
-                  CASE t.measure WHEN 'blood_glucose' THEN 'glucometer'
-                    WHEN 'systolic_bp' THEN 'blood_pressure_monitor'
-                    WHEN 'diastolic_bp' THEN 'blood_pressure_monitor'
-                    WHEN 'weight' THEN 'weighing_scale'
-                    WHEN 'temperature' THEN 'thermometer'
-                    ELSE 'pulse_oximeter' END AS device,
-                  t.measure, t.value, t.unit, t.recorded_at
-                FROM s_observations t JOIN pm ON pm.ref = t.patient_ref
-                WHERE t.device AND t.value IS NOT NULL AND t.recorded_at IS NOT NULL
-                  AND t.unit IS NOT NULL AND t.measure IN ('blood_glucose', 'systolic_bp',
-                  'diastolic_bp', 'weight', 'spo2', 'heart_rate', 'temperature')
-            """,
-            T.MEDICATIONS: event(
-                "s_medications",
-                f"t.id, pm.nhs_number, t.issue_date, t.code_system, t.code, t.term, t.quantity, {org}",
-            ),
-            T.PROCEDURES: event(
-                "s_procedures",
-                f"t.id, pm.nhs_number, t.procedure_date, t.code_system, t.code, t.term, {org}, t.cost",
-            ),
-            T.IMMUNISATIONS: event(
-                "s_immunisations",
-                f"t.id, pm.nhs_number, t.immunisation_date, t.code_system, t.code, t.term, {org}",
-            ),
-            T.CARE_PLANS: """
-                SELECT t.id, pm.nhs_number, t.start_date, t.end_date, t.code_system, t.code,
-                  t.term, t.status
-                FROM s_care_plans t JOIN pm ON pm.ref = t.patient_ref
-            """,
-            T.CARE_TEAM_MEMBERS: """
-                SELECT t.id, pm.nhs_number, t.role,
-                  CASE WHEN m.org_id IS NULL THEN t.member_ref END AS practitioner_id,
-                  coalesce(m.org_id, o.org_id, pr.org_id) AS org_id, t.start_date, t.end_date
-                FROM s_care_team t JOIN pm ON pm.ref = t.patient_ref
-                LEFT JOIN om m ON m.ref = t.member_ref
-                LEFT JOIN om o ON o.ref = t.org_ref
-                LEFT JOIN prac pr ON pr.practitioner_id = t.member_ref
-                WHERE t.member_ref NOT IN (SELECT ref FROM pm)
-            """,
-            T.HOSPITAL_SPELLS: f"""
-                WITH dx AS (
-                  SELECT c.encounter_ref, list(c.icd10 ORDER BY c._file, c._entry) AS codes
-                  FROM s_conditions c WHERE c.icd10 IS NOT NULL AND c.encounter_ref IS NOT NULL
-                  GROUP BY c.encounter_ref
-                )
-                SELECT s.id, s.nhs_number, s.provider_id, s.start_date AS admission_date,
-                  s.end_date AS discharge_date,
-                  CASE WHEN s.kind = 'snf' THEN 'other'
-                       WHEN s.maternity_coded THEN 'maternity'
-                       WHEN s.emergency_coded OR {follows_emer} THEN 'emergency'
-                       ELSE 'elective' END AS admission_method,
-                  dx.codes[1] AS primary_diagnosis,
-                  CASE WHEN len(dx.codes) > 1 THEN dx.codes[2:] END AS secondary_diagnoses,
-                  s.specialty,
-                  coalesce(s.discharge,
-                    CASE WHEN p.date_of_death IS NOT NULL AND p.date_of_death >= s.start_date
-                      AND p.date_of_death <= coalesce(s.end_date, s.start_date) THEN 'died' END)
-                    AS discharge_destination,
-                  s.total_cost AS cost
-                FROM enc s
-                LEFT JOIN dx ON dx.encounter_ref = s.id
-                LEFT JOIN people_first p ON p.nhs_number = s.nhs_number
-                WHERE s.target = 'spell'
-            """,
-            T.AE_ATTENDANCES: f"""
-                SELECT a.id, a.nhs_number, a.provider_id, a.start_date AS attendance_date,
-                  CASE WHEN {admitted} THEN 'admitted'
-                       WHEN a.discharge = 'died' OR p.date_of_death = a.start_date THEN 'died'
-                       WHEN a.discharge = 'other_hospital' THEN 'referred'
-                       ELSE 'discharged' END AS disposal,
-                  a.total_cost AS cost
-                FROM enc a LEFT JOIN people_first p ON p.nhs_number = a.nhs_number
-                WHERE a.target = 'ae'
-            """,
-            T.OUTPATIENT_APPOINTMENTS: """
-                SELECT id, nhs_number, provider_id, start_date AS appointment_date, specialty,
-                  CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'attended' END AS outcome,
-                  total_cost AS cost
-                FROM enc WHERE target = 'outpatient'
-            """,
-            T.PRIMARY_CARE_CONTACTS: """
-                SELECT id, nhs_number, start_date AS contact_date,
-                  CASE WHEN practitioner_role IS NOT NULL THEN practitioner_role
-                       WHEN practitioner_ref IS NOT NULL THEN 'gp' ELSE 'other' END AS staff_role,
-                  CASE WHEN kind = 'virtual' THEN 'video' ELSE 'face_to_face' END AS mode,
-                  provider_id AS org_id, total_cost AS cost
-                FROM enc WHERE target = 'primary'
-            """,
-            T.COMMUNITY_CONTACTS: """
-                SELECT id, nhs_number, provider_id, start_date AS contact_date,
-                  CASE WHEN kind = 'hospice' THEN 'palliative_care' ELSE 'other' END AS service,
-                  'home_visit' AS mode, total_cost AS cost
-                FROM enc WHERE target = 'community'
-            """,
-        }
+    def queries(self) -> dict[Table, str]:
+        self.reference_problems()
+        return outputs.queries()
 
     def raw_sql(self) -> str:
-        parts = [
-            "SELECT t.id, f.name AS source_file, t.resource_type, t.reason, t.content "
-            "FROM s_raw t JOIN files f ON f.idx = t._file"
-        ]
-        for name in (
-            "s_encounters",
-            "s_conditions",
-            "s_observations",
-            "s_procedures",
-            "s_immunisations",
-            "s_care_plans",
-            "s_care_team",
-        ):
-            label = self.labels[name]
-            parts.append(
-                f"SELECT '{label}/' || t.id || '#unresolved', f.name, '{label}', "
-                f"'dangling reference: subject ' || t.patient_ref || ' is not a Patient in the input', "
-                f"to_json(t)::VARCHAR FROM {name} t JOIN files f ON f.idx = t._file "
-                f"ANTI JOIN pm ON pm.ref = t.patient_ref"
-            )
-        parts.append(
-            "SELECT t.rtype || '/' || t.id || '#unresolved', f.name, t.rtype, "
-            "'dangling reference: subject ' || t.patient_ref || ' is not a Patient in the input', "
-            "to_json(t)::VARCHAR FROM s_medications t JOIN files f ON f.idx = t._file "
-            "ANTI JOIN pm ON pm.ref = t.patient_ref"
-        )
-        for name in DATED:
-            label = "t.rtype" if name == "s_medications" else f"'{self.labels[name]}'"
-            parts.append(
-                f"SELECT {label} || '/' || t.id || '#after-death', f.name, {label}, "
-                f"'dated after the person''s death (e.g. a death certification)', "
-                f"to_json(t)::VARCHAR FROM {name}_late t JOIN files f ON f.idx = t._file"
-            )
-        parts.append(
-            "SELECT t.rtype || '/' || t.id || '#unresolved', f.name, t.rtype, "
-            "'dangling reference: encounter ' || t.encounter_ref || ' is not in the input', "
-            "to_json(t)::VARCHAR FROM s_costs t JOIN files f ON f.idx = t._file "
-            "ANTI JOIN enc ON enc.id = t.encounter_ref"
-        )
-        return " UNION ALL ".join(parts)
+        return outputs.raw_sql(self.labels, DATED)
 
     # ------------------------------------------------------------------ writing
 

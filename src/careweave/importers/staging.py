@@ -15,10 +15,13 @@ found at finalise time can still be reported against its file and entry.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from careweave.importers.report import ImportReport
 
 CHUNK = 20_000
 
@@ -214,3 +217,25 @@ class Stager:
                 writer.close()
             else:
                 pq.write_table(self.schemas[name].empty_table(), self.path(name))
+
+
+class StagingMapper:
+    """What every importer's mapper shares: where rows go, what is reported, where it is.
+
+    ``file_name``/``fileno``/``entry`` say which input entry is being mapped, so that
+    every staging row (``loc``) and every problem can be traced back to it.
+    """
+
+    def __init__(
+        self, stager: Stager, report: ImportReport, rates: dict[str, float] | None = None
+    ) -> None:
+        self.stager = stager
+        self.report = report
+        self.rates = rates or {}
+        self.file_name = ""
+        self.fileno = 0
+        self.entry = 0
+
+    def loc(self) -> tuple[int, int]:
+        """(file index, entry index) of the entry being mapped: the last two staging columns."""
+        return self.fileno, self.entry

@@ -20,9 +20,9 @@ import orjson
 
 from careweave.errors import InputError
 from careweave.importers import vocab
-from careweave.importers.fhir import CURRENCY_SYSTEM, parse_date, parse_ts
 from careweave.importers.report import ImportReport
-from careweave.importers.staging import Stager
+from careweave.importers.staging import Stager, StagingMapper
+from careweave.importers.values import CURRENCY_SYSTEM, classify, parse_date, parse_ts, to_gbp
 from careweave.importers.writer import run_import
 
 #: Synthea's CSV amounts are US dollars (the Synthea cost model).
@@ -94,16 +94,13 @@ def _f(value: str | None) -> float | None:
         return None
 
 
-class SyntheaMapper:
+class SyntheaMapper(StagingMapper):
+    """Maps Synthea CSV rows to staging rows, one handler per table."""
+
     def __init__(
         self, stager: Stager, report: ImportReport, rates: dict[str, float] | None = None
     ) -> None:
-        self.stager = stager
-        self.report = report
-        self.rates = rates or {}
-        self.file_name = ""
-        self.fileno = 0
-        self.entry = 0
+        super().__init__(stager, report, rates)
         self.handlers: dict[str, Callable[[dict[str, str], str | None], None]] = {
             "organizations": self.organization,
             "providers": self.provider,
@@ -117,18 +114,14 @@ class SyntheaMapper:
             "careplans": self.careplan,
         }
 
-    def loc(self) -> tuple[int, int]:
-        return self.fileno, self.entry
-
     def money(self, value: str | None) -> float | None:
         amount = _f(value)
         if amount is None:
             return None
-        rate = self.rates.get(SYNTHEA_CURRENCY)
-        if rate is None:
+        gbp = to_gbp(amount, SYNTHEA_CURRENCY, self.rates)
+        if gbp is None:
             self.report.unmapped_code(CURRENCY_SYSTEM, SYNTHEA_CURRENCY)
-            return None
-        return round(amount * rate, 2)
+        return gbp
 
     def code(self, row: dict[str, str], default: str | None) -> tuple[str, str, str | None]:
         code = (row.get("CODE") or "").strip()
@@ -137,13 +130,11 @@ class SyntheaMapper:
         uri = SYSTEM_WORDS.get((row.get("SYSTEM") or "").strip().lower()) or DEFAULT_URI.get(
             default or "", ""
         )
-        system = vocab.SYSTEMS.get(uri)
+        kind, system, code = classify(uri, code)
         term = row.get("DESCRIPTION") or None
-        if system is None:
+        if kind != "ok":
             self.report.unmapped_code(uri, code)
-            return "other", code, term
-        if not vocab.code_ok(system, code):
-            self.report.unmapped_code(uri, code)
+        if kind == "malformed":
             raise RowSkip(f"malformed {system} code")
         return system, code, term
 

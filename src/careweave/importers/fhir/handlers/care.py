@@ -1,0 +1,129 @@
+"""FHIR care resources: MedicationRequest/Statement, CarePlan, CareTeam."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from careweave.importers.fhir.fields import (
+    Resource,
+    Skip,
+    as_str,
+    first_text,
+    ref_id,
+    ref_type,
+    skip_status,
+)
+from careweave.importers.values import parse_date
+
+if TYPE_CHECKING:
+    from careweave.importers.fhir.mapper import FhirMapper
+
+
+def medication(m: FhirMapper, res: Resource, key: str) -> None:
+    skip_status(res, "entered-in-error")
+    patient = m.subject(res)
+    cc = res.get("medicationCodeableConcept")
+    if cc is None:
+        mref = (res.get("medicationReference") or {}).get("reference", "")
+        if isinstance(mref, str) and mref.startswith("#"):
+            for c in res.get("contained") or ():
+                if isinstance(c, dict) and c.get("id") == mref[1:]:
+                    cc = c.get("code")
+        if cc is None:
+            raise Skip(
+                "medication[x] is missing or not a contained Medication",
+                "unresolved_medication",
+            )
+    system, code, term = m.code(cc, "medication")
+    when = (
+        parse_date(res.get("authoredOn"))
+        or parse_date(res.get("effectiveDateTime"))
+        or parse_date((res.get("effectivePeriod") or {}).get("start"))
+        or parse_date(res.get("dateAsserted"))
+    )
+    if when is None:
+        raise Skip("missing required field authoredOn/effective[x]")
+    qty = ((res.get("dispenseRequest") or {}).get("quantity") or {}).get("value")
+    m.stager.add(
+        "s_medications",
+        (
+            key,
+            res["resourceType"],
+            patient,
+            ref_id(res.get("encounter") or res.get("context")),
+            None,
+            when,
+            system,
+            code,
+            term,
+            float(qty) if isinstance(qty, int | float) else None,
+            *m.loc(),
+        ),
+    )
+
+
+def care_plan(m: FhirMapper, res: Resource, key: str) -> None:
+    patient = m.subject(res)
+    period = res.get("period") or {}
+    start = parse_date(period.get("start")) or parse_date(res.get("created"))
+    if start is None:
+        raise Skip("missing required field period.start")
+    cats = res.get("category") or []
+    merged = {
+        "coding": [c for cat in cats if isinstance(cat, dict) for c in cat.get("coding") or ()]
+    }
+    if cats and isinstance(cats[-1], dict) and cats[-1].get("text"):
+        merged["text"] = cats[-1]["text"]
+    system, code, term = m.code(merged, "care plan category")
+    m.stager.add(
+        "s_care_plans",
+        (
+            key,
+            patient,
+            start,
+            parse_date(period.get("end")),
+            system,
+            code,
+            term,
+            as_str(res.get("status")),
+            *m.loc(),
+        ),
+    )
+
+
+def care_team(m: FhirMapper, res: Resource, key: str) -> None:
+    patient = m.subject(res)
+    period = res.get("period") or {}
+    start, end = parse_date(period.get("start")), parse_date(period.get("end"))
+    managing = None
+    for ref in res.get("managingOrganization") or ():
+        managing = ref_id(ref)
+        break
+    members: list[tuple[Any, ...]] = []
+    for i, p in enumerate(res.get("participant") or ()):
+        if not isinstance(p, dict):
+            continue
+        member = ref_id(p.get("member"))
+        if member is None or member == patient or ref_type(p.get("member")) == "Patient":
+            continue
+        role = None
+        for r in p.get("role") or ():
+            role = first_text(r)
+            break
+        org = ref_id(p.get("onBehalfOf")) or managing
+        members.append(
+            (
+                f"{key}:{i}",
+                patient,
+                role or "unspecified",
+                member,
+                org,
+                start,
+                end,
+                *m.loc(),
+            )
+        )
+    if not members:
+        raise Skip("no members other than the patient", None)
+    for row in members:
+        m.stager.add("s_care_team", row)
