@@ -244,6 +244,8 @@ class AuditEntry(Base):
     """One link of the append-only, hash-chained audit log."""
 
     __tablename__ = "audit_log"
+    # The newest entries of one action (the Refused access page): one index range.
+    __table_args__ = (Index("ix_audit_log_action_seq", "action", "seq"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(64))

@@ -132,6 +132,8 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
         items.append(("Population", "/app/population"))
     if allowed(user.role, "user", "read"):
         items.append(("Users", "/app/users"))
+    if allowed(user.role, "audit", "read"):
+        items.append(("Refused access", "/app/refused-access"))
     items.append(("Service directory", "/app/directory"))
     return items
 

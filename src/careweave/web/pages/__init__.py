@@ -7,6 +7,7 @@ from careweave.web.pages import (
     mdt,
     patient,
     population,
+    refused,
     search,
     signin,
     users,
@@ -24,4 +25,5 @@ ROUTERS = (
     population.router,
     directory.router,
     users.router,
+    refused.router,
 )
