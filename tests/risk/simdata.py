@@ -199,7 +199,15 @@ def simulate(n: int, seed: int = 1, years: int = 5) -> dict[str, pa.Table]:
         "medications": meds,
         "care_placements": placements,
     }
-    return {name: pa.table(cols, schema=BY_NAME[name].arrow_schema) for name, cols in out.items()}
+    return {name: _table(name, cols) for name, cols in out.items()}
+
+
+def _table(name: str, cols: dict[str, pa.Array]) -> pa.Table:
+    """The canonical table ``name``: optional columns not simulated are all null."""
+    schema = BY_NAME[name].arrow_schema
+    n = len(next(iter(cols.values())))
+    full = {f.name: cols.get(f.name, pa.nulls(n, f.type)) for f in schema}
+    return pa.table(full, schema=schema)
 
 
 def has_matrix_sum(conds: dict[str, npt.NDArray[np.bool_]]) -> npt.NDArray[np.int64]:

@@ -7,9 +7,11 @@ every engine (careweave.warehouse.engines); the spec tests in
 tests/risk/test_features_spec.py run each feature on DuckDB and Spark.
 
 Windows are counted back from D: "12 months" means dates in (D - 365 days, D].
-The cohort is everyone born on or before D, alive at D (no death on or before
-D) and registered at D (``registered_from`` null or <= D, ``registered_to``
-null or > D).
+The cohort is the registered population at D: everyone born on or before D,
+alive at D (no death on or before D) and registered at D (``registered_from``
+null or <= D, ``registered_to`` null or > D). The cohort, age, registers,
+emergency spells, bed days and readmissions are the shared definitions of
+:mod:`careweave.definitions`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 import ibis
 from ibis import _
 
+from careweave.definitions import dates, population, spells
+from careweave.definitions import registers as register_defs
 from careweave.risk import codelists
 
 #: Activity windows: name -> days back from the as-of date.
@@ -29,7 +33,7 @@ CHARLSON_DAYS = 1826  # 5 years of hospital diagnoses
 MEDICINES_DAYS = 183  # "current" medicines: issued in the last 6 months
 POLYPHARMACY_MIN = 5  # distinct medicines; also the eFI polypharmacy deficit
 TELEHEALTH_DAYS = 90
-READMISSION_DAYS = 30
+READMISSION_DAYS = spells.READMISSION_DAYS
 
 #: A telehealth reading raises an alert outside these limits (lower, upper):
 #: NEWS2-style red-flag values (Royal College of Physicians, NEWS2, 2017) for
@@ -53,8 +57,7 @@ ACTIVITY = (
 )
 
 
-def _d(day: dt.date) -> Any:
-    return ibis.literal(day, type="date")
+_d = dates.lit
 
 
 def feature_columns() -> tuple[str, ...]:
@@ -81,78 +84,33 @@ def feature_columns() -> tuple[str, ...]:
 
 
 def cohort(engine: Any, as_of: dt.date) -> Any:
-    """Everyone alive and registered at ``as_of``: nhs_number, age, sex, ethnic group, deprivation."""
-    p = engine.table("people")
-    d = _d(as_of)
-    alive = p.date_of_death.isnull() | (p.date_of_death > d)
-    registered = (p.registered_from.isnull() | (p.registered_from <= d)) & (
-        p.registered_to.isnull() | (p.registered_to > d)
-    )
-    p = p.filter(p.date_of_birth <= d, alive, registered)
-    before_birthday = (p.date_of_birth.month() > as_of.month) | (
-        (p.date_of_birth.month() == as_of.month) & (p.date_of_birth.day() > as_of.day)
-    )
-    age = ibis.literal(as_of.year) - p.date_of_birth.year() - before_birthday.cast("int64")
+    """Everyone alive and registered at ``as_of`` (careweave.definitions.population):
+    nhs_number, age (exact birthdays), sex, ethnic group, deprivation."""
+    p = population.registered_at(engine.table("people"), as_of)
     return p.select(
         nhs_number=p.nhs_number,
-        age=age.cast("int64"),
+        age=population.age_on(p, as_of),
         sex=p.sex,
         ethnic_group=p.ethnic_group,
         deprivation_decile=p.deprivation_decile.cast("int64").fill_null(0),
     )
 
 
-def _window(col: Any, as_of: dt.date, days: int) -> Any:
-    return (col > _d(as_of - dt.timedelta(days=days))) & (col <= _d(as_of))
+_window = dates.days_back
 
 
 def registers(engine: Any, as_of: dt.date) -> Any:
-    """Raw register flags (0/1): a code on the list recorded by D and not resolved by D,
-    or, for registers with an observation rule (obesity: BMI >= 30 within 365 days), an
-    observation meeting it. Register minimum ages are applied in :func:`features`."""
-    ev = engine.table("primary_care_events")
-    d = _d(as_of)
-    ev = ev.filter(
-        ev.code_system == "snomed",
-        ev.event_date <= d,
-        ev.resolved_date.isnull() | (ev.resolved_date > d),
-    )
-    regs = ibis.memtable(codelists.register_table())
-    hits = ev.join(regs, ev.code == regs.reg_code).select(
-        nhs_number=ev.nhs_number.cast("string"), reg_name=regs.reg_name
-    )
-    obs = engine.table("observations")
-    for name, rule in codelists.register_observation_rules().items():
-        o = obs.filter(obs.measure == rule.measure, _window(obs.obs_date, as_of, rule.within_days))
-        value = o.value
-        meets = {
-            ">=": value >= rule.value,
-            "<=": value <= rule.value,
-            ">": value > rule.value,
-            "<": value < rule.value,
-        }[rule.op]
-        o = o.filter(meets)
-        hits = hits.union(
-            o.select(nhs_number=o.nhs_number.cast("string"), reg_name=ibis.literal(name)),
-            distinct=False,
-        )
-    hits = hits.distinct()
-    aggs = {f"reg_{r}": (hits.reg_name == r).cast("int64").max() for r in codelists.registers()}
-    return hits.group_by("nhs_number").aggregate(**aggs)
+    """Raw register flags (0/1) at D (careweave.definitions.registers). Register minimum
+    ages are applied in :func:`features`."""
+    return register_defs.registers_at(engine, as_of)
 
 
 def hospital_activity(engine: Any, as_of: dt.date) -> Any:
     """Emergency admissions and bed days (spells admitted in the window) per window."""
-    s = engine.table("hospital_spells")
-    d = _d(as_of)
-    s = s.filter(
-        s.admission_method == "emergency",
-        s.admission_date <= d,
-        s.admission_date > _d(as_of - dt.timedelta(days=max(WINDOWS.values()))),
-    )
+    s = spells.emergency(engine.table("hospital_spells"))
+    s = s.filter(_window(s.admission_date, as_of, max(WINDOWS.values())))
     # Days in hospital up to D only: a stay still running at D counts to D.
-    end = ibis.least(s.discharge_date.fill_null(d), d)
-    s = s.mutate(bed_days=end.delta(s.admission_date, unit="day"))
+    s = s.mutate(bed_days=spells.bed_days(s, as_of))
     aggs: dict[str, Any] = {}
     for w, days in WINDOWS.items():
         inside = _window(s.admission_date, as_of, days)
@@ -162,21 +120,13 @@ def hospital_activity(engine: Any, as_of: dt.date) -> Any:
 
 
 def readmissions(engine: Any, as_of: dt.date) -> Any:
-    """Emergency admissions in the last 12 months within 30 days of a previous discharge."""
+    """Emergency readmissions (careweave.definitions.spells: an emergency admission 0-30
+    days after the person's previous discharge) admitted in the last 12 months."""
     s = engine.table("hospital_spells")
-    d = _d(as_of)
-    s = s.filter(s.admission_date <= d)
-    w = ibis.window(group_by=s.nhs_number, order_by=[s.admission_date, s.id])
-    s = s.mutate(prev_discharge=s.discharge_date.lag().over(w))
-    gap = s.admission_date.delta(s.prev_discharge, unit="day")
-    s = s.filter(
-        s.admission_method == "emergency",
-        _window(s.admission_date, as_of, 365),
-        s.prev_discharge.notnull(),
-        s.prev_discharge <= s.admission_date,
-        gap <= READMISSION_DAYS,
-    )
-    return s.group_by("nhs_number").aggregate(emergency_readmissions_12m=_.count().cast("int64"))
+    s = s.filter(s.admission_date <= _d(as_of))
+    r = spells.readmissions_of(s)
+    r = r.filter(_window(r.admission_date, as_of, 365))
+    return r.group_by("nhs_number").aggregate(emergency_readmissions_12m=_.count().cast("int64"))
 
 
 def ae_activity(engine: Any, as_of: dt.date) -> Any:
@@ -213,8 +163,7 @@ def medicines(engine: Any, as_of: dt.date) -> Any:
 
 
 def _active(t: Any, as_of: dt.date) -> Any:
-    d = _d(as_of)
-    return t.filter(t.start_date <= d, t.end_date.isnull() | (t.end_date > d))
+    return t.filter(dates.covers(t.start_date, t.end_date, _d(as_of)))
 
 
 def social_care(engine: Any, as_of: dt.date) -> Any:
