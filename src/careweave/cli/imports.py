@@ -81,13 +81,16 @@ def print_summary(report: ImportReport, out: Path | None) -> None:
                 f"... and {p['count'] - 20:,} more"
                 + (f" (see {out / 'import-report.json'})" if out else "")
             )
-        if len(p["by_file"]) > 1:
-            files = Table(title="Problems by file", title_justify="left")
-            files.add_column("file")
-            files.add_column("problems", justify="right")
-            for name, n in sorted(p["by_file"].items(), key=lambda kv: -kv[1])[:20]:
-                files.add_row(name, f"{n:,}")
-            console.print(files)
+        files = Table(title="Problems by file and kind", title_justify="left")
+        for col in ("file", "kind", "problems"):
+            files.add_column(col, justify="right" if col == "problems" else "left")
+        for name, n in sorted(p["by_file"].items(), key=lambda kv: -kv[1])[:20]:
+            kinds = sorted(p["by_file_and_kind"][name].items(), key=lambda kv: -kv[1])
+            for i, (kind, k) in enumerate(kinds):
+                files.add_row(name if i == 0 else "", kind, f"{k:,}")
+            if len(kinds) > 1:
+                files.add_row("", "all", f"{n:,}")
+        console.print(files)
         by_kind = ", ".join(f"{k}: {n:,}" for k, n in p["by_kind"].items())
         console.print(f"[yellow]warning:[/] {p['count']:,} problem(s) ({by_kind})")
     console.print(

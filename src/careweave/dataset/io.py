@@ -118,16 +118,23 @@ def write_table(directory: Path, table: Table, data: pa.Table) -> Path:
     return path
 
 
+def table_paths(directory: Path, table: Table) -> list[Path]:
+    """Every file or folder of ``directory`` that may hold ``table``, the one read first."""
+    return [
+        candidate
+        for candidate in (
+            directory / f"{table.name}.parquet",
+            directory / table.name,
+            directory / f"{table.name}.csv",
+        )
+        if candidate.exists()
+    ]
+
+
 def table_path(directory: Path, table: Table) -> Path | None:
     """Where ``table`` lives in ``directory`` (file or folder of parts), None if absent."""
-    for candidate in (
-        directory / f"{table.name}.parquet",
-        directory / table.name,
-        directory / f"{table.name}.csv",
-    ):
-        if candidate.exists():
-            return candidate
-    return None
+    paths = table_paths(directory, table)
+    return paths[0] if paths else None
 
 
 def _atomic_write_bytes(path: Path, content: bytes) -> None:

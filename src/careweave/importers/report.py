@@ -48,6 +48,8 @@ class ImportReport:
     problem_count: int = 0
     problems_by_kind: Counter[str] = field(default_factory=Counter)
     problems_by_file: Counter[str] = field(default_factory=Counter)
+    #: (file, kind) -> count: what went wrong where, exactly, however many problems.
+    problems_by_file_kind: Counter[tuple[str, str]] = field(default_factory=Counter)
     rows: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     bytes_read: int = 0
@@ -58,6 +60,7 @@ class ImportReport:
         self.problem_count += 1
         self.problems_by_kind[kind] += 1
         self.problems_by_file[file] += 1
+        self.problems_by_file_kind[(file, kind)] += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Problem(file, entry, kind, message))
 
@@ -81,7 +84,15 @@ class ImportReport:
         self.problem_count += other.problem_count
         self.problems_by_kind.update(other.problems_by_kind)
         self.problems_by_file.update(other.problems_by_file)
+        self.problems_by_file_kind.update(other.problems_by_file_kind)
         self.bytes_read += other.bytes_read
+
+    def by_file_and_kind(self) -> dict[str, dict[str, int]]:
+        """file -> kind -> count of problems, files and kinds in order."""
+        out: dict[str, dict[str, int]] = {}
+        for (file, kind), n in sorted(self.problems_by_file_kind.items()):
+            out.setdefault(file, {})[kind] = n
+        return out
 
     @property
     def rows_written(self) -> int:
@@ -117,6 +128,7 @@ class ImportReport:
                 "count": self.problem_count,
                 "by_kind": dict(sorted(self.problems_by_kind.items())),
                 "by_file": dict(sorted(self.problems_by_file.items())),
+                "by_file_and_kind": self.by_file_and_kind(),
                 "items": [p.as_dict() for p in self.problems],
                 "truncated": self.problem_count > len(self.problems),
             },

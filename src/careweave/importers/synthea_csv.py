@@ -386,6 +386,40 @@ class SyntheaMapper(StagingMapper):
                 self.report.mapped[table] += 1
 
 
+def check_header(path: Path) -> None:
+    """InputError naming the file and column when a mapped table cannot be read at all.
+
+    A mapped table (patients, encounters, ...) without one of its required columns
+    would turn every row into a problem; ``patients.csv`` without a header or a row
+    would leave every other row without its person. Both are the wrong input, not
+    row-level problems: the import stops before writing anything. Files of tables
+    Careweave does not map are kept raw whatever their columns.
+    """
+    table = path.stem.lower()
+    if table not in MAPPED:
+        return
+    required = MAPPED[table][0]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            first = next(reader, None) if table == "patients" else [""]
+    except (UnicodeDecodeError, csv.Error, OSError) as e:
+        raise InputError(f"{path}: cannot read as CSV ({e})") from None
+    if not header or not any(h.strip() for h in header):
+        raise InputError(f"{path}: empty, no header row (required columns: {', '.join(required)})")
+    names = set(header)
+    missing = [c for c in required if c not in names]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise InputError(
+            f"{path}: no {', '.join(missing)} column{plural} "
+            f"(required in {path.name}: {', '.join(required)})"
+        )
+    if first is None:
+        raise InputError(f"{path}: no rows after the header (no people to import)")
+
+
 def _rows(path: Path, name: str, report: ImportReport) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
@@ -431,6 +465,8 @@ def import_synthea_csv(
         raise InputError(f"{directory}: no patients.csv (not a Synthea CSV export)")
     rank = {t: i for i, t in enumerate(ORDER)}
     files.sort(key=lambda f: (rank.get(f.stem.lower(), len(ORDER)), f.name))
+    for path in files:
+        check_header(path)
 
     def stage(staging: Path, report: ImportReport) -> list[str]:
         stager = Stager(staging / "w0")

@@ -7,12 +7,15 @@ not Parquet/CSV, wrong columns) stops the load with one
 
 A table is ``<table>.parquet``, a folder of parts ``<table>/*.parquet``, or
 ``<table>.csv`` (header row with the canonical column names, ``,``-separated,
-lists such as ``secondary_diagnoses`` as ``;``-separated text).
+lists such as ``secondary_diagnoses`` as ``;``-separated text). When a
+directory holds more than one of these for a table, the first in that order is
+loaded and a warning (logged to stderr) names each file that is ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,11 +23,13 @@ from typing import Literal
 import duckdb
 
 from careweave import duck
-from careweave.dataset.io import MANIFEST, Manifest, read_manifest, table_path
+from careweave.dataset.io import MANIFEST, Manifest, read_manifest, table_paths
 from careweave.dataset.schema import Table
 from careweave.dataset.tables import TABLES
 from careweave.errors import InputError
 from careweave.warehouse.schema import duckdb_type
+
+log = logging.getLogger(__name__)
 
 Format = Literal["parquet", "csv"]
 
@@ -130,7 +135,15 @@ def inspect_dataset(directory: Path) -> Inputs:
     con = duck.connect()
     try:
         for table in TABLES:
-            path = table_path(directory, table)
+            paths = table_paths(directory, table)
+            for other in paths[1:]:
+                log.warning(
+                    "careweave: warning: %s ignored: %s holds the %s table",
+                    other,
+                    paths[0],
+                    table.name,
+                )
+            path = paths[0] if paths else None
             if path is None:
                 if table.required:
                     raise InputError(

@@ -48,6 +48,7 @@ def import_fhir(
             _stage_files(files, range(len(files)), staging / "w0", report, rates, progress)
         else:
             _stage_parallel(files, staging, workers, report, rates, progress)
+        require_patients(files, report)
         return [str(f) for f in files]
 
     return run_import(
@@ -57,6 +58,27 @@ def import_fhir(
         overwrite=overwrite,
         memory_limit=memory_limit,
         parameters={"currency_rates": rates or {}},
+    )
+
+
+def require_patients(files: list[Path], report: ImportReport) -> None:
+    """InputError when the input holds resources but not one Patient.
+
+    Every record is about a person, so without Patients nothing but organisations
+    could be imported and every other resource would be a dangling reference: the
+    input is incomplete (typically a Bulk Data export without its Patient.ndjson).
+    Input with no resources at all is left to the "nothing could be imported" error.
+    """
+    from careweave.errors import InputError
+
+    if report.seen["Patient"] or not any(n for t, n in report.seen.items() if t != "Patient"):
+        return
+    names = ", ".join(str(f) for f in files[:3]) + (
+        f" and {len(files) - 3} more file(s)" if len(files) > 3 else ""
+    )
+    raise InputError(
+        f"{names}: no Patient resource in the input, so no record can be linked to a "
+        "person (a Bulk Data export needs its Patient.ndjson)"
     )
 
 
