@@ -45,12 +45,15 @@ def _nhs(i: int) -> str:
 
 def build_store(path: Path, people: int) -> None:
     """People rows written straight into a migrated store (fast path for the benchmark)."""
-    from careweave.api import create_app
     from careweave.security import auth
+    from careweave.server import build_app
+    from careweave.settings import Settings
     from careweave.store.db import make_engine, session_factory, transaction
 
     url = f"sqlite:///{path}"
-    create_app(url, cookie_secure=False, pseudonym_key=b"x" * 32)  # migrate + web indexes
+    build_app(
+        Settings(db=url, insecure_cookies=True, pseudonym_key="x" * 32)
+    )  # migrate + web indexes
     now = dt.datetime.now(dt.UTC)
     con = sqlite3.connect(path)
     orgs: list[tuple[str, str, str, str | None]] = [

@@ -89,10 +89,8 @@ def test_parallel_chunks_give_the_same_data(
     from careweave.synth import generator
 
     monkeypatch.setattr(generator, "CHUNK", 700)
-    monkeypatch.setenv("CAREWEAVE_SYNTH_WORKERS", "1")
-    generate(2000, 3, START, END, tmp_path / "serial")
-    monkeypatch.setenv("CAREWEAVE_SYNTH_WORKERS", "2")
-    generate(2000, 3, START, END, tmp_path / "parallel")
+    generate(2000, 3, START, END, tmp_path / "serial", workers=1)
+    generate(2000, 3, START, END, tmp_path / "parallel", workers=2)
     for name in ("people", "hospital_spells", "medications", "reablement_episodes"):
         a = pq.read_table(tmp_path / "serial" / f"{name}.parquet")
         b = pq.read_table(tmp_path / "parallel" / f"{name}.parquet")

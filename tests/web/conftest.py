@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from web_helpers import sign_in
 
-from careweave.api import create_app
+from careweave.server import build_app
+from careweave.settings import Settings
 from careweave.web import demo_setup
 
 
@@ -23,7 +24,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def app(demo_db: str):  # type: ignore[no-untyped-def]
-    return create_app(demo_db, cookie_secure=False, pseudonym_key=b"k" * 32)
+    return build_app(Settings(db=demo_db, insecure_cookies=True, pseudonym_key="k" * 32))
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from careweave.api import create_app
+from careweave.server import build_app
+from careweave.settings import Settings
 from careweave.web import demo_setup
 from careweave.web.demo import DEMO_PASSWORD
 
@@ -52,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'store.db'}"
     demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
-    app = create_app(url, cookie_secure=False, pseudonym_key=b"b" * 32)
+    app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="b" * 32))
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     srv = uvicorn.Server(config)

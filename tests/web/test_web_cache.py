@@ -77,13 +77,14 @@ def test_a_failed_computation_leaves_the_key_usable() -> None:
 def test_the_app_warms_its_caches_before_serving(demo_db: str) -> None:
     from fastapi.testclient import TestClient
 
-    from careweave.api import create_app
+    from careweave.server import build_app
+    from careweave.settings import Settings
     from careweave.web.pages import worklist
     from careweave.web.worklist_query import _ORGS
 
     worklist._SEGMENTS.clear()
     _ORGS.clear()
-    app = create_app(demo_db, cookie_secure=False, pseudonym_key=b"k" * 32)
+    app = build_app(Settings(db=demo_db, insecure_cookies=True, pseudonym_key="k" * 32))
     with TestClient(app):  # runs the lifespan: startup, then shutdown
         segments = worklist._SEGMENTS.get(demo_db, lambda: pytest.fail("not warmed"))
         orgs = _ORGS.get(demo_db, lambda: pytest.fail("not warmed"))
@@ -95,7 +96,8 @@ def test_a_failed_warm_up_does_not_stop_the_app(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from careweave.api import create_app
+    from careweave.server import build_app
+    from careweave.settings import Settings
     from careweave.web import worklist_query
     from careweave.web.pages import worklist
 
@@ -105,7 +107,7 @@ def test_a_failed_warm_up_does_not_stop_the_app(
     worklist._SEGMENTS.clear()
     worklist_query._ORGS.clear()
     monkeypatch.setattr(worklist_query, "organisations", broken)
-    app = create_app(demo_db, cookie_secure=False, pseudonym_key=b"k" * 32)
+    app = build_app(Settings(db=demo_db, insecure_cookies=True, pseudonym_key="k" * 32))
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200
     assert "warm-up skipped: RuntimeError" in caplog.text

@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from web_helpers import sign_in
 
-from careweave.api import create_app
 from careweave.dataset.nhs_number import synthetic_numbers
 from careweave.security import access
+from careweave.server import build_app
+from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory, transaction
 from careweave.store.models import Objection, Person, User
 from careweave.web import demo_setup
@@ -77,7 +78,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def client_for(store: str) -> Iterator[Client]:
-    app = create_app(store, cookie_secure=False, pseudonym_key=b"k" * 32)
+    app = build_app(Settings(db=store, insecure_cookies=True, pseudonym_key="k" * 32))
     clients: list[TestClient] = []
 
     def make(username: str) -> tuple[TestClient, str]:

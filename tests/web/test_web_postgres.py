@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from web_helpers import sign_in
 
-from careweave.api import create_app
+from careweave.server import build_app
+from careweave.settings import Settings
 from careweave.web import demo_setup
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("web-postgres")]
@@ -36,7 +37,7 @@ def pg_store(pg_url: str) -> Iterator[str]:
 
 
 def test_worklist_and_patient_page_on_postgres(pg_store: str) -> None:
-    app = create_app(pg_store, cookie_secure=False, pseudonym_key=b"p" * 32)
+    app = build_app(Settings(db=pg_store, insecure_cookies=True, pseudonym_key="p" * 32))
     c = TestClient(app)
     sign_in(c, "coordinator")
     r = c.get("/app/worklist", params={"applied": 1, "level": [4, 3], "sort": "age"})

@@ -10,10 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from web_helpers import sign_in
 
-from careweave.api import create_app
 from careweave.dataset.derived import RISK_SCORES
+from careweave.server import build_app
+from careweave.settings import Settings
 from careweave.warehouse.schema import BATCH_COLUMN, create_table_sql, ensure_schema
-from careweave.web import demo_setup, install
+from careweave.web import demo_setup
 
 pytestmark = pytest.mark.xdist_group("web-warehouse")
 
@@ -195,8 +196,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     url = f"sqlite:///{tmp / 'store.db'}"
     users = demo_setup(url, warehouse)
     assert ("coordinator", users[0][1], "care_coordinator") in users
-    app = create_app(url, cookie_secure=False, pseudonym_key=b"w" * 32)
-    install(app, warehouse=warehouse)
+    app = build_app(
+        Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="w" * 32)
+    )
     return TestClient(app)
 
 

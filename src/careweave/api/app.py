@@ -1,11 +1,15 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory for the care API (without the web workbench).
+
+``create_app`` builds the API alone; careweave.server (the composition root) builds
+the whole application from a settings object and adds the workbench. This package
+never imports careweave.web.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-import os
 import secrets
 import weakref
 from collections.abc import Callable
@@ -25,7 +29,6 @@ from careweave.care import config as care_config
 from careweave.care.referrals import seed_services
 from careweave.errors import InputError
 from careweave.security.errors import DomainError
-from careweave.security.pseudonyms import load_key
 from careweave.store.db import make_engine, session_factory, transaction, upgrade
 
 log = logging.getLogger(__name__)
@@ -85,10 +88,10 @@ def create_app(
     sessions = session_factory(engine)
     with transaction(sessions) as s:
         seed_services(s, cfg, clock())
-    key = pseudonym_key if pseudonym_key is not None else load_key()
+    key = pseudonym_key
     if key is None:
         # Pseudonyms are then stable only for this process: fine for a laptop, not for analysis.
-        log.warning("no CAREWEAVE_PSEUDONYM_KEY set: using a random per-process key")
+        log.warning("no pseudonym key configured: using a random per-process key")
         key = secrets.token_bytes(32)
 
     app = FastAPI(
@@ -145,16 +148,4 @@ def create_app(
 
     for router in ALL:
         app.include_router(router)
-    # The web workbench's pages (careweave.web) on the same app, sessions and rules.
-    from careweave.web import install as install_web
-
-    install_web(app)
     return app
-
-
-def app_from_env() -> FastAPI:
-    """Factory for multi-worker servers: settings from CAREWEAVE_DB and CAREWEAVE_INSECURE_COOKIES."""
-    return create_app(
-        os.environ.get("CAREWEAVE_DB", "sqlite:///careweave.db"),
-        cookie_secure=os.environ.get("CAREWEAVE_INSECURE_COOKIES") != "1",
-    )

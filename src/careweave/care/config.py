@@ -2,14 +2,14 @@
 
 Shipped defaults live in ``careweave/care/data``. A deployment overrides any of
 them by putting a file of the same name (or extra ``assessments/*.toml``
-templates) in a directory named by ``CAREWEAVE_CONFIG_DIR`` or passed in. Every
+templates) in a directory passed in (``CAREWEAVE_CONFIG_DIR`` in the settings,
+careweave.settings). Every
 file is validated on load; a problem raises ``InputError`` naming the file and
 the field.
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -278,8 +278,6 @@ def _validate(model: type[M], data: dict[str, Any], path: Path) -> M:
 
 def load(config_dir: Path | str | None = None) -> CareConfig:
     """The shipped rules, each file replaced by the override directory's copy if present."""
-    if config_dir is None and os.environ.get("CAREWEAVE_CONFIG_DIR"):
-        config_dir = os.environ["CAREWEAVE_CONFIG_DIR"]
     override = Path(config_dir) if config_dir is not None else None
     if override is not None and not override.is_dir():
         raise InputError(f"{override}: configuration directory does not exist")

@@ -7,13 +7,12 @@ Events, audit, users and referrals have their own modules
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from careweave.cli.common import Db, now, open_store, store_url
+from careweave.cli.common import Db, config_dir, now, open_store
 
 db_app = typer.Typer(help="Operational store administration.", no_args_is_help=True)
 
@@ -34,7 +33,7 @@ def db_upgrade(db: Db = None) -> None:
 
     sessions = open_store(db)
     with transaction(sessions) as s:
-        n = seed_services(s, config.load(), now())
+        n = seed_services(s, config.load(config_dir()), now())
     typer.echo(f"store at newest schema; {n} services seeded")
 
 
@@ -57,40 +56,47 @@ def sync_cmd(
 
 def serve(
     db: Db = None,
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--warehouse", help="Warehouse the workbench reads; default $CAREWEAVE_WAREHOUSE"
+        ),
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Default $CAREWEAVE_HOST or 127.0.0.1")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Default $CAREWEAVE_PORT or 8000")
+    ] = None,
     insecure_cookies: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--insecure-cookies", help="Session cookies without Secure (plain-HTTP dev only)"
         ),
-    ] = False,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes")] = 1,
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Worker processes; default $CAREWEAVE_WORKERS or 1"),
+    ] = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs); GET /health answers 200 when the store is up."""
-    import uvicorn
+    """Run the HTTP API and workbench (OpenAPI at /docs); GET /health is 200 when the store is up."""
+    from careweave.server import serve as run
+    from careweave.settings import Settings
 
-    from careweave.api import create_app
-
-    app_ = create_app(store_url(db), cookie_secure=not insecure_cookies)  # migrates, seeds
-    if workers == 1:
-        uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
-        return
-    os.environ["CAREWEAVE_DB"] = store_url(db)
-    os.environ["CAREWEAVE_INSECURE_COOKIES"] = "1" if insecure_cookies else "0"
-    uvicorn.run(
-        "careweave.api.app:app_from_env",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
+    run(
+        Settings.load(
+            db=db,
+            warehouse=warehouse,
+            host=host,
+            port=port,
+            insecure_cookies=insecure_cookies,
+            workers=workers,
+        )
     )
 
 
 def care_config(
-    config_dir: Annotated[
+    directory: Annotated[
         Path | None,
         typer.Option("--config-dir", help="Override directory (default $CAREWEAVE_CONFIG_DIR)"),
     ] = None,
@@ -98,7 +104,7 @@ def care_config(
     """Validate the care rules files (shipped defaults plus any overrides)."""
     from careweave.care import config
 
-    cfg = config.load(config_dir)
+    cfg = config.load(config_dir(directory))
     n_t = sum(len(v) for v in cfg.templates.values())
     typer.echo(
         f"rules valid: {len(cfg.routing.rules)} routing rules, {len(cfg.telehealth.rules)} "

@@ -6,7 +6,7 @@ Not a command module (no ``register``): :mod:`careweave.cli.main` skips it.
 from __future__ import annotations
 
 import datetime as dt
-import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -32,8 +32,17 @@ Db = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
 
 
 def store_url(url: str | None) -> str:
-    """``--db`` if given, else ``$CAREWEAVE_DB``, else ``sqlite:///careweave.db``."""
-    return url or os.environ.get("CAREWEAVE_DB") or "sqlite:///careweave.db"
+    """``--db`` if given, else the settings' (``$CAREWEAVE_DB``, else ``sqlite:///careweave.db``)."""
+    from careweave.settings import Settings
+
+    return Settings.load(db=url).db
+
+
+def config_dir(flag: Path | None = None) -> Path | None:
+    """The care rules' override directory: ``flag``, else the settings' (``$CAREWEAVE_CONFIG_DIR``)."""
+    from careweave.settings import Settings
+
+    return Settings.load(config_dir=flag).config_dir
 
 
 def now() -> dt.datetime:

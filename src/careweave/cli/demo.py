@@ -18,10 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from careweave.settings import Settings
 
 DEMO_PEOPLE = 120_000
 DEMO_SEED = 20261122
@@ -56,10 +59,12 @@ def demo(
     from careweave.ingest import load_dataset, print_report
     from careweave.profile import profile_warehouse, render_profile
     from careweave.risk import default_dates, print_stratify, print_train, stratify, train
+    from careweave.settings import Settings
     from careweave.synth import generate
     from careweave.web import demo_setup
 
     console = Console()
+    settings = Settings.load()  # the environment's; the demo sets its own store below
     start, end = _span(dt.date.today())
     dataset, warehouse = out / "dataset", out / "warehouse.duckdb"
     store = out / "careweave.sqlite"
@@ -79,7 +84,7 @@ def demo(
         or (manifest.span_start, manifest.span_end) != (start, end)
     ):
         console.rule(f"1. Synthesising {people:,} people, {start} to {end}")
-        generate(people, seed, start, end, dataset, progress=True)
+        generate(people, seed, start, end, dataset, progress=True, workers=settings.synth_workers)
     else:
         console.rule("1. Synthetic dataset already present (same parameters): reusing it")
     console.rule(f"2. Loading into {warehouse}")
@@ -93,13 +98,17 @@ def demo(
     as_of = dates["stratify_as_of"]
     console.rule(f"5. Stratifying everyone at {as_of} into the four CCM levels")
     compare_to = as_of - dt.timedelta(days=365)
-    print_stratify(stratify(warehouse, as_of, compare_to=compare_to), console)
+    summary = stratify(warehouse, as_of, compare_to=compare_to, tariff=settings.tariff)
+    print_stratify(summary, console)
     console.rule("6. Care co-ordination: people index, demo users, the Jones scenario")
     db_url = f"sqlite:///{store.resolve()}"
     _show_users(demo_setup(db_url, warehouse), console)
     console.print(f"[bold]Demo pipeline finished in {time.perf_counter() - t0:.0f} s.[/bold]")
     if serve:
-        _serve(db_url, warehouse, port, console)
+        # The environment may add a pseudonym key or rules; the demo's own store,
+        # warehouse, address and single worker win.
+        own = {"db": db_url, "warehouse": warehouse.resolve(), "host": "127.0.0.1"}
+        _serve(settings.model_copy(update={**own, "port": port, "workers": 1}), console)
 
 
 def _show_users(users: list[tuple[str, str, str]], console: Console) -> None:
@@ -113,19 +122,13 @@ def _show_users(users: list[tuple[str, str, str]], console: Console) -> None:
     console.print(table)
 
 
-def _serve(db_url: str, warehouse: Path, port: int, console: Console) -> None:
+def _serve(settings: Settings, console: Console) -> None:
     """Serve API and workbench on localhost (browsers accept Secure cookies there)."""
-    import os
+    from careweave.server import serve
 
-    import uvicorn
-
-    from careweave.api import create_app
-
-    os.environ["CAREWEAVE_WAREHOUSE"] = str(warehouse.resolve())
-    app = create_app(db_url)
-    console.rule(f"7. Web workbench: open http://localhost:{port}/ (Ctrl+C to stop)")
+    console.rule(f"7. Web workbench: open http://localhost:{settings.port}/ (Ctrl+C to stop)")
     console.print(
         "Sign in as [bold]coordinator[/bold] to see Mrs Jones's telehealth alert, "
         "then as [bold]gp.jones[/bold] to see the notifications."
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    serve(settings)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from careweave.cli.common import Db, now, open_store
+from careweave.cli.common import Db, config_dir, now, open_store
 from careweave.errors import InputError
 
 events_app = typer.Typer(help="Events into the care co-ordination store.", no_args_is_help=True)
@@ -34,7 +34,7 @@ def replay(
     if not file.is_file():
         raise InputError(f"{file}: no such file")
     sessions = open_store(db)
-    cfg = config.load()
+    cfg = config.load(config_dir())
     with transaction(sessions) as s, file.open("rb") as lines:
         at = now()
         ctx = Ctx(s, system_user(s, at), at, cfg)

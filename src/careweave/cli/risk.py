@@ -75,12 +75,16 @@ def stratify(
     ] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="Tier policy TOML file.")] = None,
     tariff: Annotated[
-        Path | None, typer.Option("--tariff", help="Unit-cost tariff override (TOML).")
+        Path | None,
+        typer.Option(
+            "--tariff", help="Unit-cost tariff override (TOML); default $CAREWEAVE_TARIFF."
+        ),
     ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Score everyone, assign CCM levels and segments, write risk_scores."""
     from careweave import risk
+    from careweave.settings import Settings
 
     summary = risk.stratify(
         warehouse,
@@ -89,7 +93,7 @@ def stratify(
         engine=engine,
         compare_to=_date(compare_to, "--compare-to") if compare_to else None,
         policy=policy,
-        tariff=tariff,
+        tariff=Settings.load(tariff=tariff).tariff,
     )
     if as_json:
         _json(summary)

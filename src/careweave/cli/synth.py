@@ -33,8 +33,10 @@ def synth(
     ] = True,
 ) -> None:
     """Generate a synthetic UK-like population and its activity as a dataset directory."""
+    from careweave.settings import Settings
     from careweave.synth import generate
 
     s, e = _date(start, "--start"), _date(end, "--end")
-    manifest = generate(people, seed, s, e, out, progress=progress)
+    workers = Settings.load().synth_workers
+    manifest = generate(people, seed, s, e, out, progress=progress, workers=workers)
     typer.echo(f"wrote {people:,} people, {manifest.span_start} to {manifest.span_end}, to {out}")

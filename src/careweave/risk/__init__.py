@@ -19,9 +19,14 @@ from typing import Any
 def train(
     warehouse: Path, as_of: dt.date, *, horizon_days: int = 365, out: Path | None = None
 ) -> dict[str, Any]:
-    from careweave.risk.training import train as _train
+    """Train and validate, write the model card and then the artefact; the JSON summary."""
+    from careweave.risk import card, training
 
-    return _train(warehouse, as_of, horizon_days=horizon_days, out=out)
+    trained = training.train(warehouse, as_of, horizon_days=horizon_days, out=out)
+    t = trained
+    md, html = card.write(t.path, t.summary, t.fitted, t.artefact, t.valid_frame, t.y_valid)
+    training.save(trained)  # last: an artefact on disk always has its card beside it
+    return {**trained.summary, "card": {"markdown": str(md), "html": str(html)}}
 
 
 def stratify(

@@ -153,3 +153,19 @@ def by_group(frame: pd.DataFrame, y: Array, p: Array) -> dict[str, dict[str, Any
                 }
             out[name][value] = m
     return out
+
+
+def calibration_curve(y: Any, p: Any, bins: int = 10) -> list[dict[str, float]]:
+    """Observed vs predicted by tenth of predicted risk."""
+    order = np.argsort(p, kind="stable")
+    out = []
+    for chunk in np.array_split(order, bins):
+        if len(chunk):
+            out.append(
+                {
+                    "predicted": float(np.mean(p[chunk])),
+                    "observed": float(np.mean(y[chunk])),
+                    "people": len(chunk),
+                }
+            )
+    return out

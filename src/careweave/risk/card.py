@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from careweave.risk.calibration import TOP_PERCENTS
+from careweave.risk.calibration import TOP_PERCENTS, calibration_curve
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -31,8 +31,6 @@ def _plots(stem: Path, fitted: dict[str, Any], y: Any) -> dict[str, Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_curve
-
-    from careweave.risk.training import calibration_curve
 
     paths: dict[str, Path] = {}
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -224,6 +222,7 @@ def write(
     y: np.ndarray,
 ) -> tuple[Path, Path]:
     """Write the card (Markdown + HTML + PNG plots) next to the artefact ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     stem = path.with_suffix("")
     plots = _plots(stem, fitted, y)
     md = markdown(summary, fitted, art, plots)

@@ -1,4 +1,8 @@
-"""`careweave model train`: temporal validation, baselines, artefact and model card.
+"""`careweave model train`: temporal validation, baselines and the model artefact.
+
+:func:`train` fits and validates and returns a :class:`Trained`; :func:`save` writes
+the artefact. The model card (careweave.risk.card) is written by the caller
+(careweave.risk.train), so this module and the card do not depend on each other.
 
 Train on the cohort alive and registered at D with outcomes in (D, D+h];
 validate on the cohort at D+h with its own outcomes in (D+h, D+2h]. The
@@ -12,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,14 +103,26 @@ def fit_all(train: pd.DataFrame, y_train: Any, valid: pd.DataFrame, y_valid: Any
     }
 
 
+@dataclass(frozen=True)
+class Trained:
+    """A trained and validated model, not yet written: what :func:`save` and the card need."""
+
+    path: Path  # where the artefact goes
+    summary: dict[str, Any]  # the ``model train --json`` summary
+    fitted: dict[str, Any]  # fit_all's models, predictions and metrics
+    artefact: dict[str, Any]
+    valid_frame: pd.DataFrame
+    y_valid: Any
+
+
 def train(
     warehouse: Path,
     as_of: dt.date,
     *,
     horizon_days: int = 365,
     out: Path | None = None,
-) -> dict[str, Any]:
-    """Train and validate; write the artefact and model card. Returns the JSON summary."""
+) -> Trained:
+    """Train and validate (nothing written yet: see :func:`save`)."""
     if horizon_days < 30:
         raise InputError(f"--horizon-days: must be at least 30, got {horizon_days}")
     engine = DuckDBEngine.open(Path(warehouse))
@@ -149,7 +166,7 @@ def train(
         "calibration": {
             "slope": fitted["validation"]["calibration_slope"],
             "intercept": fitted["validation"]["calibration_intercept"],
-            "curve": calibration_curve(y_valid, fitted["p_valid"]),
+            "curve": calibration.calibration_curve(y_valid, fitted["p_valid"]),
         },
         "training_data": {
             "warehouse_span": [start.isoformat(), end.isoformat()],
@@ -179,32 +196,18 @@ def train(
             for b in fitted["baselines"].values()
         ),
     }
-    from careweave.risk import card
+    return Trained(path, summary, fitted, artefact, valid_frame, y_valid)
 
+
+def save(trained: Trained) -> Path:
+    """Write the artefact to ``trained.path`` atomically (a temporary file, then renamed)."""
+    path = trained.path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
-        pickle.dump(artefact, f)
-    md, html = card.write(path, summary, fitted, artefact, valid_frame, y_valid)
+        pickle.dump(trained.artefact, f)
     tmp.replace(path)
-    summary["card"] = {"markdown": str(md), "html": str(html)}
-    return summary
-
-
-def calibration_curve(y: Any, p: Any, bins: int = 10) -> list[dict[str, float]]:
-    """Observed vs predicted by tenth of predicted risk."""
-    order = np.argsort(p, kind="stable")
-    out = []
-    for chunk in np.array_split(order, bins):
-        if len(chunk):
-            out.append(
-                {
-                    "predicted": float(np.mean(p[chunk])),
-                    "observed": float(np.mean(y[chunk])),
-                    "people": len(chunk),
-                }
-            )
-    return out
+    return path
 
 
 def load_model(path: Path) -> dict[str, Any]:

@@ -1622,15 +1622,9 @@ def _telehealth_table(ctx: _Ctx) -> pa.Table:
 _WORKER: dict[str, Any] = {}
 
 
-def _workers(n_chunks: int) -> int:
-    """Worker processes: CAREWEAVE_SYNTH_WORKERS, else one per core (at most 2), 1 for one chunk."""
-    env = os.environ.get("CAREWEAVE_SYNTH_WORKERS")
-    if env:
-        try:
-            wanted = int(env)
-        except ValueError:
-            raise InputError(f"CAREWEAVE_SYNTH_WORKERS: not a number: {env!r}") from None
-    else:
+def _workers(n_chunks: int, wanted: int | None) -> int:
+    """Worker processes: ``wanted``, else one per core (at most 2); never more than chunks."""
+    if wanted is None:
         wanted = min(2, os.cpu_count() or 1)
     return max(1, min(wanted, n_chunks))
 
@@ -1694,10 +1688,12 @@ def generate(
     out: Path,
     *,
     progress: bool = False,
+    workers: int | None = None,
 ) -> Manifest:
     """Write a synthetic dataset of ``people`` people over ``start``..``end`` to ``out``.
 
-    Deterministic for ``seed``. Every required canonical table is written as
+    Deterministic for ``seed``, whatever the number of ``workers`` (processes; default
+    one per core, at most 2; the CLI passes CAREWEAVE_SYNTH_WORKERS from the settings). Every required canonical table is written as
     ``<table>.parquet`` (row groups of ``CHUNK`` people), then ``manifest.json``
     (source ``synth``). Returns the manifest.
     """
@@ -1743,7 +1739,7 @@ def generate(
         def advance() -> None:
             bar.advance(task)
 
-    workers = _workers(n_chunks)
+    workers = _workers(n_chunks, workers)
     try:
         if workers <= 1:
             for ci in range(n_chunks):

@@ -2,7 +2,9 @@
 
 ``install(app)`` adds the pages (under ``/app``), the public service directory
 (``/app/directory``) and the vendored NHS.UK frontend assets (``/assets``) to an
-app built by ``careweave.api.create_app``. ``demo_setup`` creates demo users,
+app built by ``careweave.api.create_app``; careweave.server (the composition root)
+does that. The web depends on the API (its request dependencies, careweave.api.deps),
+never the other way round. ``demo_setup`` creates demo users,
 care teams and the Mr & Mrs Jones scenario so a newcomer can click through it.
 """
 

@@ -1,4 +1,4 @@
-"""Wiring the workbench into the care API's FastAPI app.
+"""Wiring the workbench into the care API's FastAPI app (called by careweave.server).
 
 Pages reuse the API's dependencies (one transaction per request, the current
 user from the session cookie, CSRF on every unsafe request) and the domain
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -76,16 +75,16 @@ def _is_page(request: Request) -> bool:
 
 
 def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
-    """Add the pages, the public directory and /assets to an app from create_app."""
+    """Add the pages, the public directory and /assets to an app from create_app.
+
+    ``warehouse`` is the DuckDB file the pages read (read-only); None: no warehouse,
+    and the pages that need one say so. Installing twice is refused."""
     from careweave.web.pages import ROUTERS
 
-    wh = warehouse if warehouse is not None else os.environ.get("CAREWEAVE_WAREHOUSE")
-    if getattr(app.state, "careweave_web", False):  # already installed: only set the warehouse
-        if warehouse is not None:
-            app.state.careweave_warehouse = Path(warehouse)
-        return
+    if getattr(app.state, "careweave_web", False):
+        raise RuntimeError("the web workbench is already installed on this app")
     app.state.careweave_web = True
-    app.state.careweave_warehouse = Path(wh) if wh else None
+    app.state.careweave_warehouse = Path(warehouse) if warehouse is not None else None
     _warm_on_startup(app)
 
     json_domain = app.exception_handlers.get(DomainError)

@@ -4,7 +4,7 @@ The operational store holds only the people index and live events, so the
 patient page reads the person's history across primary care, hospital,
 community, mental health, social care and telehealth from the DuckDB
 warehouse, opened read-only per request (the warehouse path comes from
-``install(app, warehouse=...)`` or ``CAREWEAVE_WAREHOUSE``). Tables the
+``install(app, warehouse=...)``, from the settings' ``warehouse``). Tables the
 warehouse lacks are skipped. Commissioner pages read aggregates from here.
 """
 

@@ -1,0 +1,76 @@
+"""The composition root: the whole application (care API + web workbench) from settings.
+
+This is the one place that knows both halves: :func:`build_app` builds the API
+(careweave.api.create_app) and installs the workbench (careweave.web.install)
+on it, from one :class:`careweave.settings.Settings`; :func:`serve` runs it with
+uvicorn. The API never imports the web; the web builds on the API's request
+dependencies.
+
+With several workers, each worker process builds its own app from the same
+settings object, handed to it pickled (no environment variables are written).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from careweave.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def build_app(settings: Settings, *, clock: Callable[[], dt.datetime] = _utcnow) -> FastAPI:
+    """The API and the workbench over the store ``settings.db`` (migrated and seeded first)."""
+    from careweave.api import create_app
+    from careweave.web import install
+
+    app = create_app(
+        settings.db,
+        config_dir=settings.config_dir,
+        pseudonym_key=settings.pseudonym_key_bytes(),
+        clock=clock,
+        cookie_secure=settings.cookie_secure,
+    )
+    install(app, warehouse=settings.warehouse)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Serve the application on ``settings.host:port`` with ``settings.workers`` processes."""
+    import uvicorn
+
+    if settings.workers == 1:
+        app = build_app(settings)  # migrates and seeds before listening
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level="warning", access_log=False
+        )
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    build_app(settings)  # migrate and seed once, before any worker starts
+    # uvicorn.run insists on an import string for several workers; build its pieces
+    # here instead so each worker gets this settings object, not the environment.
+    config = uvicorn.Config(
+        functools.partial(build_app, settings),
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+    sock = config.bind_socket()
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()

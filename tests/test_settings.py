@@ -1,0 +1,194 @@
+"""One settings object (careweave.settings), the composition root (careweave.server)."""
+
+from __future__ import annotations
+
+import ast
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from careweave.api import create_app
+from careweave.errors import InputError
+from careweave.server import build_app
+from careweave.settings import DEFAULT_DB_URL, Settings
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "careweave"
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("CAREWEAVE_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_defaults(clean_env: pytest.MonkeyPatch) -> None:
+    s = Settings.load()
+    assert s.db == DEFAULT_DB_URL == "sqlite:///careweave.db"
+    assert s.warehouse is None and s.cookie_secure and s.workers == 1
+    assert s.pseudonym_key_bytes() is None
+
+
+def test_environment_then_flags(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env.setenv("CAREWEAVE_DB", "sqlite:///env.db")
+    clean_env.setenv("CAREWEAVE_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    clean_env.setenv("CAREWEAVE_INSECURE_COOKIES", "1")
+    clean_env.setenv("CAREWEAVE_WORKERS", "3")
+    s = Settings.load()
+    assert (s.db, s.warehouse, s.cookie_secure, s.workers) == (
+        "sqlite:///env.db",
+        tmp_path / "w.duckdb",
+        False,
+        3,
+    )
+    # A flag given wins; a flag not given (None) leaves the environment's value.
+    s = Settings.load(db="sqlite:///flag.db", workers=None)
+    assert s.db == "sqlite:///flag.db" and s.workers == 3
+
+
+def test_settings_are_frozen(clean_env: pytest.MonkeyPatch) -> None:
+    s = Settings.load()
+    with pytest.raises(ValidationError):
+        s.db = "sqlite:///other.db"  # type: ignore[misc]
+
+
+def test_bad_values_name_the_variable_or_the_flag(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CAREWEAVE_WORKERS", "many")
+    with pytest.raises(InputError, match=r"^CAREWEAVE_WORKERS: .*integer"):
+        Settings.load()
+    with pytest.raises(InputError, match=r"^--port: .*less than or equal to 65535"):
+        Settings.load(workers=1, port=70000)
+
+
+def test_pseudonym_key_from_value_or_file(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env.setenv("CAREWEAVE_PSEUDONYM_KEY", "v" * 32)
+    assert Settings.load().pseudonym_key_bytes() == b"v" * 32
+    assert "v" * 32 not in repr(Settings.load())  # a secret: never in a repr or a log
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"f" * 40 + b"\n")
+    clean_env.setenv("CAREWEAVE_PSEUDONYM_KEY_FILE", str(key_file))
+    assert Settings.load().pseudonym_key_bytes() == b"f" * 40  # the file wins
+    clean_env.setenv("CAREWEAVE_PSEUDONYM_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(InputError, match=r"CAREWEAVE_PSEUDONYM_KEY_FILE .*cannot read"):
+        Settings.load().pseudonym_key_bytes()
+    clean_env.delenv("CAREWEAVE_PSEUDONYM_KEY_FILE")
+    clean_env.setenv("CAREWEAVE_PSEUDONYM_KEY", "short")
+    with pytest.raises(InputError, match=r"CAREWEAVE_PSEUDONYM_KEY: .*at least 32 bytes"):
+        Settings.load().pseudonym_key_bytes()
+
+
+def test_the_composition_root_adds_the_workbench_the_api_alone_has_none(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    api = create_app(db, pseudonym_key=b"k" * 32)
+    with TestClient(api) as c:
+        assert c.get("/health").status_code == 200
+        assert c.get("/app/sign-in").status_code == 404
+    warehouse = tmp_path / "w.duckdb"
+    whole = build_app(Settings.load(db=db, warehouse=warehouse, pseudonym_key="k" * 32))
+    with TestClient(whole) as c:
+        assert c.get("/health").status_code == 200
+        assert c.get("/app/sign-in").status_code == 200
+    assert whole.state.careweave_warehouse == warehouse
+    assert whole.state.careweave.cookie_secure is True
+    assert whole.state.careweave.pseudonym_key == b"k" * 32
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    """No configuration path reads or writes os.environ outside careweave.settings."""
+    allowed = {
+        SRC / "settings.py",
+        # The loader's test-pause hook (not configuration): replaced by injection under
+        # issue 10 item 6.
+        SRC / "ingest" / "load.py",
+    }
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv"):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            names = node.names if isinstance(node, ast.ImportFrom) and node.module == "os" else []
+            if any(a.name in ("environ", "getenv", "putenv") for a in names):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert offenders == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_passes_the_flags_not_the_environment(tmp_path: Path) -> None:
+    """Each worker builds the app from the pickled settings: the --db flag reaches it."""
+    port = _free_port()
+    store = tmp_path / "two.db"
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CAREWEAVE_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "careweave.cli.main",
+            "serve",
+            "--db",
+            f"sqlite:///{store}",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--insecure-cookies",
+        ],
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        status = None
+        for _ in range(300):
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/health").status_code
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert status == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/app/sign-in").status_code == 200
+        assert store.is_file() and not (tmp_path / "careweave.db").exists()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_demo_serves_its_own_store_and_warehouse_with_the_environment_s_key(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`careweave demo` hands the server a settings object, not environment variables."""
+    from rich.console import Console
+
+    from careweave import server
+    from careweave.cli import demo
+
+    clean_env.setenv("CAREWEAVE_PSEUDONYM_KEY", "e" * 32)
+    served: list[Settings] = []
+    clean_env.setattr(server, "serve", served.append)
+    settings = Settings.load()
+    own = {"db": "sqlite:///demo.db", "warehouse": tmp_path / "w.duckdb", "port": 8123}
+    demo._serve(settings.model_copy(update=own), Console(quiet=True))
+    (got,) = served
+    assert (got.db, got.warehouse, got.port) == ("sqlite:///demo.db", tmp_path / "w.duckdb", 8123)
+    assert got.pseudonym_key_bytes() == b"e" * 32
+    assert "CAREWEAVE_WAREHOUSE" not in __import__("os").environ
