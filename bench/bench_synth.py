@@ -1,6 +1,12 @@
 """Benchmark ``careweave synth``: wall time, peak memory and the calibration figures.
 
 Usage: python bench/bench_synth.py [PEOPLE ...] [--years 5] [--seed 1] [--out DIR]
+       [--baseline-src DIR] [--no-profile]
+
+``--baseline-src DIR`` also times the generator found in DIR (a ``src`` folder
+of another checkout, e.g. ``git archive main src | tar -x -C /tmp/before``)
+in the same run, before the current one, and prints both wall times and their
+ratio: a refactor must not be slower.
 
 Default sizes: 1,000,000 (the issue's scale target) and 500,000 (the
 calibration check).
@@ -40,9 +46,12 @@ def _cpu_children() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _generate(people: int, seed: int, years: int, out: Path) -> tuple[float, float, float]:
+def _generate(
+    people: int, seed: int, years: int, out: Path, src: Path | None = None
+) -> tuple[float, float, float]:
     """Run the generator in a child process: wall seconds, CPU seconds (it and its
-    workers) and peak resident memory of the process tree in GiB."""
+    workers) and peak resident memory of the process tree in GiB. ``src``: import
+    careweave from that folder instead."""
     end = dt.date(2019 + years - 1, 12, 31)
     code = (
         "import datetime as dt, pathlib, sys\n"
@@ -52,7 +61,10 @@ def _generate(people: int, seed: int, years: int, out: Path) -> tuple[float, flo
     )
     t0 = time.perf_counter()
     cpu0 = _cpu_children()
-    proc = subprocess.Popen([sys.executable, "-c", code, str(out)])
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], env=env)
     peak_tree = 0
     while proc.poll() is None:
         peak_tree = max(peak_tree, _tree_rss_kib(proc.pid) + _spool_kib())
@@ -102,6 +114,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--no-profile", action="store_true", help="Time the generation only.")
+    ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="Also time the generator in this src folder (same run, first) and compare.",
+    )
     args = ap.parse_args()
     from careweave.profile import profile_dataset_dir
 
@@ -109,7 +127,17 @@ def main() -> int:
     for people in args.people:
         base = args.out or Path(tempfile.mkdtemp(prefix="cw-bench-"))
         out = base / f"synth-{people}"
+        if args.baseline_src is not None:
+            b_wall, b_cpu, b_peak = _generate(
+                people, args.seed, args.years, base / f"baseline-{people}", args.baseline_src
+            )
+            print(
+                f"\nbaseline ({args.baseline_src}) {people:,} people: wall {b_wall:.1f} s, "
+                f"CPU {b_cpu:.1f} s, peak {b_peak:.2f} GiB, load {os.getloadavg()}"
+            )
         wall, cpu, peak = _generate(people, args.seed, args.years, out)
+        if args.baseline_src is not None:
+            print(f"current / baseline: wall {wall / b_wall:.2f}x, CPU {cpu / b_cpu:.2f}x")
         print(
             f"\n{people:,} people x {args.years} years: wall {wall:.1f} s, CPU {cpu:.1f} s "
             f"(so >= {cpu / (os.cpu_count() or 1):.1f} s wall on an idle machine), "
