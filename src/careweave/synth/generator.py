@@ -64,6 +64,7 @@ from careweave.synth.core import (
     day_number,
     span_periods,
 )
+from careweave.synth.identity import identity_columns, pools
 from careweave.synth.layout import Layout, build_layout
 from careweave.synth.social import reablement_after_discharge
 from careweave.synth.spells import DEST as _DEST
@@ -191,15 +192,21 @@ def generate_chunk(
         ch_nursing=st.ch_nursing,
         ch_funded=st.ch_funded,
     )
-    return _tables(ctx, d, nhs, rows)
+    return _tables(ctx, d, nhs, rows, seed)
 
 
-def _tables(ctx: Ctx, d: people.Demography, nhs: Arr, rows: Buffers) -> dict[str, pa.Table]:
+def _tables(
+    ctx: Ctx, d: people.Demography, nhs: Arr, rows: Buffers, seed: int
+) -> dict[str, pa.Table]:
     """Build every table from the buffers, in the fixed order of their random draws."""
     out: dict[str, pa.Table] = {}
     out["people"] = people.people_table(
         ctx, nhs, d.eth, d.female, d.lsoa, d.area_unknown, d.decile, d.born_later
     )
+    for name, column in identity_columns(
+        seed, ctx.ci, ctx.dob, d.female, d.eth, d.lsoa, ctx.end
+    ).items():
+        out["people"] = out["people"].append_column(name, column)
     ctx.nhs = out["people"].column("nhs_number").combine_chunks()
     out["primary_care_events"] = events_table(ctx)
     out["hospital_spells"] = spells.spells_table(ctx, rows.spells)
@@ -314,6 +321,7 @@ def generate(
     span = Span(day_number(start), day_number(end), span_periods(start, end))
     numbers = synthetic_number_ints(people)
     condition_intercepts()
+    pools(seed)  # Faker pools, built once before the workers fork
     n_chunks = -(-people // CHUNK)
     writers: dict[str, pq.ParquetWriter] = {}
     tmp_paths: dict[str, Path] = {}
