@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -21,7 +20,6 @@ from careweave.cli.main import main
 from careweave.dataset.tables import BY_NAME, TABLES
 from careweave.errors import InputError
 from careweave.ingest import load_dataset, read_reports
-from careweave.ingest.load import PAUSE_AFTER_ENV, PAUSE_SIGNAL_ENV
 from careweave.warehouse import BOOKKEEPING_TABLES, open_read_only, warehouse_span
 from ingest_fixtures import SPAN, nullable_schema, row_count, valid_dataset, write_dataset
 
@@ -123,24 +121,43 @@ def test_progress_and_report_printing(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "Load batch" in capsys.readouterr().out
 
 
+#: Run in a child process: load argv[1] into argv[2] with a progress callback that,
+#: once the table argv[3] is written (inside the transaction), writes the file argv[4]
+#: and sleeps, so the test can kill the load at a known point.
+_PAUSING_LOAD = """
+import sys, time
+from pathlib import Path
+from careweave.ingest import load_dataset
+
+directory, warehouse, after, signal_file, corrections = sys.argv[1:]
+
+def progress(table, step, rows):
+    if table == after and step == "done":
+        Path(signal_file).write_text(table)
+        time.sleep(600)
+
+load_dataset(Path(directory), Path(warehouse), progress=progress,
+             apply_corrections=corrections == "1")
+"""
+
+
 def _kill_midway(
     directory: Path, warehouse: Path, tmp_path: Path, after: str, extra: tuple[str, ...] = ()
 ) -> None:
+    """Start loading ``directory`` in a child process (``extra``: ``careweave load`` flags,
+    only --apply-corrections is known) and SIGKILL it once the table ``after`` is written."""
     signal_file = tmp_path / f"paused-{after}"
-    env = os.environ | {PAUSE_AFTER_ENV: after, PAUSE_SIGNAL_ENV: str(signal_file)}
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "careweave.cli.main",
-            "load",
+            "-c",
+            _PAUSING_LOAD,
             str(directory),
-            "-q",
-            "-w",
             str(warehouse),
-            *extra,
+            after,
+            str(signal_file),
+            "1" if "--apply-corrections" in extra else "0",
         ],
-        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

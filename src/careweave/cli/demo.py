@@ -55,6 +55,7 @@ def demo(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
 ) -> None:
     """The main job: synthesise, load, profile, train, stratify, then serve the workbench."""
+    from careweave.cli.progress import load_progress
     from careweave.dataset.io import read_manifest
     from careweave.ingest import load_dataset, print_report
     from careweave.profile import profile_warehouse, render_profile
@@ -88,7 +89,8 @@ def demo(
     else:
         console.rule("1. Synthetic dataset already present (same parameters): reusing it")
     console.rule(f"2. Loading into {warehouse}")
-    report = load_dataset(dataset, warehouse, progress=True)
+    with load_progress() as progress:
+        report = load_dataset(dataset, warehouse, progress=progress)
     print_report(report, console)
     console.rule("3. Profile")
     render_profile(profile_warehouse(warehouse), console)

@@ -41,13 +41,17 @@ def load(
     """
     from rich.console import Console
 
+    from careweave.cli.progress import load_progress
     from careweave.ingest import load_dataset, print_report
 
-    report = load_dataset(
-        directory, warehouse, progress=not quiet, apply_corrections=apply_corrections
-    )
-    if not quiet:
-        print_report(report, Console())
+    if quiet:
+        load_dataset(directory, warehouse, apply_corrections=apply_corrections)
+        return
+    with load_progress() as progress:
+        report = load_dataset(
+            directory, warehouse, progress=progress, apply_corrections=apply_corrections
+        )
+    print_report(report, Console())
 
 
 def load_report(
