@@ -15,7 +15,7 @@ USAGE_ERRORS = [
     (["nosuch"], "careweave [OPTIONS] COMMAND", "No such command 'nosuch'"),
     (["load", "--bogus"], "careweave load [OPTIONS]", "No such option: --bogus"),
     (["serve", "--port", "abc"], "careweave serve [OPTIONS]", "Invalid value for '--port'"),
-    (["serve", "--port", "70000"], "careweave serve [OPTIONS]", "Invalid value for '--port'"),
+    (["synth", "--out", "x", "--people", "many"], "careweave synth [OPTIONS]", "'--people'"),
     (["events", "nosuch"], "careweave events [OPTIONS] COMMAND", "No such command 'nosuch'"),
     (["users", "add"], "careweave users add [OPTIONS]", "Missing argument"),
 ]
@@ -48,6 +48,17 @@ def test_the_installed_command_exits_2_without_a_traceback(argv: list[str]) -> N
     assert "Usage: careweave" in run.stderr
     assert "Traceback" not in run.stderr
     assert len(run.stderr.splitlines()) < 10
+
+
+def test_an_out_of_range_setting_is_one_line_naming_the_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Bounds of settings (port, workers) are the settings object's, checked once for flag
+    and environment alike: a bad one is a one-line error naming the flag, exit 2."""
+    assert main(["serve", "--port", "70000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("careweave: error: --port: ") and err.count("\n") == 1
+    assert "Traceback" not in err
 
 
 def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
