@@ -34,6 +34,14 @@ npm ci --no-audit --no-fund --loglevel=error
 NHS=node_modules/nhsuk-frontend/dist/nhsuk
 mkdir -p "$STATIC/images" "$VENDOR_TESTS"
 cp "$NHS/nhsuk-frontend.min.css" "$NHS/nhsuk-frontend.min.js" "$STATIC/"
+# No request to any other host: the published CSS loads the Frutiger web fonts from
+# assets.nhs.uk. The npm package does not ship them and their licence is for NHS.UK's own
+# use, so drop the @font-face rules: the design system's stack falls back to Arial.
+sed -E -i 's/@font-face\{[^}]*\}//g' "$STATIC/nhsuk-frontend.min.css"
+if grep -q 'assets.nhs.uk' "$STATIC/nhsuk-frontend.min.css"; then
+  echo "web-assets: nhsuk-frontend.min.css still refers to assets.nhs.uk" >&2
+  exit 1
+fi
 cp "$NHS"/assets/images/* "$STATIC/images/"
 cp "$NHS/assets/manifest.json" "$STATIC/manifest.json"
 cp node_modules/htmx.org/dist/htmx.min.js "$STATIC/htmx.min.js"
@@ -41,6 +49,7 @@ cp node_modules/axe-core/axe.min.js "$VENDOR_TESTS/axe.min.js"
 {
   echo "nhsuk-frontend $(node -p "require('./node_modules/nhsuk-frontend/package.json').version")"
   echo "htmx.org $(node -p "require('./node_modules/htmx.org/package.json').version")"
+  echo "nhsuk-frontend.min.css: @font-face rules removed (Frutiger from assets.nhs.uk; falls back to Arial)"
 } > "$STATIC/VENDORED.txt"
 echo "axe-core $(node -p "require('./node_modules/axe-core/package.json').version")" > "$VENDOR_TESTS/VENDORED.txt"
 echo "web-assets: vendored into $STATIC and $VENDOR_TESTS"

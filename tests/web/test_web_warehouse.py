@@ -185,6 +185,101 @@ def make_warehouse(path: Path) -> Path:
             for i, v in enumerate((6.0, 7.5, 12.5, 5.5))
         ],
     )
+    _insert(
+        con,
+        "primary_care_events",
+        [
+            {
+                "id": "e1",
+                "nhs_number": MRS,
+                "event_date": dt.date(2015, 3, 2),
+                "code_system": "snomed",
+                "code": "44054006",
+                "term": None,  # described from the shipped code list
+                "org_id": "GP1",
+            },
+            {
+                "id": "e2",
+                "nhs_number": MRS,
+                "event_date": dt.date(2020, 1, 5),
+                "code_system": "snomed",
+                "code": "195967001",
+                "term": "Asthma",
+                "resolved_date": dt.date(2021, 1, 1),  # resolved: not active
+                "org_id": "GP1",
+            },
+        ],
+    )
+    _insert(
+        con,
+        "medications",
+        [
+            {
+                "id": "med1",
+                "nhs_number": MRS,
+                "issue_date": TODAY - dt.timedelta(days=20),
+                "code_system": "snomed",
+                "code": "372567009",
+                "org_id": "GP1",
+            },
+            {
+                "id": "med2",
+                "nhs_number": MRS,
+                "issue_date": TODAY - dt.timedelta(days=400),
+                "code_system": "snomed",
+                "code": "387458008",
+                "org_id": "GP1",
+            },
+        ],
+    )
+    _insert(
+        con,
+        "observations",
+        [
+            {
+                "id": f"o{i}",
+                "nhs_number": MRS,
+                "obs_date": TODAY - dt.timedelta(days=days),
+                "code_system": "loinc",
+                "code": "59261-8",
+                "measure": "hba1c",
+                "value": value,
+                "unit": "mmol/mol",
+                "org_id": "GP1",
+            }
+            for i, (days, value) in enumerate(((300, 45.0), (30, 62.0)))
+        ]
+        + [
+            {
+                "id": "o9",
+                "nhs_number": MRS,
+                "obs_date": TODAY - dt.timedelta(days=30),
+                "code_system": "loinc",
+                "code": "33914-3",
+                "measure": "egfr",
+                "value": 52.0,
+                "unit": "mL/min/{1.73_m2}",
+                "org_id": "GP1",
+            }
+        ],
+    )
+    _insert(
+        con,
+        "allergies",
+        [
+            {
+                "id": "al1",
+                "nhs_number": MRS,
+                "recorded_date": dt.date(2019, 6, 1),
+                "code_system": "snomed",
+                "code": "91936005",
+                "term": "Allergy to penicillin",
+                "category": "medication",
+                "criticality": "high",
+                "status": "active",
+            }
+        ],
+    )
     con.close()
     return path
 
@@ -213,9 +308,13 @@ def test_patient_timeline_spans_settings(client: TestClient) -> None:
     r = client.get(f"/app/people/{MRS}")
     assert r.status_code == 200
     for setting in ("Hospital", "Primary care", "Community", "Social care", "Care plan"):
-        assert f'<td class="nhsuk-table__cell">{setting}</td>' in r.text, setting
-    assert "emergency admission, S72.0" in r.text and "A&amp;E attendance, admitted" in r.text
-    assert "no warehouse is connected" not in r.text
+        assert f'aria-hidden="true">Setting </span>{setting}</td>' in r.text, setting
+    assert (
+        "Emergency admission: Fracture of neck of femur (hip fracture) (S72.0), discharged "
+        in r.text
+    )
+    assert "A&amp;E attendance, admitted" in r.text
+    assert "no linked record is connected" not in r.text
     # Risk history from both score dates, device readings in the chart.
     assert r.text.count("2 emergency admissions in the last 12 months; aged 85+") >= 2
     assert "12.5" in r.text
@@ -231,3 +330,45 @@ def test_population_spend_and_movement(client: TestClient) -> None:
     assert "&lt;8" in mov.text  # 2 people moved from level 4 to 2: suppressed
     pyr = client.get("/app/population?by=practice")
     assert "Bridge Surgery" in pyr.text and "Hill Surgery" in pyr.text
+
+
+def test_patient_summary_is_the_shared_record(client: TestClient) -> None:
+    sign_in(client, "coordinator")
+    r = client.get(f"/app/people/{MRS}")
+    summary = r.text.split('id="summary-list"')[1].split("</dl>")[0]
+    # Why flagged, with the score's date; problems described; resolved ones left out.
+    assert f"in the 12 months from {(TODAY - dt.timedelta(days=10)).strftime('%-d %b %Y')}" in (
+        summary
+    )
+    assert "among the highest 0.1% of people" in summary
+    assert "Diabetes mellitus type 2 (44054006)" in summary and "Asthma" not in summary
+    # Medicines: current ones first, older ones said to be older.
+    assert "Metformin (372567009)" in summary.split("Issued before then")[0]
+    assert "Aspirin (387458008), last issued" in summary.split("Issued before then")[1]
+    # Allergies, high risk flagged and repeated in the alerts.
+    assert "High risk</strong> Allergy to penicillin" in summary
+    assert "High-risk allergy: Allergy to penicillin" in r.text.split('id="summary"')[0]
+    # The latest result only, against its range, in words.
+    assert "HbA1c: <strong>62 mmol/mol</strong>" in summary and "45 mmol/mol" not in summary
+    assert 'nhsuk-tag--red">High</strong>' in summary and "normal up to 47 mmol/mol" in summary
+    assert "eGFR: <strong>52 mL/min/1.73m²</strong>" in summary
+    for heading in ("Care team", "Care plan", "Open referrals", "Case management"):
+        assert f'summary-list__key">{heading}</dt>' in summary, heading
+    # Telehealth readings say low or high.
+    assert 'nhsuk-tag--red">High</strong>' in r.text.split('id="telehealth"')[1]
+
+
+def test_timeline_filters_by_setting_and_period(client: TestClient) -> None:
+    sign_in(client, "coordinator")
+    r = client.get(f"/app/people/{MRS}", params={"setting": "Hospital", "period": "365"})
+    table = r.text.split('id="timeline-table"')[1].split("</table>")[0]
+    assert "Primary care" not in table and "Emergency admission" in table
+    assert "in hospital, last 12 months" in r.text
+    r = client.get(f"/app/people/{MRS}", params={"period": "30"})
+    table = r.text.split('id="timeline-table"')[1].split("</table>")[0]
+    assert "Emergency admission" not in table  # 40 days ago
+    r = client.get(f"/app/people/{MRS}", params={"setting": "Nowhere", "period": "7; DROP"})
+    assert r.status_code == 200
+    assert "That period is not one of the choices: showing the last 2 years." in r.text
+    assert "Nothing is recorded in that setting: showing all settings." in r.text
+    assert "pattern" not in r.text

@@ -19,11 +19,13 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from careweave.security.errors import DomainError
+from careweave.web.errors import domain_message, validation_message
 from careweave.web.render import render_error
 
 STATIC = Path(__file__).parent / "static"
@@ -98,19 +100,47 @@ def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
         if e.status == 401:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)
-        return render_error(request, e.status, str(e))
+        return await run_in_threadpool(
+            render_error, request, e.status, domain_message(e.status, str(e))
+        )
 
     async def validation(request: Request, e: Exception) -> Response:
         if not _is_page(request):
             assert json_validation is not None
             return await _delegate(json_validation(request, e))
         assert isinstance(e, RequestValidationError)
-        first: dict[str, Any] = e.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path"))
-        return render_error(request, 422, f"{where}: {first.get('msg')}")
+        errors: list[dict[str, Any]] = list(e.errors())
+        lines = list(dict.fromkeys(validation_message(err) for err in errors))
+        # A bad address (query or path) is explained, with the way back to the plain page.
+        again = request.url.path if request.method == "GET" else None
+        return await run_in_threadpool(render_error, request, 422, "\n".join(lines), None, again)
 
+    async def http_error(request: Request, e: Exception) -> Response:
+        assert isinstance(e, StarletteHTTPException)
+        if not _is_page(request) or e.status_code not in (404, 405):
+            assert json_http is not None
+            return await _delegate(json_http(request, e))
+        message = (
+            "We cannot find the page you asked for."
+            if e.status_code == 404
+            else "That page cannot be used like that."
+        )
+        return await run_in_threadpool(render_error, request, e.status_code, message)
+
+    async def crash(request: Request, e: Exception) -> Response:
+        # Only the exception's type is logged: its text may carry personal data.
+        log.error("page %s failed: %s", request.url.path, type(e).__name__)
+        if not _is_page(request):
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+        return await run_in_threadpool(
+            render_error, request, 500, "Something went wrong on our side."
+        )
+
+    json_http = app.exception_handlers.get(StarletteHTTPException)
     app.add_exception_handler(DomainError, domain)
     app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, crash)
 
     for router in ROUTERS:
         app.include_router(router, include_in_schema=False)

@@ -48,9 +48,15 @@ def nhs_format(nhs: str | None) -> str:
     return f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"
 
 
-def when(value: dt.datetime | dt.date | None) -> str:
-    if value is None:
+def when(value: dt.datetime | dt.date | str | None) -> str:
+    """Dates the UK way (3 Mar 2026; times 24-hour UTC), also for ISO strings kept in JSON."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10]).strftime("%-d %b %Y")
+        except ValueError:
+            return value
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%-d %b %Y %H:%M")
     return value.strftime("%-d %b %Y")
@@ -110,6 +116,34 @@ def language(code: str | None) -> str:
     return LANGUAGES.get(code.lower(), code)
 
 
+def percent(probability: float | None) -> str:
+    """A probability as people read it: 42%, "less than 1%", "more than 99%"."""
+    if probability is None:
+        return ""
+    pct = probability * 100
+    if pct < 1:
+        return "less than 1%"
+    if pct > 99:
+        return "more than 99%"
+    return f"{pct:.0f}%"
+
+
+def top_share(percentile: float | None) -> str:
+    """Percentile 99.7 -> "0.3%": the share of people scored as high or higher (>= 0.1%)."""
+    if percentile is None:
+        return ""
+    share = max(0.1, 100.0 - percentile)
+    return f"{share:.1f}%" if share < 10 else f"{share:.0f}%"
+
+
+def replace_pair(value: str) -> tuple[str, str]:
+    """A code for a select's options: ("home_care_provider", "home care provider")."""
+    return value, value.replace("_", " ")
+
+
+env.filters["replace_pair"] = replace_pair
+env.filters["percent"] = percent
+env.filters["top_share"] = top_share
 env.filters["nhs"] = nhs_format
 env.filters["when"] = when
 env.filters["age_on"] = age
@@ -177,27 +211,70 @@ def html(
         "user": user,
         "csrf": csrf,
         "nav": nav_for(user),
+        "can_search": user is not None and allowed(user.role, "person", "read"),
         "path": request.url.path,
         "today": dt.datetime.now(dt.UTC).date(),
         "orgs": {},
         **context,
     }
+    errors = full.get("errors") or []
+    full.setdefault(
+        "field_errors",
+        {e[0]: e[1] for e in errors if isinstance(e, tuple) and e[0]},
+    )
     return LazyHTMLResponse(template, full, status)
 
 
-def render_error(request: Request, status: int, message: str) -> HTMLResponse:
-    titles = {
-        403: "You cannot see this page",
-        404: "Page not found",
-        409: "That change clashes with the current record",
-        422: "There is a problem with what you entered",
-    }
+ERROR_TITLES = {
+    400: "There is a problem with that request",
+    403: "You cannot see this page",
+    404: "Page not found",
+    405: "That page cannot do that",
+    409: "That change clashes with the current record",
+    422: "There is a problem with what you entered",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def _signed_in(request: Request) -> tuple[User | None, str]:
+    """The signed-in user and CSRF token for an error page (so it keeps the account bar
+    and navigation), or (None, "") when there is no valid session or no store."""
+    token = request.cookies.get(SESSION_COOKIE)
+    state = getattr(request.app.state, "careweave", None)
+    if not token or state is None:
+        return None, ""
+    try:
+        with state.sessions() as session:
+            found = auth.resolve_session(session, token, state.clock())
+            if found is None:
+                return None, ""
+            user, login = found
+            session.expunge(user)
+            return user, login.csrf_token
+    except Exception:  # an error page must render even when the store is down
+        return None, ""
+
+
+def render_error(
+    request: Request,
+    status: int,
+    message: str,
+    hint: str | None = None,
+    again: str | None = None,
+) -> HTMLResponse:
+    """An NHS.UK error page with the header, account and navigation of whoever is signed in."""
+    user, csrf = _signed_in(request)
     return html(
         request,
         "error.html",
+        user=user,
+        csrf=csrf,
         status=status,
-        title=titles.get(status, "Sorry, there is a problem"),
+        title=ERROR_TITLES.get(status, "Sorry, there is a problem"),
         message=message,
+        hint=hint,
+        again=again,
+        code=status,
     )
 
 

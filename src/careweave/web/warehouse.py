@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from careweave.dataset.descriptions import label
+
 # Warehouse telehealth measure names -> the care rules' measure names.
 MEASURES = {
     "blood_glucose": "glucose",
@@ -35,59 +37,71 @@ class Item:
     what: str
 
 
-# (table, date column, setting, SQL for the description)
+# (table, date column, setting, SQL for the description, SQL for an ICD-10 code or NULL).
+# The code is described in words by careweave.dataset.descriptions and put where the
+# description says {dx}; dates inside descriptions are UK style (3 Mar 2026).
 ACTIVITY = (
     (
         "hospital_spells",
         "admission_date",
         "Hospital",
-        "admission_method || ' admission' || coalesce(', ' || primary_diagnosis, '') || "
-        "coalesce(', discharged ' || strftime(discharge_date, '%d %b %Y'), '') || "
-        "coalesce(' to ' || discharge_destination, '')",
+        "upper(admission_method[1]) || admission_method[2:] || ' admission' || "
+        "CASE WHEN primary_diagnosis IS NULL THEN '' ELSE ': {dx}' END || "
+        "coalesce(', discharged ' || strftime(discharge_date, '%-d %b %Y'), '') || "
+        "coalesce(' to ' || replace(discharge_destination, '_', ' '), '')",
+        "primary_diagnosis",
     ),
-    ("ae_attendances", "attendance_date", "Hospital", "'A&E attendance, ' || disposal"),
+    ("ae_attendances", "attendance_date", "Hospital", "'A&E attendance, ' || disposal", "NULL"),
     (
         "outpatient_appointments",
         "appointment_date",
         "Hospital",
         "'Outpatient ' || coalesce(specialty || ' ', '') || replace(outcome, '_', ' ')",
+        "NULL",
     ),
     (
         "primary_care_contacts",
         "contact_date",
         "Primary care",
         "'Seen by ' || replace(staff_role, '_', ' ') || ' (' || replace(mode, '_', ' ') || ')'",
+        "NULL",
     ),
     (
         "community_contacts",
         "contact_date",
         "Community",
-        "replace(service, '_', ' ') || ' (' || replace(mode, '_', ' ') || ')'",
+        "upper(replace(service, '_', ' ')[1]) || (replace(service, '_', ' '))[2:] || ' (' || replace(mode, '_', ' ') || ')'",
+        "NULL",
     ),
     (
         "mental_health_contacts",
         "contact_date",
         "Mental health",
-        "replace(service, '_', ' ') || ' (' || replace(mode, '_', ' ') || ')'",
+        "upper(replace(service, '_', ' ')[1]) || (replace(service, '_', ' '))[2:] || ' (' || replace(mode, '_', ' ') || ')'",
+        "NULL",
     ),
     (
         "social_care_assessments",
         "assessment_date",
         "Social care",
-        "replace(assessment_type, '_', ' ') || ' assessment: ' || replace(outcome, '_', ' ')",
+        "upper(replace(assessment_type, '_', ' ')[1]) || (replace(assessment_type, '_', ' '))[2:] || ' assessment: ' || "
+        "replace(outcome, '_', ' ')",
+        "NULL",
     ),
     (
         "social_care_services",
         "start_date",
         "Social care",
-        "replace(service_type, '_', ' ') || ' started' || "
+        "upper(replace(service_type, '_', ' ')[1]) || (replace(service_type, '_', ' '))[2:] || ' started' || "
         "coalesce(' (' || weekly_hours || ' h/week)', '')",
+        "NULL",
     ),
     (
         "care_placements",
         "start_date",
         "Social care",
         "'Care home placement (' || replace(placement_type, '_', ' ') || ')'",
+        "NULL",
     ),
 )
 
@@ -122,17 +136,21 @@ def tables(con: Any) -> set[str]:
 def timeline(con: Any, nhs_number: str, since: dt.date) -> list[Item]:
     have = tables(con)
     parts = []
-    for table, date_col, setting, what in ACTIVITY:
+    for table, date_col, setting, what, code in ACTIVITY:
         if table in have:
             parts.append(
-                f"SELECT {date_col}::DATE AS d, '{setting}' AS setting, {what} AS what "
+                f"SELECT {date_col}::DATE AS d, '{setting}' AS setting, {what} AS what, "
+                f"{code}::VARCHAR AS code "
                 f"FROM {table} WHERE nhs_number = $nhs AND {date_col} >= $since"
             )
     if not parts:
         return []
     sql = " UNION ALL ".join(parts) + " ORDER BY d DESC LIMIT 500"
     rows = con.execute(sql, {"nhs": nhs_number, "since": since}).fetchall()
-    return [Item(d, s, w or "") for d, s, w in rows]
+    return [
+        Item(d, s, (w or "").replace("{dx}", label("icd10", c)) if c else (w or ""))
+        for d, s, w, c in rows
+    ]
 
 
 def telehealth(

@@ -35,7 +35,9 @@ def _mine(p: PageDep) -> list[MdtMeeting]:
     return [m for m in rows if p.user.id in m.attendees][:50]
 
 
-def _list(p: PageDep, errors: list[str], values: dict[str, str], status: int) -> Response:
+def _list(
+    p: PageDep, errors: list[tuple[str, str]], values: dict[str, str], status: int
+) -> Response:
     return p.render(
         "mdt_list.html",
         status=status,
@@ -60,25 +62,27 @@ def create(p: PageDep, form: Form_) -> Response:
     agenda = [re.sub(r"\s", "", line) for line in values["agenda"].splitlines() if line.strip()]
     bad = [a for a in agenda if not re.fullmatch(r"[0-9]{10}", a)]
     if not values["title"]:
-        errors.append("Enter a title for the meeting")
+        errors.append(("title", "Enter a title for the meeting"))
     try:
         held = dt.datetime.fromisoformat(values["held_at"]).replace(tzinfo=dt.UTC)
     except ValueError:
-        errors.append("Enter when the meeting is held, like 2026-11-23T10:00")
+        errors.append(("held_at", "When: enter the date and time of the meeting"))
         held = p.ctx.now
     if bad:
-        errors.append(f"Agenda: {', '.join(bad)} is not a 10-digit NHS number")
+        errors.append(("agenda", f"Agenda: {', '.join(bad)} is not a 10-digit NHS number"))
     if not errors:
         try:
             m = mdt.create_meeting(p.ctx, values["title"], held, agenda, attendees)
         except (Invalid, NotFound) as e:
-            errors.append(str(e))
+            errors.append(("", str(e)))
     if errors:
         return _list(p, errors, values, 422)
     return RedirectResponse(f"/app/mdt/{m.id}", status_code=303)
 
 
-def _meeting_page(p: PageDep, m: mdt.MeetingView, errors: list[str], status: int) -> Response:
+def _meeting_page(
+    p: PageDep, m: mdt.MeetingView, errors: list[tuple[str, str]], status: int
+) -> Response:
     users = {
         u.id: u
         for u in p.ctx.session.execute(select(User).where(User.id.in_(m.attendees))).scalars()
@@ -111,22 +115,29 @@ def decide(meeting_id: PathId, p: PageDep, form: Form_) -> Response:
     def get(k: str) -> str:
         return str(form.get(k) or "").strip()
 
-    errors = []
+    errors: list[tuple[str, str]] = []
     actions = []
-    if get("action_title"):
+    if not get("decision"):
+        errors.append(("decision", "Enter the decision"))
+    if get("action_title") or get("action_due") != get("default_due"):
+        due = None
         try:
             due = dt.date.fromisoformat(get("action_due"))
-            owner = int(get("action_owner"))
-            actions.append(mdt.Action(get("action_title"), owner, due))
         except ValueError:
-            errors.append("Give the action an owner and a due date")
-    if not get("decision"):
-        errors.append("Enter the decision")
+            errors.append(("action_due", "Action due date: enter a real date, like 23 11 2026"))
+        if due is not None and due < p.ctx.now.date():
+            errors.append(("action_due", "Action due date must be today or in the future"))
+        if not get("action_title") and get("action_due"):
+            errors.append(("action_title", "Action: enter what is to be done, or clear it"))
+        if not get("action_owner").isdigit():
+            errors.append(("action_owner", "Action: choose its owner"))
+        if get("action_title") and due is not None and get("action_owner").isdigit():
+            actions.append(mdt.Action(get("action_title"), int(get("action_owner")), due))
     if not errors:
         try:
             mdt.record_decision(p.ctx, meeting_id, get("nhs_number"), get("decision"), actions)
         except (Invalid, NotFound) as e:
-            errors.append(str(e))
+            errors.append(("", str(e)))
     if errors:
         return _meeting_page(p, mdt.get_meeting(p.ctx, meeting_id), errors, 422)
     return RedirectResponse(f"/app/mdt/{meeting_id}#decisions", status_code=303)

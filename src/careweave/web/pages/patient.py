@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -24,11 +24,19 @@ from careweave.store.models import (
 )
 from careweave.web import charts
 from careweave.web import warehouse as wh
-from careweave.web.render import PageDep, age, nhs_format
+from careweave.web.record import shared_record
+from careweave.web.render import PageDep, age, nhs_format, when
 
 router = APIRouter(prefix="/app")
 Nhs = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="NHS number")]
 TIMELINE_DAYS = 730
+# The timeline's period filter: days -> label. Anything else falls back to 2 years, saying so.
+PERIODS = {
+    "30": "Last 30 days",
+    "90": "Last 3 months",
+    "365": "Last 12 months",
+    "730": "Last 2 years",
+}
 TELEHEALTH_DAYS = 30
 EVENT_SETTING = {
     "admission": "Hospital",
@@ -54,11 +62,28 @@ def _event_text(e: Event) -> str:
     return f"{kind[:1].upper()}{kind[1:]}" + (f": {detail}" if detail else "") + f" ({e.source})"
 
 
-def patient_context(p: PageDep, person: Person) -> dict[str, Any]:
+def _reading_flag(v: float, low: float | None, high: float | None) -> str:
+    if low is not None and v < low:
+        return "Low"
+    if high is not None and v > high:
+        return "High"
+    return "Normal"
+
+
+def patient_context(
+    p: PageDep, person: Person, setting: str = "", period: str = ""
+) -> dict[str, Any]:
     s, ctx, nhs = p.ctx.session, p.ctx, person.nhs_number
     role = p.user.role
     today = ctx.now.date()
-    out: dict[str, Any] = {"person": person, "age": age(person.date_of_birth, today)}
+    out: dict[str, Any] = {
+        "person": person,
+        "age": age(person.date_of_birth, today),
+        "score_age_days": (today - person.risk_as_of).days if person.risk_as_of else 0,
+        "can_enrol": allowed(role, "register", "write"),
+        "can_plan": allowed(role, "care_plan", "write"),
+        "can_assess": allowed(role, "assessment", "write"),
+    }
     out["episodes"] = register.episodes(ctx, nhs) if allowed(role, "register", "read") else []
     out["team"] = []
     if allowed(role, "care_team", "read"):
@@ -92,6 +117,9 @@ def patient_context(p: PageDep, person: Person) -> dict[str, Any]:
             .order_by(Referral.id.desc())
         ).tuples()
     )
+    out["open_referrals"] = [
+        (r, svc) for r, svc in out["referrals"] if r.status in access.OPEN_REFERRAL
+    ]
     out["notifications"] = list(
         s.execute(
             select(Notification)
@@ -137,6 +165,7 @@ def patient_context(p: PageDep, person: Person) -> dict[str, Any]:
                 (e.occurred_at, float(e.payload["value"]))
             )
     history: list[dict[str, Any]] = []
+    out["record"] = None
     with wh.connect(warehouse_path(p.request)) as con:
         out["warehouse"] = con is not None
         if con is not None:
@@ -145,9 +174,25 @@ def patient_context(p: PageDep, person: Person) -> dict[str, Any]:
             for m, pts in wh.telehealth(con, nhs, th_since).items():
                 readings.setdefault(m, []).extend(pts)
             history = wh.risk_history(con, nhs)
+            out["record"] = shared_record(con, nhs, today)
     items.sort(key=lambda i: i.date, reverse=True)
-    out["timeline"] = items[:300]
     out["settings"] = sorted({i.setting for i in items})
+    out["periods"] = PERIODS
+    out["timeline_notes"] = []
+    if period and period not in PERIODS:
+        out["timeline_notes"].append(
+            "That period is not one of the choices: showing the last 2 years."
+        )
+        period = ""
+    if setting and setting not in out["settings"]:
+        out["timeline_notes"].append("Nothing is recorded in that setting: showing all settings.")
+        setting = ""
+    out["period"] = period or "730"
+    out["setting"] = setting
+    start = today - dt.timedelta(days=int(out["period"]))
+    shown = [i for i in items if i.date >= start and (not setting or i.setting == setting)]
+    out["timeline_total"] = len(shown)
+    out["timeline"] = shown[:300]
     out["risk_history"] = history
     if not history and person.risk_as_of is not None:
         out["risk_history"] = [
@@ -181,13 +226,47 @@ def patient_context(p: PageDep, person: Person) -> dict[str, Any]:
                 "svg": charts.readings(f"chart-{measure}", title, spec.unit, pts, low, high),
                 "title": title,
                 "out": [(t, v) for t, v in pts if events.out_of_range(v, low, high)],
+                "flags": {(t, v): _reading_flag(v, low, high) for t, v in pts},
             }
         )
+    out["alerts"] = _alerts(out, person)
     return out
 
 
+def _alerts(out: dict[str, Any], person: Person) -> list[str]:
+    """What someone opening the record must not miss, in words, most urgent first."""
+    alerts: list[str] = []
+    record = out.get("record")
+    if record is not None and record.allergies:
+        high = [a.what for a in record.allergies if a.criticality == "high"]
+        if high:
+            alerts.append("High-risk allergy: " + "; ".join(high))
+    for c in out["charts"]:
+        if c["out"]:
+            t, v = c["out"][-1]
+            flag = c["flags"][(t, v)].lower()
+            alerts.append(
+                f"{c['measure'].replace('_', ' ').capitalize()} {flag}: {v:g} {c['unit']} "
+                f"on {when(t)} ({len(c['out'])} of {len(c['points'])} readings out of range "
+                f"in the last {TELEHEALTH_DAYS} days)"
+            )
+    breached = [svc.name for r, svc in out["open_referrals"] if r.breached_at is not None]
+    if breached:
+        alerts.append("Referral past its response standard: " + ", ".join(breached))
+    if person.interpreter_required:
+        alerts.append("Needs an interpreter")
+    if person.date_of_death:
+        alerts.append(f"Died {when(person.date_of_death)}")
+    return alerts
+
+
 @router.get("/people/{nhs_number}", response_class=HTMLResponse)
-def patient(nhs_number: Nhs, p: PageDep) -> Response:
+def patient(
+    nhs_number: Nhs,
+    p: PageDep,
+    setting: Annotated[str, Query(max_length=64)] = "",
+    period: Annotated[str, Query(max_length=8)] = "",
+) -> Response:
     try:
         person = p.ctx.person(nhs_number, "person", "read")
     except Forbidden as e:
@@ -210,7 +289,7 @@ def patient(nhs_number: Nhs, p: PageDep) -> Response:
         "patient.html",
         title=person.display_name or f"NHS number {nhs_format(nhs_number)}",
         banner_heading=True,
-        **patient_context(p, person),
+        **patient_context(p, person, setting, period),
     )
 
 

@@ -200,7 +200,7 @@ def enrol_form(p: PageDep, nhs_number: Annotated[str, Query(pattern=r"^[0-9]{10}
         title="Enrol in case management",
         person=person,
         leads=_leads(p),
-        error=None,
+        errors=[],
         reason="",
     )
 
@@ -220,9 +220,14 @@ def enrol(
             title="Enrol in case management",
             person=person,
             leads=_leads(p),
-            error="Enter why the person is being enrolled"
-            if not reason.strip()
-            else "Choose the accountable lead professional",
+            errors=[
+                *([("reason", "Enter why you are enrolling them")] if not reason.strip() else []),
+                *(
+                    [("lead_professional_id", "Choose the accountable lead professional")]
+                    if not lead_professional_id
+                    else []
+                ),
+            ],
             reason=reason,
         )
     register.enrol(p.ctx, nhs_number, reason=reason, lead_professional_id=lead_professional_id)
