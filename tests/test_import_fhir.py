@@ -137,7 +137,10 @@ def test_uk_edge_cases(tmp_path: Path) -> None:
     assert str(events["cond-dm"]["resolved_date"]) == "2023-01-01"
 
     raw = {r["id"]: r for r in data["raw_resources"].to_pylist()}
-    assert raw["AllergyIntolerance/allergy-1"]["reason"] == "resource type not mapped"
+    # Mapped to allergies when dated; this one has no recordedDate or onset.
+    assert raw["AllergyIntolerance/allergy-1"]["reason"].startswith(
+        "missing required field recordedDate/onset[x]"
+    )
     assert "PRENC" in raw["Encounter/enc-pre"]["reason"]
     assert json.loads(raw["Encounter/enc-pre"]["content"])["id"] == "enc-pre"  # kept whole
     reason = raw["Condition/cond-nosubject"]["reason"]
@@ -150,7 +153,7 @@ def test_uk_edge_cases(tmp_path: Path) -> None:
         "malformed_json": 1,  # a bad NDJSON line; the lines after it are imported
         "invalid_nhs_number": 1,
         "unmapped_code": 1,
-        "missing_field": 1,
+        "missing_field": 2,  # a Condition without subject, an undated allergy
         "no_resource": 1,
         "dangling_reference": 1,
     }

@@ -55,6 +55,10 @@ KEYED: dict[str, tuple[str, str | None]] = {
     "s_immunisations": ("id", "Immunization"),
     "s_care_plans": ("id", "CarePlan"),
     "s_care_team": ("id", "CareTeam"),
+    "s_medication_defs": ("id", "Medication"),
+    "s_allergies": ("id", "AllergyIntolerance"),
+    "s_relationships": ("id", "RelatedPerson"),
+    "s_episodes": ("id", "EpisodeOfCare"),
     "s_raw": ("id", None),
 }
 
@@ -69,6 +73,8 @@ DATED: dict[str, str] = {
     "s_immunisations": "immunisation_date",
     "s_care_plans": "start_date",
     "s_care_team": "start_date",
+    "s_allergies": "recorded_date",
+    "s_episodes": "start_date",
 }
 
 #: Staging table -> report label of the resource it holds (FHIR resource types).
@@ -82,6 +88,10 @@ FHIR_LABELS: dict[str, str] = {
     "s_immunisations": "Immunization",
     "s_care_plans": "CarePlan",
     "s_care_team": "CareTeam",
+    "s_medication_defs": "Medication",
+    "s_allergies": "AllergyIntolerance",
+    "s_relationships": "RelatedPerson",
+    "s_episodes": "EpisodeOfCare",
 }
 
 
@@ -125,14 +135,47 @@ class Finaliser:
         self.con.execute(f"SET temp_directory='{tmp.as_posix()}'")
         self.con.execute("SET preserve_insertion_order=false")
         self.con.execute("SET threads=2")
-        for name in SCHEMAS:
-            path = (staging / "*" / f"{name}.parquet").as_posix()
-            self.con.execute(f"CREATE VIEW {name}_all AS SELECT * FROM read_parquet('{path}')")
+        self.staged_views()
         self.con.execute("CREATE TEMP TABLE files (idx INTEGER, name VARCHAR)")
         if files:
             self.con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(files)))
         self.span_lo: dt.date | None = None
         self.span_hi: dt.date | None = None
+
+    def staged_views(self) -> None:
+        """Views ``<name>_all`` over the staged Parquet of every worker, references resolved.
+
+        A resource keyed by the urn:uuid of its fullUrl is also known by its own id
+        (``s_aliases``): every ``*_ref`` column is rewritten to the key, so ``Type/id``
+        references resolve like ``urn:uuid:`` ones (an id that names two keys is left
+        as it is). A MedicationRequest referencing a Medication takes its code here.
+        """
+        path = (self.staging / "*" / "{}.parquet").as_posix()
+        self.con.execute(
+            "CREATE TEMP TABLE aliases AS SELECT alias, any_value(key) AS key "
+            f"FROM read_parquet('{path.format('s_aliases')}') "
+            "GROUP BY alias HAVING count(DISTINCT key) = 1"
+        )
+        aliased = bool(self.rows("SELECT count(*) FROM aliases")[0][0])
+        for name in SCHEMAS:
+            source = f"read_parquet('{path.format(name)}')"
+            refs = [c for c, _ in SCHEMAS[name] if c.endswith("_ref")] if aliased else []
+            if refs:
+                joins = " ".join(
+                    f"LEFT JOIN aliases a{i} ON a{i}.alias = t.{c}" for i, c in enumerate(refs)
+                )
+                replace = ", ".join(f"coalesce(a{i}.key, t.{c}) AS {c}" for i, c in enumerate(refs))
+                source = f"(SELECT t.* REPLACE ({replace}) FROM {source} t {joins})"
+            if name == "s_medications":
+                source = (
+                    "(SELECT t.* REPLACE (coalesce(t.code_system, d.code_system) AS code_system, "
+                    "coalesce(t.code, d.code) AS code, coalesce(t.term, d.term) AS term) "
+                    f"FROM {source} t LEFT JOIN (SELECT id, any_value(code_system) AS code_system, "
+                    "any_value(code) AS code, any_value(term) AS term FROM "
+                    f"read_parquet('{path.format('s_medication_defs')}') GROUP BY id) d "
+                    "ON t.code IS NULL AND d.id = t.medication_ref)"
+                )
+            self.con.execute(f"CREATE VIEW {name}_all AS SELECT * FROM {source}")
 
     # ------------------------------------------------------------------ helpers
 
@@ -163,11 +206,14 @@ class Finaliser:
                 key = "source_id"
             elif name == "s_orgs":
                 key = "org_id"
+            elif name == "s_aliases":
+                continue
             elif name == "s_practitioners":
                 self.con.execute(
                     "CREATE VIEW s_practitioners AS SELECT practitioner_id, "
                     "any_value(org_ref) FILTER (WHERE org_ref IS NOT NULL) AS org_ref, "
-                    "any_value(role) FILTER (WHERE role IS NOT NULL) AS role "
+                    "any_value(role) FILTER (WHERE role IS NOT NULL) AS role, "
+                    "any_value(lead_role) FILTER (WHERE lead_role IS NOT NULL) AS lead_role "
                     "FROM s_practitioners_all GROUP BY practitioner_id"
                 )
                 continue
@@ -213,6 +259,7 @@ class Finaliser:
     def run(self, out: Path) -> dict[str, int]:
         c = self.con
         self.dedupe()
+        self.unresolved_medications()
         self.surrogates()
         # People: one per source id; a second source id with the same NHS number links to it.
         c.execute(
@@ -240,7 +287,7 @@ class Finaliser:
             "org_type, name, parent_ref, _file, _entry FROM s_orgs"
         )
         c.execute(
-            "CREATE TEMP TABLE prac AS SELECT p.practitioner_id, o.org_id, p.role "
+            "CREATE TEMP TABLE prac AS SELECT p.practitioner_id, o.org_id, p.role, p.lead_role "
             "FROM s_practitioners p LEFT JOIN om o ON o.ref = p.org_ref"
         )
         self.encounters()
@@ -252,6 +299,22 @@ class Finaliser:
             if table.required and table.name not in written:
                 written[table.name] = self.write(out, table, None)
         return written
+
+    def unresolved_medications(self) -> None:
+        """Medication issues whose referenced Medication is not in the input: kept raw."""
+        self.con.execute(
+            "CREATE TEMP TABLE s_medications_unresolved AS "
+            "SELECT * FROM s_medications_dedup WHERE code IS NULL"
+        )
+        self.con.execute("DELETE FROM s_medications_dedup WHERE code IS NULL")
+        self.problems(
+            "SELECT _file, _entry, rtype || ' ' || id || ': medicationReference ' || "
+            "coalesce(medication_ref, '?') || ' is not a Medication in the input', rtype "
+            "FROM s_medications_unresolved",
+            "unresolved_medication",
+            None,
+            "raw",
+        )
 
     def surrogates(self) -> None:
         """``s_people_n``: people with a surrogate NHS number where the source had none.
@@ -399,6 +462,21 @@ class Finaliser:
         )
         self.dangling_org("s_people", "practice_ref", self.labels["s_people"], "practice")
         self.dangling_org("s_orgs", "parent_ref", self.labels["s_orgs"], "partOf")
+        self.outside_population()
+
+    def outside_population(self) -> None:
+        """Relationships whose related person is not in the population: kept raw, counted.
+
+        Not a problem: a daughter 150 miles away is a contact (operational data), not a
+        person of the canonical dataset. The raw rows say why (see ``outputs.raw_sql``).
+        """
+        label = self.labels["s_relationships"]
+        (n,) = self.rows(
+            "SELECT count(*) FROM s_relationships t SEMI JOIN pm ON pm.ref = t.patient_ref "
+            "WHERE t.related_nhs_number NOT IN (SELECT nhs_number FROM people_first)"
+        )[0]
+        self.report.mapped[label] -= n
+        self.report.raw[label] += n
 
     def queries(self) -> dict[Table, str]:
         self.reference_problems()

@@ -26,6 +26,9 @@ PERSON_EVENTS = (
     "s_immunisations",
     "s_care_plans",
     "s_care_team",
+    "s_allergies",
+    "s_relationships",
+    "s_episodes",
 )
 
 ORG = "coalesce(o.org_id, e.provider_id) AS org_id"
@@ -52,7 +55,7 @@ def event(name: str, cols: str) -> str:
 
 def queries() -> dict[Table, str]:
     """Canonical table -> the query that writes it."""
-    return {**_records(), **_encounters()}
+    return {**_records(), **_journey(), **_encounters()}
 
 
 def _records() -> dict[Table, str]:
@@ -76,7 +79,9 @@ def _records() -> dict[Table, str]:
           NULL AS registered_from,
           CASE WHEN p.date_of_death IS NOT NULL THEN p.date_of_death END AS registered_to,
           false AS care_home_resident, p.date_of_death,
-          CASE WHEN p.real_nhs THEN NULL ELSE p.source_id END AS source_id
+          CASE WHEN p.real_nhs THEN NULL ELSE p.source_id END AS source_id,
+          p.title, p.given_name, p.family_name, p.address_line_1, p.address_line_2, p.town,
+          p.postcode, p.telephone, p.preferred_language, p.interpreter_required
         FROM people_first p
         LEFT JOIN om o ON o.ref = p.practice_ref
         LEFT JOIN prac pr ON pr.practitioner_id = p.practice_ref
@@ -134,6 +139,34 @@ def _records() -> dict[Table, str]:
         LEFT JOIN om o ON o.ref = t.org_ref
         LEFT JOIN prac pr ON pr.practitioner_id = t.member_ref
         WHERE t.member_ref NOT IN (SELECT ref FROM pm)
+    """,
+    }
+
+
+def _journey() -> dict[Table, str]:
+    """Allergies, relationships within the population and case-management episodes."""
+    return {
+        T.ALLERGIES: """
+        SELECT t.id, pm.nhs_number, t.recorded_date, t.code_system, t.code, t.term,
+          t.category, t.criticality, t.status, o.org_id
+        FROM s_allergies t JOIN pm ON pm.ref = t.patient_ref
+        LEFT JOIN om o ON o.ref = t.org_ref
+    """,
+        T.PERSON_RELATIONSHIPS: """
+        SELECT t.id, t.related_nhs_number AS nhs_number, pm.nhs_number AS related_nhs_number,
+          t.relationship, t.start_date, t.end_date
+        FROM s_relationships t JOIN pm ON pm.ref = t.patient_ref
+        WHERE t.related_nhs_number IN (SELECT nhs_number FROM people_first)
+    """,
+        T.CASE_MANAGEMENT_EPISODES: """
+        SELECT t.id, pm.nhs_number, t.start_date, t.end_date,
+          NULL AS ccm_level_at_enrolment,
+          coalesce(t.lead_role, pr.lead_role) AS lead_professional_role,
+          NULL AS care_plan_date, 'other' AS enrolment_reason,
+          coalesce(o.org_id, pr.org_id) AS org_id
+        FROM s_episodes t JOIN pm ON pm.ref = t.patient_ref
+        LEFT JOIN om o ON o.ref = t.org_ref
+        LEFT JOIN prac pr ON pr.practitioner_id = t.manager_ref
     """,
     }
 
@@ -218,6 +251,19 @@ def raw_sql(labels: dict[str, str], dated: Iterable[str]) -> str:
         "'dangling reference: subject ' || t.patient_ref || ' is not a Patient in the input', "
         "to_json(t)::VARCHAR FROM s_medications t JOIN files f ON f.idx = t._file "
         "ANTI JOIN pm ON pm.ref = t.patient_ref"
+    )
+    parts.append(
+        "SELECT 'RelatedPerson/' || t.id || '#outside', f.name, 'RelatedPerson', "
+        "'related person not in the population (a contact: operational data, not canonical)', "
+        "to_json(t)::VARCHAR FROM s_relationships t JOIN files f ON f.idx = t._file "
+        "SEMI JOIN pm ON pm.ref = t.patient_ref "
+        "WHERE t.related_nhs_number NOT IN (SELECT nhs_number FROM people_first)"
+    )
+    parts.append(
+        "SELECT t.rtype || '/' || t.id || '#unresolved', f.name, t.rtype, "
+        "'unresolved reference: medication ' || coalesce(t.medication_ref, '?') || "
+        "' is not a Medication in the input', to_json(t)::VARCHAR "
+        "FROM s_medications_unresolved t JOIN files f ON f.idx = t._file"
     )
     for name in dated:
         label = "t.rtype" if name == "s_medications" else f"'{labels[name]}'"

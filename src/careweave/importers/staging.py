@@ -38,6 +38,16 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
         ("ethnic_group", _s),
         ("practice_ref", _s),
         ("date_of_death", _d),
+        ("title", _s),
+        ("given_name", _s),
+        ("family_name", _s),
+        ("address_line_1", _s),
+        ("address_line_2", _s),
+        ("town", _s),
+        ("postcode", _s),
+        ("telephone", _s),
+        ("preferred_language", _s),
+        ("interpreter_required", _b),
     ),
     "s_orgs": (
         ("org_id", _s),
@@ -46,7 +56,12 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
         ("name", _s),
         ("parent_ref", _s),
     ),
-    "s_practitioners": (("practitioner_id", _s), ("org_ref", _s), ("role", _s)),
+    "s_practitioners": (
+        ("practitioner_id", _s),
+        ("org_ref", _s),
+        ("role", _s),
+        ("lead_role", _s),
+    ),
     "s_encounters": (
         ("id", _s),
         ("patient_ref", _s),
@@ -103,7 +118,13 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
         ("code", _s),
         ("term", _s),
         ("quantity", _f),
+        # A Medication referenced (not contained): its code is resolved at finalise.
+        ("medication_ref", _s),
     ),
+    "s_medication_defs": (("id", _s), ("code_system", _s), ("code", _s), ("term", _s)),
+    #: A resource's own ``id`` where its key is another (the urn:uuid of its fullUrl),
+    #: so that ``Type/id`` references resolve too.
+    "s_aliases": (("alias", _s), ("key", _s)),
     "s_procedures": (
         ("id", _s),
         ("patient_ref", _s),
@@ -144,6 +165,35 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
         ("start_date", _d),
         ("end_date", _d),
     ),
+    "s_allergies": (
+        ("id", _s),
+        ("patient_ref", _s),
+        ("org_ref", _s),
+        ("recorded_date", _d),
+        ("code_system", _s),
+        ("code", _s),
+        ("term", _s),
+        ("category", _s),
+        ("criticality", _s),
+        ("status", _s),
+    ),
+    "s_relationships": (
+        ("id", _s),
+        ("patient_ref", _s),
+        ("related_nhs_number", _s),
+        ("relationship", _s),
+        ("start_date", _d),
+        ("end_date", _d),
+    ),
+    "s_episodes": (
+        ("id", _s),
+        ("patient_ref", _s),
+        ("org_ref", _s),
+        ("start_date", _d),
+        ("end_date", _d),
+        ("manager_ref", _s),
+        ("lead_role", _s),
+    ),
     "s_raw": (
         ("id", _s),
         ("resource_type", _s),
@@ -163,6 +213,9 @@ RESOURCE_OF: dict[str, str] = {
     "s_immunisations": "Immunization",
     "s_care_plans": "CarePlan",
     "s_care_team": "CareTeam",
+    "s_allergies": "AllergyIntolerance",
+    "s_relationships": "RelatedPerson",
+    "s_episodes": "EpisodeOfCare",
 }
 
 

@@ -1,8 +1,7 @@
 """Synthea CSV export -> canonical dataset (through the same staging and finalise as FHIR).
 
 Each CSV is read row by row (``csv`` module, constant memory). Tables the
-canonical dataset has a place for are mapped; every other table (allergies,
-devices, imaging_studies, supplies, payers, payer_transitions, claims,
+canonical dataset has a place for are mapped; every other table (devices, imaging_studies, supplies, payers, payer_transitions, claims,
 claims_transactions, and any file Careweave does not know) is kept whole,
 row by row, in ``raw_resources``. Rows without a Synthea ``Id`` get a
 deterministic id (a hash of the fields that identify the event), so a
@@ -40,6 +39,7 @@ MAPPED: dict[str, tuple[tuple[str, ...], str | None]] = {
     "procedures": (("START", "PATIENT", "CODE"), "snomed"),
     "immunizations": (("DATE", "PATIENT", "CODE"), "cvx"),
     "careplans": (("Id", "START", "PATIENT", "CODE"), "snomed"),
+    "allergies": (("START", "PATIENT", "CODE"), "snomed"),
 }
 ORDER = tuple(MAPPED)
 
@@ -54,6 +54,7 @@ CSV_LABELS = {
     "s_immunisations": "immunizations",
     "s_care_plans": "careplans",
     "s_care_team": "careteams",
+    "s_allergies": "allergies",
 }
 
 #: Synthea SYSTEM column words -> FHIR URIs (newer exports name the system per row).
@@ -72,6 +73,29 @@ DEFAULT_URI = {
     "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
     "cvx": "http://hl7.org/fhir/sid/cvx",
 }
+
+
+def _name(value: str | None) -> str | None:
+    """A Synthea name without the digits Synthea appends to make it unique (Mosciski958)."""
+    text = (value or "").strip().rstrip("0123456789").strip()
+    return text or None
+
+
+def _identity(row: dict[str, str]) -> tuple[str | None, ...]:
+    """patients.csv -> the ten identity columns of s_people (Synthea has no telephone,
+    language or interpreter; its address is one line)."""
+    return (
+        _name(row.get("PREFIX")),
+        _name(row.get("FIRST")),
+        _name(row.get("LAST")),
+        (row.get("ADDRESS") or "").strip() or None,
+        None,
+        (row.get("CITY") or "").strip() or None,
+        (row.get("ZIP") or "").strip() or None,
+        None,
+        None,
+        None,
+    )
 
 
 class RowSkip(Exception):
@@ -112,6 +136,7 @@ class SyntheaMapper(StagingMapper):
             "procedures": self.procedure,
             "immunizations": self.immunization,
             "careplans": self.careplan,
+            "allergies": self.allergy,
         }
 
     def money(self, value: str | None) -> float | None:
@@ -146,10 +171,10 @@ class SyntheaMapper(StagingMapper):
         )
 
     def provider(self, row: dict[str, str], _: str | None) -> None:
-        role = vocab.staff_role(row.get("SPECIALITY"))
-        self.stager.add(
-            "s_practitioners", (row["Id"], row.get("ORGANIZATION") or None, role, *self.loc())
-        )
+        title = row.get("SPECIALITY")
+        role, lead = vocab.staff_role(title), vocab.lead_role(title)
+        org = row.get("ORGANIZATION") or None
+        self.stager.add("s_practitioners", (row["Id"], org, role, lead, *self.loc()))
 
     def patient(self, row: dict[str, str], _: str | None) -> None:
         dob = parse_date(row["BIRTHDATE"])
@@ -168,6 +193,7 @@ class SyntheaMapper(StagingMapper):
                 eth,
                 None,
                 parse_date(row.get("DEATHDATE")),
+                *_identity(row),
                 *self.loc(),
             ),
         )
@@ -280,6 +306,7 @@ class SyntheaMapper(StagingMapper):
                 code,
                 term,
                 _f(row.get("DISPENSES")),
+                None,
                 *self.loc(),
             ),
         )
@@ -336,6 +363,32 @@ class SyntheaMapper(StagingMapper):
                 code,
                 term,
                 "completed" if stop else "active",
+                *self.loc(),
+            ),
+        )
+
+    def allergy(self, row: dict[str, str], default: str | None) -> None:
+        system, code, term = self.code(row, default)
+        start = parse_date(row["START"])
+        if start is None:
+            raise RowSkip("invalid START")
+        category = (row.get("CATEGORY") or "").strip().lower()
+        severities = {(row.get(f"SEVERITY{i}") or "").strip().upper() for i in (1, 2)}
+        criticality = "high" if "SEVERE" in severities else "low" if severities - {""} else None
+        rid = _hid(row["PATIENT"], code, row["START"])
+        self.stager.add(
+            "s_allergies",
+            (
+                rid,
+                row["PATIENT"],
+                None,
+                start,
+                system,
+                code,
+                term,
+                category if category in vocab.ALLERGY_CATEGORIES else "other",
+                criticality,
+                "resolved" if parse_date(row.get("STOP")) else "active",
                 *self.loc(),
             ),
         )

@@ -216,14 +216,19 @@ STAFF_ROLE_WORDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def staff_role(text: str | None) -> str | None:
+def _role(text: str | None, words: tuple[tuple[str, str], ...]) -> str | None:
+    """The role of the first word found in a job title; ``other`` if none; None if no title."""
     if not text:
         return None
     low = text.lower()
-    for word, role in STAFF_ROLE_WORDS:
+    for word, role in words:
         if word in low:
             return role
     return "other"
+
+
+def staff_role(text: str | None) -> str | None:
+    return _role(text, STAFF_ROLE_WORDS)
 
 
 @lru_cache(maxsize=200_000)
@@ -234,3 +239,53 @@ def code_ok(system: str, code: str) -> bool:
 
 def ethnic_from_nhs(code: str) -> str:
     return NHS_ETHNIC_LETTER.get(code.strip().upper()[:1], "unknown") if code else "unknown"
+
+
+#: Words of a job title -> case_management_episodes.lead_professional_role (first match).
+LEAD_ROLE_WORDS: tuple[tuple[str, str], ...] = (
+    ("matron", "community_matron"),
+    ("case manag", "case_manager"),
+    ("district nurs", "district_nurse"),
+    ("social work", "social_worker"),
+    ("coordinat", "care_coordinator"),
+    ("general practi", "gp"),
+    ("gp", "gp"),
+)
+
+
+def lead_role(text: str | None) -> str | None:
+    """The lead-professional role a job title names; ``other`` for any other title."""
+    return _role(text, LEAD_ROLE_WORDS)
+
+
+#: UK Core extensions read from a Patient (https://fhir.hl7.org.uk/StructureDefinition/...).
+UKCORE_EXTENSION = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-"
+NHS_NUMBER_VERIFICATION = UKCORE_EXTENSION + "NHSNumberVerificationStatus"
+DEATH_NOTIFICATION = UKCORE_EXTENSION + "DeathNotificationStatus"
+NHS_COMMUNICATION = UKCORE_EXTENSION + "NHSCommunication"
+INTERPRETER_REQUIRED = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
+#: NHS-number verification status 01 is "Number present and verified"; any other
+#: status (trace required, trace attempted, ...) is reported, and the number kept.
+NHS_NUMBER_VERIFIED = "01"
+#: Death notification status U: the death notice was removed (the person is not dead).
+DEATH_NOTICE_REMOVED = "U"
+
+#: Allergy categories kept as sent (FHIR AllergyIntolerance.category, Synthea CATEGORY);
+#: anything else is ``other``.
+ALLERGY_CATEGORIES = ("food", "medication", "environment", "biologic")
+
+#: AllergyIntolerance.criticality -> allergies.criticality.
+ALLERGY_CRITICALITY = {"low": "low", "high": "high", "unable-to-assess": "unable_to_assess"}
+
+#: RelatedPerson.relationship codes (v3 RoleCode, v2-0131, SNOMED CT) -> what the related
+#: person is to the patient, as person_relationships.relationship.
+RELATIONSHIP = {
+    "SPS": "spouse",
+    "HUSB": "spouse",
+    "WIFE": "spouse",
+    "DOMPART": "spouse",
+    "NOK": "next_of_kin",
+    "N": "next_of_kin",
+    "133932002": "carer_of",  # SNOMED CT Caregiver (person)
+    "407542009": "carer_of",  # SNOMED CT Informal carer
+}

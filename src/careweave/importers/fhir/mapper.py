@@ -48,11 +48,11 @@ class FhirMapper(StagingMapper):
             self._raw(res, "(no resourceType)", "missing resourceType", "missing_field")
             return
         self.report.seen[rtype] += 1
+        rid = res.get("id")
         key = (
             full_url[9:] if isinstance(full_url, str) and full_url.startswith("urn:uuid:") else None
         )
         if key is None:
-            rid = res.get("id")
             key = rid if isinstance(rid, str) else None
         handler = HANDLERS.get(rtype)
         if handler is None:
@@ -76,6 +76,9 @@ class FhirMapper(StagingMapper):
             self._raw(res, rtype, reason, s.kind, key)
         else:
             self.report.mapped[rtype] += 1
+            if rid != key and isinstance(rid, str) and rid:
+                # Known by its urn:uuid here; ``Type/id`` references elsewhere use its id.
+                self.stager.add("s_aliases", (rid, key, self.fileno, self.entry))
 
     def _raw(
         self, res: Resource, rtype: str, reason: str, kind: str | None, key: str | None = None

@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from careweave.importers.fhir.handlers import activity, care, costs, observations, people
+from careweave.importers.fhir.handlers import (
+    activity,
+    care,
+    costs,
+    journey,
+    observations,
+    people,
+    reports,
+    unmapped,
+)
 
 if TYPE_CHECKING:
     from careweave.importers.fhir.mapper import FhirMapper
@@ -29,10 +38,17 @@ HANDLERS: dict[str, Handler] = {
     "Observation": observations.observation,
     "MedicationRequest": care.medication,
     "MedicationStatement": care.medication,
+    "MedicationDispense": care.medication,
+    "Medication": care.medication_definition,
     "CarePlan": care.care_plan,
     "CareTeam": care.care_team,
     "Procedure": activity.procedure,
     "Claim": costs.claim,
     "ExplanationOfBenefit": costs.claim,
     "Immunization": activity.immunization,
+    "AllergyIntolerance": journey.allergy,
+    "RelatedPerson": journey.related_person,
+    "EpisodeOfCare": journey.episode_of_care,
+    "DiagnosticReport": reports.diagnostic_report,
+    **dict.fromkeys(unmapped.NO_HOME, unmapped.no_home),
 }

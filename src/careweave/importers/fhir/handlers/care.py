@@ -19,47 +19,77 @@ if TYPE_CHECKING:
     from careweave.importers.fhir.mapper import FhirMapper
 
 
+#: care_plans.code of a CarePlan sent without a category (code_system ``other``).
+UNCATEGORISED_PLAN = "uncategorised"
+
+
 def medication(m: FhirMapper, res: Resource, key: str) -> None:
+    """MedicationRequest, MedicationStatement, MedicationDispense: a medication issue.
+
+    The medicine is ``medicationCodeableConcept``, a contained Medication, or a
+    Medication anywhere else in the input (same Bundle, another file), resolved
+    by reference when the import is finalised.
+    """
     skip_status(res, "entered-in-error")
+    rtype = res["resourceType"]
+    if rtype == "MedicationDispense" and res.get("authorizingPrescription"):
+        raise Skip("dispensed against a MedicationRequest, which is the issue", None)
     patient = m.subject(res)
+    medication_ref = None
     cc = res.get("medicationCodeableConcept")
     if cc is None:
-        mref = (res.get("medicationReference") or {}).get("reference", "")
-        if isinstance(mref, str) and mref.startswith("#"):
+        mref = res.get("medicationReference") or {}
+        target = mref.get("reference", "")
+        if isinstance(target, str) and target.startswith("#"):
             for c in res.get("contained") or ():
-                if isinstance(c, dict) and c.get("id") == mref[1:]:
+                if isinstance(c, dict) and c.get("id") == target[1:]:
                     cc = c.get("code")
-        if cc is None:
+        else:
+            medication_ref = ref_id(mref)
+        if cc is None and medication_ref is None:
             raise Skip(
-                "medication[x] is missing or not a contained Medication",
+                "medication[x] is missing or names no contained Medication",
                 "unresolved_medication",
             )
-    system, code, term = m.code(cc, "medication")
+    system, code, term = m.code(cc, "medication") if cc is not None else (None, None, None)
     when = (
         parse_date(res.get("authoredOn"))
         or parse_date(res.get("effectiveDateTime"))
         or parse_date((res.get("effectivePeriod") or {}).get("start"))
         or parse_date(res.get("dateAsserted"))
+        or parse_date(res.get("whenHandedOver"))
+        or parse_date(res.get("whenPrepared"))
     )
     if when is None:
-        raise Skip("missing required field authoredOn/effective[x]")
-    qty = ((res.get("dispenseRequest") or {}).get("quantity") or {}).get("value")
+        raise Skip("missing required field authoredOn/effective[x]/whenHandedOver")
+    qty = ((res.get("dispenseRequest") or {}).get("quantity") or res.get("quantity") or {}).get(
+        "value"
+    )
+    encounter = ref_id(res.get("encounter") or res.get("context"))
+    quantity = float(qty) if isinstance(qty, int | float) else None
     m.stager.add(
         "s_medications",
         (
             key,
-            res["resourceType"],
+            rtype,
             patient,
-            ref_id(res.get("encounter") or res.get("context")),
+            encounter,
             None,
             when,
             system,
             code,
             term,
-            float(qty) if isinstance(qty, int | float) else None,
+            quantity,
+            medication_ref,
             *m.loc(),
         ),
     )
+
+
+def medication_definition(m: FhirMapper, res: Resource, key: str) -> None:
+    """A Medication on its own: its code, for the requests that reference it."""
+    system, code, term = m.code(res.get("code"), "medication")
+    m.stager.add("s_medication_defs", (key, system, code, term, *m.loc()))
 
 
 def care_plan(m: FhirMapper, res: Resource, key: str) -> None:
@@ -74,7 +104,12 @@ def care_plan(m: FhirMapper, res: Resource, key: str) -> None:
     }
     if cats and isinstance(cats[-1], dict) and cats[-1].get("text"):
         merged["text"] = cats[-1]["text"]
-    system, code, term = m.code(merged, "care plan category")
+    if merged["coding"]:
+        system, code, term = m.code(merged, "care plan category")
+    else:
+        # category is optional in FHIR and UK Core: a plan without one is still a plan.
+        title = res.get("title") or res.get("description") or merged.get("text")
+        system, code, term = "other", UNCATEGORISED_PLAN, as_str(title)
     m.stager.add(
         "s_care_plans",
         (

@@ -14,6 +14,11 @@ from careweave.importers.fhir.fields import (
     first_text,
     ref_id,
 )
+from careweave.importers.fhir.handlers.identity import (
+    death_notice_removed,
+    identity,
+    verification_status,
+)
 from careweave.importers.values import parse_date
 
 if TYPE_CHECKING:
@@ -27,6 +32,15 @@ def patient(m: FhirMapper, res: Resource, key: str) -> None:
             value = str(ident.get("value") or "").replace(" ", "").replace("-", "")
             if is_valid(value):
                 nhs = value
+                status = verification_status(ident)
+                if status is not None and status != vocab.NHS_NUMBER_VERIFIED:
+                    m.report.problem(
+                        m.file_name,
+                        m.entry,
+                        "unverified_nhs_number",
+                        f"Patient {key}: NHS number verification status {status} "
+                        "(not verified); the number is used",
+                    )
             else:
                 m.report.problem(
                     m.file_name,
@@ -45,10 +59,11 @@ def patient(m: FhirMapper, res: Resource, key: str) -> None:
         if practice:
             break
     practice = practice or ref_id(res.get("managingOrganization"))
-    dod = parse_date(res.get("deceasedDateTime"))
+    # A death notice the Spine has removed (UK Core status U) is not a death.
+    dod = None if death_notice_removed(res) else parse_date(res.get("deceasedDateTime"))
     m.stager.add(
         "s_people",
-        (key, nhs, real, dob, sex, ethnicity(res), practice, dod, *m.loc()),
+        (key, nhs, real, dob, sex, ethnicity(res), practice, dod, *identity(res), *m.loc()),
     )
 
 
@@ -88,13 +103,14 @@ def organization(m: FhirMapper, res: Resource, key: str) -> None:
 
 
 def practitioner(m: FhirMapper, res: Resource, key: str) -> None:
-    role = None
+    role = lead = None
     for q in res.get("qualification") or ():
         if isinstance(q, dict):
-            role = vocab.staff_role(first_text(q.get("code")))
+            title = first_text(q.get("code"))
+            role, lead = vocab.staff_role(title), vocab.lead_role(title)
             if role:
                 break
-    m.stager.add("s_practitioners", (key, None, role, *m.loc()))
+    m.stager.add("s_practitioners", (key, None, role, lead, *m.loc()))
 
 
 def practitioner_role(m: FhirMapper, res: Resource, key: str) -> None:
@@ -107,7 +123,9 @@ def practitioner_role(m: FhirMapper, res: Resource, key: str) -> None:
         if t
     )
     org = ref_id(res.get("organization"))
-    m.stager.add("s_practitioners", (who, org, vocab.staff_role(text), *m.loc()))
+    m.stager.add(
+        "s_practitioners", (who, org, vocab.staff_role(text), vocab.lead_role(text), *m.loc())
+    )
 
 
 # -- activity
