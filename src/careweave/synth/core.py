@@ -211,6 +211,8 @@ class Ctx:
     ch_nursing: Arr
     ch_funded: Arr
     nhs: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    #: The dataset's seed (for the sub-streams of draws added after the main one).
+    seed: int = 0
 
     def person(self, idx: Arr) -> pa.Array:
         return self.nhs.take(pa.array(np.asarray(idx, dtype=np.int64)))

@@ -52,6 +52,7 @@ from careweave.dataset.nhs_number import SYNTHETIC_RANGES, capacity, synthetic_n
 from careweave.errors import InputError
 from careweave.synth import community, hospital, people, primary, social, spells, telehealth
 from careweave.synth import params as P
+from careweave.synth.allergies import allergies_table
 from careweave.synth.conditions import condition_intercepts, events_table, sample_conditions
 from careweave.synth.core import (
     NEVER,
@@ -88,7 +89,8 @@ CHUNK = 50_000
 #: (a stem has a valid check digit 10 times in 11), less a margin.
 MAX_PEOPLE = capacity(SYNTHETIC_RANGES)
 
-OUTPUT_TABLES = T.PERSON_TABLES
+#: The required person tables and the optional ones the generator writes.
+OUTPUT_TABLES = (*T.PERSON_TABLES, T.ALLERGIES)
 
 
 def _start_state(
@@ -191,6 +193,7 @@ def generate_chunk(
         care_home=st.care_home,
         ch_nursing=st.ch_nursing,
         ch_funded=st.ch_funded,
+        seed=seed,
     )
     return _tables(ctx, d, nhs, rows, seed)
 
@@ -223,6 +226,7 @@ def _tables(
         )
     )
     out["telehealth_readings"] = telehealth.telehealth_table(ctx)
+    out["allergies"] = allergies_table(ctx, seed)
     return out
 
 

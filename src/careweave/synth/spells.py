@@ -10,6 +10,7 @@ import pyarrow as pa
 from careweave.synth import codes as C
 from careweave.synth import params as P
 from careweave.synth.core import Arr, Ctx, Rows, Vocab, choose, dates, row_ids, take
+from careweave.synth.params import care as K
 
 DEST = ("home", "care_home", "other_hospital", "died", "other")
 
@@ -44,6 +45,7 @@ def spells_table(ctx: Ctx, rows: Rows) -> pa.Table:
     spec_vocab, spec = _specialty(rng, vocab, primary, method, age, elective)
     secondary = _secondary_diagnoses(rng, ctx, vocab, person, method, age, active, primary)
     open_spell = dis > ctx.end
+    ready = discharge_ready(ctx, person, adm, dis, method, dest, age, open_spell)
     return pa.table(
         {
             "id": row_ids("APC", ctx.ci, m),
@@ -59,8 +61,48 @@ def spells_table(ctx: Ctx, rows: Rows) -> pa.Table:
                 take(DEST, dest).to_numpy(zero_copy_only=False), pa.string(), mask=open_spell
             ),
             "cost": pa.nulls(m, pa.float64()),
+            "discharge_ready_date": dates(ready, open_spell | (dest == DEST.index("died"))),
         }
     )
+
+
+#: Sub-stream of the chunk's discharge-delay draws (seed, DELAY_STREAM, chunk).
+DELAY_STREAM = 0xDD
+
+
+def discharge_ready(
+    ctx: Ctx,
+    person: Arr,
+    adm: Arr,
+    dis: Arr,
+    method: Arr,
+    dest: Arr,
+    age: Arr,
+    open_spell: Arr,
+) -> Arr:
+    """Discharge ready day of each spell: the discharge day, except for older people's
+    emergency stays that waited after being ready (see ``params.care.DISCHARGE_DELAY``).
+    Meaningless (null in the table) for stays that ended in death or are still open."""
+    d = K.DISCHARGE_DELAY
+    rng = np.random.default_rng([ctx.seed, DELAY_STREAM, ctx.ci])
+    m = person.shape[0]
+    stay = dis - adm
+    eligible = (
+        (method == 0)
+        & (age >= d.min_age)
+        & (dest != DEST.index("died"))
+        & ~open_spell
+        & (stay >= d.min_stay)
+    )
+    share = np.where(age >= d.old_age, d.share_80, d.share_65)
+    share = share + np.where(dest == DEST.index("care_home"), d.care_home_extra, 0.0)
+    delayed = eligible & (rng.random(m) < share)
+    delay: Arr = np.asarray(rng.geometric(1 / d.mean_days, m))
+    delay = delay + np.where(
+        rng.random(m) < d.long_share, rng.geometric(1 / d.long_mean_days, m), 0
+    )
+    delay = np.minimum(delay, stay)
+    return np.asarray(np.where(delayed, dis - delay, dis))
 
 
 def _padded(tables: list[Arr]) -> tuple[Arr, Arr]:

@@ -1,0 +1,92 @@
+"""Allergies, discharge readiness, case management, telecare and carers.
+
+Part of :mod:`careweave.synth.params`. Each is drawn from a random stream of
+its own (seed, stream, chunk), so adding it changes no other table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- Allergies ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allergen:
+    """One recorded allergy: SNOMED CT code and term, FHIR category, the share of
+    people with it recorded by age (under 18, 18-64, 65+), the share of records
+    marked high criticality."""
+
+    code: str
+    term: str
+    category: str
+    child: float
+    adult: float
+    older: float
+    high: float = 0.05
+
+
+#: Recorded allergies. Penicillin: ~6% of UK primary-care records carry a
+#: penicillin allergy label, more with age (West et al., BJGP 2019; NICE
+#: NG15: ~10% report one); other drugs, foods (children most: peanut ~2%)
+#: and environmental allergens from the BSACI and Allergy UK prevalence
+#: summaries, as recorded in primary care (well below self-report), rounded.
+#: Medication codes other than penicillin should be checked against the UK
+#: edition before clinical use; all pass the SNOMED CT check digit.
+ALLERGENS: tuple[Allergen, ...] = (
+    Allergen("91936005", "Allergy to penicillin", "medication", 0.03, 0.07, 0.10, 0.10),
+    Allergen("294505008", "Allergy to amoxicillin", "medication", 0.006, 0.008, 0.01, 0.05),
+    Allergen("293586001", "Allergy to aspirin", "medication", 0.001, 0.005, 0.01),
+    Allergen("293619005", "Allergy to non-steroidal anti-inflammatory agent", "medication",
+             0.003, 0.01, 0.012),
+    Allergen("294716003", "Allergy to codeine", "medication", 0.001, 0.008, 0.012),
+    Allergen("91939003", "Allergy to sulfonamide", "medication", 0.001, 0.005, 0.008),
+    Allergen("293963004", "Allergy to trimethoprim", "medication", 0.001, 0.004, 0.008),
+    Allergen("91935009", "Allergy to peanut", "food", 0.02, 0.006, 0.002, 0.5),
+    Allergen("91934008", "Allergy to nut", "food", 0.01, 0.005, 0.002, 0.5),
+    Allergen("300913006", "Shellfish allergy", "food", 0.002, 0.006, 0.003, 0.4),
+    Allergen("91930004", "Allergy to eggs", "food", 0.008, 0.001, 0.0005, 0.2),
+    Allergen("425525006", "Allergy to dairy product", "food", 0.01, 0.002, 0.001, 0.1),
+    Allergen("417532002", "Allergy to fish", "food", 0.002, 0.002, 0.001, 0.3),
+    Allergen("232350006", "House dust mite allergy", "environment", 0.015, 0.01, 0.004),
+    Allergen("418689008", "Allergy to grass pollen", "environment", 0.015, 0.02, 0.005),
+    Allergen("419263009", "Allergy to tree pollen", "environment", 0.005, 0.006, 0.002),
+    Allergen("232347008", "Dander (animal) allergy", "environment", 0.008, 0.007, 0.002),
+    Allergen("424213003", "Allergy to bee venom", "environment", 0.002, 0.003, 0.003, 0.6),
+    Allergen("300916003", "Latex allergy", "environment", 0.001, 0.004, 0.003, 0.3),
+)  # fmt: skip
+#: Share of records with criticality not assessed; statuses (active, inactive,
+#: resolved: de-labelled after testing, rare in practice).
+UNABLE_TO_ASSESS_SHARE = 0.05
+ALLERGY_STATUS = (("active", 0.95), ("inactive", 0.02), ("resolved", 0.03))
+#: Records go back at most this many years before the span end (and never before birth).
+ALLERGY_LOOKBACK_YEARS = 25
+
+
+# --- Discharge ready date -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DischargeDelay:
+    """Emergency spells of older people discharged alive after at least
+    ``min_stay`` days wait after their discharge ready date with probability
+    ``share_65``/``share_80`` (more when going to a care home, ``care_home_extra``),
+    for 1 + a geometric number of days (mean ``mean_days``), a share much longer
+    (mean ``long_mean_days``). NHS England Discharge delays (acute) 2023/24: about
+    1 in 8 discharges of patients staying 1+ days is delayed, ~12,000 people a day
+    in acute beds past their ready date, mostly 65+, median delay ~3-4 days;
+    seed 004: delayed transfers make up much of older people's bed days over 15
+    days. Younger people's and planned spells: ready on the discharge day."""
+
+    min_age: float = 65
+    old_age: float = 80
+    min_stay: int = 2
+    share_65: float = 0.16
+    share_80: float = 0.28
+    care_home_extra: float = 0.25
+    mean_days: float = 3.5
+    long_share: float = 0.12
+    long_mean_days: float = 14.0
+
+
+DISCHARGE_DELAY = DischargeDelay()
