@@ -17,7 +17,7 @@ step with :func:`careweave.dataset.nhs_number.is_valid`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from careweave.dataset.schema import Column, Kind, Table
 from careweave.ingest.sources import ABSENT, Source
@@ -158,113 +158,133 @@ def build_plan(
     """
     table = source.table
     select, raw = typed_select(source)
-    joins: list[str] = []
-
-    def col(name: str) -> str:
-        return f"t.{quote(name)}"
-
-    def as_date(name: str) -> str:
-        c = table.column(name)
-        return f"CAST({col(name)} AS DATE)" if c.kind is Kind.TIMESTAMP else col(name)
-
-    by_reason: dict[str, list[Rule]] = {r: [] for r in REASONS}
-
+    rules = _Rules()
     for c in table.columns:
-        if c.check not in KNOWN_CHECKS:
-            raise ValueError(f"{table.name}.{c.name}: no loader rule for check {c.check!r}")
-        if c.name in raw and c.kind is not Kind.STRING_LIST:
-            by_reason["unreadable_value"].append(
-                Rule(
-                    "unreadable_value",
-                    c.name,
-                    f"t.{quote(raw_name(c.name))} IS NOT NULL AND {col(c.name)} IS NULL",
-                )
-            )
-        if c.required:
-            cond = f"{col(c.name)} IS NULL"
-            if c.kind is Kind.STRING:
-                cond += f" OR trim({col(c.name)}) = ''"
-            by_reason["missing_required"].append(Rule("missing_required", c.name, f"({cond})"))
-        if c.check == "nhs_number":
-            cond = f"{col(c.name)} IS NOT NULL AND NOT _cw_nhs_valid({col(c.name)})"
-            if c.name == table.person_column and table.name != "people":
-                # A number found in people was checked when the person was loaded:
-                # only numbers without a person need the (costlier) Modulus-11 check.
-                cond = f"p.nhs_number IS NULL AND {cond}"
-            by_reason["invalid_nhs_number"].append(Rule("invalid_nhs_number", c.name, cond))
-        if c.values is not None:
-            allowed = ", ".join(_literal(v) for v in c.values)
-            by_reason["value_not_allowed"].append(
-                Rule("value_not_allowed", c.name, f"{col(c.name)} NOT IN ({allowed})")
-            )
-        by_reason["out_of_range"].extend(_range_rules(c, col(c.name)))
-        if c.check == "code" and c.name in bad_code_columns:
-            alias = f"bc_{c.name}"
-            joins.append(
-                f"LEFT JOIN _cw_bad_codes AS {alias} ON {alias}.code_system = t.code_system "
-                f"AND {alias}.code = {col(c.name)}"
-            )
-            by_reason["invalid_code"].append(
-                Rule("invalid_code", c.name, f"{alias}.code IS NOT NULL")
-            )
-        if c.check == "icd10" and c.name in bad_icd10_columns:
-            if c.kind is Kind.STRING_LIST:
-                cond = f"list_has_any({col(c.name)}, (SELECT list(code) FROM _cw_bad_icd10))"
-            else:
-                alias = f"bi_{c.name}"
-                joins.append(f"LEFT JOIN _cw_bad_icd10 AS {alias} ON {alias}.code = {col(c.name)}")
-                cond = f"{alias}.code IS NOT NULL"
-            by_reason["invalid_code"].append(Rule("invalid_code", c.name, cond))
+        _column_rules(rules, table, c, raw, bad_code_columns, bad_icd10_columns)
+    _date_rules(rules, table, today)
+    _person_rules(rules, table)
+    _reference_rules(rules, table)
+    return CheckPlan(select, tuple(rules.joins), rules.ordered(), raw)
 
+
+@dataclass
+class _Rules:
+    """Rules collected by reason (put in the order of :data:`REASONS` at the end),
+    and the joins their conditions need, in the order they were added."""
+
+    joins: list[str] = field(default_factory=list)
+    by_reason: dict[str, list[Rule]] = field(default_factory=lambda: {r: [] for r in REASONS})
+
+    def add(self, reason: str, column: str, condition: str) -> None:
+        self.by_reason[reason].append(Rule(reason, column, condition))
+
+    def ordered(self) -> tuple[Rule, ...]:
+        return tuple(r for reason in REASONS for r in self.by_reason[reason])
+
+
+def _col(name: str) -> str:
+    return f"t.{quote(name)}"
+
+
+def _as_date(table: Table, name: str) -> str:
+    c = table.column(name)
+    return f"CAST({_col(name)} AS DATE)" if c.kind is Kind.TIMESTAMP else _col(name)
+
+
+def _column_rules(
+    rules: _Rules,
+    table: Table,
+    c: Column,
+    raw: frozenset[str],
+    bad_code_columns: frozenset[str],
+    bad_icd10_columns: frozenset[str],
+) -> None:
+    """The rules on one column's own value: readable, present, NHS number, allowed
+    values, range, code syntax."""
+    if c.check not in KNOWN_CHECKS:
+        raise ValueError(f"{table.name}.{c.name}: no loader rule for check {c.check!r}")
+    col = _col(c.name)
+    if c.name in raw and c.kind is not Kind.STRING_LIST:
+        rules.add(
+            "unreadable_value", c.name, f"t.{quote(raw_name(c.name))} IS NOT NULL AND {col} IS NULL"
+        )
+    if c.required:
+        cond = f"{col} IS NULL"
+        if c.kind is Kind.STRING:
+            cond += f" OR trim({col}) = ''"
+        rules.add("missing_required", c.name, f"({cond})")
+    if c.check == "nhs_number":
+        cond = f"{col} IS NOT NULL AND NOT _cw_nhs_valid({col})"
+        if c.name == table.person_column and table.name != "people":
+            # A number found in people was checked when the person was loaded:
+            # only numbers without a person need the (costlier) Modulus-11 check.
+            cond = f"p.nhs_number IS NULL AND {cond}"
+        rules.add("invalid_nhs_number", c.name, cond)
+    if c.values is not None:
+        allowed = ", ".join(_literal(v) for v in c.values)
+        rules.add("value_not_allowed", c.name, f"{col} NOT IN ({allowed})")
+    rules.by_reason["out_of_range"].extend(_range_rules(c, col))
+    if c.check == "code" and c.name in bad_code_columns:
+        alias = f"bc_{c.name}"
+        rules.joins.append(
+            f"LEFT JOIN _cw_bad_codes AS {alias} ON {alias}.code_system = t.code_system "
+            f"AND {alias}.code = {col}"
+        )
+        rules.add("invalid_code", c.name, f"{alias}.code IS NOT NULL")
+    if c.check == "icd10" and c.name in bad_icd10_columns:
+        if c.kind is Kind.STRING_LIST:
+            cond = f"list_has_any({col}, (SELECT list(code) FROM _cw_bad_icd10))"
+        else:
+            alias = f"bi_{c.name}"
+            rules.joins.append(f"LEFT JOIN _cw_bad_icd10 AS {alias} ON {alias}.code = {col}")
+            cond = f"{alias}.code IS NOT NULL"
+        rules.add("invalid_code", c.name, cond)
+
+
+def _date_rules(rules: _Rules, table: Table, today: dt.date) -> None:
+    """No date after the day of loading; no end before its start."""
     today_sql = f"DATE '{today.isoformat()}'"
     for d in table.date_columns:
-        by_reason["date_in_future"].append(Rule("date_in_future", d, f"{as_date(d)} > {today_sql}"))
+        rules.add("date_in_future", d, f"{_as_date(table, d)} > {today_sql}")
     for start, end in end_date_pairs(table):
-        by_reason["end_before_start"].append(
-            Rule("end_before_start", end, f"{as_date(end)} < {as_date(start)}")
-        )
+        rules.add("end_before_start", end, f"{_as_date(table, end)} < {_as_date(table, start)}")
 
+
+def _person_rules(rules: _Rules, table: Table) -> None:
+    """Dates within the person's life; for activity, a person in ``people``."""
     if table.name == "people":
         for d in ("registered_from", "registered_to", "date_of_death"):
-            by_reason["date_before_birth"].append(
-                Rule("date_before_birth", d, f"{col(d)} < t.date_of_birth")
-            )
-        by_reason["date_after_death"].append(
-            Rule("date_after_death", "registered_from", "t.registered_from > t.date_of_death")
-        )
-    elif table.person_column is not None:
-        person = table.person_column
-        joins.append(
-            "LEFT JOIN (SELECT nhs_number, date_of_birth, date_of_death FROM main.people) "
-            f"AS p ON p.nhs_number = {col(person)}"
-        )
-        by_reason["unknown_person"].append(
-            Rule("unknown_person", person, f"{col(person)} IS NOT NULL AND p.nhs_number IS NULL")
-        )
-        for d in table.date_columns:
-            by_reason["date_before_birth"].append(
-                Rule("date_before_birth", d, f"{as_date(d)} < p.date_of_birth")
-            )
-            by_reason["date_after_death"].append(
-                Rule("date_after_death", d, f"{as_date(d)} > p.date_of_death")
-            )
+            rules.add("date_before_birth", d, f"{_col(d)} < t.date_of_birth")
+        rules.add("date_after_death", "registered_from", "t.registered_from > t.date_of_death")
+        return
+    person = table.person_column
+    if person is None:
+        return
+    rules.joins.append(
+        "LEFT JOIN (SELECT nhs_number, date_of_birth, date_of_death FROM main.people) "
+        f"AS p ON p.nhs_number = {_col(person)}"
+    )
+    rules.add("unknown_person", person, f"{_col(person)} IS NOT NULL AND p.nhs_number IS NULL")
+    for d in table.date_columns:
+        rules.add("date_before_birth", d, f"{_as_date(table, d)} < p.date_of_birth")
+        rules.add("date_after_death", d, f"{_as_date(table, d)} > p.date_of_death")
 
+
+def _reference_rules(rules: _Rules, table: Table) -> None:
+    """References to other tables (organisations, spells) must resolve in the warehouse
+    (loaded earlier in this batch or before). The person is :func:`_person_rules`'s;
+    self-references are checked once the batch's own rows are known (ingest.steps)."""
     for c in table.columns:
         ref = c.references
         if ref is None or c.name == table.person_column or ref.table == table.name:
-            continue  # the person: above; self-references: after the batch is known
+            continue
         alias = f"r_{c.name}"
-        joins.append(
+        rules.joins.append(
             f"LEFT JOIN (SELECT {quote(ref.column)} AS k FROM main.{quote(ref.table)}) "
-            f"AS {alias} ON {alias}.k = {col(c.name)}"
+            f"AS {alias} ON {alias}.k = {_col(c.name)}"
         )
         reason = "unknown_organisation" if ref.table == "organisations" else "unknown_reference"
-        by_reason[reason].append(
-            Rule(reason, c.name, f"{col(c.name)} IS NOT NULL AND {alias}.k IS NULL")
-        )
-
-    ordered = tuple(r for reason in REASONS for r in by_reason[reason])
-    return CheckPlan(select, tuple(joins), ordered, raw)
+        rules.add(reason, c.name, f"{_col(c.name)} IS NOT NULL AND {alias}.k IS NULL")
 
 
 def _range_rules(c: Column, expr: str) -> list[Rule]:
