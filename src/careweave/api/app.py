@@ -29,7 +29,7 @@ from careweave.care import config as care_config
 from careweave.care.referrals import seed_services
 from careweave.errors import InputError
 from careweave.security.errors import DomainError
-from careweave.store.db import make_engine, session_factory, transaction, upgrade
+from careweave.store.db import READ_ONLY, make_engine, session_factory, transaction, upgrade
 
 log = logging.getLogger(__name__)
 # Below Starlette's 40 worker threads and the engine's 30 pooled connections.
@@ -140,8 +140,8 @@ def create_app(
     def health() -> JSONResponse | HealthOut:
         """200 when the store answers a query."""
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+                conn.execute(text("SELECT 1"))  # a read: never waits for the write lock
         except OperationalError:
             return JSONResponse({"detail": "store unreachable"}, status_code=503)
         return HealthOut(status="ok", store="reachable")

@@ -22,6 +22,7 @@ from careweave.care.config import CareConfig
 from careweave.care.context import Ctx
 from careweave.security import audit, auth
 from careweave.security.errors import Forbidden, Unauthorized
+from careweave.store.db import read_only
 from careweave.store.models import User
 
 SESSION_COOKIE = "cw_session"
@@ -53,6 +54,8 @@ def db(request: Request) -> Iterator[Session]:
     A refusal (403) that no check has audited yet (a CSRF failure, a meeting the user
     did not attend) is audited here, in its own transaction, naming the request."""
     session = state(request).sessions()
+    if request.method in SAFE_METHODS:
+        read_only(session)  # no write lock for reads (store/db.py)
     try:
         yield session
         session.commit()

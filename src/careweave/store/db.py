@@ -1,9 +1,14 @@
 """Engines, sessions and schema upgrades for the operational store.
 
-SQLite (a file, the default) and PostgreSQL are both first-class. On SQLite
-every transaction starts with ``BEGIN IMMEDIATE`` so concurrent requests queue
-for the single writer instead of failing half-way (each request writes at least
-an audit entry, so nearly all are writers anyway).
+SQLite (a file, the default) and PostgreSQL are both first-class. On SQLite a
+transaction starts with ``BEGIN IMMEDIATE`` (it takes the single-writer lock at
+once), so concurrent writers queue instead of failing half-way, except a
+session put in read mode by :func:`read_only` (every GET, HEAD and OPTIONS
+request of the API and workbench): it begins with a plain ``BEGIN`` and takes no
+lock, so a long read (a CSV export) never delays anyone. A read-mode session may
+not write: a flush with changes raises (a read transaction cannot safely become
+a writer under WAL); its audit entries are chained in afterwards, in their own
+short ``BEGIN IMMEDIATE`` transaction (careweave.security.audit).
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from typing import Any
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 from careweave.errors import InputError
 
 DEFAULT_DB_URL = "sqlite:///careweave.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "careweave_read_only"  # the execution option and session.info key of read mode
 
 
 def make_engine(url: str) -> Engine:
@@ -65,7 +71,30 @@ def _sqlite_immediate(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+def read_only(session: Session) -> None:
+    """Put a fresh session's first transaction in read mode (see the module docstring).
+    Only SQLite needs it (PostgreSQL readers never block writers); elsewhere it does
+    nothing. Call it before the session has run any statement."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.info[READ_ONLY] = True
+    session.connection(execution_options={READ_ONLY: True})
+
+
+def is_read_only(session: Session) -> bool:
+    return bool(session.info.get(READ_ONLY))
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_when_reading(session: Session, _flush: UOWTransaction, _i: Any) -> None:
+    if is_read_only(session) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError(
+            "a read-only request tried to write to the store; make it a POST (store/db.py)"
+        )
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -215,6 +215,45 @@ def run(
     return total, [found[k] for k in keys if k in found]
 
 
+EXPORT_COLUMNS = (
+    Person.nhs_number,
+    Person.date_of_birth,
+    Person.sex,
+    Person.practice_id,
+    Person.ccm_level,
+    Person.risk_percentile,
+    Person.risk_probability,
+    Person.segment,
+    Person.frailty_category,
+    Person.risk_explanation,
+)
+
+
+def export(
+    session: Session,
+    user: User,
+    f: Filters,
+    now: dt.datetime,
+    area_list: list[Area],
+    limit: int,
+) -> tuple[int, list[Any]]:
+    """(total matching, up to ``limit`` rows of the CSV's columns plus ``enrolled``), in
+    the page's order: plain rows in one query, not ORM objects, so a 50,000-row export
+    costs a fraction of the CPU (and the GIL) of loading people whole."""
+    q = build(user, f, now, area_list)
+    total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    col = SORTS.get(f.sort, Person.risk_probability)
+    order = col.desc() if f.direction == "desc" else col.asc()
+    if f.sort == "age":
+        order = col.asc() if f.direction == "desc" else col.desc()
+    rows_q = (
+        q.with_only_columns(*EXPORT_COLUMNS, open_episode().label("enrolled"))
+        .order_by(order.nulls_last(), Person.nhs_number)
+        .limit(limit)
+    )
+    return total, list(session.execute(rows_q).all())
+
+
 def segments(session: Session) -> list[str]:
     return [
         s

@@ -130,48 +130,69 @@ def worklist(
     )
 
 
+# OWASP CSV injection: a cell beginning with one of these is read as a formula by
+# spreadsheets (=HYPERLINK(...) from a source organisation code); prefix it with a quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    """A CSV cell that no spreadsheet runs as a formula (OWASP "CSV Injection" guidance:
+    prefix a leading =, +, -, @, tab or carriage return with a single quote)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+CSV_HEADER = (
+    "nhs_number",
+    "age",
+    "sex",
+    "practice_id",
+    "ccm_level",
+    "risk_percentile",
+    "risk_probability",
+    "segment",
+    "frailty_category",
+    "case_managed",
+    "explanation",
+)
+
+
 @router.get("/worklist.csv")
 def worklist_csv(p: PageDep, q: Filter) -> Response:
-    """Every row matching the filters (up to 50,000), audited like the page."""
+    """Every row matching the filters (up to 50,000), audited as one entry naming them;
+    every source-derived cell neutralised against formula injection."""
     p.ctx.require("register", "read")
     f = q.filters(1, True)
     area_list = wq.areas(p.ctx.session, p.user)
-    total, rows = wq.run(p.ctx.session, p.user, f, p.ctx.now, area_list, page_size=CSV_MAX_ROWS)
-    _audit_rows(p, [r for r, _ in rows], "csv export")
+    total, rows = wq.export(p.ctx.session, p.user, f, p.ctx.now, area_list, CSV_MAX_ROWS)
+    access.audit_list(
+        p.ctx.session,
+        p.user,
+        "register",
+        [r.nhs_number for r in rows],
+        p.ctx.now,
+        what="basis=worklist; csv export",
+    )
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(
-        [
-            "nhs_number",
-            "age",
-            "sex",
-            "practice_id",
-            "ccm_level",
-            "risk_percentile",
-            "risk_probability",
-            "segment",
-            "frailty_category",
-            "case_managed",
-            "explanation",
-        ]
-    )
+    w.writerow(CSV_HEADER)
     today = p.ctx.now.date()
-    for person, enrolled in rows:
-        w.writerow(
-            [
-                person.nhs_number,
-                age(person.date_of_birth, today),
-                person.sex,
-                person.practice_id or "",
-                person.ccm_level or "",
-                "" if person.risk_percentile is None else f"{person.risk_percentile:.1f}",
-                "" if person.risk_probability is None else f"{person.risk_probability:.4f}",
-                person.segment or "",
-                person.frailty_category or "",
-                "yes" if enrolled else "no",
-                "; ".join(str(x) for x in person.risk_explanation or []),
-            ]
-        )
+    w.writerows(
+        [
+            cell(r.nhs_number),
+            age(r.date_of_birth, today),
+            cell(r.sex),
+            cell(r.practice_id),
+            r.ccm_level or "",
+            "" if r.risk_percentile is None else f"{r.risk_percentile:.1f}",
+            "" if r.risk_probability is None else f"{r.risk_probability:.4f}",
+            cell(r.segment),
+            cell(r.frailty_category),
+            "yes" if r.enrolled else "no",
+            cell("; ".join(str(x) for x in r.risk_explanation or [])),
+        ]
+        for r in rows
+    )
     return Response(
         buf.getvalue(),
         media_type="text/csv; charset=utf-8",
