@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from care_world import ELSEWHERE, MR_JONES, MRS_JONES, World, join_teams
 from sqlalchemy import select
 
 from careweave.store.models import AuditEntry, CareTeamMember
+from careweave.web import install
+
+
+@pytest.fixture
+def sqlite_world(sqlite_world: World) -> World:
+    """The care world with the workbench's pages on its app (home, MDT pages)."""
+    install(sqlite_world.client.app)
+    return sqlite_world
 
 
 def end_membership(w: World, nhs: str, username: str) -> None:
