@@ -175,7 +175,7 @@ def test_users_tokens_breaches_and_upgrade(
 ) -> None:
     db = f"sqlite:///{tmp_path / 's.db'}"
     assert main(["db", "upgrade", "--db", db]) == 0
-    assert "9 services seeded" in capsys.readouterr().out
+    assert "10 services seeded" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", db]) == 0
     assert "0 services seeded" in capsys.readouterr().out
     import io

@@ -109,10 +109,18 @@ def test_referral_transitions() -> None:
     legal = {(a, b) for a, bs in TRANSITIONS.items() for b in bs}
     assert legal == {
         ("received", "triaged"),
+        ("received", "accepted"),
+        ("received", "declined"),
+        ("received", "redirected"),
         ("triaged", "accepted"),
         ("triaged", "declined"),
+        ("triaged", "redirected"),
         ("accepted", "scheduled"),
+        ("accepted", "completed"),
+        ("scheduled", "scheduled"),
+        ("scheduled", "attended"),
         ("scheduled", "completed"),
+        ("attended", "completed"),
     }
     for a in STATUSES:
         for b in STATUSES:
@@ -145,7 +153,7 @@ def test_referral_lifecycle_and_breach_alerts(world: World) -> None:
     # Illegal transitions are refused and change nothing.
     r = w.post("rr", f"/referrals/{late['id']}/status", {"status": "completed"})
     assert r.status_code == 409
-    assert "received referral can move to triaged" in r.json()["detail"]
+    assert "received referral can move to triaged, accepted" in r.json()["detail"]
     w.clock.advance(minutes=30)
     for status in ("triaged", "accepted"):
         r = w.post("rr", f"/referrals/{prompt['id']}/status", {"status": status})

@@ -127,7 +127,7 @@ def test_integrated_scenario_no_admission(world: World) -> None:
     #    support worker and community nursing are told, and her GP.
     trip = w.clock.advance(hours=1)
     out = w.event(MRS_JONES, "fall_alarm", trip, device="pendant")
-    expected = {"control", "rr", "support", "dn", "dr_gp"}
+    expected = {"control", "rr", "support", "dn", "dr_gp", "cc"}
     assert recipients(w, about(MRS_JONES, "event:fall_alarm")) == expected
     rr_tasks = [t for t in w.get("rr", "/tasks").json() if t["source"] == "event:fall_alarm"]
     assert len(rr_tasks) == 1

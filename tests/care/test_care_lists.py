@@ -173,7 +173,8 @@ def test_referrals_list_leaves_out_a_declined_referral(sqlite_world: World) -> N
         assert r.status_code == 201, r.text
         ids[nhs] = r.json()["id"]
     for status in ("triaged", "declined"):
-        r = w.post("cm", f"/referrals/{ids[MR_JONES]}/status", {"status": status})
+        why = {"decline_reason": "not_eligible"} if status == "declined" else {}
+        r = w.post("cm", f"/referrals/{ids[MR_JONES]}/status", {"status": status, **why})
         assert r.status_code == 200, r.text
     r = w.get("cm", "/referrals")
     assert r.status_code == 200, r.text

@@ -134,14 +134,8 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
         lambda w, x, u: {"title": "Weekly MDT", "held_at": w.clock.now.isoformat(), "agenda": [x]},
         True,
     ),
-    (
-        "referral",
-        "write",
-        "POST",
-        lambda x: f"/referrals/{IDS['referral', x]}/status",
-        lambda w, x, u: {"status": "triaged"},
-        True,
-    ),
+    # Moving a referral on also needs a place on the service's staff: tested in
+    # tests/care/test_care_referrals.py (who may make each transition).
     ("referral", "read", "GET", lambda x: f"/referrals/{IDS['referral', x]}", None, True),
     ("referral", "read", "GET", lambda x: "/referrals", None, False),
     # Attending the meeting is what entitles one to open it.

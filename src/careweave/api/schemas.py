@@ -306,12 +306,59 @@ class ReferralOut(Out):
     breached_at: dt.datetime | None
     history: list[dict[str, Any]]
     source: str
+    reference: str
+    version: int
+    decline_reason: str | None
+    booked_with: str | None
+    redirected_to_id: int | None
 
 
 class TransitionIn(In):
-    status: Literal["received", "triaged", "accepted", "declined", "scheduled", "completed"]
+    status: Literal[
+        "received",
+        "triaged",
+        "accepted",
+        "declined",
+        "redirected",
+        "scheduled",
+        "attended",
+        "completed",
+    ]
     note: Text | None = Field(default=None, max_length=2000)
     scheduled_for: dt.datetime | None = None
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The version the change is made against: a stale one is refused (409)",
+    )
+    decline_reason: (
+        Literal[
+            "no_capacity",
+            "out_of_area",
+            "not_eligible",
+            "needs_met_elsewhere",
+            "person_declined",
+            "duplicate",
+        ]
+        | None
+    ) = None
+    booked_with: Text | None = Field(default=None, max_length=200)
+    redirect_to: Text | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ServiceMemberOut(BaseModel):
+    user_id: int
+    username: str
+    display_name: str
+    added_at: dt.datetime
+
+
+class UnmetNeedOut(BaseModel):
+    service_id: str
+    reason: str
+    unmet_need: bool
+    count: int
 
 
 class BreachCheckIn(In):
@@ -343,6 +390,7 @@ class TaskOut(Out):
     title: str
     owner_user_id: int | None
     owner_role: str | None
+    owner_service_id: str | None
     due_at: dt.datetime
     status: str
     source: str
@@ -361,6 +409,7 @@ class NotificationOut(Out):
     subject: str
     event_id: int | None
     referral_id: int | None
+    service_id: str | None
     created_at: dt.datetime
     read_at: dt.datetime | None
 

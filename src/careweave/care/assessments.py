@@ -102,6 +102,7 @@ def record(
                 ctx.session,
                 nhs_number,
                 t.role,
+                fallback_service=ctx.config.routing.unowned_to,
                 title=t.title,
                 due_at=ctx.now + dt.timedelta(hours=t.due_hours),
                 source=f"assessment:{a.id}",

@@ -37,6 +37,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+LEAD = "lead_professional"
+SERVICE_PREFIX = "service:"
+
+
 def _check_roles(roles: list[str], allow_all: bool = False) -> list[str]:
     for r in roles:
         if not (r in TEAM_ROLES or (allow_all and r == "*")):
@@ -44,14 +48,40 @@ def _check_roles(roles: list[str], allow_all: bool = False) -> list[str]:
     return roles
 
 
+def _check_targets(targets: list[str]) -> list[str]:
+    """Routing targets: a care-team role, '*' (the whole team), ``lead_professional``
+    (the accountable lead of the open episode) or ``service:<id>`` (that service's staff)."""
+    for t in targets:
+        if t == LEAD or (t.startswith(SERVICE_PREFIX) and len(t) > len(SERVICE_PREFIX)):
+            continue
+        if not (t in TEAM_ROLES or t == "*"):
+            raise ValueError(
+                f"{t!r} is not a care-team role ({', '.join(TEAM_ROLES)}), '*', "
+                f"'{LEAD}' or 'service:<id>'"
+            )
+    return targets
+
+
+def target_services(targets: list[str]) -> list[str]:
+    return [t[len(SERVICE_PREFIX) :] for t in targets if t.startswith(SERVICE_PREFIX)]
+
+
 class TaskSpec(_Strict):
-    role: str
+    """A task a rule raises. Owner: the team member in ``role`` (or the lead professional
+    when ``role = "lead_professional"``); while vacant, ``service``'s duty queue; else the
+    lead professional; else the routing file's ``unowned_to`` service. Never no one."""
+
+    role: str | None = None
+    service: str | None = None
     title: str
     due_hours: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _role(self) -> TaskSpec:
-        _check_roles([self.role])
+        if self.role is None and self.service is None:
+            raise ValueError("a task needs a 'role' or a 'service' to own it")
+        if self.role is not None and self.role != LEAD:
+            _check_roles([self.role])
         return self
 
 
@@ -71,12 +101,21 @@ class RoutingRule(_Strict):
 
     @model_validator(mode="after")
     def _roles(self) -> RoutingRule:
-        _check_roles(self.notify, allow_all=True)
+        _check_targets(self.notify)
         return self
 
 
 class Routing(_Strict):
+    # Where a task goes when nobody the rule names can take it: a service's duty queue.
+    unowned_to: str = "single-point-of-access"
     rules: list[RoutingRule]
+
+    def services_named(self) -> set[str]:
+        out = {self.unowned_to}
+        for r in self.rules:
+            out |= set(target_services(r.notify))
+            out |= {t.service for t in r.tasks if t.service}
+        return out
 
     def for_event(self, event_type: str) -> list[RoutingRule]:
         return [r for r in self.rules if r.event == event_type]
@@ -304,6 +343,9 @@ def load(config_dir: Path | str | None = None) -> CareConfig:
         t = _validate(Template, _read(path), path)
         templates.setdefault(t.id, {})[t.version] = t
     services = {s.id for s in parts["services"].services}
+    unknown = sorted(parts["routing"].services_named() - services)
+    if unknown:
+        raise InputError(f"{pick('routing.toml')}: service {unknown[0]!r} is not in services.toml")
     for versions in templates.values():
         for t in versions.values():
             for trig in t.triggers:

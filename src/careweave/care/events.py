@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care.config import EVENT_TYPES, Measure, Telehealth, TelehealthRule
 from careweave.care.context import Ctx
-from careweave.care.notify import notify_team, task_for_role, team
+from careweave.care.notify import notify_team, route, task_for_role, team
 from careweave.security import audit
 from careweave.security.errors import Invalid
 from careweave.store.models import (
@@ -98,8 +98,9 @@ def ingest(
     ctx.session.flush()
     out = Routed(ev)
     members = team(ctx.session, nhs_number)
-    for rule in ctx.config.routing.for_event(event_type):
-        out.notifications += notify_team(
+    routing = ctx.config.routing
+    for rule in routing.for_event(event_type):
+        out.notifications += route(
             ctx.session,
             nhs_number,
             rule.notify,
@@ -115,6 +116,8 @@ def ingest(
                     ctx.session,
                     nhs_number,
                     spec.role,
+                    service=spec.service,
+                    fallback_service=routing.unowned_to,
                     title=spec.title,
                     due_at=occurred_at + dt.timedelta(hours=spec.due_hours),
                     source=f"event:{event_type}",

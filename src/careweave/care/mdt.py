@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from careweave.care.context import Ctx
+from careweave.care.services import my_service_ids
 from careweave.security import access
 from careweave.security.errors import Forbidden, Invalid, NotFound
 from careweave.store.models import CareTeamMember, MdtMeeting, Task, User
@@ -151,20 +152,26 @@ def record_decision(
 
 
 def my_tasks(ctx: Ctx, status: str | None) -> list[Task]:
-    """Tasks owned by the user, or by a care-team role they hold for the person and vacant.
+    """Tasks owned by the user, or waiting in the duty queue of a service they work for.
 
-    A task about a person the user may no longer see (their team membership ended, a
-    referral was declined, the person objected to sharing) is left out, not refused: the
-    rest of the list still shows. The list is audited as one entry naming the people."""
+    (Tasks stored before every task had an owner, with only a vacant team role, go to
+    the people who now hold that role in the person's team.) A task about a person the
+    user may no longer see (their team membership ended, a referral was declined, the
+    person objected to sharing) is left out, not refused: the rest of the list still
+    shows. The list is audited as one entry naming the people."""
     ctx.require("task", "read")
     roles = select(CareTeamMember.nhs_number, CareTeamMember.team_role).where(
         CareTeamMember.user_id == ctx.user.id, CareTeamMember.ended_at.is_(None)
     )
     pairs = {(n, r) for n, r in ctx.session.execute(roles)}
+    queues = my_service_ids(ctx.session, ctx.user)
     q = select(Task).where(
         or_(
             Task.owner_user_id == ctx.user.id,
-            Task.owner_user_id.is_(None) & Task.nhs_number.in_({n for n, _ in pairs}),
+            Task.owner_user_id.is_(None) & Task.owner_service_id.in_(queues),
+            Task.owner_user_id.is_(None)
+            & Task.owner_service_id.is_(None)
+            & Task.nhs_number.in_({n for n, _ in pairs}),
         )
     )
     if status is not None:
@@ -174,7 +181,9 @@ def my_tasks(ctx: Ctx, status: str | None) -> list[Task]:
     rows = [
         t
         for t in ctx.session.execute(q.order_by(Task.due_at, Task.id)).scalars()
-        if t.owner_user_id is not None or (t.nhs_number, t.owner_role) in pairs
+        if t.owner_user_id is not None
+        or t.owner_service_id is not None
+        or (t.nhs_number, t.owner_role) in pairs
     ]
     seen = access.visible(
         ctx.session, ctx.user, {t.nhs_number for t in rows if t.nhs_number}, ctx.now
@@ -204,6 +213,7 @@ def update_task(ctx: Ctx, task_id: int, status: str) -> Task:
     if status not in TASK_STATUSES:
         raise Invalid(f"status: one of {', '.join(TASK_STATUSES)}")
     if t.owner_user_id is None:
+        # Taking a task from a service's duty queue: the service stays on it too.
         t.owner_user_id = ctx.user.id
     t.status = status
     t.completed_at = ctx.now if status in ("done", "cancelled") else None

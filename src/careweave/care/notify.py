@@ -1,16 +1,33 @@
-"""Telling the right people: care-team lookup by role, notifications, tasks."""
+"""Telling the right people: care-team lookup by role, service duty queues, notifications, tasks.
+
+Every task has an owner: a user, or a service's duty queue (``owner_service_id``)
+whose staff share it. ``unowned_tasks_refused`` makes a task with neither
+impossible to store, whoever writes it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from careweave.care.context import Ctx
 from careweave.security import access
-from careweave.store.models import CareTeamMember, Notification, Task
+from careweave.store.models import CareTeamMember, Episode, Notification, Task
+
+
+class UnownedTask(ValueError):
+    """A task with neither an owner user nor an owner service queue."""
+
+
+@event.listens_for(Session, "before_flush")
+def unowned_tasks_refused(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Task) and obj.owner_user_id is None and obj.owner_service_id is None:
+            raise UnownedTask(f"task {obj.title!r}: a task needs an owner (a user or a service)")
 
 
 def team(session: Session, nhs_number: str) -> list[CareTeamMember]:
@@ -21,6 +38,15 @@ def team(session: Session, nhs_number: str) -> list[CareTeamMember]:
             .order_by(CareTeamMember.id)
         ).scalars()
     )
+
+
+def lead_professional(session: Session, nhs_number: str) -> int | None:
+    """The accountable lead of the person's open case-management episode, if any."""
+    return session.execute(
+        select(Episode.lead_professional_id).where(
+            Episode.nhs_number == nhs_number, Episode.end_date.is_(None)
+        )
+    ).scalar_one_or_none()
 
 
 def members_in_roles(
@@ -36,6 +62,43 @@ def members_in_roles(
     return [m for m in members if "*" in wanted or m.team_role in wanted]
 
 
+def notify_users(
+    session: Session,
+    nhs_number: str | None,
+    recipients: Iterable[tuple[int, str | None]],
+    *,
+    kind: str,
+    subject: str,
+    now: dt.datetime,
+    event_id: int | None = None,
+    referral_id: int | None = None,
+    service_id: str | None = None,
+    exclude_user: int | None = None,
+    sent: dict[int, Notification] | None = None,
+) -> list[Notification]:
+    """One notification per (user, team role) pair given, skipping users already in ``sent``."""
+    sent = {} if sent is None else sent
+    out = []
+    for user_id, team_role in recipients:
+        if user_id in sent or user_id == exclude_user:
+            continue
+        n = Notification(
+            recipient_user_id=user_id,
+            team_role=team_role,
+            nhs_number=nhs_number,
+            kind=kind[:32],
+            subject=subject,
+            event_id=event_id,
+            referral_id=referral_id,
+            service_id=service_id,
+            created_at=now,
+        )
+        session.add(n)
+        sent[user_id] = n
+        out.append(n)
+    return out
+
+
 def notify_team(
     session: Session,
     nhs_number: str,
@@ -47,45 +110,43 @@ def notify_team(
     event_id: int | None = None,
     exclude_user: int | None = None,
     members: list[CareTeamMember] | None = None,
+    sent: dict[int, Notification] | None = None,
 ) -> list[Notification]:
     """One notification per user holding any of ``roles`` in the person's team."""
-    sent: dict[int, Notification] = {}
-    for m in members_in_roles(session, nhs_number, roles, members):
-        if m.user_id in sent or m.user_id == exclude_user:
-            continue
-        n = Notification(
-            recipient_user_id=m.user_id,
-            team_role=m.team_role,
-            nhs_number=nhs_number,
-            kind=kind[:32],
-            subject=subject,
-            event_id=event_id,
-            created_at=now,
-        )
-        session.add(n)
-        sent[m.user_id] = n
-    return list(sent.values())
+    return notify_users(
+        session,
+        nhs_number,
+        [(m.user_id, m.team_role) for m in members_in_roles(session, nhs_number, roles, members)],
+        kind=kind,
+        subject=subject,
+        now=now,
+        event_id=event_id,
+        exclude_user=exclude_user,
+        sent=sent,
+    )
 
 
-def task_for_role(
+def new_task(
     session: Session,
-    nhs_number: str,
-    role: str,
+    nhs_number: str | None,
     *,
     title: str,
     due_at: dt.datetime,
     source: str,
     now: dt.datetime,
+    owner_user_id: int | None = None,
+    owner_service_id: str | None = None,
+    owner_role: str | None = None,
     event_id: int | None = None,
-    members: list[CareTeamMember] | None = None,
 ) -> Task:
-    """A task owned by the team member in ``role`` (the first one), or by the role if vacant."""
-    owners = members_in_roles(session, nhs_number, [role], members)
+    if owner_user_id is None and owner_service_id is None:
+        raise UnownedTask(f"task {title!r}: a task needs an owner (a user or a service)")
     task = Task(
         nhs_number=nhs_number,
         title=title,
-        owner_user_id=owners[0].user_id if owners else None,
-        owner_role=role,
+        owner_user_id=owner_user_id,
+        owner_service_id=owner_service_id,
+        owner_role=owner_role,
         due_at=due_at,
         status="open",
         source=source,
@@ -94,6 +155,122 @@ def task_for_role(
     )
     session.add(task)
     return task
+
+
+def task_owner(
+    session: Session,
+    nhs_number: str,
+    role: str | None,
+    service: str | None,
+    fallback_service: str,
+    members: list[CareTeamMember] | None = None,
+) -> tuple[int | None, str | None]:
+    """(user, service queue) to own a task: the team member in ``role`` (the lead
+    professional for ``lead_professional``); while vacant ``service``'s duty queue; else the
+    person's lead professional; else ``fallback_service``'s queue. Never (None, None)."""
+    from careweave.care.config import LEAD
+
+    if role == LEAD:
+        lead = lead_professional(session, nhs_number)
+        if lead is not None:
+            return lead, None
+    elif role is not None:
+        owners = members_in_roles(session, nhs_number, [role], members)
+        if owners:
+            return owners[0].user_id, None
+    if service is not None:
+        return None, service
+    lead = lead_professional(session, nhs_number)
+    if lead is not None:
+        return lead, None
+    return None, fallback_service
+
+
+def task_for_role(
+    session: Session,
+    nhs_number: str,
+    role: str | None,
+    *,
+    title: str,
+    due_at: dt.datetime,
+    source: str,
+    now: dt.datetime,
+    fallback_service: str,
+    service: str | None = None,
+    event_id: int | None = None,
+    members: list[CareTeamMember] | None = None,
+) -> Task:
+    """A task for ``role`` in the person's team, owned as ``task_owner`` decides."""
+    user, queue = task_owner(session, nhs_number, role, service, fallback_service, members)
+    return new_task(
+        session,
+        nhs_number,
+        title=title,
+        due_at=due_at,
+        source=source,
+        now=now,
+        owner_user_id=user,
+        owner_service_id=queue,
+        owner_role=role,
+        event_id=event_id,
+    )
+
+
+def route(
+    session: Session,
+    nhs_number: str,
+    targets: Iterable[str],
+    *,
+    kind: str,
+    subject: str,
+    now: dt.datetime,
+    event_id: int | None = None,
+    members: list[CareTeamMember] | None = None,
+    sent: dict[int, Notification] | None = None,
+    exclude_user: int | None = None,
+) -> list[Notification]:
+    """Notify every routing target (care-team roles, '*', the lead professional, service
+    duty queues), each user once: the first target that reaches them names the role."""
+    from careweave.care.config import LEAD, SERVICE_PREFIX
+    from careweave.care.services import staff_ids
+
+    sent = {} if sent is None else sent
+    out: list[Notification] = []
+    if members is None:
+        members = team(session, nhs_number)
+    common: dict[str, Any] = {
+        "kind": kind,
+        "subject": subject,
+        "now": now,
+        "event_id": event_id,
+        "sent": sent,
+        "exclude_user": exclude_user,
+    }
+    for target in targets:
+        if target == LEAD:
+            lead = lead_professional(session, nhs_number)
+            if lead is not None:
+                out += notify_users(session, nhs_number, [(lead, LEAD)], **common)
+        elif target.startswith(SERVICE_PREFIX):
+            service_id = target[len(SERVICE_PREFIX) :]
+            out += notify_users(
+                session,
+                nhs_number,
+                [(uid, None) for uid in staff_ids(session, service_id)],
+                service_id=service_id,
+                **common,
+            )
+        else:
+            out += notify_users(
+                session,
+                nhs_number,
+                [
+                    (m.user_id, m.team_role)
+                    for m in members_in_roles(session, nhs_number, [target], members)
+                ],
+                **common,
+            )
+    return out
 
 
 def inbox(ctx: Ctx, *, unread: bool, limit: int) -> list[Notification]:

@@ -1,9 +1,26 @@
 """Single point of access: the service directory and the referral lifecycle.
 
-received -> triaged -> accepted | declined; accepted -> scheduled -> completed.
-The response standard is the time from receipt to accept/decline for the
-referral's urgency; ``check_breaches`` (run by clock, CLI or API) raises an
-alert to the referrer and the service contact for each referral that missed it.
+A referral arrives in the service's duty inbox (``received``). The service's
+staff (care/services.py) then, and only they:
+
+    received  -> triaged | accepted | declined | redirected
+    triaged   -> accepted | declined | redirected
+    accepted  -> scheduled | completed
+    scheduled -> scheduled (re-booked) | attended | completed
+    attended  -> completed
+
+``declined`` needs a reason from ``DECLINE_REASONS`` (the unmet-need count
+reads them); ``scheduled`` needs a time and who will see the person;
+``redirected`` closes this referral and opens a new one at another service,
+with the same urgency and reason, whose clock starts afresh. Every change
+bumps ``version``: a change made against an older version is refused (409),
+so two people acting on the same inbox cannot overwrite each other. Each
+change tells the referrer, the person's care team and the service's staff in
+one plain-English sentence, and the history entry keeps who was told.
+
+The response standard is the time from receipt to accept/decline/redirect for
+the referral's urgency; ``check_breaches`` (run by clock, CLI or API) raises an
+alert to the referrer and the service's staff for each referral that missed it.
 """
 
 from __future__ import annotations
@@ -14,22 +31,47 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careweave.care import services as service_staff
 from careweave.care.config import URGENCIES, CareConfig
 from careweave.care.context import Ctx
+from careweave.care.notify import notify_users, team
+from careweave.care.wording import person_name, possessive, uk_time
 from careweave.security import access, audit
-from careweave.security.errors import Conflict, Invalid, NotFound
-from careweave.store.models import Notification, Referral, Service
+from careweave.security.errors import Conflict, Forbidden, Invalid, NotFound
+from careweave.store.models import Notification, Person, Referral, Service, User
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "received": ("triaged",),
-    "triaged": ("accepted", "declined"),
-    "accepted": ("scheduled",),
-    "scheduled": ("completed",),
+    "received": ("triaged", "accepted", "declined", "redirected"),
+    "triaged": ("accepted", "declined", "redirected"),
+    "accepted": ("scheduled", "completed"),
+    "scheduled": ("scheduled", "attended", "completed"),
+    "attended": ("completed",),
     "declined": (),
     "completed": (),
+    "redirected": (),
 }
 STATUSES = tuple(TRANSITIONS)
-RESPONDED = ("accepted", "declined")
+RESPONDED = ("accepted", "declined", "redirected")
+OPEN = ("received", "triaged", "accepted", "scheduled", "attended")
+# Why a service declines; the first three are need the area has no service to meet.
+DECLINE_REASONS: dict[str, str] = {
+    "no_capacity": "no capacity in the service",
+    "out_of_area": "outside the area the service covers",
+    "not_eligible": "does not meet the service's criteria",
+    "needs_met_elsewhere": "needs already met by another service",
+    "person_declined": "the person declined the service",
+    "duplicate": "a duplicate of another referral",
+}
+UNMET_NEED = ("no_capacity", "out_of_area", "not_eligible")
+VERBS = {
+    "triaged": "triaged",
+    "accepted": "accepted",
+    "declined": "declined",
+    "redirected": "redirected",
+    "scheduled": "booked",
+    "attended": "recorded the visit for",
+    "completed": "completed",
+}
 
 
 def check_transition(current: str, new: str) -> None:
@@ -45,10 +87,13 @@ def check_transition(current: str, new: str) -> None:
 
 
 def seed_services(session: Session, config: CareConfig, now: dt.datetime) -> int:
-    """Load the shipped directory when the store has none; returns how many were added."""
-    if session.execute(select(Service.id).limit(1)).first():
-        return 0
-    for s in config.services.services:
+    """Add the shipped services the store does not have yet (by id); returns how many.
+
+    Services already in the store are left as administrators edited them.
+    """
+    have = set(session.execute(select(Service.id)).scalars())
+    added = [s for s in config.services.services if s.id not in have]
+    for s in added:
         session.add(
             Service(
                 id=s.id,
@@ -62,7 +107,8 @@ def seed_services(session: Session, config: CareConfig, now: dt.datetime) -> int
                 updated_at=now,
             )
         )
-    return len(config.services.services)
+    session.flush()
+    return len(added)
 
 
 def _check_standards(hours: dict[str, Any]) -> dict[str, float]:
@@ -118,6 +164,120 @@ def services(ctx: Ctx, locality: str | None = None) -> list[Service]:
 # ------------------------------------------------------------ referrals
 
 
+def _told_names(session: Session, sent: list[Notification]) -> list[str]:
+    ids = [n.recipient_user_id for n in sent]
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    names = {uid: name for uid, name in rows.tuples()}
+    return [names[i] for i in ids if i in names]
+
+
+def _tell(ctx: Ctx, ref: Referral, svc: Service, subject: str) -> list[str]:
+    """Tell the referrer, the person's care team and the service's staff (not the actor)."""
+    sent: dict[int, Notification] = {}
+    common: dict[str, Any] = {
+        "kind": "referral",
+        "subject": subject,
+        "now": ctx.now,
+        "referral_id": ref.id,
+        "exclude_user": ctx.user.id,
+        "sent": sent,
+    }
+    s = ctx.session
+    if ref.referrer_id is not None:
+        notify_users(s, ref.nhs_number, [(ref.referrer_id, "referrer")], **common)
+    notify_users(
+        s, ref.nhs_number, [(m.user_id, m.team_role) for m in team(s, ref.nhs_number)], **common
+    )
+    notify_users(
+        s,
+        ref.nhs_number,
+        [(uid, None) for uid in service_staff.staff_ids(s, svc.id)],
+        service_id=svc.id,
+        **common,
+    )
+    return _told_names(s, list(sent.values()))
+
+
+def _entry(ctx: Ctx, status: str, **extra: Any) -> dict[str, Any]:
+    e = {
+        "status": status,
+        "at": ctx.now.isoformat(),
+        "by": ctx.user.username,
+        "by_name": ctx.user.display_name,
+    }
+    e.update({k: v for k, v in extra.items() if v is not None})
+    return e
+
+
+def _open(
+    ctx: Ctx,
+    person: Person,
+    svc: Service,
+    urgency: str,
+    reason: str,
+    *,
+    referrer_id: int | None,
+    source: str,
+    redirected_from: Referral | None = None,
+) -> Referral:
+    if not svc.active:
+        raise NotFound(f"service_id: no active service {svc.id!r} in the directory")
+    if urgency not in svc.response_standards:
+        raise Invalid(
+            f"urgency: {svc.name} takes {', '.join(sorted(svc.response_standards))} referrals"
+        )
+    if not reason.strip():
+        raise Invalid("reason: say why you are referring")
+    hours = float(svc.response_standards[urgency])
+    ref = Referral(
+        nhs_number=person.nhs_number,
+        service_id=svc.id,
+        urgency=urgency,
+        reason=reason.strip(),
+        status="received",
+        referrer_id=referrer_id,
+        received_at=ctx.now,
+        respond_by=ctx.now + dt.timedelta(hours=hours),
+        history=[],
+        source=source[:64],
+        version=1,
+    )
+    ctx.session.add(ref)
+    ctx.session.flush()
+    who = person_name(person)
+    if redirected_from is None:
+        subject = (
+            f"{ctx.user.display_name} referred {who} to {svc.name} ({urgency}, {ref.reference}): "
+            f"respond by {uk_time(ref.respond_by)}."
+        )
+    else:
+        subject = (
+            f"{ctx.user.display_name} redirected {possessive(who)} {urgency} referral "
+            f"{redirected_from.reference} to {svc.name} (now {ref.reference}): respond by "
+            f"{uk_time(ref.respond_by)}."
+        )
+    told = _tell(ctx, ref, svc, subject)
+    ref.history = [
+        _entry(
+            ctx,
+            "received",
+            told=told,
+            redirected_from=redirected_from.reference if redirected_from else None,
+        )
+    ]
+    audit.record(
+        ctx.session,
+        actor=ctx.user.username,
+        action="write",
+        resource="referral",
+        resource_id=ref.id,
+        nhs_number=person.nhs_number,
+        detail=f"to {svc.id} ({urgency})",
+        now=ctx.now,
+    )
+    return ref
+
+
 def create_referral(
     ctx: Ctx,
     nhs_number: str,
@@ -128,56 +288,18 @@ def create_referral(
     source: str = "manual",
     check_access: bool = True,
 ) -> Referral:
+    """Refer a person; it lands in the service's duty inbox and its staff are told."""
     if check_access:
-        ctx.person(nhs_number, "referral", "write")
+        person = ctx.person(nhs_number, "referral", "write")
+    else:
+        found = ctx.session.get(Person, nhs_number)
+        if found is None:
+            raise NotFound(f"nhs_number: no person {nhs_number} in the people index")
+        person = found
     svc = ctx.session.get(Service, service_id)
     if svc is None or not svc.active:
         raise NotFound(f"service_id: no active service {service_id!r} in the directory")
-    if urgency not in svc.response_standards:
-        raise Invalid(
-            f"urgency: {svc.name} takes {', '.join(sorted(svc.response_standards))} referrals"
-        )
-    if not reason.strip():
-        raise Invalid("reason: say why you are referring")
-    hours = float(svc.response_standards[urgency])
-    ref = Referral(
-        nhs_number=nhs_number,
-        service_id=service_id,
-        urgency=urgency,
-        reason=reason.strip(),
-        status="received",
-        referrer_id=ctx.user.id,
-        received_at=ctx.now,
-        respond_by=ctx.now + dt.timedelta(hours=hours),
-        history=[{"status": "received", "at": ctx.now.isoformat(), "by": ctx.user.username}],
-        source=source[:64],
-    )
-    ctx.session.add(ref)
-    ctx.session.flush()
-    if svc.contact_user_id is not None:
-        # The single point of access: the service hears of every referral at once.
-        ctx.session.add(
-            Notification(
-                recipient_user_id=svc.contact_user_id,
-                nhs_number=nhs_number,
-                kind="referral",
-                subject=f"New {urgency} referral to {svc.name}: respond by "
-                f"{ref.respond_by:%Y-%m-%d %H:%M} UTC",
-                referral_id=ref.id,
-                created_at=ctx.now,
-            )
-        )
-    audit.record(
-        ctx.session,
-        actor=ctx.user.username,
-        action="write",
-        resource="referral",
-        resource_id=ref.id,
-        nhs_number=nhs_number,
-        detail=f"to {service_id} ({urgency})",
-        now=ctx.now,
-    )
-    return ref
+    return _open(ctx, person, svc, urgency, reason, referrer_id=ctx.user.id, source=source)
 
 
 def visible_only(ctx: Ctx, rows: list[Referral], what: str) -> list[Referral]:
@@ -198,11 +320,29 @@ def visible_only(ctx: Ctx, rows: list[Referral], what: str) -> list[Referral]:
 
 
 def get_referral(ctx: Ctx, referral_id: int, action: str = "read") -> Referral:
+    """The referral, for anyone with a relationship with the person, or its service's staff.
+
+    A service's staff keep sight of a referral (not the whole record) after it closes.
+    """
     # Lock the row for a change, so two concurrent transitions cannot both apply.
     ref = ctx.session.get(Referral, referral_id, with_for_update=action == "write")
     if ref is None:
         raise NotFound(f"referral_id: no referral {referral_id}")
-    ctx.person(ref.nhs_number, "referral", action)
+    try:
+        ctx.person(ref.nhs_number, "referral", action)
+    except Forbidden:
+        if action != "read" or not service_staff.is_staff(ctx.session, ctx.user, ref.service_id):
+            raise
+        audit.record(
+            ctx.session,
+            actor=ctx.user.username,
+            action="read",
+            resource="referral",
+            resource_id=ref.id,
+            nhs_number=ref.nhs_number,
+            detail="basis=service_staff",
+            now=ctx.now,
+        )
     return ref
 
 
@@ -212,21 +352,125 @@ def transition(
     new_status: str,
     note: str | None = None,
     scheduled_for: dt.datetime | None = None,
+    *,
+    version: int | None = None,
+    decline_reason: str | None = None,
+    booked_with: str | None = None,
+    redirect_to: str | None = None,
 ) -> Referral:
+    """One step of the lifecycle, by the service's staff only (see the module docstring).
+
+    ``version`` is the version the change was made against; when given and stale the
+    change is refused (409). Returns the referral (the new one for a redirect is
+    ``redirected_to_id``).
+    """
     ref = get_referral(ctx, referral_id, "write")
+    svc = ctx.session.get(Service, ref.service_id)
+    assert svc is not None
+    if version is not None and version != ref.version:
+        raise Conflict(
+            f"version: referral {ref.reference} changed since you opened it (it is now "
+            f"{ref.status}, version {ref.version}); reload it and try again"
+        )
+    if not service_staff.is_staff(ctx.session, ctx.user, ref.service_id):
+        raise Forbidden(
+            f"referral {ref.reference}: only the staff of {svc.name} can change its status"
+        )
     check_transition(ref.status, new_status)
+    person = ctx.session.get(Person, ref.nhs_number)
+    assert person is not None
+    who = person_name(person)
+    note = note.strip() if note else None
+    extra: dict[str, Any] = {"note": note}
+    detail = ""
     if new_status == "scheduled":
         if scheduled_for is None:
             raise Invalid("scheduled_for: give the appointment time when scheduling")
-        ref.scheduled_for = scheduled_for
-    if new_status in RESPONDED:
+        if scheduled_for.tzinfo is None:
+            raise Invalid("scheduled_for: give a time zone")
+        with_whom = (booked_with or "").strip() or ctx.user.display_name
+        ref.scheduled_for, ref.booked_with = scheduled_for, with_whom[:200]
+        extra.update(scheduled_for=scheduled_for.isoformat(), booked_with=ref.booked_with)
+        detail = f" for {uk_time(scheduled_for)} with {ref.booked_with}"
+    if new_status == "declined":
+        if decline_reason not in DECLINE_REASONS:
+            raise Invalid(
+                f"decline_reason: say why the referral is declined ({', '.join(DECLINE_REASONS)})"
+            )
+        ref.decline_reason = decline_reason
+        extra["decline_reason"] = decline_reason
+        detail = f": {DECLINE_REASONS[decline_reason]}"
+    new_ref: Referral | None = None
+    if new_status == "redirected":
+        target = ctx.session.get(Service, redirect_to) if redirect_to else None
+        if target is None or not target.active:
+            raise Invalid("redirect_to: name an active service in the directory to redirect to")
+        if target.id == svc.id:
+            raise Invalid("redirect_to: choose a different service from the one it is with")
+        reason = ref.reason + (f"\n\nRedirected by {svc.name}: {note}" if note else "")
+        new_ref = _open(
+            ctx,
+            person,
+            target,
+            ref.urgency,
+            reason,
+            referrer_id=ref.referrer_id,
+            source=f"redirect:{ref.reference}",
+            redirected_from=ref,
+        )
+        ref.redirected_to_id = new_ref.id
+        extra["redirected_to"] = new_ref.reference
+        detail = f" to {target.name} (now {new_ref.reference})"
+    if new_status in RESPONDED and ref.responded_at is None:
         ref.responded_at = ctx.now
     ref.status = new_status
-    entry = {"status": new_status, "at": ctx.now.isoformat(), "by": ctx.user.username}
-    if note:
-        entry["note"] = note
-    ref.history = [*ref.history, entry]
+    ref.version += 1
+    if new_status == "scheduled":
+        subject = (
+            f"{ctx.user.display_name} booked {possessive(who)} visit from {svc.name}{detail} "
+            f"({ref.reference})."
+        )
+    else:
+        subject = (
+            f"{ctx.user.display_name} {VERBS[new_status]} the referral of {who} to {svc.name}"
+            f"{detail} ({ref.reference})."
+        )
+    if note and new_status != "redirected":
+        subject += f" Note: {note}"
+    told = _tell(ctx, ref, svc, subject)
+    ref.history = [*ref.history, _entry(ctx, new_status, told=told, **extra)]
+    audit.record(
+        ctx.session,
+        actor=ctx.user.username,
+        action="write",
+        resource="referral",
+        resource_id=ref.id,
+        nhs_number=ref.nhs_number,
+        detail=f"status {new_status}",
+        now=ctx.now,
+    )
     return ref
+
+
+def unmet_need(session: Session) -> list[dict[str, Any]]:
+    """Declined referrals counted by service and reason (no personal data), for commissioners."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Referral.service_id, Referral.decline_reason, func.count())
+        .where(Referral.status == "declined")
+        .group_by(Referral.service_id, Referral.decline_reason)
+        .order_by(Referral.service_id, Referral.decline_reason)
+    ).all()
+    return [
+        {
+            "service_id": sid,
+            "reason": reason or "not_recorded",
+            "unmet_need": reason in UNMET_NEED,
+            "count": int(n),
+        }
+        for sid, reason, n in rows
+    ]
 
 
 def _alert(
@@ -247,7 +491,7 @@ def _alert(
 
 
 def check_breaches(session: Session, now: dt.datetime, actor: str) -> list[Referral]:
-    """Flag referrals whose response standard has passed unmet; alert referrer and service."""
+    """Flag referrals whose response standard has passed unmet; alert referrer and staff."""
     due = session.execute(
         select(Referral).where(Referral.breached_at.is_(None), Referral.respond_by < now)
     ).scalars()
@@ -260,10 +504,10 @@ def check_breaches(session: Session, now: dt.datetime, actor: str) -> list[Refer
         ref.breached_at = now
         hours = svc.response_standards.get(ref.urgency)
         subject = (
-            f"Response standard breached: {ref.urgency} referral {ref.id} to {svc.name} "
-            f"(standard {hours:g} h) not accepted or declined by {ref.respond_by:%Y-%m-%d %H:%M} UTC"
+            f"Response standard breached: {ref.urgency} referral {ref.reference} to {svc.name} "
+            f"(standard {hours:g} h) not accepted or declined by {uk_time(ref.respond_by)}"
         )
-        recipients = {ref.referrer_id, svc.contact_user_id} - {None}
+        recipients = {ref.referrer_id, *service_staff.staff_ids(session, svc.id)} - {None}
         for uid in sorted(u for u in recipients if u is not None):
             _alert(session, uid, ref, subject, now)
         audit.record(

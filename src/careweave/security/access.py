@@ -5,7 +5,8 @@ A user has a legitimate relationship with a person when they are:
 - staff of the person's registered GP practice (user.org_id == person.practice_id);
 - in the person's locality team (user.locality_id == person.locality_id), unless
   the person objects to sharing (objection kind ``sharing``);
-- the named contact of a service holding an open referral for the person;
+- on the staff of a service (its named contact or a member) holding an open
+  referral for the person or an open task for them in its duty queue;
 - or holding an unexpired break-glass grant (reason required, flagged for review).
 
 Lists (tasks, referrals, caseloads, notifications, MDT agendas) use
@@ -21,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import Select, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -35,12 +36,29 @@ from careweave.store.models import (
     Person,
     Referral,
     Service,
+    ServiceMember,
+    Task,
     User,
 )
 
 OBJECTION_KINDS = ("sharing", "secondary_use")
 BREAK_GLASS_TTL = dt.timedelta(hours=4)
-OPEN_REFERRAL = ("received", "triaged", "accepted", "scheduled")
+OPEN_REFERRAL = ("received", "triaged", "accepted", "scheduled", "attended")
+OPEN_TASK = ("open", "in_progress")
+
+
+def staff_services(user: User) -> Select[tuple[str]]:
+    """The ids of the services the user is on the staff of (named contact or member)."""
+    return select(Service.id).where(
+        or_(
+            Service.contact_user_id == user.id,
+            Service.id.in_(
+                select(ServiceMember.service_id).where(
+                    ServiceMember.user_id == user.id, ServiceMember.ended_at.is_(None)
+                )
+            ),
+        )
+    )
 
 
 def require(
@@ -99,16 +117,23 @@ def relationship(session: Session, user: User, person: Person, now: dt.datetime)
     ):
         return "locality"
     referral = session.execute(
-        select(Referral.id)
-        .join(Service, Service.id == Referral.service_id)
-        .where(
+        select(Referral.id).where(
             Referral.nhs_number == person.nhs_number,
             Referral.status.in_(OPEN_REFERRAL),
-            Service.contact_user_id == user.id,
+            Referral.service_id.in_(staff_services(user)),
         )
     ).first()
     if referral:
         return "referral"
+    queued = session.execute(
+        select(Task.id).where(
+            Task.nhs_number == person.nhs_number,
+            Task.status.in_(OPEN_TASK),
+            Task.owner_service_id.in_(staff_services(user)),
+        )
+    ).first()
+    if queued:
+        return "service_queue"
     grant = session.execute(
         select(BreakGlass.id).where(
             BreakGlass.user_id == user.id,
@@ -145,8 +170,14 @@ def visible_clause(user: User, now: dt.datetime) -> ColumnElement[bool]:
         .where(
             Referral.nhs_number == Person.nhs_number,
             Referral.status.in_(OPEN_REFERRAL),
-            Service.id == Referral.service_id,
-            Service.contact_user_id == user.id,
+            Referral.service_id.in_(staff_services(user)),
+        )
+        .correlate(Person),
+        exists()
+        .where(
+            Task.nhs_number == Person.nhs_number,
+            Task.status.in_(OPEN_TASK),
+            Task.owner_service_id.in_(staff_services(user)),
         )
         .correlate(Person),
     ]
@@ -226,12 +257,19 @@ def visible(
         )
         referred = set(
             session.execute(
-                select(Referral.nhs_number)
-                .join(Service, Service.id == Referral.service_id)
-                .where(
+                select(Referral.nhs_number).where(
                     Referral.nhs_number.in_(chunk),
                     Referral.status.in_(OPEN_REFERRAL),
-                    Service.contact_user_id == user.id,
+                    Referral.service_id.in_(staff_services(user)),
+                )
+            ).scalars()
+        )
+        queued = set(
+            session.execute(
+                select(Task.nhs_number).where(
+                    Task.nhs_number.in_(chunk),
+                    Task.status.in_(OPEN_TASK),
+                    Task.owner_service_id.in_(staff_services(user)),
                 )
             ).scalars()
         )
@@ -257,6 +295,8 @@ def visible(
                 out[nhs] = "locality"
             elif nhs in referred:
                 out[nhs] = "referral"
+            elif nhs in queued:
+                out[nhs] = "service_queue"
             elif nhs in glass:
                 out[nhs] = "break_glass"
     return out

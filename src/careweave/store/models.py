@@ -363,6 +363,19 @@ class Service(Base):
     updated_at: Mapped[dt.datetime]
 
 
+class ServiceMember(Base):
+    """A member of a service's staff: sees its duty inbox and works its referrals and tasks."""
+
+    __tablename__ = "service_members"
+    __table_args__ = (UniqueConstraint("service_id", "user_id", name="uq_service_member"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
 class Referral(Base):
     __tablename__ = "referrals"
     # The single point of access's breach queue.
@@ -381,6 +394,16 @@ class Referral(Base):
     breached_at: Mapped[dt.datetime | None]
     history: Mapped[list[Any]] = mapped_column(default=list)
     source: Mapped[str] = mapped_column(String(64), default="manual")
+    # Bumped by every change: a change made against an older version is refused (409).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    decline_reason: Mapped[str | None] = mapped_column(String(32))
+    booked_with: Mapped[str | None] = mapped_column(String(200))
+    redirected_to_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
+
+    @property
+    def reference(self) -> str:
+        """The reference number staff quote on the phone: R followed by six digits."""
+        return f"R{self.id:06d}"
 
 
 # ---------------------------------------------------------------- MDT, tasks, events
@@ -404,6 +427,8 @@ class Task(Base):
     title: Mapped[str] = mapped_column(Text)
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     owner_role: Mapped[str | None] = mapped_column(String(32))
+    # A service's duty queue owns a task no named person holds (care/notify.py).
+    owner_service_id: Mapped[str | None] = mapped_column(ForeignKey("services.id"), index=True)
     due_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(16), default="open")
     source: Mapped[str] = mapped_column(String(64))
@@ -456,5 +481,7 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(Text)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
+    # The service whose duty queue it reached the recipient through, if any.
+    service_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     read_at: Mapped[dt.datetime | None]

@@ -5,8 +5,13 @@ when it is empty (``careweave.care.sync``), picks Mrs Jones (a woman aged 80+)
 and Mr Jones (a man aged 75+ at the same practice) from it, or creates them
 when the warehouse has nobody suitable, and then sets up:
 
-- one user per role (password ``DEMO_PASSWORD``), plus ``gp.elsewhere``, a GP
-  at another practice with no relationship to the Joneses;
+- one user per role (password ``DEMO_PASSWORD``) and one per agency in the
+  integrated story (co-ordinator, diabetes nurse, telecare control centre, rapid
+  response, support worker, district nurse, GP, social worker, home care), plus
+  ``gp.elsewhere``, a GP at another practice with no relationship to the Joneses;
+- the services' staff: each agency's user works its service's duty inbox and
+  queue (the control centre for telecare, the rapid response nurse for rapid
+  response, and so on), the co-ordinator the single point of access;
 - Mrs Jones's care team across organisations, her case-management episode,
   telehealth settings, a care plan, and a carer's assessment;
 - blood-glucose readings out of range on 3 of the last 5 days, so the care
@@ -25,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care import assessments, events, plans, register
 from careweave.care import config as care_config
+from careweave.care import services as service_staff
 from careweave.care.context import Ctx, system_user
 from careweave.care.plans import CarePlanContent
 from careweave.care.referrals import seed_services
@@ -159,6 +165,10 @@ DEMO_USERS_ORDER = (
     ("social.worker", "social_worker"),
     ("home.care", "care_provider"),
     ("nurse.diabetes", "clinician"),
+    ("control.centre", "care_provider"),
+    ("rapid.response", "clinician"),
+    ("support.worker", "care_provider"),
+    ("district.nurse", "clinician"),
     ("commissioner", "analyst"),
     ("demo.admin", "administrator"),
     ("gp.elsewhere", "clinician"),
@@ -201,6 +211,15 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
         "social.worker": ("Sian Davies (social worker)", "social_worker", None, locality),
         "home.care": ("Bethan Hughes (home care)", "care_provider", "HOMECARE-1", None),
         "nurse.diabetes": ("Rhys Owen (diabetes nurse)", "clinician", "COMMUNITY-1", None),
+        "control.centre": (
+            "Ffion Lloyd (telecare control centre)",
+            "care_provider",
+            "TELECARE-1",
+            None,
+        ),
+        "rapid.response": ("Owain Jenkins (rapid response)", "clinician", "COMMUNITY-1", None),
+        "support.worker": ("Megan Roberts (support worker)", "care_provider", "VOLUNTARY-1", None),
+        "district.nurse": ("Elin Thomas (district nurse)", "clinician", "COMMUNITY-1", None),
         "commissioner": ("Alex Jenkins (commissioner)", "analyst", None, None),
         "demo.admin": ("Demo administrator", "administrator", None, None),
         "gp.elsewhere": ("Dr Tom Rees (GP, another practice)", "clinician", other_practice, None),
@@ -231,8 +250,24 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
         ("social.worker", "social_worker", "Local authority"),
         ("home.care", "home_care_provider", "Home care agency"),
         ("nurse.diabetes", "specialist_nurse", "Community diabetes team"),
+        ("support.worker", "support_worker", "Voluntary sector support"),
+        ("district.nurse", "district_nurse", "District nursing"),
     ):
         register.add_member(ctx, mrs.nhs_number, users[username].id, team_role, org)
+    # Responders work from their service's duty inbox and queue, not a named team place.
+    admin = Ctx(session=s, user=users["demo.admin"], now=now, config=cfg)
+    for service_id, username in (
+        ("diabetes-specialist-nursing", "nurse.diabetes"),
+        ("telecare", "control.centre"),
+        ("rapid-response", "rapid.response"),
+        ("district-nursing", "district.nurse"),
+        ("community-xray", "district.nurse"),
+        ("social-care-assessment", "social.worker"),
+        ("carers-support", "social.worker"),
+        ("reablement", "home.care"),
+        ("single-point-of-access", "coordinator"),
+    ):
+        service_staff.add_member(admin, service_id, users[username].id)
     for username, team_role, org in (
         ("gp.jones", "gp", "GP practice"),
         ("social.worker", "social_worker", "Local authority"),

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from careweave.api.deps import SESSION_COOKIE, Context
 from careweave.care.context import Ctx
+from careweave.care.wording import uk_time
 from careweave.security import access, auth
 from careweave.security.roles import allowed
 from careweave.store.models import LoginSession, Person, User
@@ -149,6 +150,8 @@ env.filters["when"] = when
 env.filters["age_on"] = age
 env.filters["org_name"] = org_name
 env.filters["language"] = language
+env.filters["uk"] = uk_time
+env.filters["uk_iso"] = lambda v: uk_time(dt.datetime.fromisoformat(v)) if v else ""
 env.globals["ROLE_NAMES"] = ROLE_NAMES
 
 
@@ -160,6 +163,8 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
         items.append(("Find a person", "/app/search"))
     if allowed(user.role, "register", "read"):
         items.append(("Worklist", "/app/worklist"))
+    if allowed(user.role, "referral", "read"):
+        items.append(("Referrals", "/app/referrals"))
     if allowed(user.role, "mdt", "read"):
         items.append(("MDT meetings", "/app/mdt"))
     if allowed(user.role, "pseudonymised", "read"):

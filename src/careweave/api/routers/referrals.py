@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import or_, select
 
 from careweave.api.deps import Context
@@ -14,11 +14,14 @@ from careweave.api.schemas import (
     ReferralIn,
     ReferralOut,
     ServiceIn,
+    ServiceMemberOut,
     ServiceOut,
     TransitionIn,
+    UnmetNeedOut,
 )
 from careweave.care import referrals
-from careweave.store.models import Referral, Service
+from careweave.care import services as service_staff
+from careweave.store.models import Referral
 
 router = APIRouter(tags=["single point of access"])
 ServiceId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -42,6 +45,38 @@ def put_service(service_id: ServiceId, body: ServiceIn, ctx: Context) -> Service
     return ServiceOut.model_validate(referrals.upsert_service(ctx, service_id, fields))
 
 
+@router.get("/services/{service_id}/members", response_model=list[ServiceMemberOut])
+def service_members(service_id: ServiceId, ctx: Context) -> list[ServiceMemberOut]:
+    """The service's staff: they see its duty inbox and work its referrals and queue."""
+    ctx.require("service", "read")
+    return [
+        ServiceMemberOut(
+            user_id=u.id, username=u.username, display_name=u.display_name, added_at=m.added_at
+        )
+        for m, u in service_staff.members(ctx.session, service_id)
+    ]
+
+
+@router.put("/services/{service_id}/members/{user_id}", status_code=204)
+def add_service_member(service_id: ServiceId, user_id: PathId, ctx: Context) -> Response:
+    """Put a user on the service's staff (administrators)."""
+    service_staff.add_member(ctx, service_id, user_id)
+    return Response(status_code=204)
+
+
+@router.delete("/services/{service_id}/members/{user_id}", status_code=204)
+def remove_service_member(service_id: ServiceId, user_id: PathId, ctx: Context) -> Response:
+    service_staff.remove_member(ctx, service_id, user_id)
+    return Response(status_code=204)
+
+
+@router.get("/analytics/unmet-need", response_model=list[UnmetNeedOut], tags=["analytics"])
+def unmet_need(ctx: Context) -> list[UnmetNeedOut]:
+    """Declined referrals by service and reason; no personal data (commissioners)."""
+    ctx.require("pseudonymised", "read")
+    return [UnmetNeedOut(**row) for row in referrals.unmet_need(ctx.session)]
+
+
 @router.post("/referrals", response_model=ReferralOut, status_code=201)
 def refer(body: ReferralIn, ctx: Context) -> ReferralOut:
     """Refer a person to a service; the response standard clock starts now."""
@@ -54,12 +89,14 @@ def my_referrals(
     ctx: Context,
     status: Annotated[
         str | None,
-        Query(pattern="^(received|triaged|accepted|declined|scheduled|completed)$"),
+        Query(
+            pattern="^(received|triaged|accepted|declined|redirected|scheduled|attended|completed)$"
+        ),
     ] = None,
 ) -> list[ReferralOut]:
-    """Referrals I made, and referrals to services I am the named contact for."""
+    """Referrals I made, and referrals to the services whose staff I am (duty inboxes)."""
     ctx.require("referral", "read")
-    mine = select(Service.id).where(Service.contact_user_id == ctx.user.id)
+    mine = service_staff.my_service_ids(ctx.session, ctx.user)
     q = select(Referral).where(
         or_(Referral.referrer_id == ctx.user.id, Referral.service_id.in_(mine))
     )
@@ -77,8 +114,19 @@ def referral(referral_id: PathId, ctx: Context) -> ReferralOut:
 
 @router.post("/referrals/{referral_id}/status", response_model=ReferralOut)
 def move(referral_id: PathId, body: TransitionIn, ctx: Context) -> ReferralOut:
-    """received -> triaged -> accepted/declined -> scheduled -> completed; anything else is 409."""
-    r = referrals.transition(ctx, referral_id, body.status, body.note, body.scheduled_for)
+    """The service's staff move a referral on (docs/care.md): an illegal move or a stale
+    ``version`` is 409, someone not on the service's staff 403."""
+    r = referrals.transition(
+        ctx,
+        referral_id,
+        body.status,
+        body.note,
+        body.scheduled_for,
+        version=body.version,
+        decline_reason=body.decline_reason,
+        booked_with=body.booked_with,
+        redirect_to=body.redirect_to,
+    )
     return ReferralOut.model_validate(r)
 
 
