@@ -236,3 +236,25 @@ def test_synthea_csv_allergies_and_identity(tmp_path: Path) -> None:
         "Rogahn",
     )  # Synthea's uniqueness digits (Hai304, Rogahn59) removed
     assert (person["address_line_1"], person["town"]) == ("764 Effertz Promenade", "Everett")
+
+
+def test_types_the_facade_serves_without_a_canonical_home_are_kept_raw_with_why(
+    tmp_path: Path,
+) -> None:
+    from careweave.importers.fhir.handlers.unmapped import NO_HOME
+
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1940-01-01"}
+    others = [
+        {"resourceType": rtype, "id": f"x{i}", "subject": {"reference": "Patient/p1"}}
+        for i, rtype in enumerate(NO_HOME)
+    ]
+    src = tmp_path / "in.ndjson"
+    src.write_text("".join(json.dumps(r) + "\n" for r in [patient, *others]))
+    out = tmp_path / "ds"
+    report = import_fhir([src], out, workers=1)
+    reasons = {
+        r["resource_type"]: r["reason"] for r in check_dataset(out)["raw_resources"].to_pylist()
+    }
+    assert reasons == NO_HOME
+    assert report.problem_count == 0  # kept raw on purpose, not a problem
+    assert all(report.raw[t] == 1 and report.mapped[t] == 0 for t in NO_HOME)

@@ -23,6 +23,11 @@ NO_HOME: dict[str, str] = {
     "QuestionnaireResponse": "no canonical table for questionnaire answers (assessments)",
     "MedicationAdministration": "an administration (on a ward), not an issue: medications "
     "holds issues",
+    "Task": "no canonical table for tasks (operational: the care store)",
+    "Communication": "no canonical table for messages (operational: the care store)",
+    "CommunicationRequest": "no canonical table for message requests (operational)",
+    "HealthcareService": "no canonical table for the service directory (the care store's)",
+    "RiskAssessment": "a score derived from the record: careweave stratify computes its own",
 }
 
 
