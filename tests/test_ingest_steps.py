@@ -83,3 +83,32 @@ def test_no_production_module_reads_a_test_environment_variable() -> None:
         str(p.relative_to(root)) for p in root.rglob("*.py") if "CAREWEAVE_TEST" in p.read_text()
     ]
     assert offenders == []
+
+
+def test_no_domain_module_draws_progress_bars() -> None:
+    """Only the CLI draws: domain packages take a progress callback."""
+    root = Path(careweave.__file__).parent
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if p.relative_to(root).parts[0] != "cli" and "rich.progress" in p.read_text()
+    ]
+    assert offenders == []
+
+
+def test_synth_reports_its_chunks_to_a_callback(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from careweave.synth import generate
+
+    seen: list[tuple[int, int]] = []
+    generate(
+        300,
+        1,
+        dt.date(2022, 1, 1),
+        dt.date(2022, 12, 31),
+        tmp_path / "ds",
+        progress=lambda *a: seen.append(a),
+    )
+    total = seen[0][1]
+    assert seen == [(done, total) for done in range(total + 1)]

@@ -55,7 +55,7 @@ def demo(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
 ) -> None:
     """The main job: synthesise, load, profile, train, stratify, then serve the workbench."""
-    from careweave.cli.progress import load_progress
+    from careweave.cli.progress import count_progress, load_progress
     from careweave.dataset.io import read_manifest
     from careweave.ingest import load_dataset, print_report
     from careweave.profile import profile_warehouse, render_profile
@@ -85,7 +85,10 @@ def demo(
         or (manifest.span_start, manifest.span_end) != (start, end)
     ):
         console.rule(f"1. Synthesising {people:,} people, {start} to {end}")
-        generate(people, seed, start, end, dataset, progress=True, workers=settings.synth_workers)
+        with count_progress("synth", "chunks") as on_chunk:
+            generate(
+                people, seed, start, end, dataset, progress=on_chunk, workers=settings.synth_workers
+            )
     else:
         console.rule("1. Synthetic dataset already present (same parameters): reusing it")
     console.rule(f"2. Loading into {warehouse}")

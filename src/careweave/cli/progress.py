@@ -1,13 +1,14 @@
 """Rich progress bars for the CLI, given to domain code as a callback.
 
 Not a command module (no ``register``). Domain modules never draw: they take a
-callback (e.g. :data:`careweave.ingest.steps.LoadProgress`) and the CLI passes
-one of these.
+callback (e.g. :data:`careweave.ingest.steps.LoadProgress`, or
+``careweave.synth.generate``'s ``progress(done, total)``) and the CLI passes one
+of these.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -57,4 +58,34 @@ def load_progress(console: Console | None = None) -> Iterator[LoadProgress]:
         yield report
     finally:
         if tasks:
+            bar.stop()
+
+
+@contextmanager
+def count_progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """One bar counting ``done`` of ``total`` (``progress(done, total)``), e.g. synth's chunks.
+
+    Drawn from the first report, on stdout.
+    """
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} " + unit),
+        TimeElapsedColumn(),
+    )
+    task: TaskID | None = None
+
+    def report(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label, total=total)
+        bar.update(task, completed=done)
+
+    try:
+        yield report
+    finally:
+        if task is not None:
             bar.stop()

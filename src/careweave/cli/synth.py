@@ -33,10 +33,15 @@ def synth(
     ] = True,
 ) -> None:
     """Generate a synthetic UK-like population and its activity as a dataset directory."""
+    from careweave.cli.progress import count_progress
     from careweave.settings import Settings
     from careweave.synth import generate
 
     s, e = _date(start, "--start"), _date(end, "--end")
     workers = Settings.load().synth_workers
-    manifest = generate(people, seed, s, e, out, progress=progress, workers=workers)
+    if progress:
+        with count_progress("synth", "chunks") as on_chunk:
+            manifest = generate(people, seed, s, e, out, progress=on_chunk, workers=workers)
+    else:
+        manifest = generate(people, seed, s, e, out, workers=workers)
     typer.echo(f"wrote {people:,} people, {manifest.span_start} to {manifest.span_end}, to {out}")

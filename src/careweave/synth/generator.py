@@ -300,7 +300,7 @@ def generate(
     end: dt.date,
     out: Path,
     *,
-    progress: bool = False,
+    progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
 ) -> Manifest:
     """Write a synthetic dataset of ``people`` people over ``start``..``end`` to ``out``.
@@ -308,7 +308,9 @@ def generate(
     Deterministic for ``seed``, whatever the number of ``workers`` (processes; default
     one per core, at most 2; the CLI passes CAREWEAVE_SYNTH_WORKERS from the settings). Every required canonical table is written as
     ``<table>.parquet`` (row groups of ``CHUNK`` people), then ``manifest.json``
-    (source ``synth``). Returns the manifest.
+    (source ``synth``). Returns the manifest. ``progress``, if given, is called as
+    ``progress(chunks_done, chunks)`` before the first chunk and after each (the CLI
+    draws a bar with it; nothing here prints).
     """
     if people < 1:
         raise InputError(f"--people: must be at least 1, got {people}")
@@ -336,22 +338,15 @@ def generate(
             tmp, t.arrow_schema.remove_metadata(), compression="zstd"
         )
 
-    advance: Callable[[], None] = lambda: None  # noqa: E731
-    bar: Any = None
-    if progress:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    report = progress or (lambda done, total: None)
+    done = 0
 
-        bar = Progress(
-            TextColumn("synth"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} chunks"),
-            TimeElapsedColumn(),
-        )
-        bar.start()
-        task = bar.add_task("synth", total=n_chunks)
+    def advance() -> None:
+        nonlocal done
+        done += 1
+        report(done, n_chunks)
 
-        def advance() -> None:
-            bar.advance(task)
+    report(0, n_chunks)
 
     workers = _workers(n_chunks, workers)
     try:
@@ -385,8 +380,6 @@ def generate(
     finally:
         for wr in writers.values():
             wr.close()
-        if bar is not None:
-            bar.stop()
     for t in OUTPUT_TABLES:
         os.replace(tmp_paths[t.name], out / f"{t.name}.parquet")
     write_table(out, T.ORGANISATIONS, layout.organisations)
