@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 16
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422, 429)
 }
 
 

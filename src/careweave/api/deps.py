@@ -22,6 +22,7 @@ from careweave.care.config import CareConfig
 from careweave.care.context import Ctx
 from careweave.security import audit, auth
 from careweave.security.errors import Forbidden, Unauthorized
+from careweave.security.throttle import Throttle
 from careweave.store.db import read_only
 from careweave.store.models import User
 
@@ -79,6 +80,18 @@ def db(request: Request) -> Iterator[Session]:
 DB = Annotated[Session, Depends(db, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="API token from POST /auth/tokens")
 _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Browser session")
+
+
+def throttle(request: Request) -> Throttle:
+    """The app's sign-in throttle by client address (security/throttle.py)."""
+    found: Throttle | None = getattr(request.app.state, "careweave_throttle", None)
+    if found is None:
+        found = request.app.state.careweave_throttle = Throttle()
+    return found
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
 
 
 def now(request: Request) -> dt.datetime:

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careweave.security import audit, passwords
-from careweave.security.errors import Conflict, Invalid, Unauthorized
+from careweave.security.errors import Conflict, Invalid, TooMany, Unauthorized
 from careweave.security.roles import ROLES
+from careweave.security.throttle import ADDRESS_WINDOW, Throttle
 from careweave.store.models import ApiToken, LoginSession, User
 
 MAX_FAILURES = 5
@@ -63,28 +64,92 @@ def create_user(
     return user
 
 
+FAILED_LOGIN = (
+    "login: unknown username or wrong password (an account pauses for "
+    f"{int(LOCKOUT.total_seconds() // 60)} minutes after {MAX_FAILURES} failures in a row)"
+)
+THROTTLED = (
+    "login: too many failed sign-ins from this address; wait "
+    f"{int(ADDRESS_WINDOW.total_seconds() // 60)} minutes and try again"
+)
+
+
+class LoginRefused(Unauthorized):
+    """A refused sign-in. The message is the same for an unknown username, a wrong
+    password, a deactivated and a locked account; ``reason`` (for the audit log only)
+    says which it was."""
+
+    def __init__(self, reason: str, message: str = FAILED_LOGIN) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def login(session: Session, username: str, password: str, now: dt.datetime) -> User:
     """Check a password, counting failures; the account locks after MAX_FAILURES in a row.
 
+    Every outcome but success answers the same words after the same work: one Argon2
+    verification (against a dummy hash when there is no usable account), so neither the
+    message nor the time tells an unknown username from a wrong password, a deactivated
+    or a locked account. A locked account's password is checked but not accepted.
     The caller must commit even when this raises, so failures are counted.
     """
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    usable = user is not None and user.active
+    correct = passwords.verify_password(user.password_hash if usable and user else None, password)
     if user is None or not user.active:
-        passwords.verify_password(None, password)
-        raise Unauthorized("login: unknown username or wrong password")
+        raise LoginRefused("unknown username" if user is None else "deactivated account")
     if user.locked_until is not None and user.locked_until > now:
-        raise Unauthorized(
-            "login: account locked after repeated failures; try again after "
-            f"{user.locked_until.strftime('%H:%M')} UTC or ask an administrator"
-        )
-    if not passwords.verify_password(user.password_hash, password):
+        raise LoginRefused(f"account locked until {user.locked_until:%H:%M} UTC")
+    if not correct:
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
-        raise Unauthorized("login: unknown username or wrong password")
+            raise LoginRefused("wrong password; account now locked")
+        raise LoginRefused("wrong password")
     user.failed_logins = 0
     user.locked_until = None
+    return user
+
+
+def attempt(
+    session: Session,
+    username: str,
+    password: str,
+    now: dt.datetime,
+    *,
+    address: str,
+    throttle: Throttle,
+) -> User:
+    """A sign-in from ``address``: refused at once (429) while the address is over its
+    failure limit; otherwise :func:`login`. Every failure is audited (``login_failed``,
+    with the true reason, which only administrators see) and counted against the address.
+    The caller must commit even when this raises."""
+    name = username.strip().lower()[:64]
+    if throttle.blocked(address, now):
+        audit.record(
+            session,
+            actor=name,
+            action="login_failed",
+            resource="session",
+            now=now,
+            detail="address throttled",
+        )
+        raise TooMany(THROTTLED)
+    try:
+        user = login(session, name, password, now)
+    except LoginRefused as e:
+        throttle.failed(address, now)
+        audit.record(
+            session,
+            actor=name,
+            action="login_failed",
+            resource="session",
+            now=now,
+            detail=e.reason,
+        )
+        raise
+    audit.record(session, actor=user.username, action="login", resource="session", now=now)
     return user
 
 

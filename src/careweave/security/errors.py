@@ -29,3 +29,7 @@ class Conflict(DomainError):
 
 class Invalid(DomainError):
     status = 422
+
+
+class TooMany(DomainError):
+    status = 429

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from careweave.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, CurrentUser, Now, state
+from careweave.api.deps import (
+    CSRF_COOKIE,
+    DB,
+    SESSION_COOKIE,
+    CurrentUser,
+    Now,
+    client_address,
+    state,
+    throttle,
+)
 from careweave.api.schemas import LoginIn, LoginOut, TokenIn, TokenOut, UserOut
-from careweave.security import audit, auth
+from careweave.security import auth
 from careweave.security.auth import SESSION_TTL
-from careweave.security.errors import Unauthorized
+from careweave.security.errors import DomainError
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -17,20 +26,17 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 def login(body: LoginIn, request: Request, response: Response, session: DB, at: Now) -> LoginOut:
     """Start a browser session: sets an HttpOnly, Secure, SameSite=Strict session cookie."""
     try:
-        user = auth.login(session, body.username, body.password, at)
-    except Unauthorized as e:
-        # Count the failure (and audit it) even though the request fails.
-        audit.record(
+        user = auth.attempt(
             session,
-            actor=body.username[:64],
-            action="login_failed",
-            resource="session",
-            now=at,
-            detail=str(e)[:200],
+            body.username,
+            body.password,
+            at,
+            address=client_address(request),
+            throttle=throttle(request),
         )
-        session.commit()
+    except DomainError:
+        session.commit()  # count (and audit) the failure even though the request fails
         raise
-    audit.record(session, actor=user.username, action="login", resource="session", now=at)
     token, csrf = auth.start_session(session, user, at)
     secure = state(request).cookie_secure
     max_age = int(SESSION_TTL.total_seconds())

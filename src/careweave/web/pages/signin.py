@@ -13,10 +13,19 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from careweave.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, CurrentUser, Now, state
-from careweave.security import audit, auth
+from careweave.api.deps import (
+    CSRF_COOKIE,
+    DB,
+    SESSION_COOKIE,
+    CurrentUser,
+    Now,
+    client_address,
+    state,
+    throttle,
+)
+from careweave.security import auth
 from careweave.security.auth import SESSION_TTL
-from careweave.security.errors import Unauthorized
+from careweave.security.errors import DomainError
 from careweave.web.render import html
 
 router = APIRouter(prefix="/app")
@@ -75,20 +84,18 @@ def sign_in(
     if not username.strip() or not password:
         return _form(request, target, "Enter your username and password", username, 422)
     try:
-        user = auth.login(session, username.strip().lower(), password, at)
-    except Unauthorized as e:
-        audit.record(
+        user = auth.attempt(
             session,
-            actor=username.strip().lower()[:64],
-            action="login_failed",
-            resource="session",
-            now=at,
-            detail=str(e)[:200],
+            username,
+            password,
+            at,
+            address=client_address(request),
+            throttle=throttle(request),
         )
+    except DomainError as e:
         session.commit()  # count (and audit) the failure
         message = str(e).removeprefix("login: ")
-        return _form(request, target, message[:1].upper() + message[1:], username, 401)
-    audit.record(session, actor=user.username, action="login", resource="session", now=at)
+        return _form(request, target, message[:1].upper() + message[1:], username, e.status)
     token, csrf = auth.start_session(session, user, at)
     resp = RedirectResponse(target, status_code=303)
     secure = state(request).cookie_secure
