@@ -106,3 +106,75 @@ def test_discharge_ready_dates(ds: Path) -> None:
     )[0][0]
     assert young == 0
     assert K.DISCHARGE_DELAY.min_age == 65
+
+
+def test_case_management_enrols_high_risk_people_mostly_by_risk(ds: Path) -> None:
+    reasons = dict(
+        (str(r[0]), int(str(r[1])))
+        for r in _sql(
+            ds, "SELECT enrolment_reason, count(*) FROM case_management_episodes GROUP BY 1"
+        )
+    )
+    total = sum(reasons.values())
+    assert 0.005 < total / PEOPLE < 0.05
+    assert reasons["risk_stratification"] / total > 0.5
+    assert reasons.get("clinical_judgement", 0) > 0 and reasons.get("other", 0) > 0
+    bad = _sql(
+        ds,
+        "SELECT count(*) FROM case_management_episodes WHERE end_date < start_date "
+        "OR care_plan_date < start_date OR ccm_level_at_enrolment NOT IN (3, 4) "
+        "OR lead_professional_role IS NULL",
+    )[0][0]
+    assert bad == 0
+    # enrolled people were admitted far more often than others before enrolment
+    rates = _sql(
+        ds,
+        "WITH em AS (SELECT nhs_number, admission_date FROM hospital_spells "
+        "  WHERE admission_method = 'emergency'), "
+        "enrolled AS (SELECT nhs_number, min(start_date) AS s FROM case_management_episodes "
+        "  GROUP BY 1) "
+        "SELECT (SELECT count(*) FROM em JOIN enrolled e USING (nhs_number) "
+        "   WHERE em.admission_date < e.s AND em.admission_date >= DATE '2020-01-01') "
+        "   / (SELECT count(*) FROM enrolled), "
+        " (SELECT count(*) FROM em WHERE admission_date < DATE '2021-01-01') / "
+        "   (SELECT count(*) FROM people)",
+    )[0]
+    assert float(str(rates[0])) > 4 * float(str(rates[1]))
+
+
+def test_case_management_effect_lowers_admissions_while_enrolled(tmp_path: Path) -> None:
+    def while_enrolled(effect: float) -> float:
+        out = tmp_path / f"e{effect}"
+        generate(6000, 5, START, END, out, case_management_effect=effect)
+        row = _sql(
+            out,
+            "SELECT (SELECT count(*) FROM hospital_spells s JOIN case_management_episodes c "
+            "  USING (nhs_number) WHERE s.admission_method = 'emergency' "
+            "  AND s.admission_date BETWEEN c.start_date AND coalesce(c.end_date, DATE '2024-12-31'))"
+            " / (SELECT sum(coalesce(end_date, DATE '2024-12-31') - start_date) / 365.25 "
+            "  FROM case_management_episodes)",
+        )[0]
+        return float(str(row[0]))
+
+    none, half = while_enrolled(0.0), while_enrolled(-0.5)
+    assert half < 0.85 * none
+
+
+def test_case_management_effect_must_be_a_relative_change(tmp_path: Path) -> None:
+    from careweave.cli.main import main
+
+    code = main(
+        ["synth", "--out", str(tmp_path / "x"), "--people", "10", "--case-management-effect", "-1"]
+    )
+    assert code == 2
+    assert not (tmp_path / "x" / "manifest.json").exists()
+
+
+def test_case_management_ends_by_death(ds: Path) -> None:
+    bad = _sql(
+        ds,
+        "SELECT count(*) FROM case_management_episodes c JOIN people p USING (nhs_number) "
+        "WHERE p.date_of_death IS NOT NULL AND (c.start_date >= p.date_of_death "
+        "OR c.end_date > p.date_of_death OR c.end_date IS NULL OR c.care_plan_date > p.date_of_death)",
+    )[0][0]
+    assert bad == 0

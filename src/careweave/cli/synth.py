@@ -28,6 +28,14 @@ def synth(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same data.")] = 1,
     start: Annotated[str, typer.Option("--start", help="First day of the span.")] = "2019-01-01",
     end: Annotated[str, typer.Option("--end", help="Last day of the span.")] = "2023-12-31",
+    case_management_effect: Annotated[
+        float,
+        typer.Option(
+            "--case-management-effect",
+            help="Relative change of an enrolled person's emergency-admission rate while "
+            "in case management (e.g. -0.2 for 20% fewer; default 0: no effect).",
+        ),
+    ] = 0.0,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
     ] = True,
@@ -41,7 +49,18 @@ def synth(
     workers = Settings.load().synth_workers
     if progress:
         with count_progress("synth", "chunks") as on_chunk:
-            manifest = generate(people, seed, s, e, out, progress=on_chunk, workers=workers)
+            manifest = generate(
+                people,
+                seed,
+                s,
+                e,
+                out,
+                progress=on_chunk,
+                workers=workers,
+                case_management_effect=case_management_effect,
+            )
     else:
-        manifest = generate(people, seed, s, e, out, workers=workers)
+        manifest = generate(
+            people, seed, s, e, out, workers=workers, case_management_effect=case_management_effect
+        )
     typer.echo(f"wrote {people:,} people, {manifest.span_start} to {manifest.span_end}, to {out}")

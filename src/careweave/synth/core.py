@@ -116,9 +116,14 @@ class Vocab:
 
 @dataclass
 class Span:
+    """The simulated span (day numbers, one-year periods) and its scenario:
+    ``case_management_effect`` is the relative change of an enrolled person's
+    emergency-admission rate while enrolled (0: none)."""
+
     start: int
     end: int
     periods: list[tuple[int, int]]
+    case_management_effect: float = 0.0
 
 
 class Rows:

@@ -50,7 +50,16 @@ from careweave.dataset import tables as T
 from careweave.dataset.io import Manifest, conform, write_manifest, write_table
 from careweave.dataset.nhs_number import SYNTHETIC_RANGES, capacity, synthetic_number_ints
 from careweave.errors import InputError
-from careweave.synth import community, hospital, people, primary, social, spells, telehealth
+from careweave.synth import (
+    case_management,
+    community,
+    hospital,
+    people,
+    primary,
+    social,
+    spells,
+    telehealth,
+)
 from careweave.synth import params as P
 from careweave.synth.allergies import allergies_table
 from careweave.synth.conditions import condition_intercepts, events_table, sample_conditions
@@ -90,7 +99,7 @@ CHUNK = 50_000
 MAX_PEOPLE = capacity(SYNTHETIC_RANGES)
 
 #: The required person tables and the optional ones the generator writes.
-OUTPUT_TABLES = (*T.PERSON_TABLES, T.ALLERGIES)
+OUTPUT_TABLES = (*T.PERSON_TABLES, T.ALLERGIES, T.CASE_MANAGEMENT_EPISODES)
 
 
 def _start_state(
@@ -124,14 +133,25 @@ def _start_state(
     return d, cond, state
 
 
-def _year(rng: np.random.Generator, st: People, per: Period, end: int, rows: Buffers) -> bool:
+def _year(
+    rng: np.random.Generator,
+    st: People,
+    per: Period,
+    span: Span,
+    rows: Buffers,
+    cm: case_management.Enrolment,
+    first: bool,
+) -> bool:
     """One period of every care setting, in the fixed order of the random draws.
 
     Returns False for the period after the span, which only draws deaths (so that
     deaths just after the span are known to palliative care)."""
     beta_em = np.array([c.emergency for c in P.CONDITIONS])
     beta_death = np.array([c.death for c in P.CONDITIONS])
-    n_em = hospital.emergency_count(rng, st, per, beta_em)
+    end = span.end
+    case_management.enrol(cm, st, per, first)
+    change = case_management.rate_change(cm, per, span.case_management_effect)
+    n_em = hospital.emergency_count(rng, st, per, beta_em, change)
     people.deaths(rng, st, per, beta_death, n_em)
     if per.beyond:
         return False
@@ -167,10 +187,11 @@ def generate_chunk(
     start, end = span.start, span.end
     d, cond, st = _start_state(rng, lo, hi, layout, span)
     rows = Buffers()
+    cm = case_management.Enrolment.empty(seed, ci, d.n)
     periods = [*span.periods, (end + 1, end + 365)]
     for k, (p0, p1) in enumerate(periods):
         per = Period.of(p0, p1, st, beyond=k == len(periods) - 1)
-        if not _year(rng, st, per, end, rows):
+        if not _year(rng, st, per, span, rows, cm, first=k == 0):
             break
     ctx = Ctx(
         ci=ci,
@@ -195,7 +216,9 @@ def generate_chunk(
         ch_funded=st.ch_funded,
         seed=seed,
     )
-    return _tables(ctx, d, nhs, rows, seed)
+    out = _tables(ctx, d, nhs, rows, seed)
+    out["case_management_episodes"] = case_management.case_management_table(ctx, cm)
+    return out
 
 
 def _tables(
@@ -302,6 +325,7 @@ def generate(
     *,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    case_management_effect: float = 0.0,
 ) -> Manifest:
     """Write a synthetic dataset of ``people`` people over ``start``..``end`` to ``out``.
 
@@ -311,6 +335,10 @@ def generate(
     (source ``synth``). Returns the manifest. ``progress``, if given, is called as
     ``progress(chunks_done, chunks)`` before the first chunk and after each (the CLI
     draws a bar with it; nothing here prints).
+
+    ``case_management_effect`` is the relative change of an enrolled person's
+    emergency-admission rate while enrolled in case management (0, the default:
+    no effect, and then the dataset is the same as without it; -0.2: 20% fewer).
     """
     if people < 1:
         raise InputError(f"--people: must be at least 1, got {people}")
@@ -324,7 +352,14 @@ def generate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     layout = build_layout(people, seed)
-    span = Span(day_number(start), day_number(end), span_periods(start, end))
+    if not case_management_effect > -1:
+        raise InputError(
+            "--case-management-effect: must be greater than -1 (a relative change of the "
+            f"emergency-admission rate: -0.2 is 20% fewer), got {case_management_effect}"
+        )
+    span = Span(
+        day_number(start), day_number(end), span_periods(start, end), case_management_effect
+    )
     numbers = synthetic_number_ints(people)
     condition_intercepts()
     pools(seed)  # Faker pools, built once before the workers fork
@@ -390,6 +425,7 @@ def generate(
         parameters={
             "people": people,
             "seed": seed,
+            "case_management_effect": case_management_effect,
             "generator": "careweave.synth/1",
             "chunk": CHUNK,
         },

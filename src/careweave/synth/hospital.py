@@ -53,10 +53,17 @@ def stay_length(rng: np.random.Generator, age: Arr) -> Arr:
     return np.where(zero, 0, np.clip(los, 1, s.max_days)).astype(np.int64)
 
 
-def emergency_count(rng: np.random.Generator, people: People, per: Period, beta_em: Arr) -> Arr:
+def emergency_count(
+    rng: np.random.Generator,
+    people: People,
+    per: Period,
+    beta_em: Arr,
+    change: Arr | None = None,
+) -> Arr:
     """Each person's emergency admissions this period: Poisson on a log rate of age,
     conditions, frailty, deprivation, care-home residence, last period's admissions,
-    personal propensity and yearly noise. Sets ``people.risk_rel``."""
+    personal propensity and yearly noise, plus ``change`` (case management's effect,
+    not part of the person's observed risk). Sets ``people.risk_rel``."""
     lp_core = (
         P.EMERGENCY_BASE
         + curve(per.age, P.EMERGENCY_AGE)
@@ -69,6 +76,8 @@ def emergency_count(rng: np.random.Generator, people: People, per: Period, beta_
     )
     people.risk_rel = lp_core - P.EMERGENCY_BASE
     lp_em = lp_core + rng.normal(0.0, P.YEAR_SD, size=people.n)
+    if change is not None:
+        lp_em = lp_em + change
     return np.asarray(rng.poisson(np.exp(lp_em) * per.expo))
 
 

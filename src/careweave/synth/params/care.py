@@ -90,3 +90,47 @@ class DischargeDelay:
 
 
 DISCHARGE_DELAY = DischargeDelay()
+
+
+# --- Case management --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseManagement:
+    """Enrolment in case management (community matrons, case managers, Kaiser
+    level 3-4; seed 000's CCM pyramid), year by year from the second period:
+
+    - risk stratification: the top ``top_share`` of adults at home by last
+      period's emergency risk, ``uptake`` of them a year (PARR-style
+      thresholds, seed 002; capacity of ~50-80 cases per matron, DH 2005);
+    - after an emergency admission: people 65+ admitted last period, in the top
+      ``post_admission_top`` by risk, ``post_admission_uptake`` a year;
+    - clinical judgement: people 65+ with 3+ conditions, ``judgement_rate`` a year.
+
+    Episodes last ``days`` (uniform; schemes review at 6-18 months), or end at
+    death; a care plan is agreed 7-28 days after enrolment for
+    ``care_plan_share`` of them. Levels at enrolment and lead professionals:
+    shares below (seed 000 and seed 004 describe matron-led case management)."""
+
+    top_share: float = 0.02
+    uptake: float = 0.25
+    post_admission_top: float = 0.1
+    post_admission_uptake: float = 0.05
+    judgement_rate: float = 0.012
+    min_age: float = 18
+    older_age: float = 65
+    days: tuple[int, int] = (180, 540)
+    care_plan_days: tuple[int, int] = (7, 29)
+    care_plan_share: float = 0.9
+    level4_share: tuple[float, float, float] = (0.8, 0.7, 0.5)  # by reason below
+    roles: tuple[tuple[str, float], ...] = (
+        ("community_matron", 0.45),
+        ("case_manager", 0.2),
+        ("district_nurse", 0.15),
+        ("social_worker", 0.08),
+        ("care_coordinator", 0.08),
+        ("gp", 0.04),
+    )
+
+
+CASE_MANAGEMENT = CaseManagement()
