@@ -65,7 +65,7 @@ def build_warehouse(people: int, directory: Path, source: str = "synth") -> Path
 
 def timed(warehouse: Path, model: Path) -> None:
     """The measured step (run in a child process)."""
-    from careweave.dataset.tariff import default_tariff
+    from careweave.dataset.tariff import default_tariff, identity
     from careweave.risk import scoring, training
     from careweave.risk.policy import load_policy
     from careweave.warehouse.engines import DuckDBEngine
@@ -78,7 +78,8 @@ def timed(warehouse: Path, model: Path) -> None:
     finally:
         engine.close()
     t1, c1 = time.perf_counter(), time.process_time()
-    scoring.write_risk_scores(warehouse, scoring.risk_scores_table(scored, AS_OF), AS_OF)
+    table = scoring.risk_scores_table(scored, AS_OF, identity(default_tariff()))
+    scoring.write_risk_scores(warehouse, table, AS_OF)
     t2 = time.perf_counter()
     levels = scored["ccm_level"].value_counts().sort_index().to_dict()
     print(

@@ -91,6 +91,9 @@ def make_warehouse(path: Path) -> Path:
                     "readmitter": False,
                     "explanation": ["2 emergency admissions in the last 12 months", "aged 85+"],
                     "model_version": "test",
+                    # As careweave stratify keeps them: spend priced once, with its tariff.
+                    "spend_12m": 7250.5 if nhs == MRS else 120.0,
+                    "tariff": "default:0123456789ab",
                 }
             )
     _insert(con, "risk_scores", scores)
@@ -325,6 +328,7 @@ def test_population_spend_and_movement(client: TestClient) -> None:
     seg = client.get("/app/population/segments")
     assert seg.status_code == 200 and "70+: frail" in seg.text
     assert "£" in seg.text and "100.0%" in seg.text
+    assert "at tariff <code>default:0123456789ab</code>" in seg.text
     mov = client.get("/app/population/movement")
     assert mov.status_code == 200 and "Moved to a lower level" in mov.text
     assert "&lt;8" in mov.text  # 2 people moved from level 4 to 2: suppressed
@@ -372,3 +376,19 @@ def test_timeline_filters_by_setting_and_period(client: TestClient) -> None:
     assert "That period is not one of the choices: showing the last 2 years." in r.text
     assert "Nothing is recorded in that setting: showing all settings." in r.text
     assert "pattern" not in r.text
+
+
+def test_segment_spend_is_read_not_recomputed(tmp_path: Path) -> None:
+    """The page reads spend_12m from risk_scores; scores from before it was kept have none."""
+    from careweave.web import warehouse as wh
+
+    path = make_warehouse(tmp_path / "w.duckdb")
+    with wh.connect(path) as con:
+        got = wh.segment_spend(con)
+    assert got is not None and got.tariff == "default:0123456789ab"
+    assert got.by_segment == {"70+: frail": pytest.approx(7250.5 + 19 * 120.0)}
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE risk_scores DROP COLUMN spend_12m")  # an older stratify's table
+    con.close()
+    with wh.connect(path) as con:
+        assert wh.segment_spend(con) is None

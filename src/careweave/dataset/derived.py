@@ -2,7 +2,8 @@
 
 ``risk_scores`` is written by ``careweave stratify`` (careweave.risk) and read by
 ``careweave sync`` (careweave.care) and the workbench: declaring it here keeps
-producer and consumers on one definition.
+producer and consumers on one definition. It carries each person's spend and the
+tariff's identity, so readers never recompute spend (nor with another tariff).
 """
 
 from __future__ import annotations
@@ -34,6 +35,23 @@ RISK_SCORES = Table(
             "Top contributing factors, in plain English, strongest first.",
         ),
         Column("model_version", Kind.STRING, "Version of the model that scored."),
+        Column(
+            "spend_12m",
+            Kind.FLOAT,
+            "Cost of the person's activity in the 12 months to as_of (pounds): each row's "
+            "own cost, else the tariff named in `tariff`. Null in rows scored before it was kept.",
+            required=False,
+            may_be_absent=True,
+            unit="GBP",
+        ),
+        Column(
+            "tariff",
+            Kind.STRING,
+            "The tariff spend_12m used: its source ('default' or the override file's name) "
+            "and the first 12 hex digits of the SHA-256 of its unit costs.",
+            required=False,
+            may_be_absent=True,
+        ),
     ),
     key="nhs_number",
     date_columns=("as_of",),

@@ -8,6 +8,8 @@ its sources; an override file may give any subset of the same keys.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -29,6 +31,18 @@ def _sections(raw: dict[str, Any]) -> Tariff:
 
 def default_tariff() -> Tariff:
     return _sections(_default_raw())
+
+
+def identity(tariff: Tariff, path: Path | None = None) -> str:
+    """The tariff's identity for outputs: ``<source>:<digest>``.
+
+    The source is ``default`` or the override file's name; the digest is the first
+    12 hex digits of the SHA-256 of the merged unit costs (sorted JSON), so two
+    tariffs with the same costs have the same digest, and any changed cost changes it.
+    """
+    source = "default" if path is None else Path(path).name
+    canonical = json.dumps(tariff, sort_keys=True, separators=(",", ":"))
+    return f"{source}:{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
 
 
 def load_tariff(path: Path | None = None) -> Tariff:

@@ -49,7 +49,8 @@ def print_stratify(summary: dict[str, Any], console: Console | None = None) -> N
     console = console or Console()
     console.print(
         f"Stratified {summary['people']:,} people at {summary['as_of']} on {summary['engine']} "
-        f"with model {summary['model_version']}; wrote risk_scores."
+        f"with model {summary['model_version']}; wrote risk_scores "
+        f"(spend at tariff {summary['tariff']})."
     )
     t = Table(title="CCM pyramid")
     for col in ("level", "name", "people", "%"):

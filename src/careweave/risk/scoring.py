@@ -1,5 +1,9 @@
 """Scoring for `careweave stratify`: score everyone, tier them, segment them, write ``risk_scores``.
 
+Each row keeps the person's 12-month spend and the identity of the tariff that
+priced it (careweave.dataset.tariff.identity), so the workbench and reports read
+spend instead of recomputing it.
+
 Features and spend run on the chosen engine (DuckDB or Spark); scoring,
 policy, segments and explanations run in-process on the resulting frame, so
 both engines give identical scores for identical features.
@@ -18,7 +22,7 @@ import pyarrow as pa
 from careweave import duck
 from careweave.dataset.derived import RISK_SCORES
 from careweave.dataset.schema import Kind
-from careweave.dataset.tariff import Tariff, load_tariff
+from careweave.dataset.tariff import Tariff, identity, load_tariff
 from careweave.errors import InputError
 from careweave.risk import explain, features, movement, segments
 from careweave.risk.policy import Policy, load_policy
@@ -80,11 +84,14 @@ def score(frame: pd.DataFrame, art: dict[str, Any], policy: Policy) -> pd.DataFr
     return scored
 
 
-def risk_scores_table(scored: pd.DataFrame, as_of: dt.date) -> pa.Table:
+def risk_scores_table(scored: pd.DataFrame, as_of: dt.date, tariff: str) -> pa.Table:
+    """The ``risk_scores`` rows of ``scored`` at ``as_of``, spend priced by ``tariff`` (identity)."""
+    constant = {"as_of": as_of, "tariff": tariff}
     cols: dict[str, Any] = {
-        c.name: scored[c.name] for c in RISK_SCORES.columns if c.name != "as_of"
+        c.name: scored[c.name] for c in RISK_SCORES.columns if c.name not in constant
     }
-    cols["as_of"] = pd.Series([as_of] * len(scored), dtype=object)
+    for name, value in constant.items():
+        cols[name] = pd.Series([value] * len(scored), dtype=object)
     arrays = [
         pa.array(
             list(cols[c.name]) if c.kind == Kind.STRING_LIST else cols[c.name], type=c.kind.arrow
@@ -95,13 +102,22 @@ def risk_scores_table(scored: pd.DataFrame, as_of: dt.date) -> pa.Table:
 
 
 def write_risk_scores(warehouse: Path, table: pa.Table, as_of: dt.date) -> None:
-    """Replace the rows for ``as_of`` in ``risk_scores``, in one transaction."""
+    """Replace the rows for ``as_of`` in ``risk_scores``, in one transaction.
+
+    A ``risk_scores`` written before a column was added gains it (null in older rows).
+    """
 
     ddl = ", ".join(f'"{c.name}" {_SQL_TYPES[c.kind]}' for c in RISK_SCORES.columns)
     con = duck.connect(warehouse)
     try:
         con.execute("BEGIN")
         con.execute(f"CREATE TABLE IF NOT EXISTS risk_scores ({ddl})")
+        for c in RISK_SCORES.columns:
+            if c.may_be_absent:
+                con.execute(
+                    f'ALTER TABLE risk_scores ADD COLUMN IF NOT EXISTS "{c.name}" '
+                    f"{_SQL_TYPES[c.kind]}"
+                )
         con.execute("DELETE FROM risk_scores WHERE as_of = ?", [as_of])
         con.register("_new_scores", table)
         names = ", ".join(f'"{c.name}"' for c in RISK_SCORES.columns)
@@ -145,7 +161,12 @@ def compute(
 
 
 def _summary(
-    scored: pd.DataFrame, as_of: dt.date, engine: str, art: dict[str, Any], policy: Policy
+    scored: pd.DataFrame,
+    as_of: dt.date,
+    engine: str,
+    art: dict[str, Any],
+    policy: Policy,
+    tariff: str,
 ) -> dict[str, Any]:
     n = len(scored)
     counts = scored["ccm_level"].value_counts()
@@ -157,6 +178,7 @@ def _summary(
         "people": n,
         "model_version": art["version"],
         "policy": policy.source,
+        "tariff": tariff,
         "levels": levels,
         "level_shares": {k: (v / n if n else 0.0) for k, v in levels.items()},
         "level_names": {str(k): v for k, v in policy.level_names().items()},
@@ -182,6 +204,7 @@ def stratify(
         raise InputError(f"{warehouse}: no such warehouse")
     pol = load_policy(policy)
     tar = load_tariff(tariff)
+    tariff_id = identity(tar, tariff)
     art = load_model(model or latest_model(warehouse))
     if compare_to is not None and compare_to >= as_of:
         raise InputError(f"--compare-to: {compare_to} must be before --as-of {as_of}")
@@ -193,13 +216,13 @@ def stratify(
             before = read_levels(warehouse, compare_to)
             if before is None:
                 before = compute(eng, compare_to, art, pol, tar)
-                prior_table = risk_scores_table(before, compare_to)
+                prior_table = risk_scores_table(before, compare_to, tariff_id)
             else:
                 prior_table = None
     finally:
         eng.close()
-    write_risk_scores(warehouse, risk_scores_table(scored, as_of), as_of)
-    summary = _summary(scored, as_of, engine, art, pol)
+    write_risk_scores(warehouse, risk_scores_table(scored, as_of, tariff_id), as_of)
+    summary = _summary(scored, as_of, engine, art, pol, tariff_id)
     if compare_to is not None and before is not None:
         if prior_table is not None:
             write_risk_scores(warehouse, prior_table, compare_to)

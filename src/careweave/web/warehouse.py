@@ -210,36 +210,43 @@ def movement(con: Any) -> tuple[dt.date, dt.date, dict[tuple[int, int], int]] | 
     return before, after, {(int(a), int(b)): int(n) for a, b, n in rows}
 
 
-def segment_spend(con: Any) -> dict[str, float] | None:
-    """Spend in the 12 months to the latest score date by segment (careweave.risk.segments)."""
+@dataclass(frozen=True)
+class SegmentSpend:
+    """Spend by segment at the latest score date, as ``careweave stratify`` priced it."""
+
+    as_of: dt.date
+    tariff: str  # careweave.dataset.tariff.identity of the tariff used
+    by_segment: dict[str, float]
+
+
+def segment_spend(con: Any) -> SegmentSpend | None:
+    """Spend in the 12 months to the latest score date by segment, read from ``risk_scores``.
+
+    ``careweave stratify`` keeps each person's spend and the tariff's identity with the
+    scores, so nothing is recomputed here (and the tariff is the one stratify used).
+    None when there are no scores, or the latest were written before spend was kept.
+    """
     dates = latest_dates(con)
-    needed = {
-        "hospital_spells",
-        "ae_attendances",
-        "outpatient_appointments",
-        "primary_care_contacts",
-        "medications",
-        "community_contacts",
-        "mental_health_contacts",
-        "social_care_services",
-        "care_placements",
-        "reablement_episodes",
-        "social_care_assessments",
-    }
-    if not dates or not needed <= tables(con):
+    if not dates:
         return None
-    import ibis
-
-    from careweave.dataset.tariff import default_tariff
-    from careweave.risk.segments import spend
-
-    engine = ibis.duckdb.from_connection(con)
-    per_person = spend(engine, dates[0], default_tariff()).to_pyarrow()
-    con.register("_web_spend", per_person)
+    columns = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'risk_scores'"
+        ).fetchall()
+    }
+    if not {"spend_12m", "tariff"} <= columns:
+        return None
     rows = con.execute(
-        "SELECT coalesce(r.segment, 'not scored'), sum(s.spend_12m) FROM risk_scores r "
-        "JOIN _web_spend s USING (nhs_number) WHERE r.as_of = $d GROUP BY 1",
+        "SELECT segment, sum(spend_12m), count(spend_12m), min(tariff) FROM risk_scores "
+        "WHERE as_of = $d GROUP BY 1",
         {"d": dates[0]},
     ).fetchall()
-    con.unregister("_web_spend")
-    return {str(seg): float(v or 0.0) for seg, v in rows}
+    if not rows or all(n == 0 for _, _, n, _ in rows):
+        return None
+    tariffs = {t for *_, t in rows}
+    return SegmentSpend(
+        as_of=dates[0],
+        tariff=", ".join(sorted(str(t) for t in tariffs)),
+        by_segment={str(seg): float(v or 0.0) for seg, v, _, _ in rows},
+    )

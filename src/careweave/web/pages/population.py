@@ -74,10 +74,11 @@ def pyramid(
 def segments(request: Request, p: PageDep) -> Response:
     p.ctx.require("pseudonymised", "read")
     counts = population.segment_counts(p.ctx.session)
-    spend: dict[str, float] | None = None
+    found: wh.SegmentSpend | None = None
     with wh.connect(warehouse_path(request)) as con:
         if con is not None:
-            spend = wh.segment_spend(con)
+            found = wh.segment_spend(con)
+    spend = found.by_segment if found is not None else None
     people_total = count(sum(counts.values()))
     spend_total = sum(spend.values()) if spend else 0.0
     rows = []
@@ -104,6 +105,7 @@ def segments(request: Request, p: PageDep) -> Response:
         rows=rows,
         people_total=people_total,
         has_spend=spend is not None,
+        spend=found,
         threshold=THRESHOLD,
     )
 
