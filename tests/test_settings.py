@@ -192,3 +192,29 @@ def test_demo_serves_its_own_store_and_warehouse_with_the_environment_s_key(
     assert (got.db, got.warehouse, got.port) == ("sqlite:///demo.db", tmp_path / "w.duckdb", 8123)
     assert got.pseudonym_key_bytes() == b"e" * 32
     assert "CAREWEAVE_WAREHOUSE" not in __import__("os").environ
+
+
+def test_several_workers_build_from_one_settings_object_with_one_key(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    """Without a configured key, every worker still gets the same one (same pseudonyms)."""
+    import uvicorn.supervisors
+
+    from careweave import server
+
+    built: list[Settings] = []
+    clean_env.setattr(server, "build_app", built.append)
+
+    class Workers:
+        def __init__(self, config: object, sockets: list[object]) -> None:
+            self.config = config
+
+        def run(self) -> None:  # what each of two worker processes does first
+            for _ in range(2):
+                self.config.app()  # type: ignore[attr-defined]
+
+    clean_env.setattr(uvicorn.supervisors, "Multiprocess", Workers)
+    server.serve(Settings.load(workers=2, port=_free_port()))
+    assert len(built) == 3  # the parent (migrations), then each worker
+    keys = {s.pseudonym_key_bytes() for s in built}
+    assert len(keys) == 1 and None not in keys

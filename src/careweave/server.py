@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
+import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
 
 from careweave.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+
+log = logging.getLogger(__name__)
 
 
 def _utcnow() -> dt.datetime:
@@ -55,6 +62,11 @@ def serve(settings: Settings) -> None:
         return
     from uvicorn.supervisors import Multiprocess
 
+    if settings.pseudonym_key_bytes() is None:
+        # One random key for every worker, or each would make different pseudonyms.
+        log.warning("no pseudonym key configured: using a random key for this server run")
+        key = SecretStr(secrets.token_hex(32))
+        settings = settings.model_copy(update={"pseudonym_key": key})
     build_app(settings)  # migrate and seed once, before any worker starts
     # uvicorn.run insists on an import string for several workers; build its pieces
     # here instead so each worker gets this settings object, not the environment.

@@ -328,7 +328,7 @@ def test_population_spend_and_movement(client: TestClient) -> None:
     seg = client.get("/app/population/segments")
     assert seg.status_code == 200 and "70+: frail" in seg.text
     assert "£" in seg.text and "100.0%" in seg.text
-    assert "at tariff <code>default:0123456789ab</code>" in seg.text
+    assert "at the default tariff (fingerprint 0123456789ab)" in seg.text
     mov = client.get("/app/population/movement")
     assert mov.status_code == 200 and "Moved to a lower level" in mov.text
     assert "&lt;8" in mov.text  # 2 people moved from level 4 to 2: suppressed
