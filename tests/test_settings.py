@@ -107,12 +107,7 @@ def test_the_composition_root_adds_the_workbench_the_api_alone_has_none(
 
 def test_only_the_settings_module_reads_the_environment() -> None:
     """No configuration path reads or writes os.environ outside careweave.settings."""
-    allowed = {
-        SRC / "settings.py",
-        # The loader's test-pause hook (not configuration): replaced by injection under
-        # issue 10 item 6.
-        SRC / "ingest" / "load.py",
-    }
+    allowed = {SRC / "settings.py"}
     offenders = []
     for path in sorted(SRC.rglob("*.py")):
         if path in allowed:
