@@ -178,3 +178,40 @@ def test_case_management_ends_by_death(ds: Path) -> None:
         "OR c.end_date > p.date_of_death OR c.end_date IS NULL OR c.care_plan_date > p.date_of_death)",
     )[0][0]
     assert bad == 0
+
+
+def test_telecare_pendant_alarms_among_older_people_at_home(ds: Path) -> None:
+    kinds = dict(
+        (str(r[0]), int(str(r[1])))
+        for r in _sql(ds, "SELECT service_type, count(*) FROM telecare_services GROUP BY 1")
+    )
+    assert set(kinds) == {"pendant_alarm", "falls_detector", "telehealth_monitoring"}
+    share_75 = _sql(
+        ds,
+        "SELECT count(DISTINCT t.nhs_number) FILTER (WHERE t.service_type = 'pendant_alarm') "
+        " / (SELECT count(*) FROM people "
+        "    WHERE date_diff('year', date_of_birth, DATE '2020-01-01') >= 75) "
+        "FROM telecare_services t JOIN people p USING (nhs_number) "
+        "WHERE date_diff('year', p.date_of_birth, DATE '2020-01-01') >= 75",
+    )[0][0]
+    assert 0.08 < float(str(share_75)) < 0.3
+    young = _sql(
+        ds,
+        "SELECT count(*) FROM telecare_services t JOIN people p USING (nhs_number) "
+        "WHERE t.service_type = 'pendant_alarm' "
+        "AND date_diff('year', p.date_of_birth, t.start_date) < 50",
+    )[0][0]
+    assert int(str(young)) < kinds["pendant_alarm"] * 0.1
+    monitored = _sql(
+        ds,
+        "SELECT (SELECT count(DISTINCT nhs_number) FROM telehealth_readings), "
+        "(SELECT count(*) FROM telecare_services WHERE service_type = 'telehealth_monitoring')",
+    )[0]
+    assert monitored[0] == monitored[1]
+    bad = _sql(
+        ds,
+        "SELECT count(*) FROM telecare_services t JOIN people p USING (nhs_number) "
+        "WHERE t.end_date < t.start_date OR t.start_date < p.date_of_birth "
+        "OR t.end_date > p.date_of_death OR t.start_date > DATE '2024-12-31'",
+    )[0][0]
+    assert bad == 0

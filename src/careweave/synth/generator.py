@@ -79,6 +79,7 @@ from careweave.synth.layout import Layout, build_layout
 from careweave.synth.social import reablement_after_discharge
 from careweave.synth.spells import DEST as _DEST
 from careweave.synth.spells import end_stays_at_death
+from careweave.synth.telecare import telecare_table
 
 __all__ = [
     "CHUNK",
@@ -99,7 +100,12 @@ CHUNK = 50_000
 MAX_PEOPLE = capacity(SYNTHETIC_RANGES)
 
 #: The required person tables and the optional ones the generator writes.
-OUTPUT_TABLES = (*T.PERSON_TABLES, T.ALLERGIES, T.CASE_MANAGEMENT_EPISODES)
+OUTPUT_TABLES = (
+    *T.PERSON_TABLES,
+    T.ALLERGIES,
+    T.CASE_MANAGEMENT_EPISODES,
+    T.TELECARE_SERVICES,
+)
 
 
 def _start_state(
@@ -250,6 +256,9 @@ def _tables(
     )
     out["telehealth_readings"] = telehealth.telehealth_table(ctx)
     out["allergies"] = allergies_table(ctx, seed)
+    out["telecare_services"] = telecare_table(
+        ctx, out["social_care_services"], out["telehealth_readings"]
+    )
     return out
 
 

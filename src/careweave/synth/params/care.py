@@ -134,3 +134,30 @@ class CaseManagement:
 
 
 CASE_MANAGEMENT = CaseManagement()
+
+
+# --- Telecare -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Telecare:
+    """Telecare at home. Every social-care telecare package is a pendant alarm; more
+    people 75+ living at home have one arranged otherwise (community alarm schemes,
+    self-funded): log-odds ``base`` + ``age`` per year over 80 + ``frailty`` per
+    unit, started up to ``years_before`` years before the span or during it, ended
+    by death or a move to a care home. A share of frailer users (z above
+    ``falls_frailty``) also have a falls detector. Telehealth monitoring periods
+    are the spans of each person's readings. TSA / ADASS: about 1.7 million
+    people in the UK use technology-enabled care, mostly 75+ living alone
+    (~15-20% of 75+)."""
+
+    min_age: float = 75
+    base: float = -1.9
+    age: float = 0.06
+    frailty: float = 0.5
+    years_before: float = 4
+    falls_frailty: float = 0.5
+    falls_share: float = 0.3
+
+
+TELECARE = Telecare()
