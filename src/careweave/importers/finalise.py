@@ -151,6 +151,14 @@ class Finaliser:
         as it is). A MedicationRequest referencing a Medication takes its code here.
         """
         path = (self.staging / "*" / "{}.parquet").as_posix()
+        #: Staging tables no worker wrote a row to: their checks are skipped (nothing to find).
+        self.empty = {
+            name
+            for name in SCHEMAS
+            if not any(
+                pq.ParquetFile(f).metadata.num_rows for f in self.staging.glob(f"*/{name}.parquet")
+            )
+        }
         self.con.execute(
             "CREATE TEMP TABLE aliases AS SELECT alias, any_value(key) AS key "
             f"FROM read_parquet('{path.format('s_aliases')}') "
@@ -218,12 +226,15 @@ class Finaliser:
                 )
                 continue
             assert key is not None
+            view = f"{name}_dedup" if name in DATED else name
+            if name in self.empty:
+                self.con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM {name}_all")
+                continue
             self.con.execute(
                 f"CREATE TEMP TABLE {name}_rank AS SELECT {key} AS k, _file, _entry, "
                 f"row_number() OVER (PARTITION BY {key} ORDER BY _file, _entry) AS rn "
                 f"FROM {name}_all"
             )
-            view = f"{name}_dedup" if name in DATED else name
             # Materialised once (later queries read it several times), except the raw
             # resources, whose content is read once, when raw_resources is written.
             kind = "VIEW" if name == "s_raw" else "TEMP TABLE"
@@ -302,6 +313,9 @@ class Finaliser:
 
     def unresolved_medications(self) -> None:
         """Medication issues whose referenced Medication is not in the input: kept raw."""
+        if "s_medications" in self.empty:
+            self.con.execute("CREATE VIEW s_medications_unresolved AS FROM s_medications_dedup")
+            return
         self.con.execute(
             "CREATE TEMP TABLE s_medications_unresolved AS "
             "SELECT * FROM s_medications_dedup WHERE code IS NULL"
@@ -347,6 +361,10 @@ class Finaliser:
     def after_death(self) -> None:
         """Views without the rows dated after the person's death (kept raw instead)."""
         for name, col in DATED.items():
+            if name in self.empty:
+                self.con.execute(f"CREATE VIEW {name}_late AS SELECT * FROM {name}_dedup")
+                self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM {name}_dedup")
+                continue
             self.con.execute(
                 f"CREATE TEMP TABLE {name}_late AS SELECT t.* FROM {name}_dedup t "
                 f"JOIN pm ON pm.ref = t.patient_ref "
@@ -430,6 +448,8 @@ class Finaliser:
         )
 
     def event_problems(self, name: str, label: str) -> None:
+        if name in self.empty:
+            return
         self.problems(
             f"SELECT _file, _entry, '{label} ' || id || ': subject ' || patient_ref || "
             f"' is not a Patient in the input' FROM {name} t ANTI JOIN pm ON pm.ref = t.patient_ref",
@@ -470,13 +490,16 @@ class Finaliser:
         Not a problem: a daughter 150 miles away is a contact (operational data), not a
         person of the canonical dataset. The raw rows say why (see ``outputs.raw_sql``).
         """
+        if "s_relationships" in self.empty:
+            return
         label = self.labels["s_relationships"]
         (n,) = self.rows(
             "SELECT count(*) FROM s_relationships t SEMI JOIN pm ON pm.ref = t.patient_ref "
             "WHERE t.related_nhs_number NOT IN (SELECT nhs_number FROM people_first)"
         )[0]
-        self.report.mapped[label] -= n
-        self.report.raw[label] += n
+        if n:
+            self.report.mapped[label] -= n
+            self.report.raw[label] += n
 
     def queries(self) -> dict[Table, str]:
         self.reference_problems()
