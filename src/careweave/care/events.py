@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from careweave.care.config import EVENT_TYPES, Measure, Telehealth, TelehealthRule
 from careweave.care.context import Ctx
 from careweave.care.notify import notify_team, route, task_for_role, team
+from careweave.care.relationships import carer_event
 from careweave.security import audit
 from careweave.security.errors import Invalid
 from careweave.store.models import (
@@ -126,6 +127,9 @@ def ingest(
                     members=members,
                 )
             )
+    told, raised = carer_event(ctx, ev, person, routing.unowned_to)
+    out.notifications += told
+    out.tasks += raised
     if event_type == "telehealth_reading":
         for alert in alerts_for(ctx.session, ctx.config.telehealth, person, ev):
             out.alerts.append(alert.id)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from careweave.dataset.tables import IDENTIFYING_COLUMNS
 from careweave.errors import InputError
 from careweave.security import audit
-from careweave.store.models import Organisation, Person, name_key
+from careweave.store.models import Organisation, Person, PersonLink, name_key
 
 PEOPLE_COLUMNS = (
     "nhs_number",
@@ -61,6 +61,7 @@ class SyncResult:
     updated: int
     with_scores: int
     organisations: int
+    relationships: int = 0
 
 
 def read_warehouse(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -111,6 +112,64 @@ def read_warehouse(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any
     finally:
         con.close()
     return people, orgs
+
+
+def read_links(path: Path) -> list[dict[str, Any]]:
+    """The warehouse's ``person_relationships`` between people of the population (none when
+    the warehouse has no such table, or only contacts outside it)."""
+    import duckdb
+
+    from careweave import duck
+
+    con = duck.connect(path, read_only=True)
+    try:
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        if "person_relationships" not in tables:
+            return []
+        cols = ("nhs_number", "related_nhs_number", "relationship", "start_date", "end_date")
+        cur = con.execute(
+            f"SELECT {', '.join(cols)} FROM person_relationships "
+            "WHERE related_nhs_number IS NOT NULL ORDER BY id"
+        )
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    except duckdb.Error as e:
+        raise InputError(f"--warehouse {path}: person_relationships: {e}") from e
+    finally:
+        con.close()
+
+
+def sync_links(session: Session, rows: list[dict[str, Any]], now: dt.datetime) -> int:
+    """Upsert links between people both in the index; returns how many were added or changed.
+    Links entered by staff are kept; a warehouse link's dates follow the warehouse."""
+    known = set(session.execute(select(Person.nhs_number)).scalars())
+    have = {
+        (link.nhs_number, link.related_nhs_number, link.relationship): link
+        for link in session.execute(select(PersonLink)).scalars()
+    }
+    n = 0
+    for r in rows:
+        if r["nhs_number"] not in known or r["related_nhs_number"] not in known:
+            continue
+        key = (r["nhs_number"], r["related_nhs_number"], r["relationship"])
+        link = have.get(key)
+        if link is None:
+            link = PersonLink(
+                nhs_number=key[0],
+                related_nhs_number=key[1],
+                relationship=key[2],
+                source="warehouse",
+                added_at=now,
+            )
+            session.add(link)
+            have[key] = link
+        elif (link.start_date, link.end_date) == (r["start_date"], r["end_date"]):
+            continue
+        link.start_date, link.end_date = r["start_date"], r["end_date"]
+        n += 1
+    session.flush()
+    return n
 
 
 def locality_of(org_id: str | None, orgs: dict[str, dict[str, Any]]) -> str | None:
@@ -169,12 +228,14 @@ def sync(session: Session, warehouse: Path, now: dt.datetime) -> SyncResult:
         session.execute(insert(Person), added[start : start + 5000])
     for start in range(0, len(changed), 5000):
         session.execute(update(Person), changed[start : start + 5000])
+    linked = sync_links(session, read_links(warehouse), now)
     audit.record(
         session,
         actor="system:sync",
         action="write",
         resource="people_index",
-        detail=f"sync from {warehouse.name}: {len(added)} added, {len(changed)} updated",
+        detail=f"sync from {warehouse.name}: {len(added)} added, {len(changed)} updated, "
+        f"{linked} relationships",
         now=now,
     )
-    return SyncResult(len(added), len(changed), scored, len(org_rows))
+    return SyncResult(len(added), len(changed), scored, len(org_rows), linked)

@@ -50,7 +50,7 @@ def sync_cmd(
         r = sync(s, warehouse, now())
     typer.echo(
         f"people index: {r.added} added, {r.updated} updated, {r.with_scores} with a risk "
-        f"score; {r.organisations} organisations"
+        f"score; {r.organisations} organisations; {r.relationships} relationships"
     )
 
 

@@ -267,6 +267,27 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
+class PersonLink(Base):
+    """A relationship between two people of the index: ``nhs_number`` is
+    ``relationship`` to ``related_nhs_number`` (carer_of: this person cares for them).
+    From the warehouse's ``person_relationships`` (``careweave sync``) or entered by staff.
+    Knowing of it gives no access to the other person's record."""
+
+    __tablename__ = "person_links"
+    __table_args__ = (
+        UniqueConstraint("nhs_number", "related_nhs_number", "relationship", name="uq_person_link"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    related_nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    relationship: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(32))
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime]
+
+
 # ---------------------------------------------------------------- register
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careweave.care import assessments, events, plans, register
+from careweave.care import assessments, events, plans, register, relationships
 from careweave.care import config as care_config
 from careweave.care import services as service_staff
 from careweave.care.context import Ctx, system_user
@@ -273,6 +273,10 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
         ("social.worker", "social_worker", "Local authority"),
     ):
         register.add_member(ctx, mr.nhs_number, users[username].id, team_role, org)
+    # She is his carer: if she is admitted, falls or dies, he is flagged (care/relationships).
+    relationships.add_link(ctx, mrs.nhs_number, mr.nhs_number, "carer_of")
+    if "dementia" not in (mr.conditions or []):
+        mr.conditions = sorted({*(mr.conditions or []), "dementia"})
     events.set_telehealth(ctx, mrs.nhs_number, ["diabetes"], {"glucose": (4.0, 11.0)})
     today = now.date()
     plans.save(

@@ -1,5 +1,12 @@
 """One router per area; ``ALL`` is what the app includes."""
 
-from careweave.api.routers import admin, auth, care, people, referrals
+from careweave.api.routers import admin, auth, care, people, referrals, relationships
 
-ALL = (auth.router, people.router, care.router, referrals.router, admin.router)
+ALL = (
+    auth.router,
+    people.router,
+    relationships.router,
+    care.router,
+    referrals.router,
+    admin.router,
+)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from careweave.care import assessments, events, plans, register
+from careweave.care import assessments, events, plans, register, relationships
 from careweave.security import access
 from careweave.security.errors import Forbidden, NotFound
 from careweave.security.roles import allowed
@@ -229,13 +229,19 @@ def patient_context(
                 "flags": {(t, v): _reading_flag(v, low, high) for t, v in pts},
             }
         )
+    out["links"] = relationships.links(ctx, nhs) if allowed(role, "person", "read") else []
+    out["link_kinds"] = relationships.RELATIONSHIPS
+    out["carer_alerts"] = relationships.open_carer_alerts(s, nhs)
     out["alerts"] = _alerts(out, person)
     return out
 
 
 def _alerts(out: dict[str, Any], person: Person) -> list[str]:
     """What someone opening the record must not miss, in words, most urgent first."""
-    alerts: list[str] = []
+    alerts: list[str] = [
+        f"{t.title} (since {when(t.created_at)}): check they are safe"
+        for t in out.get("carer_alerts", [])
+    ]
     record = out.get("record")
     if record is not None and record.allergies:
         high = [a.what for a in record.allergies if a.criticality == "high"]
