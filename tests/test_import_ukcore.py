@@ -149,6 +149,8 @@ def test_diagnostic_report_results_become_observations(bundle: dict[str, Any]) -
     assert obs["White blood cell count"]["value"] == 6.1  # referenced: mapped on its own
     dr = bundle["report"]["resources"]["DiagnosticReport"]
     assert (dr["mapped"], dr["kept_raw"]) == (1, 0)
+    # The contained result counts as an Observation seen and mapped.
+    assert bundle["report"]["resources"]["Observation"]["mapped"] == 2
 
 
 def test_dispense_care_plan_and_types_kept_raw(bundle: dict[str, Any]) -> None:
@@ -168,7 +170,7 @@ def test_dispense_care_plan_and_types_kept_raw(bundle: dict[str, Any]) -> None:
     resources = bundle["report"]["resources"]
     for rtype, c in resources.items():
         assert c["seen"] == c["mapped"] + c["kept_raw"] + c["rejected"], rtype
-    assert sum(c["mapped"] for c in resources.values()) == 17
+    assert sum(c["mapped"] for c in resources.values()) == 18
 
 
 def test_synthea_csv_allergies_and_identity(tmp_path: Path) -> None:

@@ -36,6 +36,10 @@ def diagnostic_report(m: FhirMapper, res: Resource, key: str) -> None:
     for obs in results:
         merged = {k: res[k] for k in INHERITED if k in res and not _has_own(obs, k)} | obs
         observation(m, merged, f"{key}#{obs.get('id')}")
+    # Counted as Observations seen and mapped, like their rows (which finalise may still
+    # move to raw: a person not in the input, a date after death).
+    m.report.seen["Observation"] += len(results)
+    m.report.mapped["Observation"] += len(results)
 
 
 def _has_own(obs: Resource, field: str) -> bool:
