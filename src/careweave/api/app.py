@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from careweave import __version__
 from careweave.api.deps import AppState
+from careweave.api.headers import SecurityHeaders
 from careweave.api.schemas import ErrorOut, HealthOut
 from careweave.care import config as care_config
 from careweave.care.referrals import seed_services
@@ -103,6 +104,7 @@ def create_app(
     )
     app.state.careweave = AppState(sessions, cfg, clock, key, cookie_secure)
     app.add_middleware(InFlightLimit, limit=MAX_IN_FLIGHT)
+    app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, e: DomainError) -> JSONResponse:
