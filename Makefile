@@ -43,9 +43,10 @@ lint: dev
 typecheck: dev
 	$(BIN)/mypy
 
-## docs: regenerate docs/data-model.md from the table declarations
+## docs: regenerate docs/data-model.md and docs/measures.md from the declarations
 docs: $(VENV)/.installed
 	$(BIN)/python -m careweave.dataset.docs > docs/data-model.md
+	$(BIN)/python -m careweave.measures.docs > docs/measures.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,4 +1,5 @@
-"""The main job, end to end on a small population: synthesise, load, profile, train, stratify."""
+"""The main job, end to end on a small population: synthesise, load, profile, train, stratify,
+measure."""
 
 import sqlite3
 from pathlib import Path
@@ -16,6 +17,9 @@ def test_demo_runs_end_to_end_and_rerun_adds_nothing(tmp_path: Path) -> None:
         people = con.execute("select count(*) from people").fetchone()
         spells = con.execute("select count(*) from hospital_spells").fetchone()
         quarantined = con.execute("select count(*) from _quarantine").fetchone()
+        measured = con.execute(
+            "select count(distinct measure) from population_measures where group_by = 'locality'"
+        ).fetchone()
         levels = dict(
             con.execute(
                 "select ccm_level, count(*) from risk_scores "
@@ -25,6 +29,7 @@ def test_demo_runs_end_to_end_and_rerun_adds_nothing(tmp_path: Path) -> None:
     assert people == (3000,)
     assert spells is not None and spells[0] > 0
     assert quarantined == (0,)
+    assert measured is not None and measured[0] > 40  # the catalogue, by locality
     assert set(levels) == {1, 2, 3, 4}
     assert sum(levels.values()) > 2500  # everyone alive and registered at the span end
     assert (out / "models").is_dir() and any((out / "models").glob("*.card.html"))

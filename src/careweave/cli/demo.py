@@ -5,7 +5,10 @@ Synthesises a health board of about 120,000 people (three localities of
 validation, prints the data profile, trains and validates the risk model
 (trained two years before the span's end, validated one year later), and
 stratifies everyone at the span's end into the four CCM levels, with the
-movement since a year before. Finally it syncs the people index into the
+movement since a year before. It then computes the population measures
+(``careweave measures``: the KPI catalogue by month and rolling 12 months, by
+locality, practice and age band, into ``population_measures``) and prints the
+whole board's last 12 months. Finally it syncs the people index into the
 operational store (a SQLite file beside the warehouse), creates one demo user
 per role and the Mr & Mrs Jones scenario, prints the users, and serves the web
 workbench on localhost until interrupted (``--no-serve`` stops before that). Re-running reuses the dataset when
@@ -54,7 +57,7 @@ def demo(
     ] = True,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
 ) -> None:
-    """The main job: synthesise, load, profile, train, stratify, then serve the workbench."""
+    """The main job: synthesise, load, profile, train, stratify, measure, then serve the workbench."""
     from careweave.cli.progress import count_progress, load_progress
     from careweave.dataset.io import read_manifest
     from careweave.ingest import load_dataset, print_report
@@ -105,7 +108,9 @@ def demo(
     compare_to = as_of - dt.timedelta(days=365)
     summary = stratify(warehouse, as_of, compare_to=compare_to, tariff=settings.tariff)
     print_stratify(summary, console)
-    console.rule("6. Care co-ordination: people index, demo users, the Jones scenario")
+    console.rule("6. Population measures (careweave measures), by locality and practice")
+    _measures(warehouse, console)
+    console.rule("7. Care co-ordination: people index, demo users, the Jones scenario")
     db_url = f"sqlite:///{store.resolve()}"
     _show_users(demo_setup(db_url, warehouse), console)
     console.print(f"[bold]Demo pipeline finished in {time.perf_counter() - t0:.0f} s.[/bold]")
@@ -114,6 +119,16 @@ def demo(
         # warehouse, address and single worker win.
         own = {"db": db_url, "warehouse": warehouse.resolve(), "host": "127.0.0.1"}
         _serve(settings.model_copy(update={**own, "port": port, "workers": 1}), console)
+
+
+def _measures(warehouse: Path, console: Console) -> None:
+    from careweave.cli.measures import print_summary
+    from careweave.measures.catalogue import select
+    from careweave.measures.results import disclosed, run
+
+    kpis = select(None)
+    summary, _ = run(warehouse, kpis, ("locality", "practice", "age_band"))
+    print_summary(disclosed(summary, kpis), console)
 
 
 def _show_users(users: list[tuple[str, str, str]], console: Console) -> None:
@@ -131,7 +146,7 @@ def _serve(settings: Settings, console: Console) -> None:
     """Serve API and workbench on localhost (browsers accept Secure cookies there)."""
     from careweave.server import serve
 
-    console.rule(f"7. Web workbench: open http://localhost:{settings.port}/ (Ctrl+C to stop)")
+    console.rule(f"8. Web workbench: open http://localhost:{settings.port}/ (Ctrl+C to stop)")
     console.print(
         "Sign in as [bold]coordinator[/bold] to see Mrs Jones's telehealth alert, "
         "then as [bold]gp.jones[/bold] to see the notifications."

@@ -116,7 +116,11 @@ def dated_costs(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[A
         )
     )
     return [
-        p.select(nhs_number=p.nhs_number.cast("string"), day=p.day, cost=p.cost.cast("float64"))
+        p.select(
+            nhs_number=p.nhs_number.cast("string"),
+            day=p.day.cast("date"),
+            cost=p.cost.cast("float64"),
+        )
         for p in parts
     ]
 

@@ -37,6 +37,9 @@ class Engine(Protocol):
     def to_arrow(self, expr: Any) -> pa.Table:
         """Run an Ibis expression and return its rows."""
 
+    def has_table(self, name: str) -> bool:
+        """The source holds table ``name`` (``table`` hands out an empty one otherwise)."""
+
     def close(self) -> None: ...
 
 
@@ -92,6 +95,9 @@ class DuckDBEngine:
         if name in self._present:
             return self.con.table(name)
         return self._ibis.memtable(_empty(name))
+
+    def has_table(self, name: str) -> bool:
+        return name in self._present
 
     def to_arrow(self, expr: Any) -> pa.Table:
         return self.con.to_pyarrow(expr)
@@ -160,6 +166,9 @@ class SparkEngine:
         if name in self._views:
             return self.con.table(self._views[name])
         return self._ibis.memtable(_empty(name))
+
+    def has_table(self, name: str) -> bool:
+        return name in self._views
 
     def to_arrow(self, expr: Any) -> pa.Table:
         return self.con.to_pyarrow(expr)

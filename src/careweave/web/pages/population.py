@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from careweave.measures.disclosure import THRESHOLD, count, share
 from careweave.security import audit
 from careweave.web import charts, population
 from careweave.web import warehouse as wh
 from careweave.web.pages.patient import warehouse_path
 from careweave.web.render import PageDep
-from careweave.web.suppress import THRESHOLD, count, share
 
 router = APIRouter(prefix="/app")
 LEVEL_NAMES = {

@@ -1,0 +1,429 @@
+"""The measures engine: every selected KPI, for every interval and group, from shared sources.
+
+Sources (:mod:`careweave.measures.sources`) are computed once each and shared
+by every KPI that uses them (the registered population's person-time is the
+denominator of most rates and is computed once). They run in batches: the
+events sources of a batch are one union, joined to the population once and
+reduced on the engine to small integer tables per group x age band x month;
+the same for interval sources. Everything after that is integer arithmetic in
+numpy (floating point only in the final ratios), so DuckDB and Spark give
+identical figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from careweave.dataset.tariff import Tariff
+from careweave.definitions.population import NHS_FIVE_YEAR, PROFILE
+from careweave.errors import InputError
+from careweave.measures import stats
+from careweave.measures.catalogue import Kpi, Quantity
+from careweave.measures.context import DIMENSIONS, Context, Months, fine_bands
+from careweave.measures.sources import SOURCES
+
+INTERVALS = ("month", "rolling_12_months")
+DAYS_PER_YEAR = 365.25
+#: Sources per query: a batch is one union, joined to the population once.
+BATCH_SIZE = 12
+
+
+@dataclass
+class Grid:
+    """One source reduced for one dimension: arrays of values x fine bands x months."""
+
+    values: list[str]
+    flow: np.ndarray | None = None  # events: sum of values in the month
+    stock: np.ndarray | None = None  # intervals: people counting on the month's last day
+    days: np.ndarray | None = None  # intervals: (weighted) person-days in the month
+
+
+@dataclass
+class Computed:
+    """What :func:`compute` returns."""
+
+    results: pd.DataFrame
+    summary: dict[str, dict[str, Any]]
+    no_data: dict[str, str]
+    months: Months
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _dim_values(frame: pd.DataFrame, dim: str, bands: tuple[int, ...]) -> np.ndarray:
+    if dim == "all":
+        return np.full(len(frame), "all", dtype=object)
+    if dim == "age_band":
+        lows = np.asarray(bands)[frame["band"].to_numpy(dtype=np.int64)]
+        return np.asarray(PROFILE.label(lows), dtype=object)
+    out: np.ndarray = frame[f"dim_{dim}"].astype(object).to_numpy()
+    return out
+
+
+def _ints(frame: pd.DataFrame, col: str) -> np.ndarray:
+    return frame[col].to_numpy(dtype=np.int64) if len(frame) else np.zeros(0, np.int64)
+
+
+def _grids(frame: pd.DataFrame, kind: str, dims: tuple[str, ...], ctx: Context) -> dict[str, Grid]:
+    n, nb = ctx.months.n, len(ctx.bands)
+    out: dict[str, Grid] = {}
+    band, bucket = _ints(frame, "band"), _ints(frame, "bucket")
+    for dim in dims:
+        vals = _dim_values(frame, dim, ctx.bands)
+        values = ["all"] if dim == "all" else sorted(set(vals.tolist()))
+        index = {v: i for i, v in enumerate(values)}
+        vi = np.fromiter((index[v] for v in vals), dtype=np.int64, count=len(vals))
+        nv = len(values)
+        if kind == "events":
+            flow = np.zeros((nv, nb, n), dtype=np.int64)
+            ok = (bucket >= 0) & (bucket < n)
+            np.add.at(flow, (vi[ok], band[ok], bucket[ok]), _ints(frame, "value")[ok])
+            out[dim] = Grid(values, flow=flow)
+            continue
+        # intervals: endpoint sums by bucket (-1 .. n), shifted to 0 .. n+1, then cumulated
+        side = (_ints(frame, "sign") < 0).astype(np.int64)  # 0: a start, 1: an end
+        cum = {}
+        for col in ("n", "w", "wd"):
+            a = np.zeros((2, nv, nb, n + 2), dtype=np.int64)
+            np.add.at(a, (side, vi, band, bucket + 1), _ints(frame, col))
+            cum[col] = np.cumsum(a, axis=3)
+        # on month m's last day: started in a month <= m and not ended in a month <= m
+        stock = cum["n"][0][:, :, 1 : n + 1] - cum["n"][1][:, :, 1 : n + 1]
+        # F(x_k), person-days before month k's first day x_k: the sum over intervals starting
+        # before x_k of (min(end, x_k) - start) = x_k (W_starts - W_ends) - (WD_starts - WD_ends)
+        x = np.asarray(ctx.months.boundaries(), dtype=np.int64)
+        w = cum["w"][0][:, :, : n + 1] - cum["w"][1][:, :, : n + 1]
+        wd = cum["wd"][0][:, :, : n + 1] - cum["wd"][1][:, :, : n + 1]
+        f = x[None, None, :] * w - wd
+        out[dim] = Grid(values, stock=stock, days=f[:, :, 1:] - f[:, :, :-1])
+    return out
+
+
+def _window(arr: np.ndarray, width: int) -> np.ndarray:
+    """Sums over the ``width`` months ending at each month (valid from month width-1)."""
+    a = arr.astype(np.float64)
+    if width == 1:
+        return a
+    c = np.cumsum(a, axis=-1)
+    out = c.copy()
+    out[..., width:] = c[..., width:] - c[..., :-width]
+    return out
+
+
+def _quantity(q: Quantity, grid: Grid, width: int) -> np.ndarray:
+    if q.what == "events":
+        assert grid.flow is not None
+        return _window(grid.flow, width)
+    if q.what == "stock":
+        assert grid.stock is not None
+        return grid.stock.astype(np.float64)
+    assert grid.days is not None
+    d = _window(grid.days, width)
+    if q.what == "years":
+        return d / DAYS_PER_YEAR
+    if q.what == "weeks":
+        return d / 7.0
+    return d
+
+
+def _align(grid: Grid, values: list[str]) -> Grid:
+    """The grid re-indexed to ``values`` (zeros for values it has not)."""
+    if grid.values == values:
+        return grid
+    idx = {v: i for i, v in enumerate(grid.values)}
+    rows = [idx.get(v, -1) for v in values]
+
+    def take(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None:
+            return None
+        out = np.zeros((len(values), *a.shape[1:]), dtype=a.dtype)
+        for i, j in enumerate(rows):
+            if j >= 0:
+                out[i] = a[j]
+        return out
+
+    return Grid(values, take(grid.flow), take(grid.stock), take(grid.days))
+
+
+def _side(
+    quantities: tuple[Quantity, ...],
+    grids: dict[str, dict[str, Grid]],
+    dim: str,
+    values: list[str],
+    width: int,
+    band_mask: np.ndarray,
+) -> np.ndarray:
+    total = np.zeros(0)
+    for i, q in enumerate(quantities):
+        a = _quantity(q, _align(grids[q.source][dim], values), width) * band_mask[None, :, None]
+        total = a if i == 0 else total + a
+    return total
+
+
+def _standardised(
+    kpi: Kpi, num: np.ndarray, den: np.ndarray, esp_index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Direct standardisation to ESP 2013 with Dobson limits (:func:`stats.dsr`), vectorised."""
+    weights = np.asarray([w for _, _, w in stats.esp2013()], dtype=np.float64)
+    o = np.zeros((num.shape[0], len(weights), num.shape[2]))
+    e = np.zeros_like(o)
+    for fine, esp in enumerate(esp_index):
+        o[:, esp] += num[:, fine] * kpi.numerator_scale
+        e[:, esp] += den[:, fine]
+    used = e > 0
+    w = weights[None, :, None] * used
+    wsum = w.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = (w * np.where(used, o / e, 0.0)).sum(axis=1) / wsum
+        var = (w * w * np.where(used, o / (e * e), 0.0)).sum(axis=1) / (wsum * wsum)
+        total = (o * used).sum(axis=1)
+        lo_c, hi_c = stats.poisson_limits_v(total)
+        scale = np.sqrt(var / total)
+        lo = np.where(total > 0, value + (lo_c - total) * scale, np.nan)
+        hi = np.where(total > 0, value + (hi_c - total) * scale, np.nan)
+    ok = wsum > 0
+    per = kpi.per
+    return (
+        np.where(ok, value * per, np.nan),
+        np.where(ok, lo * per, np.nan),
+        np.where(ok, hi * per, np.nan),
+    )
+
+
+def _evaluate(
+    kpi: Kpi, num: np.ndarray, den: np.ndarray | None, esp_index: np.ndarray
+) -> dict[str, np.ndarray]:
+    """num, den: values x bands x months -> numerator, denominator, value and 95% limits."""
+    n = num.sum(axis=1) * kpi.numerator_scale
+    nan = np.full(n.shape, np.nan)
+    if den is None:  # a count
+        return {
+            "numerator": n,
+            "denominator": nan,
+            "value": n.copy(),
+            "ci_lower": nan,
+            "ci_upper": nan,
+        }
+    d = den.sum(axis=1)
+    lo, hi = nan, nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kpi.kind == "proportion":
+            value = np.where(d > 0, n / d, np.nan)
+            lo, hi = stats.wilson_v(n, d)
+        elif kpi.kind == "mean":
+            value = np.where(d > 0, n / d, np.nan)
+        elif kpi.standardise:
+            value, lo, hi = _standardised(kpi, num, den, esp_index)
+        else:
+            value = np.where(d > 0, n / d * kpi.per, np.nan)
+            if kpi.numerator_scale == 1.0:  # a count of events, not money
+                plo, phi = stats.poisson_limits_v(n)
+                lo = np.where(d > 0, plo * kpi.per / d, np.nan)
+                hi = np.where(d > 0, phi * kpi.per / d, np.nan)
+    return {"numerator": n, "denominator": d, "value": value, "ci_lower": lo, "ci_upper": hi}
+
+
+def _run(
+    k: Kpi,
+    grids: dict[str, dict[str, Grid]],
+    dim: str,
+    values: list[str],
+    width: int,
+    lows: np.ndarray,
+    esp_index: np.ndarray,
+) -> dict[str, np.ndarray]:
+    nmask = (lows >= k.numerator_min_age).astype(np.float64)
+    dmask = (lows >= k.denominator_min_age).astype(np.float64)
+    num = _side(k.numerator, grids, dim, values, width, nmask)
+    den = _side(k.denominator, grids, dim, values, width, dmask) if k.denominator else None
+    return _evaluate(k, num, den, esp_index)
+
+
+def _batches(names: list[str]) -> list[list[str]]:
+    """Sources grouped by kind into batches computed by one query each."""
+    out: list[list[str]] = []
+    for kind in ("events", "intervals"):
+        same = [n for n in names if SOURCES[n].kind == kind]
+        out += [same[i : i + BATCH_SIZE] for i in range(0, len(same), BATCH_SIZE)]
+    return out
+
+
+def _batch_expr(ctx: Context, batch: list[str]) -> Any:
+    kind = SOURCES[batch[0]].kind
+    parts = []
+    for name in batch:
+        src = SOURCES[name]
+        rows = src.build(ctx)
+        if kind == "events":
+            part = rows.select(
+                src=ibis.literal(name, "string"),
+                nhs_number=rows.nhs_number.cast("string"),
+                day=rows.day.cast("date"),
+                value=rows.value.cast("int64"),
+            )
+        else:
+            weight = rows.weight if src.weighted else ibis.literal(1)
+            part = rows.select(
+                src=ibis.literal(name, "string"),
+                nhs_number=rows.nhs_number.cast("string"),
+                s_from=rows.s_from.cast("date"),
+                s_to=rows.s_to.cast("date"),
+                weight=weight.cast("int64"),
+            )
+        parts.append(part)
+    rows = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return ctx.events(rows) if kind == "events" else ctx.intervals(rows, weighted=True)
+
+
+def available(ctx: Context, requirement: str) -> bool:
+    """``table``, ``table.column`` or alternatives ``a|b``: present and not empty."""
+    for alt in requirement.split("|"):
+        table, _, column = alt.partition(".")
+        if ctx.has_rows(table, column or None):
+            return True
+    return False
+
+
+def _no_data(ctx: Context, kpis: list[Kpi]) -> dict[str, str]:
+    status: dict[str, bool] = {}
+    out: dict[str, str] = {}
+    for k in kpis:
+        missing = []
+        for r in k.requires:
+            if r not in status:
+                status[r] = available(ctx, r)
+            if not status[r]:
+                missing.append(r.replace("|", " or "))
+        if missing:
+            out[k.name] = f"no data: {', '.join(missing)} absent or empty"
+    return out
+
+
+def compute(
+    engine: Any,
+    start: dt.date,
+    end: dt.date,
+    kpis: list[Kpi],
+    dims: tuple[str, ...],
+    tariff: Tariff,
+    *,
+    intervals: tuple[str, ...] = INTERVALS,
+) -> Computed:
+    """Every KPI in ``kpis`` for each month and rolling 12 months of [start, end], by ``dims``
+    (the whole board, ``all``, is always included).
+
+    Returns the long results (true figures: disclosure control is applied by each
+    output), the whole-board summary over the last 12 months of the span (the whole
+    span when shorter) and the KPIs with no data, with the reason.
+    """
+    for d in dims:
+        if d not in DIMENSIONS:
+            raise InputError(f"--by: unknown dimension {d!r} (choose from {', '.join(DIMENSIONS)})")
+    months = Months.inside(start, end)
+    if months.n == 0:
+        raise InputError(f"measures: {start} to {end} holds no whole calendar month")
+    dims = tuple(dict.fromkeys(("all", *dims)))
+    ages = {a for k in kpis for a in (k.numerator_min_age, k.denominator_min_age)}
+    bands = fine_bands(tuple(ages))
+    ctx = Context(engine, months, tariff, dims, bands, months.last_day)
+    timings: dict[str, float] = {}
+    no_data = _no_data(ctx, kpis)
+    live = [k for k in kpis if k.name not in no_data]
+    grids: dict[str, dict[str, Grid]] = {}
+    needed = list(dict.fromkeys(s for k in live for s in k.sources))
+    try:
+        for batch in _batches(needed):
+            t0 = time.perf_counter()
+            kind = SOURCES[batch[0]].kind
+            frame = engine.to_arrow(_batch_expr(ctx, batch)).to_pandas()
+            for name in batch:
+                part = frame[frame["src"] == name]
+                grids[name] = _grids(part, kind, dims, ctx)
+            timings[f"{kind}: {', '.join(batch)}"] = time.perf_counter() - t0
+    finally:
+        ctx.release()
+    lows = np.asarray(bands)
+    esp_index = np.searchsorted(np.asarray(NHS_FIVE_YEAR.lower_bounds), lows, side="right") - 1
+    frames = []
+    summary: dict[str, dict[str, Any]] = {}
+    width_summary = min(12, months.n)
+    for k in live:
+        t0 = time.perf_counter()
+
+        def run(dim: str, values: list[str], width: int, k: Kpi = k) -> dict[str, np.ndarray]:
+            return _run(k, grids, dim, values, width, lows, esp_index)
+
+        for dim in dims:
+            values = sorted(set().union(*(grids[s][dim].values for s in k.sources)))
+            for interval in intervals:
+                width = 1 if interval == "month" else 12
+                if width <= months.n:
+                    frames.append(
+                        _frame(k, dim, values, interval, width, months, run(dim, values, width))
+                    )
+        ev = run("all", ["all"], width_summary)
+        summary[k.name] = {key: _py(ev[key][0, -1]) for key in ev}
+        timings[f"kpi {k.name}"] = time.perf_counter() - t0
+    results = pd.concat(frames, ignore_index=True) if frames else empty_results()
+    return Computed(results, summary, no_data, months, timings)
+
+
+def _py(x: Any) -> float | None:
+    v = float(x)
+    return None if np.isnan(v) else v
+
+
+RESULT_COLUMNS = (
+    "measure",
+    "interval",
+    "interval_start",
+    "interval_end",
+    "group_by",
+    "group_value",
+    "numerator",
+    "denominator",
+    "value",
+    "ci_lower",
+    "ci_upper",
+)
+_TEXT = ("measure", "interval", "group_by", "group_value")
+
+
+def empty_results() -> pd.DataFrame:
+    dtypes = {c: object if c in _TEXT else "float64" for c in RESULT_COLUMNS}
+    dtypes["interval_start"] = dtypes["interval_end"] = "datetime64[s]"
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+def _frame(
+    k: Kpi,
+    dim: str,
+    values: list[str],
+    interval: str,
+    width: int,
+    months: Months,
+    ev: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    m_list = list(range(width - 1, months.n))
+    m_idx = np.asarray(m_list, dtype=np.int64)
+    nv, nm = len(values), len(m_list)
+    starts = np.asarray([months.start(i - width + 1) for i in m_list], dtype="datetime64[D]")
+    ends = np.asarray([months.end(i) for i in m_list], dtype="datetime64[D]")
+    out: dict[str, Any] = {
+        "measure": np.full(nv * nm, k.name, dtype=object),
+        "interval": np.full(nv * nm, interval, dtype=object),
+        "interval_start": np.tile(starts, nv),
+        "interval_end": np.tile(ends, nv),
+        "group_by": np.full(nv * nm, dim, dtype=object),
+        "group_value": np.repeat(np.asarray(values, dtype=object), nm),
+    }
+    for key in ("numerator", "denominator", "value", "ci_lower", "ci_upper"):
+        a = ev[key][:, m_idx].reshape(-1).astype(np.float64)
+        out[key] = np.where(np.isfinite(a), a, np.nan)
+    return pd.DataFrame(out)

@@ -1,0 +1,361 @@
+"""What every measure is computed over: the engine, the months, the people and their groups.
+
+**Intervals.** The span is cut into calendar months (only whole months inside
+the span). A measure is computed for every month and for every rolling
+12-month interval ending at a month end (the first one ends at the 12th
+month). Event counts, person-time and bed days of a rolling interval are the
+sums of its months; a "stock" (people on a register, population at a date) is
+taken at the interval's last day.
+
+**Groups.** Each person's ``practice`` (``people.practice_id``), ``cluster``
+and ``locality`` (the practice's parent and grandparent in ``organisations``),
+``sex``, ``ethnic_group``, ``deprivation_quintile`` (deprivation decile 1-2 ->
+1 most deprived ... 9-10 -> 5; unknown when null) and, from the latest
+``risk_scores`` run, ``ccm_level`` and ``segment``; ``all`` is the whole board.
+``age_band`` (the profile bands 0-17, 18-64, 65-74, 75-84, 85+) is age on the
+day of an event, or on each day of person-time, or on the last day of the
+interval for a stock; a person moves band at a birthday. A value missing from
+the data is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from careweave.dataset.tariff import Tariff
+from careweave.definitions.dates import OPEN_END, age_at, birthday, lit
+from careweave.definitions.population import NHS_FIVE_YEAR, PROFILE, SEGMENT, population_interval
+
+#: Group-by dimensions, in the order the CLI lists them.
+DIMENSIONS = (
+    "all",
+    "locality",
+    "cluster",
+    "practice",
+    "age_band",
+    "sex",
+    "deprivation_quintile",
+    "ethnic_group",
+    "ccm_level",
+    "segment",
+)
+#: Dimensions that are a person's attribute (not derived from age).
+PERSON_DIMENSIONS = tuple(d for d in DIMENSIONS if d not in ("all", "age_band"))
+EPOCH = dt.date(1970, 1, 1)
+MAX_AGE = 130
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(day: dt.date, n: int) -> dt.date:
+    k = day.year * 12 + day.month - 1 + n
+    return dt.date(k // 12, k % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Months:
+    """Whole calendar months ``first`` .. ``first + n - 1``."""
+
+    first: dt.date
+    n: int
+
+    @classmethod
+    def inside(cls, start: dt.date, end: dt.date) -> Months:
+        first = start if start.day == 1 else add_months(month_start(start), 1)
+        after = add_months(month_start(end), 1)
+        if (after - end).days != 1:  # end is not a month's last day
+            after = month_start(end)
+        n = (after.year - first.year) * 12 + after.month - first.month
+        return cls(first, max(n, 0))
+
+    def start(self, i: int) -> dt.date:
+        return add_months(self.first, i)
+
+    def end(self, i: int) -> dt.date:
+        return add_months(self.first, i + 1) - dt.timedelta(days=1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end(self.n - 1)
+
+    def boundaries(self) -> list[int]:
+        """Day numbers (since 1970-01-01) of each month's first day, and the day after the last."""
+        return [(self.start(i) - EPOCH).days for i in range(self.n + 1)]
+
+    def bucket(self, day: Any) -> Any:
+        """Ibis: month index of ``day`` (-1 before the first month, n after the last)."""
+        idx = (day.year() - self.first.year) * 12 + day.month() - self.first.month
+        return ibis.least(ibis.greatest(idx, -1), self.n).cast("int64")
+
+
+def fine_bands(extra: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """Lower ages of the finest bands every scheme and age restriction can be built from."""
+    ages = set(NHS_FIVE_YEAR.lower_bounds) | set(PROFILE.lower_bounds) | set(SEGMENT.lower_bounds)
+    ages |= {65, 75, *extra}
+    return tuple(sorted(a for a in ages if 0 <= a < MAX_AGE))
+
+
+@dataclass
+class Context:
+    """One computation: engine, months, tariff, the requested dimensions."""
+
+    engine: Any
+    months: Months
+    tariff: Tariff
+    dims: tuple[str, ...]
+    bands: tuple[int, ...]
+    span_end: dt.date
+    _people: Any = field(default=None, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def person_dims(self) -> tuple[str, ...]:
+        return tuple(d for d in self.dims if d in PERSON_DIMENSIONS)
+
+    def has_table(self, name: str) -> bool:
+        present = getattr(self.engine, "has_table", None)
+        return bool(present(name)) if present is not None else False
+
+    def has_rows(self, name: str, column: str | None = None) -> bool:
+        """The table exists, has the column (when given) and a row (with it not null)."""
+        if not self.has_table(name):
+            return False
+        t = self.engine.table(name)
+        if column is not None:
+            if column not in t.columns:
+                return False
+            t = t.filter(t[column].notnull())
+        return bool(self.engine.to_arrow(t.limit(1)).num_rows)
+
+    def people(self) -> Any:
+        """nhs_number, date_of_birth, pop_from, pop_to (open: OPEN_END) and the dim_* columns."""
+        if self._people is not None:
+            return self._people
+        p = population_interval(self.engine.table("people"))
+        cols: dict[str, Any] = {
+            "nhs_number": p.nhs_number.cast("string"),
+            "date_of_birth": p.date_of_birth,
+            "pop_from": p.pop_from,
+            "pop_to": p.pop_to,
+        }
+        dims = self.person_dims
+        if "sex" in dims:
+            cols["dim_sex"] = p.sex.cast("string").fill_null("unknown")
+        if "ethnic_group" in dims:
+            cols["dim_ethnic_group"] = p.ethnic_group.cast("string").fill_null("unknown")
+        if "deprivation_quintile" in dims:
+            q = ((p.deprivation_decile.cast("int64") + 1) // 2).cast("string")
+            cols["dim_deprivation_quintile"] = q.fill_null("unknown")
+        if {"practice", "cluster", "locality"} & set(dims):
+            cols["practice_id"] = p.practice_id.cast("string")
+        t = p.select(**cols)
+        if {"cluster", "locality"} & set(dims):
+            orgs = self.engine.table("organisations").select("org_id", "parent_id")
+            c = orgs.select(practice_id=orgs.org_id, cluster_id=orgs.parent_id)
+            t = t.left_join(c, "practice_id").drop("practice_id_right")
+            loc = orgs.select(cluster_id=orgs.org_id, locality_id=orgs.parent_id)
+            t = t.left_join(loc, "cluster_id").drop("cluster_id_right")
+            if "cluster" in dims:
+                t = t.mutate(dim_cluster=t.cluster_id.cast("string").fill_null("unknown"))
+            if "locality" in dims:
+                t = t.mutate(dim_locality=t.locality_id.cast("string").fill_null("unknown"))
+            t = t.drop("cluster_id", "locality_id")
+        if "practice_id" in t.columns:
+            if "practice" in dims:
+                t = t.mutate(dim_practice=t.practice_id.fill_null("unknown"))
+            t = t.drop("practice_id")
+        if {"ccm_level", "segment"} & set(dims):
+            t = self._join_latest_scores(t, dims)
+        self._people = t
+        return t
+
+    def _join_latest_scores(self, t: Any, dims: tuple[str, ...]) -> Any:
+        if not self.has_table("risk_scores"):
+            for d in ("ccm_level", "segment"):
+                if d in dims:
+                    t = t.mutate(**{f"dim_{d}": ibis.literal("unknown", "string")})
+            return t
+        r = self.engine.table("risk_scores")
+        latest = r.aggregate(last=r.as_of.max())
+        r = r.cross_join(latest).filter(lambda x: x.as_of == x.last)
+        cols = {"nhs_number": r.nhs_number.cast("string")}
+        if "ccm_level" in dims:
+            cols["s_ccm_level"] = r.ccm_level.cast("string")
+        if "segment" in dims:
+            cols["s_segment"] = r.segment.cast("string")
+        r = r.select(**cols)
+        t = t.left_join(r, "nhs_number").drop("nhs_number_right")
+        for d in ("ccm_level", "segment"):
+            if d in dims:
+                t = t.mutate(**{f"dim_{d}": t[f"s_{d}"].fill_null("unknown")}).drop(f"s_{d}")
+        return t
+
+    @property
+    def dim_columns(self) -> list[str]:
+        return [f"dim_{d}" for d in self.person_dims]
+
+    def cached(self, key: str, build: Any) -> Any:
+        """``build()`` materialised once on the engine (Ibis ``cache``), shared by every user."""
+        if key not in self._cache:
+            expr = build()
+            # register the expression's in-memory tables first: PySpark's cache does not
+            hooks = getattr(getattr(self.engine, "con", None), "_run_pre_execute_hooks", None)
+            if hooks is not None:
+                hooks(expr)
+            self._cache[key] = expr.cache()
+        return self._cache[key]
+
+    def release(self) -> None:
+        for t in self._cache.values():
+            with contextlib.suppress(Exception):
+                t.release()
+        self._cache.clear()
+
+    def bands_table(self) -> Any:
+        lows = list(self.bands)
+        highs = [*lows[1:], MAX_AGE]
+        return ibis.memtable(
+            pa.table(
+                {
+                    "band": pa.array(range(len(lows)), pa.int64()),
+                    "age_lo": pa.array(lows, pa.int64()),
+                    "age_hi": pa.array(highs, pa.int64()),
+                }
+            )
+        )
+
+    def pieces(self) -> Any:
+        """The registered population cut into pieces: per person and age band, the days
+        [b_from, b_to) in the population, in the band and inside the months; with the dim_*
+        columns and ``ends_population`` (the piece ends at death or leaving). Cached."""
+        return self.cached("pieces", self._pieces)
+
+    def _pieces(self) -> Any:
+        p = self.people()
+        first, after = lit(self.months.first), lit(self.months.last_day + dt.timedelta(days=1))
+        p = p.mutate(f=ibis.greatest(p.pop_from, first), t=ibis.least(p.pop_to, after))
+        p = p.filter(p.f < p.t)
+        p = p.mutate(
+            b_lo=self._band_of_age(age_at(p.date_of_birth, p.f)),
+            b_hi=self._band_of_age(age_at(p.date_of_birth, p.t)),
+        )
+        bands = self.bands_table()
+        x = p.join(bands, (p.b_lo <= bands.band) & (p.b_hi >= bands.band))
+        lo = birthday(x.date_of_birth, x.age_lo)
+        hi = ibis.ifelse(x.age_hi >= MAX_AGE, lit(OPEN_END), birthday(x.date_of_birth, x.age_hi))
+        x = x.mutate(b_from=ibis.greatest(x.f, lo), b_to=ibis.least(x.t, hi))
+        x = x.filter(x.b_from < x.b_to)
+        return x.select(
+            "nhs_number",
+            *self.dim_columns,
+            "band",
+            "b_from",
+            "b_to",
+            ends_population=x.b_to == x.pop_to,
+        )
+
+    def _band_of_age(self, age: Any) -> Any:
+        cases = [(age < lo, i - 1) for i, lo in enumerate(self.bands) if i > 0]
+        return ibis.cases(*cases, else_=len(self.bands) - 1).cast("int64")
+
+    # --- the two shapes every source reduces to
+    def events(self, rows: Any) -> Any:
+        """``rows``: nhs_number, day, value (int). Sum of value per dims x band x month, over
+        rows dated in the months, of people in the population on the day (its last day, the
+        day of death or leaving, included)."""
+        src = ["src"] if "src" in rows.columns else []
+        rows = rows.select(
+            *src,
+            nhs_number=rows.nhs_number.cast("string"),
+            day=rows.day.cast("date"),
+            value=rows.value.cast("int64"),
+        )
+        x = self.pieces()
+        j = rows.join(x, "nhs_number")
+        j = j.filter(j.b_from <= j.day, (j.day < j.b_to) | (j.ends_population & (j.day == j.b_to)))
+        j = j.mutate(bucket=self.months.bucket(j.day))
+        keys = [*src, *self.dim_columns, "band", "bucket"]
+        return j.group_by(keys).aggregate(value=j.value.sum().cast("int64"))
+
+    def intervals(self, rows: Any, *, weighted: bool = False) -> Any:
+        """``rows``: nhs_number, s_from, s_to (exclusive; null = open)[, weight (int)], disjoint
+        per person. Cut by the population pieces (so clipped to the population, the months
+        and the age bands) and reduced to endpoint sums per dims x band x month: ``n`` (how
+        many), ``w`` (sum of weights) and ``wd`` (sum of weight x day number), for starts
+        (sign +1) and ends (sign -1)."""
+        src = ["src"] if "src" in rows.columns else []
+        sel = {
+            **{c: rows[c] for c in src},
+            "nhs_number": rows.nhs_number.cast("string"),
+            "s_from": rows.s_from.cast("date"),
+            "s_to": rows.s_to.cast("date").fill_null(lit(OPEN_END)),
+            "weight": (rows.weight if weighted else ibis.literal(1)).cast("int64"),
+        }
+        rows = rows.select(**sel)
+        rows = rows.filter(rows.s_from < lit(self.months.last_day + dt.timedelta(days=1)))
+        rows = rows.filter(rows.s_to > lit(self.months.first))
+        x = self.pieces()
+        j = rows.join(x, "nhs_number")
+        j = j.mutate(f2=ibis.greatest(j.s_from, j.b_from), t2=ibis.least(j.s_to, j.b_to))
+        j = j.filter(j.f2 < j.t2)
+        keys = [*src, *self.dim_columns, "band"]
+        epoch = lit(EPOCH)
+        ends = []
+        for col, sign in (("f2", 1), ("t2", -1)):
+            day = j[col]
+            ends.append(
+                j.select(
+                    *keys,
+                    bucket=self.months.bucket(day),
+                    sign=ibis.literal(sign, "int64"),
+                    weight=j.weight,
+                    dayno=day.delta(epoch, unit="day").cast("int64"),
+                )
+            )
+        e = ibis.union(*ends, distinct=False)
+        return e.group_by([*keys, "bucket", "sign"]).aggregate(
+            n=e.count().cast("int64"),
+            w=e.weight.sum().cast("int64"),
+            wd=(e.weight * e.dayno).sum().cast("int64"),
+        )
+
+
+def merge_intervals(rows: Any, keys: tuple[str, ...] = ("nhs_number",)) -> Any:
+    """Union of overlapping or touching [s_from, s_to) intervals per ``keys`` (null s_to: open).
+
+    Gaps and islands: an interval starts a new island when it starts after every
+    earlier one (ordered by start) has ended.
+    """
+    t = rows.select(
+        *keys, s_from=rows.s_from.cast("date"), s_to=rows.s_to.cast("date").fill_null(lit(OPEN_END))
+    )
+    t = t.filter(t.s_from.notnull(), t.s_from < t.s_to)
+    order = ["s_from", "s_to"]
+    w = ibis.window(group_by=list(keys), order_by=order, rows=(None, -1))
+    t = t.mutate(prev_end=t.s_to.max().over(w))
+    t = t.mutate(new=(t.prev_end.isnull() | (t.s_from > t.prev_end)).cast("int64"))
+    t = t.mutate(island=t.new.cumsum(group_by=list(keys), order_by=order))
+    return (
+        t.group_by([*keys, "island"])
+        .aggregate(s_from=t.s_from.min(), s_to=t.s_to.max())
+        .drop("island")
+    )
+
+
+def intersect(a: Any, b: Any) -> Any:
+    """Per person, the intersection of two families of disjoint intervals (both disjoint)."""
+    b = b.select(nhs_number=b.nhs_number, b_from=b.s_from, b_to=b.s_to.fill_null(lit(OPEN_END)))
+    a = a.select(nhs_number=a.nhs_number, s_from=a.s_from, s_to=a.s_to.fill_null(lit(OPEN_END)))
+    j = a.join(b, "nhs_number")
+    j = j.select(
+        "nhs_number", s_from=ibis.greatest(j.s_from, j.b_from), s_to=ibis.least(j.s_to, j.b_to)
+    )
+    return j.filter(j.s_from < j.s_to)
