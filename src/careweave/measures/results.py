@@ -109,7 +109,7 @@ def run(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Compute ``kpis`` over the warehouse (its span, or [start, end]), write
     ``population_measures`` and return (summary, results table)."""
-    from careweave.risk.training import warehouse_span
+    from careweave.warehouse import warehouse_span
     from careweave.warehouse.engines import DuckDBEngine, SparkEngine
 
     warehouse = Path(warehouse)
@@ -118,7 +118,10 @@ def run(
     prices = load_tariff(tariff)
     source = DuckDBEngine.open(warehouse)
     try:
-        span_start, span_end = warehouse_span(source)
+        span = warehouse_span(source.con.con)
+        if span is None:
+            raise InputError(f"{warehouse}: no _load_batches, so the span it covers is unknown")
+        span_start, span_end = (d.date() if isinstance(d, dt.datetime) else d for d in span)
         people = int(
             source.to_arrow(source.table("people").count().as_table()).column(0)[0].as_py()
         )
