@@ -215,3 +215,46 @@ def test_telecare_pendant_alarms_among_older_people_at_home(ds: Path) -> None:
         "OR t.end_date > p.date_of_death OR t.start_date > DATE '2024-12-31'",
     )[0][0]
     assert bad == 0
+
+
+def test_efi_deficits_make_a_realistic_frail_segment(tmp_path: Path) -> None:
+    """Clegg 2016: among people 65+ ~35% mild, 12% moderate, 3% severe; seed 001: the
+    frail elderly are ~4% of the population (frail segment: moderate or severe at 65+,
+    or living in a care home; risk/segments.py)."""
+    import csv
+
+    from careweave.synth.params import care
+
+    efi = Path(__file__).parents[1] / "src" / "careweave" / "risk" / "codelists" / "efi.csv"
+    with efi.open() as fh:
+        codelist = {r["code"]: r["deficit"] for r in csv.DictReader(fh)}
+    assert all(code in codelist for code, _, _ in care.FRAILTY.deficits)
+    out = tmp_path / "ds"
+    generate(20_000, 5, START, END, out)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE e AS SELECT * FROM (VALUES "
+        + ", ".join(f"('{c}', '{d}')" for c, d in codelist.items())
+        + ") AS t(code, deficit)"
+    )
+    row = con.execute(
+        f"WITH p AS (SELECT * FROM read_parquet('{out}/people.parquet') "
+        "  WHERE date_of_death IS NULL), "
+        "ev AS (SELECT DISTINCT x.nhs_number, e.deficit FROM "
+        f"read_parquet('{out}/primary_care_events.parquet') x JOIN e USING (code)), "
+        "f AS (SELECT p.nhs_number, date_diff('year', date_of_birth, DATE '2024-12-31') AS age, "
+        "  care_home_resident, count(ev.deficit) / 36.0 AS efi "
+        "  FROM p LEFT JOIN ev USING (nhs_number) GROUP BY ALL) "
+        "SELECT avg((efi > 0.12 AND efi <= 0.24)::INT) FILTER (WHERE age >= 65), "
+        " avg((efi > 0.24 AND efi <= 0.36)::INT) FILTER (WHERE age >= 65), "
+        " avg((efi > 0.36)::INT) FILTER (WHERE age >= 65), "
+        " count(*) FILTER (WHERE age >= 65 AND (efi > 0.24 OR care_home_resident)) / count(*) "
+        "FROM f"
+    ).fetchone()
+    con.close()
+    assert row is not None
+    mild, moderate, severe, segment = (float(x) for x in row)
+    assert 0.25 < mild < 0.45
+    assert 0.08 < moderate < 0.16
+    assert 0.015 < severe < 0.06
+    assert 0.025 < segment < 0.055

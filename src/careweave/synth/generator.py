@@ -74,6 +74,7 @@ from careweave.synth.core import (
     day_number,
     span_periods,
 )
+from careweave.synth.frailty import deficit_events
 from careweave.synth.identity import identity_columns, pools
 from careweave.synth.layout import Layout, build_layout
 from careweave.synth.social import reablement_after_discharge
@@ -240,7 +241,7 @@ def _tables(
     ).items():
         out["people"] = out["people"].append_column(name, column)
     ctx.nhs = out["people"].column("nhs_number").combine_chunks()
-    out["primary_care_events"] = events_table(ctx)
+    out["primary_care_events"] = pa.concat_tables([events_table(ctx), deficit_events(ctx)])
     out["hospital_spells"] = spells.spells_table(ctx, rows.spells)
     out["ae_attendances"] = hospital.ae_table(ctx, rows.ae)
     out["outpatient_appointments"] = hospital.op_table(ctx, rows.op)

@@ -161,3 +161,49 @@ class Telecare:
 
 
 TELECARE = Telecare()
+
+
+# --- eFI deficits -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrailtyDeficits:
+    """More of the electronic Frailty Index's deficits (Clegg et al., Age and Ageing
+    2016; codes from risk/codelists/efi.csv), beyond the registers and the
+    deficits of ``FRAILTY_DEFICITS``, recorded in primary care for people 40+:
+    each with log-odds ``base`` (per deficit below) + ``scale`` x (``age`` per
+    year over 75 + ``frailty`` x z + ``conditions`` per condition), in the last
+    ``years`` years. Calibrated so that among people 65+ about 12% are moderately
+    and 3% severely frail (Clegg 2016) and the frail segment (moderate or severe
+    eFI at 65+, or a care-home resident) is near seed 001's ~4% of the population.
+    """
+
+    scale: float = 1.0
+    age: float = 0.06
+    frailty: float = 0.5
+    conditions: float = 0.1
+    min_age: float = 40
+    years: float = 10.0
+    deficits: tuple[tuple[str, str, float], ...] = (
+        ("271737000", "Anemia", -1.6),
+        ("396275006", "Osteoarthritis", -0.8),
+        ("267036007", "Dyspnea", -1.6),
+        ("246971005", "Foot problem", -1.4),
+        ("263102004", "Fracture of wrist", -2.8),
+        ("217082002", "Accidental fall", -1.8),
+        ("368009", "Heart valve disorder", -2.4),
+        ("45007003", "Low blood pressure", -2.4),
+        ("271594007", "Syncope", -2.4),
+        ("228158008", "Walking disability", -1.8),
+        ("26079004", "Tremor", -2.6),
+        ("133932002", "Caregiver", -2.4),
+        ("160685001", "Bedridden", -4.2),
+        ("399912005", "Pressure injury", -3.4),
+        ("402863005", "Venous leg ulcer", -3.0),
+        ("193462001", "Insomnia", -1.6),
+        ("40930008", "Hypothyroidism", -1.8),
+        ("68566005", "Urinary tract infectious disease", -1.4),
+    )
+
+
+FRAILTY = FrailtyDeficits()
