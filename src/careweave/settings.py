@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     config_dir: Path | None = Field(
         None, description="Override directory for the care rules (careweave.care.config)."
     )
+    matrix_dir: Path | None = Field(
+        None, description="Directory of local maturity matrices (TOML, careweave.maturity)."
+    )
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server worker processes.")
