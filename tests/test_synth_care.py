@@ -258,3 +258,49 @@ def test_efi_deficits_make_a_realistic_frail_segment(tmp_path: Path) -> None:
     assert 0.08 < moderate < 0.16
     assert 0.015 < severe < 0.06
     assert 0.025 < segment < 0.055
+
+
+def test_couples_share_a_home_and_some_care_for_a_spouse(ds: Path) -> None:
+    rows = _sql(
+        ds,
+        "SELECT r.relationship, a.postcode = b.postcode AND a.address_line_1 = b.address_line_1, "
+        " a.practice_id = b.practice_id, a.sex <> b.sex "
+        "FROM person_relationships r JOIN people a USING (nhs_number) "
+        "JOIN people b ON b.nhs_number = r.related_nhs_number",
+    )
+    kinds = [str(r[0]) for r in rows]
+    assert kinds.count("carer_of") == kinds.count("cared_for_by") > 0
+    assert kinds.count("spouse") % 2 == 0
+    assert all(r[1] and r[2] and r[3] for r in rows)
+    share = _sql(
+        ds,
+        "SELECT count(DISTINCT r.nhs_number) / (SELECT count(*) FROM people "
+        "  WHERE date_diff('year', date_of_birth, DATE '2020-01-01') >= 65) "
+        "FROM person_relationships r JOIN people p USING (nhs_number) "
+        "WHERE r.relationship = 'spouse' AND date_diff('year', p.date_of_birth, DATE '2020-01-01') >= 65",
+    )[0][0]
+    assert 0.35 < float(str(share)) < 0.75
+    carers = _sql(
+        ds,
+        "SELECT count(*) FROM person_relationships r JOIN people p ON "
+        "p.nhs_number = r.related_nhs_number WHERE r.relationship = 'carer_of'",
+    )[0][0]
+    assert int(str(carers)) > 20
+
+
+def test_the_joneses_for_the_demo(ds: Path) -> None:
+    """Mrs Jones (80+, at home, her husband's carer) and Mr Jones (dementia) exist."""
+    rows = _sql(
+        ds,
+        "SELECT w.nhs_number, h.nhs_number, w.title, h.title, w.postcode = h.postcode "
+        "FROM person_relationships r JOIN people w USING (nhs_number) "
+        "JOIN people h ON h.nhs_number = r.related_nhs_number "
+        "WHERE r.relationship = 'carer_of' AND w.family_name = 'Jones' AND h.family_name = 'Jones' "
+        " AND w.sex = 'female' AND h.sex = 'male' AND w.date_of_death IS NULL "
+        " AND h.date_of_death IS NULL AND NOT w.care_home_resident "
+        " AND date_diff('year', w.date_of_birth, DATE '2024-12-31') >= 80 "
+        " AND EXISTS (SELECT 1 FROM primary_care_events e WHERE e.nhs_number = h.nhs_number "
+        "   AND e.code IN ('52448006', '26929004', '429998004'))",
+    )
+    assert rows
+    assert rows[0][2:] == ("Mrs", "Mr", True)

@@ -56,6 +56,7 @@ from careweave.synth import (
     hospital,
     people,
     primary,
+    relationships,
     social,
     spells,
     telehealth,
@@ -106,6 +107,7 @@ OUTPUT_TABLES = (
     T.ALLERGIES,
     T.CASE_MANAGEMENT_EPISODES,
     T.TELECARE_SERVICES,
+    T.PERSON_RELATIONSHIPS,
 )
 
 
@@ -240,7 +242,11 @@ def _tables(
         seed, ctx.ci, ctx.dob, d.female, d.eth, d.lsoa, ctx.end
     ).items():
         out["people"] = out["people"].append_column(name, column)
+    couples = relationships.form_couples(ctx, d.lsoa)
+    jones = relationships.pick_joneses(ctx, couples)
+    out["people"] = relationships.household_columns(ctx, out["people"], couples, jones)
     ctx.nhs = out["people"].column("nhs_number").combine_chunks()
+    out["person_relationships"] = relationships.relationships_table(ctx, couples, jones)
     out["primary_care_events"] = pa.concat_tables([events_table(ctx), deficit_events(ctx)])
     out["hospital_spells"] = spells.spells_table(ctx, rows.spells)
     out["ae_attendances"] = hospital.ae_table(ctx, rows.ae)

@@ -207,3 +207,26 @@ class FrailtyDeficits:
 
 
 FRAILTY = FrailtyDeficits()
+
+
+# --- Couples and carers ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Couples:
+    """Couples among people 60+ living at home at the start: ``share`` of the
+    smaller sex of each small area paired with someone of the other sex of a
+    similar age (ONS 2021: ~60% of people 65+ are married or in a civil
+    partnership); they share the home address and telephone, and
+    ``shared_surname`` of wives take the husband's family name. A spouse with
+    dementia, or 80+ and frail (z above ``frail_z``), is cared for by the other
+    (Carers UK: most older carers care for a spouse)."""
+
+    min_age: float = 60
+    share: float = 0.6
+    shared_surname: float = 0.85
+    frail_age: float = 80
+    frail_z: float = 1.2
+
+
+COUPLES = Couples()
