@@ -60,8 +60,11 @@ BAD = [
     ("care/register.py", "import careweave.cli.main", "The core never imports the edges"),
     ("store/db.py", "import careweave.risk.scoring", "The operational side never imports"),
     ("risk/scoring.py", "import careweave.settings", "The core never imports the edges"),
+    ("measures/compute.py", "import careweave.care.register", "Analytics never import"),
+    # The pages may use measures' disclosure control, nothing else of measures.
+    ("web/pages/population.py", "import careweave.measures.compute", "The operational side"),
     # A package that does not exist yet is held to its layer as soon as it appears.
-    ("measures/__init__.py", "import careweave.care.register", "Layers"),
+    ("future/__init__.py", "import careweave.store.db", "Layers"),
 ]
 
 
@@ -70,6 +73,15 @@ def test_a_forbidden_import_breaks_a_contract(
     tmp_path: Path, module: str, line: str, contract: str
 ) -> None:
     tree = _copy(tmp_path)
+    if module.startswith("future/"):  # an optional layer, as measures was before it landed
+        config = tree / "pyproject.toml"
+        layer = "careweave.measures : careweave.stats"
+        text = config.read_text()
+        assert layer in text
+        config.write_text(
+            text.replace(layer, "careweave.measures : (careweave.future) : careweave.stats")
+        )
+        assert _lint(tree).returncode == 0  # holds while the package does not exist
     path = tree / "src" / "careweave" / module
     path.parent.mkdir(parents=True, exist_ok=True)
     source = path.read_text() if path.exists() else '"""Added by the test."""\n'
