@@ -1,4 +1,4 @@
-"""Web workbench load test: worklist and patient pages at 20 concurrent users (locust).
+"""Web workbench load test: worklist, patient and search pages at 20 concurrent users (locust).
 
     .venv/bin/python bench/bench_web.py [--people 1000000] [--users 20] [--seconds 60]
 
@@ -8,9 +8,12 @@ and one care co-ordinator per locality; starts `careweave serve` on
 127.0.0.1; runs locust headless, each simulated user holding a browser
 session as a co-ordinator and then opening worklist pages (levels 3-4, random
 page and sort, sometimes a filter) and patient pages of people in their
-locality. Prints p50/p95/p99 per page, the target (p95 < 300 ms) and the
-load average. No warehouse is attached, so the patient timeline shows the
-store's events only.
+locality, and finding people by name (a family name alone, given and family
+name, an NHS number, or a family name with a date of birth; names drawn with
+Faker en_GB's frequencies, so common names match thousands of people). Prints
+p50/p95/p99 per page, the targets (search p95 < 100 ms; worklist and patient
+p95 < 300 ms) and the load average. No warehouse is attached, so the patient
+timeline shows the store's events only.
 """
 
 from __future__ import annotations
@@ -36,7 +39,19 @@ LOCALITIES = 25
 CLUSTERS = 2
 PRACTICES = 4
 PASSWORD = "bench-password-123"
-TARGET_MS = 300.0
+TARGET_MS = {"worklist": 300.0, "patient": 300.0, "search": 100.0}
+STORE_VERSION = 2  # 2: people carry names (the search index)
+
+
+def _names() -> tuple[list[str], list[float], list[str], list[str]]:
+    """Family names with their cumulative weights, and given names, from Faker's en_GB."""
+    from itertools import accumulate
+
+    from faker.providers.person.en_GB import Provider
+
+    family = list(Provider.last_names)
+    cumulative = list(accumulate(float(w) for w in Provider.last_names.values()))
+    return family, cumulative, list(Provider.first_names_female), list(Provider.first_names_male)
 
 
 def _nhs(i: int) -> str:
@@ -80,6 +95,10 @@ def build_store(path: Path, people: int) -> None:
         "lives alone with a social-care package",
     ]
 
+    from careweave.store.models import name_key
+
+    family, cumulative, female, male = _names()
+
     def rows() -> Iterator[tuple[object, ...]]:
         for i in range(people):
             loc = i % LOCALITIES
@@ -87,10 +106,17 @@ def build_store(path: Path, people: int) -> None:
             pct = rng.random() * 100
             level = 4 if pct >= 99.5 else 3 if pct >= 95 else 2 if pct >= 55 else 1
             age = rng.randint(0, 100)
+            sex = rng.choice(("female", "male"))
+            given = rng.choice(female if sex == "female" else male)
+            surname = rng.choices(family, cum_weights=cumulative)[0]
             yield (
                 _nhs(i),
+                given,
+                surname,
+                name_key(given),
+                name_key(surname),
                 (today - dt.timedelta(days=age * 365 + rng.randrange(365))).isoformat(),
-                rng.choice(("female", "male")),
+                sex,
                 "white_british",
                 None,
                 rng.randint(1, 10),
@@ -116,11 +142,13 @@ def build_store(path: Path, people: int) -> None:
             )
 
     con.executemany(
-        "INSERT INTO people (nhs_number, date_of_birth, sex, ethnic_group, small_area, "
+        "INSERT INTO people (nhs_number, given_name, family_name, given_key, family_key, "
+        "date_of_birth, sex, ethnic_group, small_area, "
         "deprivation_decile, practice_id, locality_id, local_authority_id, care_home_resident, "
         "date_of_death, risk_as_of, risk_probability, risk_percentile, risk_band, ccm_level, "
         "segment, frailty_category, readmitter, risk_explanation, model_version, conditions, "
-        "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?)",
         rows(),
     )
     con.commit()
@@ -189,6 +217,25 @@ class Coordinator(HttpUser):
         self.client.get("/app/worklist", params=params, name="worklist")
 
     @task(2)
+    def search(self) -> None:
+        if not hasattr(self, "family"):
+            self.family, self.cumulative, female, male = _names()
+            self.given = female + male
+        roll = random.random()
+        surname = random.choices(self.family, cum_weights=self.cumulative)[0]
+        if roll < 0.6:
+            q = surname
+        elif roll < 0.85:
+            q = f"{random.choice(self.given)} {surname}"
+        elif roll < 0.95:
+            i = random.randrange(self.people)
+            q = _nhs(i)
+        else:
+            age = random.randint(20, 95)
+            q = f"{surname} 1/{random.randint(1, 12)}/{dt.date.today().year - age}"
+        self.client.get("/app/search", params={"q": q}, name="search")
+
+    @task(2)
     def patient(self) -> None:
         i = random.randrange(self.people // LOCALITIES) * LOCALITIES + self.loc
         self.client.get(f"/app/people/{_nhs(min(i, self.people - 1))}", name="patient")
@@ -218,7 +265,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8765)
     args = ap.parse_args()
     args.store.mkdir(parents=True, exist_ok=True)
-    db = args.store / f"store-{args.people}.db"
+    db = args.store / f"store-{args.people}-v{STORE_VERSION}.db"
     done = db.with_suffix(".built")
     if not done.exists():
         t0 = time.monotonic()
@@ -281,15 +328,16 @@ def main() -> None:
         stats = {r["Name"]: r for r in csv.DictReader(f)}
     print(f"\n{args.people:,} people, {args.users} users, {args.seconds} s, {args.workers} workers")
     ok = True
-    for name in ("worklist", "patient"):
+    for name in ("worklist", "patient", "search"):
         r = stats[name]
         p95 = float(r["95%"])
-        ok &= p95 < TARGET_MS
+        ok &= p95 < TARGET_MS[name]
         print(
             f"{name:9s} requests {int(r['Request Count']):6d}  failures {int(r['Failure Count']):4d}  "
-            f"p50 {float(r['50%']):6.0f} ms  p95 {p95:6.0f} ms  p99 {float(r['99%']):6.0f} ms"
+            f"p50 {float(r['50%']):6.0f} ms  p95 {p95:6.0f} ms  p99 {float(r['99%']):6.0f} ms  "
+            f"(target p95 < {TARGET_MS[name]:.0f} ms)"
         )
-    print(f"target p95 < {TARGET_MS:.0f} ms: {'met' if ok else 'NOT met'}")
+    print(f"targets: {'met' if ok else 'NOT met'}")
     print("load average (1, 5, 15 min):", " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 

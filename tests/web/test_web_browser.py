@@ -7,10 +7,11 @@ serious or critical WCAG violations and screenshotted under test-artifacts/web/.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,12 @@ def browser() -> Iterator[Any]:
 def new_page(browser: Any, server: str) -> Iterator[Any]:
     contexts = []
 
-    def make(javascript: bool = True) -> Any:
-        ctx = browser.new_context(base_url=server, java_script_enabled=javascript)
+    def make(javascript: bool = True, width: int = 1280) -> Any:
+        ctx = browser.new_context(
+            base_url=server,
+            java_script_enabled=javascript,
+            viewport={"width": width, "height": 900},
+        )
         # Nothing leaves the machine: the NHS.UK font CDN and anything else external is refused.
         ctx.route(
             "**/*",
@@ -128,7 +133,7 @@ def sign_in(page: Any, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/app/")
+    page.wait_for_url(lambda url: "/sign-in" not in url)  # each role lands on its own page
 
 
 def sign_out(page: Any) -> None:
@@ -137,7 +142,13 @@ def sign_out(page: Any) -> None:
 
 
 WALKS = {
-    "coordinator": ["/app/", "/app/worklist", f"/app/people/{MRS}", "/app/directory?q=falls"],
+    "coordinator": [
+        "/app/",
+        "/app/worklist",
+        f"/app/people/{MRS}",
+        "/app/search?q=jones",
+        "/app/directory?q=falls",
+    ],
     "gp.jones": ["/app/", f"/app/people/{MRS}", f"/app/people/{MRS}/care-plan/edit"],
     "case.manager": [
         "/app/",
@@ -168,17 +179,81 @@ def test_sign_in_page_and_directory_without_javascript(new_page: Any) -> None:
     check(page, "worklist-no-js", axe=False)
 
 
+PERSON_PAGE = re.compile(r"^/app/people/[0-9]{10}")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("username", list(WALKS))
-def test_role_walk(new_page: Any, username: str) -> None:
-    page = new_page()
+def test_role_walk(new_page: Any, username: str, width: int) -> None:
+    """Every page of the role's walk at desktop and phone width: no console error (the
+    header as published, no request to another host), no sideways scrolling, the patient
+    banner on pages about a person, axe clean."""
+    page = new_page(width=width)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto("/app/sign-in")
-    check(page, "sign-in")
+    check(page, f"sign-in-{width}")
     sign_in(page, username)
     for i, path in enumerate(WALKS[username]):
         resp = page.goto(path)
         assert resp is not None and resp.status == 200, (path, resp and resp.status)
-        check(page, f"{username}-{i}")
+        assert not errors, (path, errors)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, (path, width, overflow)
+        if PERSON_PAGE.match(path):
+            banner = page.locator(".cw-patient-banner")
+            assert banner.count() == 1 and banner.is_visible(), path
+            assert "NHS number" in banner.inner_text() and "Born" in banner.inner_text()
+        check(page, f"{username}-{i}-{width}")
     sign_out(page)
+
+
+# A form per page, submitted with something wrong: (user, page, how to get it wrong).
+FORMS: list[tuple[str, str, Callable[[Any], None]]] = [
+    ("coordinator", f"/app/people/{MRS}/referrals/new", lambda page: None),
+    (
+        "gp.jones",
+        f"/app/people/{MRS}/care-plan/edit",
+        lambda page: page.locator("#review_date").fill("2020-01-01"),
+    ),
+    (
+        "case.manager",
+        f"/app/people/{MRS}/assessments/new?template_id=home_environment_falls",
+        lambda page: None,
+    ),
+    ("case.manager", "/app/mdt", lambda page: page.locator("#title").fill("")),
+    (
+        "coordinator",
+        "/app/search",
+        lambda page: page.locator("#search-q").fill("31/2/1941"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("username", "path", "spoil"), FORMS)
+def test_forms_use_the_error_summary(
+    new_page: Any, username: str, path: str, spoil: Callable[[Any], None]
+) -> None:
+    """Submitted wrong, each form shows the NHS.UK error summary (focused by the
+    design system's script) whose every link points at a field with its inline message."""
+    page = new_page(width=390)
+    sign_in(page, username)
+    page.goto(path)
+    spoil(page)
+    page.locator("main form button[type=submit], main form button:not([type])").last.click()
+    page.wait_for_load_state()
+    summary = page.locator(".nhsuk-error-summary")
+    assert summary.is_visible(), path
+    links = summary.locator("a")
+    assert links.count() >= 1, path
+    for i in range(links.count()):
+        target = (links.nth(i).get_attribute("href") or "").lstrip("#")
+        assert page.locator(f"[id='{target}']").count() == 1, (path, target)
+    assert page.locator(".nhsuk-error-message").count() >= 1
+    assert page.evaluate("document.activeElement.classList.contains('nhsuk-error-summary')")
+    check(page, "form-errors-" + re.sub(r"[^a-z]+", "-", path)[:40])
 
 
 def test_user_without_relationship_is_refused(new_page: Any) -> None:

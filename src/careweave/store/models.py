@@ -8,6 +8,7 @@ structure (answers, care-plan content, rule payloads) is JSON.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from sqlalchemy import (
@@ -77,12 +78,17 @@ class Organisation(Base):
     parent_id: Mapped[str | None] = mapped_column(String(32))
 
 
+NAME_KEY = String(100).with_variant(String(100, collation="C"), "postgresql")
+
+
 def name_key(name: str | None) -> str | None:
-    """A name as search compares it: lower case, letters and digits only ("O'Brien-Smith"
-    -> "obriensmith"), so "obrien" finds O'Brien. Stored beside the name, indexed."""
+    """A name as search compares it: lower case, accents dropped, letters and digits only
+    ("O'Brien-Smith" -> "obriensmith", "Zoë" -> "zoe"), so "obrien" finds O'Brien and "zoe"
+    finds Zoë. Stored beside the name, indexed."""
     if not name:
         return None
-    key = "".join(ch for ch in name.casefold() if ch.isalnum())
+    plain = unicodedata.normalize("NFKD", name.casefold())
+    key = "".join(ch for ch in plain if ch.isalnum() and not unicodedata.combining(ch))
     return key or None
 
 
@@ -125,8 +131,10 @@ class Person(Base):
     title: Mapped[str | None] = mapped_column(String(35))
     given_name: Mapped[str | None] = mapped_column(String(100))
     family_name: Mapped[str | None] = mapped_column(String(100))
-    given_key: Mapped[str | None] = mapped_column(String(100))
-    family_key: Mapped[str | None] = mapped_column(String(100))
+    # Byte order on PostgreSQL ("C"), as on SQLite, so that search's prefix range
+    # [key, key + U+10FFFF) holds every name starting with key (revision 0007).
+    given_key: Mapped[str | None] = mapped_column(NAME_KEY)
+    family_key: Mapped[str | None] = mapped_column(NAME_KEY)
     address_line_1: Mapped[str | None] = mapped_column(String(200))
     address_line_2: Mapped[str | None] = mapped_column(String(200))
     town: Mapped[str | None] = mapped_column(String(100))

@@ -21,6 +21,15 @@ def _scale(v: float, lo: float, hi: float, a: float, b: float) -> float:
     return a + (v - lo) * (b - a) / (hi - lo)
 
 
+NARROW = 360  # a phone's width in CSS pixels, less the page margins: text stays 14 px
+
+
+def _both(wide: Markup, narrow: Markup) -> Markup:
+    """Both drawings; careweave.css shows the narrow one below 641 px so that labels keep
+    their size on a phone instead of shrinking with a scaled-down wide chart."""
+    return Markup(wide + narrow)
+
+
 def readings(
     chart_id: str,
     title: str,
@@ -30,6 +39,24 @@ def readings(
     high: float | None,
 ) -> Markup:
     """A line of readings over time, with the normal range shaded and thresholds dashed."""
+    return _both(
+        _readings(chart_id, title, unit, points, low, high, W, ""),
+        _readings(
+            f"{chart_id}-narrow", title, unit, points, low, high, NARROW, " cw-chart--narrow"
+        ),
+    )
+
+
+def _readings(
+    chart_id: str,
+    title: str,
+    unit: str,
+    points: list[tuple[dt.datetime, float]],
+    low: float | None,
+    high: float | None,
+    W: int,
+    extra_class: str,
+) -> Markup:
     values = [v for _, v in points]
     lo = min([*values, *(x for x in (low, high) if x is not None)])
     hi = max([*values, *(x for x in (low, high) if x is not None)])
@@ -45,7 +72,7 @@ def readings(
         return _scale(v, lo, hi, H - B, T)
 
     out = [
-        f'<svg class="cw-chart" id="{chart_id}" viewBox="0 0 {W} {H}" width="{W}" height="{H}" '
+        f'<svg class="cw-chart{extra_class}" id="{chart_id}" viewBox="0 0 {W} {H}" width="{W}" height="{H}" '
         f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{len(points)} readings in {escape(unit)}'
@@ -88,7 +115,35 @@ def readings(
 
 
 def bars(chart_id: str, title: str, items: list[tuple[str, float, str]]) -> Markup:
-    """Horizontal bars: (label, value, value shown as text). Suppressed values are 0 with '<8'."""
+    """Horizontal bars: (label, value, value shown as text). Suppressed values are 0 with '<8'.
+    On a phone each label sits on its own line above its bar, so no label is clipped."""
+    return _both(_bars(chart_id, title, items), _bars_narrow(f"{chart_id}-narrow", title, items))
+
+
+def _bars_narrow(chart_id: str, title: str, items: list[tuple[str, float, str]]) -> Markup:
+    row = 48
+    width = NARROW
+    height = T + row * len(items) + 8
+    top = max([v for _, v, _ in items] + [1.0])
+    out = [
+        f'<svg class="cw-chart cw-chart--narrow" id="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-labelledby="{chart_id}-t" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+    ]
+    for i, (label, value, shown) in enumerate(items):
+        yy = T + i * row
+        bar = _scale(value, 0, top, 0, width - 70)
+        out.append(f'<text x="0" y="{yy + 14}">{escape(label)}</text>')
+        out.append(
+            f'<rect class="cw-bar" x="0" y="{yy + 20}" width="{bar:.1f}" height="{row - 30}"/>'
+        )
+        out.append(f'<text x="{bar + 6:.1f}" y="{yy + 34}">{escape(shown)}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def _bars(chart_id: str, title: str, items: list[tuple[str, float, str]]) -> Markup:
     row = 30
     height = T + row * len(items) + 8
     label_w = 230

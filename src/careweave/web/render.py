@@ -18,7 +18,7 @@ from careweave.api.deps import SESSION_COOKIE, Context
 from careweave.care.context import Ctx
 from careweave.care.wording import uk_time
 from careweave.security import access, auth
-from careweave.security.roles import allowed
+from careweave.security.roles import CARE_PROVIDER, allowed
 from careweave.store.models import LoginSession, Person, User
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -161,7 +161,10 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
     items = [("Home", "/app/")]
     if allowed(user.role, "person", "read"):
         items.append(("Find a person", "/app/search"))
-    if allowed(user.role, "register", "read"):
+    if user.role == CARE_PROVIDER:
+        # A home-care provider works from their clients and visits, not a risk worklist.
+        items.append(("My clients", "/app/#clients"))
+    elif allowed(user.role, "register", "read"):
         items.append(("Worklist", "/app/worklist"))
     if allowed(user.role, "referral", "read"):
         items.append(("Referrals", "/app/referrals"))

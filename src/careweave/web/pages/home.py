@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
@@ -12,8 +13,17 @@ from careweave.care import mdt, notify, referrals, register
 from careweave.security import access
 from careweave.security.access import OPEN_REFERRAL as OPEN_STATUSES
 from careweave.security.errors import NotFound
-from careweave.security.roles import allowed
-from careweave.store.models import BreakGlass, Notification, Referral, Service, User
+from careweave.security.roles import CARE_PROVIDER, allowed
+from careweave.store.models import (
+    BreakGlass,
+    CarePlan,
+    CarePlanVersion,
+    CareTeamMember,
+    Notification,
+    Referral,
+    Service,
+    User,
+)
 from careweave.web.render import PageDep
 
 router = APIRouter(prefix="/app")
@@ -48,6 +58,74 @@ def breaching(p: PageDep) -> list[tuple[Referral, Service]]:
     return [(r, services[r.id]) for r in shown]
 
 
+@dataclass(frozen=True)
+class Visit:
+    """A care-plan intervention the user's team role carries out for a client."""
+
+    nhs_number: str
+    what: str
+    status: str
+    due: str | None
+
+
+def clients(p: PageDep) -> tuple[list[str], list[Visit]]:
+    """The people whose care team I am in (newest first) and, from their current care
+    plans, the interventions my team role owns that are planned or in progress: a home-care
+    provider's visits. Only people I may still see (care-team membership is itself the
+    relationship, so all of them)."""
+    members = list(
+        p.ctx.session.execute(
+            select(CareTeamMember)
+            .where(CareTeamMember.user_id == p.user.id, CareTeamMember.ended_at.is_(None))
+            .order_by(CareTeamMember.added_at.desc())
+        ).scalars()
+    )
+    nhs_numbers = list(dict.fromkeys(m.nhs_number for m in members))
+    roles = {m.nhs_number: m.team_role for m in members}
+    visits: list[Visit] = []
+    rows = p.ctx.session.execute(
+        select(CarePlan.nhs_number, CarePlanVersion.content)
+        .join(
+            CarePlanVersion,
+            (CarePlanVersion.care_plan_id == CarePlan.id)
+            & (CarePlanVersion.version == CarePlan.current_version),
+        )
+        .where(CarePlan.nhs_number.in_(nhs_numbers))
+    ).tuples()
+    for nhs, content in rows:
+        for i in content.get("interventions", []):
+            if i.get("owner_role") == roles.get(nhs) and i.get("status") in (
+                "planned",
+                "in_progress",
+            ):
+                visits.append(Visit(nhs, i["description"], i["status"], i.get("due_date")))
+    return nhs_numbers, visits
+
+
+def service_referrals(p: PageDep) -> list[tuple[Referral, Service]]:
+    """Open referrals to the services I am the named contact for, oldest first."""
+    q = (
+        select(Referral, Service)
+        .join(Service, Service.id == Referral.service_id)
+        .where(Service.contact_user_id == p.user.id, Referral.status.in_(OPEN_STATUSES))
+        .order_by(Referral.respond_by)
+        .limit(50)
+    )
+    return [(r, s) for r, s in p.ctx.session.execute(q).tuples()]
+
+
+def counts(p: PageDep) -> dict[str, int]:
+    """The counts Home shows in its headings, as they are now (after an htmx action)."""
+    out: dict[str, int] = {}
+    if allowed(p.user.role, "task", "read"):
+        out["tasks"] = sum(
+            1 for t in mdt.my_tasks(p.ctx, None) if t.status in ("open", "in_progress")
+        )
+    if allowed(p.user.role, "notification", "read"):
+        out["notifications"] = len(unread(p))
+    return out
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(p: PageDep) -> Response:
     role = p.user.role
@@ -64,6 +142,13 @@ def home(p: PageDep) -> Response:
         context["caseload_episodes"] = register.caseload_episodes(ctx, p.user)
     if allowed(role, "referral", "read"):
         context["breaching"] = breaching(p)
+        context["service_referrals"] = service_referrals(p)
+        routes = {getattr(r, "name", None) for r in p.request.app.routes}
+        context["inbox_link"] = (
+            p.request.app.url_path_for("service_inbox") if "service_inbox" in routes else None
+        )
+    if role == CARE_PROVIDER:
+        context["clients"], context["visits"] = clients(p)
     if allowed(role, "break_glass", "review"):
         grants = list(
             ctx.session.execute(
@@ -80,13 +165,21 @@ def home(p: PageDep) -> Response:
     shown = [x.nhs_number for x in context.get("tasks", []) + context.get("notifications", [])]
     shown += [e.nhs_number for e in context.get("caseload_episodes", [])]
     shown += [r.nhs_number for r, _ in context.get("breaching", [])]
+    shown += [r.nhs_number for r, _ in context.get("service_referrals", [])]
+    shown += context.get("clients", [])
     return p.render("home.html", people=p.people(shown), **context)
 
 
-def _done(request: Request, target: str) -> Response:
-    """htmx posts (HX-Request) get an empty fragment that replaces the row; forms get a redirect."""
+def _done(request: Request, p: PageDep, target: str) -> Response:
+    """htmx posts (HX-Request) get an empty fragment that replaces the row, and every count
+    on Home the change affects, swapped out of band; forms get a redirect."""
     if request.headers.get("HX-Request") == "true":
-        return HTMLResponse("")
+        p.ctx.session.flush()
+        oob = "".join(
+            f'<span id="count-{name}" hx-swap-oob="true">{n}</span>'
+            for name, n in counts(p).items()
+        )
+        return HTMLResponse(oob)
     return RedirectResponse(target, status_code=303)
 
 
@@ -98,7 +191,7 @@ def mark_read(notification_id: PathId, request: Request, p: PageDep) -> Response
         raise NotFound(f"notification {notification_id}: not one of your notifications")
     if n.read_at is None:
         n.read_at = p.ctx.now
-    return _done(request, "/app/#notifications")
+    return _done(request, p, "/app/#notifications")
 
 
 @router.post("/tasks/{task_id}")
@@ -110,7 +203,7 @@ def update_task(
     back: Annotated[str, Form(max_length=200)] = "/app/",
 ) -> Response:
     mdt.update_task(p.ctx, task_id, status)
-    return _done(request, back if back.startswith("/app") else "/app/")
+    return _done(request, p, back if back.startswith("/app") else "/app/")
 
 
 @router.post("/break-glass/{grant_id}/review")

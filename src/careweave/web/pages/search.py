@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
-from careweave.security import audit
+from careweave.security import access
 from careweave.web import search as finder
 from careweave.web.render import PageDep
 
@@ -24,16 +24,15 @@ def search(p: PageDep, q: Annotated[str, Query(max_length=500)] = "") -> Respons
     p.ctx.require("person", "read")
     query = finder.parse(q, p.ctx.now.date())
     result = finder.search(p.ctx.session, p.user, query, p.ctx.now)
-    for person in result.people:
-        audit.record(
-            p.ctx.session,
-            actor=p.user.username,
-            action="read",
-            resource="person",
-            nhs_number=person.nhs_number,
-            detail="basis=search",
-            now=p.ctx.now,
-        )
+    access.audit_list(
+        p.ctx.session,
+        p.user,
+        "person",
+        [person.nhs_number for person in result.people],
+        p.ctx.now,
+        what="search results",
+        hidden=result.hidden,
+    )
     errors = [("search-q", problem) for problem in query.problems]
     if q.strip() and query.empty and not errors:
         errors = [("search-q", "Enter a name, a 10-digit NHS number or a date of birth")]

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from careweave.api.deps import (
     CSRF_COOKIE,
@@ -26,10 +28,30 @@ from careweave.api.deps import (
 from careweave.security import auth
 from careweave.security.auth import SESSION_TTL
 from careweave.security.errors import DomainError
+from careweave.security.roles import allowed
+from careweave.store.models import Service, User
 from careweave.web.render import html
 
 router = APIRouter(prefix="/app")
 LOGIN_CSRF_COOKIE = "cw_login_csrf"
+
+
+def landing(request: Request, session: Session, user: User) -> str:
+    """Where a role starts when it signed in without a page to go back to: what it works on.
+    The commissioner's dashboard is the population pyramid; a service's named contact goes
+    to the service's referral inbox when the app has one (route named ``service_inbox``);
+    everyone else to Home, shaped by their role (a home-care provider's visits and clients
+    first)."""
+    if allowed(user.role, "pseudonymised", "read"):
+        return "/app/population"
+    names = {getattr(r, "name", None) for r in request.app.routes}
+    if "service_inbox" in names:
+        contact = session.execute(
+            select(Service.id).where(Service.contact_user_id == user.id, Service.active).limit(1)
+        ).first()
+        if contact is not None:
+            return str(request.app.url_path_for("service_inbox"))
+    return "/app/"
 
 
 def _safe_next(target: str | None) -> str:
@@ -97,6 +119,8 @@ def sign_in(
         message = str(e).removeprefix("login: ")
         return _form(request, target, message[:1].upper() + message[1:], username, e.status)
     token, csrf = auth.start_session(session, user, at)
+    if target == "/app/":
+        target = landing(request, session, user)
     resp = RedirectResponse(target, status_code=303)
     secure = state(request).cookie_secure
     max_age = int(SESSION_TTL.total_seconds())

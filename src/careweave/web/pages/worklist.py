@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from careweave.care import register
 from careweave.care.register import LEAD_TEAM_ROLE
 from careweave.security import access
+from careweave.security.roles import CARE_PROVIDER
 from careweave.store.models import Person, User
 from careweave.web import worklist_query as wq
 from careweave.web.cache import TtlCache
@@ -96,6 +97,8 @@ def worklist(
     enrolled: Annotated[str | None, Query(pattern=r"^[0-9]{10}$")] = None,
 ) -> Response:
     p.ctx.require("register", "read")
+    if p.user.role == CARE_PROVIDER:  # their clients, not an empty risk list (docs/web.md)
+        return RedirectResponse("/app/#clients", status_code=303)
     f = q.filters(page, applied)
     area_list = wq.areas(p.ctx.session, p.user)
     total, rows = wq.run(p.ctx.session, p.user, f, p.ctx.now, area_list)
