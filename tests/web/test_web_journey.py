@@ -38,6 +38,8 @@ def test_referral_lifecycle_across_agencies(new_page: Any) -> None:
 
     # 2. The diabetes nurse sees it in the duty inbox with the response clock and accepts.
     sign_in(page, "nurse.diabetes")
+    assert page.url.endswith("/app/referrals")  # a service's staff land on its inbox
+    page.goto("/app/")
     home = page.locator("#notifications + table")
     assert home.get_by_text("referred", exact=False).count() >= 1
     page.goto("/app/referrals")

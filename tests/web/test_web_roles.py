@@ -34,7 +34,7 @@ def _sign_in_lands(app, username: str) -> str:  # type: ignore[no-untyped-def]
 def test_each_role_lands_on_what_it_works_on(app) -> None:  # type: ignore[no-untyped-def]
     assert _sign_in_lands(app, "commissioner") == "/app/population"
     assert _sign_in_lands(app, "home.care") == "/app/"
-    assert _sign_in_lands(app, "coordinator") == "/app/"
+    assert _sign_in_lands(app, "gp.jones") == "/app/"
 
 
 def test_home_care_provider_sees_todays_visits_and_clients(client_for: Client) -> None:
@@ -51,7 +51,9 @@ def test_home_care_provider_sees_todays_visits_and_clients(client_for: Client) -
     assert r.status_code == 303 and r.headers["location"] == "/app/#clients"
 
 
-def test_service_contact_sees_referrals_to_their_service(client_for: Client, demo_db: str) -> None:
+def test_service_contact_sees_referrals_to_their_service(  # type: ignore[no-untyped-def]
+    app, client_for: Client, demo_db: str
+) -> None:
     with transaction(session_factory(make_engine(demo_db))) as s:
         nurse = s.execute(select(User).where(User.username == "nurse.diabetes")).scalar_one()
         svc = s.get(Service, "diabetes-specialist-nursing")
@@ -69,10 +71,12 @@ def test_service_contact_sees_referrals_to_their_service(client_for: Client, dem
         follow_redirects=False,
     )
     assert r.status_code == 303
+    assert _sign_in_lands(app, "nurse.diabetes") == "/app/referrals"  # their service's inbox
     nurse_client, _ = client_for("nurse.diabetes")
     home = nurse_client.get("/app/")
     section = home.text.split('id="service-referrals"')[1]
-    assert "Referrals to your service (1)" in home.text
+    assert "Referrals to your service (" in home.text
+    assert 'href="/app/referrals">Open your service' in home.text
     assert "JONES, Margaret (Mrs)" in section and "Specialist diabetes nursing" in section
 
 

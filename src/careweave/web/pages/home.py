@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
 from careweave.care import mdt, notify, referrals, register
+from careweave.care import services as service_staff
 from careweave.security import access
 from careweave.security.access import OPEN_REFERRAL as OPEN_STATUSES
 from careweave.security.errors import NotFound
@@ -143,9 +144,8 @@ def home(p: PageDep) -> Response:
     if allowed(role, "referral", "read"):
         context["breaching"] = breaching(p)
         context["service_referrals"] = service_referrals(p)
-        routes = {getattr(r, "name", None) for r in p.request.app.routes}
         context["inbox_link"] = (
-            p.request.app.url_path_for("service_inbox") if "service_inbox" in routes else None
+            "/app/referrals" if service_staff.my_service_ids(ctx.session, p.user) else None
         )
     if role == CARE_PROVIDER:
         context["clients"], context["visits"] = clients(p)

@@ -12,7 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careweave.api.deps import (
@@ -25,32 +24,39 @@ from careweave.api.deps import (
     state,
     throttle,
 )
+from careweave.care import services as service_staff
 from careweave.security import auth
 from careweave.security.auth import SESSION_TTL
 from careweave.security.errors import DomainError
-from careweave.security.roles import allowed
-from careweave.store.models import Service, User
+from careweave.security.roles import CARE_PROVIDER, allowed
+from careweave.store.models import Organisation, User
 from careweave.web.render import html
 
 router = APIRouter(prefix="/app")
 LOGIN_CSRF_COOKIE = "cw_login_csrf"
 
 
-def landing(request: Request, session: Session, user: User) -> str:
+def landing(session: Session, user: User) -> str:
     """Where a role starts when it signed in without a page to go back to: what it works on.
-    The commissioner's dashboard is the population pyramid; a service's named contact goes
-    to the service's referral inbox when the app has one (route named ``service_inbox``);
-    everyone else to Home, shaped by their role (a home-care provider's visits and clients
-    first)."""
+    The commissioner's dashboard is the population pyramid; staff whose team is a service
+    (a community nursing team, the telecare centre: not a GP practice or a locality team)
+    go to their services' referral inboxes; everyone else to Home, shaped by their role
+    (a home-care provider's visits and clients first; a locality team's notifications and
+    tasks, with a link to the inboxes of services they also staff)."""
     if allowed(user.role, "pseudonymised", "read"):
         return "/app/population"
-    names = {getattr(r, "name", None) for r in request.app.routes}
-    if "service_inbox" in names:
-        contact = session.execute(
-            select(Service.id).where(Service.contact_user_id == user.id, Service.active).limit(1)
-        ).first()
-        if contact is not None:
-            return str(request.app.url_path_for("service_inbox"))
+    if user.role == CARE_PROVIDER:  # a home-care agency's staff work from their visits
+        return "/app/"
+    org = session.get(Organisation, user.org_id) if user.org_id else None
+    in_practice_or_locality = user.locality_id is not None or (
+        org is not None and org.org_type == "gp_practice"
+    )
+    if (
+        not in_practice_or_locality
+        and allowed(user.role, "referral", "read")
+        and service_staff.my_service_ids(session, user)
+    ):
+        return "/app/referrals"
     return "/app/"
 
 
@@ -120,7 +126,7 @@ def sign_in(
         return _form(request, target, message[:1].upper() + message[1:], username, e.status)
     token, csrf = auth.start_session(session, user, at)
     if target == "/app/":
-        target = landing(request, session, user)
+        target = landing(session, user)
     resp = RedirectResponse(target, status_code=303)
     secure = state(request).cookie_secure
     max_age = int(SESSION_TTL.total_seconds())
