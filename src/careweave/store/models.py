@@ -132,7 +132,7 @@ class Person(Base):
     given_name: Mapped[str | None] = mapped_column(String(100))
     family_name: Mapped[str | None] = mapped_column(String(100))
     # Byte order on PostgreSQL ("C"), as on SQLite, so that search's prefix range
-    # [key, key + U+10FFFF) holds every name starting with key (revision 0007).
+    # [key, key + U+10FFFF) holds every name starting with key (revision 0008).
     given_key: Mapped[str | None] = mapped_column(NAME_KEY)
     family_key: Mapped[str | None] = mapped_column(NAME_KEY)
     address_line_1: Mapped[str | None] = mapped_column(String(200))

@@ -6,8 +6,8 @@ bytes already; on PostgreSQL the database's collation (en_GB.UTF-8, say) may
 ignore or reorder characters, so the key columns are given the "C" collation.
 The name-search index is rebuilt with them.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 10:05:00
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
