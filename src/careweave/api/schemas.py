@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from careweave.care.config import EVENT_TYPES
 from careweave.care.plans import CarePlanContent
+from careweave.security import auth
 from careweave.security.roles import ROLES, TEAM_ROLES
 
 
@@ -24,7 +25,20 @@ Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Role = Literal[ROLES]  # type: ignore[valid-type]
 TeamRole = Literal[TEAM_ROLES]  # type: ignore[valid-type]
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
-AwareDatetime = Annotated[dt.datetime, Field(description="ISO 8601 with a time zone")]
+
+
+def _iso_text(v: Any) -> Any:
+    """Date-times and dates come as ISO 8601 text: a bare number (``"held_at": 0``, which
+    pydantic would read as seconds since 1970) is refused."""
+    if not isinstance(v, str | dt.date):
+        raise ValueError("must be ISO 8601 text, e.g. 2026-11-22T10:00:00Z or 2026-11-22")
+    return v
+
+
+AwareDatetime = Annotated[
+    dt.datetime, BeforeValidator(_iso_text), Field(description="ISO 8601 with a time zone")
+]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_text), Field(description="ISO 8601 date")]
 
 
 class In(BaseModel):
@@ -69,7 +83,7 @@ class LoginOut(BaseModel):
 
 
 class TokenIn(In):
-    name: Text = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=auth.TOKEN_NAME_MAX)
 
 
 class TokenOut(BaseModel):
@@ -89,12 +103,13 @@ class RevokedOut(BaseModel):
 
 
 class UserIn(In):
-    username: Text = Field(min_length=1, max_length=64)
-    display_name: Text = Field(min_length=1, max_length=200)
+    # The limits are security/auth.py's, which the CLI meets through the same functions.
+    username: Text = Field(min_length=1, max_length=auth.USERNAME_MAX)
+    display_name: Text = Field(min_length=1, max_length=auth.DISPLAY_NAME_MAX)
     role: Role
-    password: Text | None = Field(default=None, min_length=12, max_length=1024)
-    org_id: Text | None = Field(default=None, max_length=32)
-    locality_id: Text | None = Field(default=None, max_length=32)
+    password: Text | None = Field(default=None, min_length=12, max_length=auth.PASSWORD_MAX)
+    org_id: Text | None = Field(default=None, max_length=auth.ORG_ID_MAX)
+    locality_id: Text | None = Field(default=None, max_length=auth.ORG_ID_MAX)
 
 
 # ---------------------------------------------------------------- people and register
@@ -122,7 +137,7 @@ class EnrolIn(In):
     nhs_number: NhsNumber
     reason: Text = Field(min_length=1, max_length=2000)
     lead_professional_id: Id
-    start_date: dt.date | None = None
+    start_date: IsoDate | None = None
     source: Text = Field(default="worklist", min_length=1, max_length=64)
 
 
@@ -152,7 +167,7 @@ class EnrolOut(BaseModel):
 
 
 class CloseEpisodeIn(In):
-    end_date: dt.date
+    end_date: IsoDate
     outcome: Text = Field(min_length=1, max_length=2000)
 
 
@@ -325,7 +340,7 @@ class TransitionIn(In):
         "completed",
     ]
     note: Text | None = Field(default=None, max_length=2000)
-    scheduled_for: dt.datetime | None = None
+    scheduled_for: AwareDatetime | None = None
     version: int | None = Field(
         default=None,
         ge=1,
@@ -362,7 +377,9 @@ class UnmetNeedOut(BaseModel):
 
 
 class BreachCheckIn(In):
-    at: dt.datetime | None = Field(default=None, description="Check as at this time (default now)")
+    at: AwareDatetime | None = Field(
+        default=None, description="Check as at this time (default now)"
+    )
 
 
 # ---------------------------------------------------------------- events, tasks, notifications
@@ -371,7 +388,7 @@ class BreachCheckIn(In):
 class EventIn(In):
     nhs_number: NhsNumber
     type: EventType
-    occurred_at: dt.datetime
+    occurred_at: AwareDatetime
     external_id: Text | None = Field(default=None, min_length=1, max_length=128)
     payload: dict[Annotated[Text, Field(max_length=64)], Any] = Field(default={}, max_length=50)
 
@@ -416,7 +433,7 @@ class NotificationOut(Out):
 
 class MeetingIn(In):
     title: Text = Field(min_length=1, max_length=200)
-    held_at: dt.datetime
+    held_at: AwareDatetime
     agenda: list[NhsNumber] = Field(max_length=100)
     attendees: list[Id] = Field(default=[], max_length=100)
 
@@ -433,7 +450,7 @@ class MeetingOut(Out):
 class ActionIn(In):
     title: Text = Field(min_length=1, max_length=500)
     owner_user_id: Id
-    due_date: dt.date
+    due_date: IsoDate
 
 
 class DecisionIn(In):

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from careweave.security import audit
-from careweave.security.errors import Forbidden, Invalid, NotFound
+from careweave.security.errors import Conflict, Forbidden, Invalid, NotFound
 from careweave.security.roles import RELATIONSHIP_EXEMPT, allowed
 from careweave.store.models import (
     BreakGlass,
@@ -432,7 +432,7 @@ def review_break_glass(
     if grant is None:
         raise NotFound(f"break_glass: no grant {grant_id}")
     if grant.reviewed_at is not None:
-        raise Invalid(f"break_glass {grant_id}: already reviewed")
+        raise Conflict(f"break_glass {grant_id}: already reviewed")
     grant.reviewed_by = reviewer.id
     grant.reviewed_at = now
     grant.review_note = note
@@ -469,6 +469,6 @@ def withdraw_objection(
     if obj is None or obj.nhs_number != nhs_number:
         raise NotFound(f"objection_id: no objection {objection_id} for this person")
     if obj.withdrawn_at is not None:
-        raise Invalid(f"objection {objection_id}: already withdrawn")
+        raise Conflict(f"objection {objection_id}: already withdrawn")
     obj.withdrawn_at = now
     return obj

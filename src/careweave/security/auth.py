@@ -23,6 +23,12 @@ MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
 SESSION_TTL = dt.timedelta(hours=10)
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+# Length limits, the same for the API (api/schemas.py uses these) and the CLI.
+USERNAME_MAX = 64
+DISPLAY_NAME_MAX = 200
+PASSWORD_MAX = 1024
+ORG_ID_MAX = 32
+TOKEN_NAME_MAX = 100
 
 
 def token_digest(token: str) -> str:
@@ -40,12 +46,19 @@ def create_user(
     org_id: str | None = None,
     locality_id: str | None = None,
 ) -> User:
-    if not username or not set(username) <= USERNAME_CHARS or len(username) > 64:
-        raise Invalid("username: use 1-64 lower-case letters, digits, '.', '_' or '-'")
+    if not username or not set(username) <= USERNAME_CHARS or len(username) > USERNAME_MAX:
+        raise Invalid(f"username: use 1-{USERNAME_MAX} lower-case letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise Invalid(f"role: {role!r} is not one of {', '.join(ROLES)}")
     if not display_name.strip():
         raise Invalid("display_name: must not be empty")
+    if len(display_name.strip()) > DISPLAY_NAME_MAX:
+        raise Invalid(f"display_name: at most {DISPLAY_NAME_MAX} characters")
+    for field, value in (("org_id", org_id), ("locality_id", locality_id)):
+        if value is not None and len(value) > ORG_ID_MAX:
+            raise Invalid(f"{field}: at most {ORG_ID_MAX} characters")
+    if password is not None and len(password) > PASSWORD_MAX:
+        raise Invalid(f"password: at most {PASSWORD_MAX} characters")
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(f"username: {username!r} already exists")
     user = User(
@@ -249,6 +262,8 @@ def end_session(session: Session, token: str) -> None:
 
 def issue_token(session: Session, user: User, name: str, now: dt.datetime) -> str:
     """A bearer token for an API client acting as ``user``; shown once, stored hashed."""
+    if not name.strip() or len(name) > TOKEN_NAME_MAX:
+        raise Invalid(f"name: a token name of 1-{TOKEN_NAME_MAX} characters")
     token = "cw_" + secrets.token_urlsafe(32)
     session.add(
         ApiToken(token_hash=token_digest(token), user_id=user.id, name=name, created_at=now)

@@ -25,7 +25,7 @@ from careweave.api.schemas import (
 )
 from careweave.care import assessments, events, mdt, notify, plans
 from careweave.security import audit
-from careweave.security.errors import Invalid, NotFound
+from careweave.security.errors import Conflict, NotFound
 from careweave.store.models import Notification
 
 router = APIRouter()
@@ -170,7 +170,7 @@ def mark_read(notification_id: PathId, ctx: Context) -> NotificationOut:
     if n is None or n.recipient_user_id != ctx.user.id:
         raise NotFound(f"notification_id: no notification {notification_id} for you")
     if n.read_at is not None:
-        raise Invalid(f"notification {notification_id}: already read")
+        raise Conflict(f"notification {notification_id}: already read")
     n.read_at = ctx.now
     if n.nhs_number is not None:
         audit.record(
