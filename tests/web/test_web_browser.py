@@ -309,12 +309,23 @@ def test_mrs_jones_journey(new_page: Any) -> None:
     page.locator("#int_due_2").fill("2027-01-15")
     check(page, "jones-4-care-plan")
     page.get_by_role("button", name="Save the care plan").click()
-    page.wait_for_url(f"**/app/people/{MRS}#care-plan")
-    assert page.get_by_text("Specialist diabetes nurse home visit").is_visible()
+    page.wait_for_url(f"**/app/people/{MRS}?saved=care-plan#told")
+    assert "Dr Gwen Price (GP)" in page.locator("#told").inner_text()
+    check(page, "jones-4b-care-plan-saved")
+    page.locator("#care-plan summary").click()
+    page.get_by_role("link", name="What changed, version by version").click()
+    page.wait_for_url("**/care-plan/versions")
+    assert (
+        page.get_by_text("added 'Specialist diabetes nurse home visit by 15 January'").count() == 1
+    )
+    check(page, "jones-4c-care-plan-versions")
     sign_out(page)
 
     sign_in(page, "gp.jones")
-    note = page.locator("#notifications + table tr", has_text="Care plan version 2")
+    note = page.locator(
+        "#notifications + table tr",
+        has_text="Mrs Jones's care plan: added 'Specialist diabetes nurse home visit by 15 January'",
+    )
     assert note.count() == 1
     assert "Carys Evans" in note.inner_text()
     check(page, "jones-5-gp-home")

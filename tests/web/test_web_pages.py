@@ -222,6 +222,13 @@ def test_care_plan_edit_notifies_team(client_for: Client, demo_db: str) -> None:
     assert r.status_code == 422 and "There is a problem" in r.text
     r = c.post(f"/app/people/{MRS}/care-plan/edit", data=data, follow_redirects=False)
     assert r.status_code == 303
+    # The record then says, in an NHS.UK notification banner, who was told.
+    after = c.get(r.headers["location"])
+    banner = after.text.split('id="told"')[1].split("</div>\n</div>")[0]
+    assert "Care plan saved" in banner and "Dr Gwen Price (GP)" in banner
+    assert "Huw Morgan" not in banner  # the one who saved it
+    history = c.get(f"/app/people/{MRS}/care-plan/versions")
+    assert history.status_code == 200 and "Version 2: Huw Morgan" in history.text
     versions = _rows(demo_db, CarePlanVersion)
     assert max(v.version for v in versions) >= 2
     gp = _rows(demo_db, User, User.username == "gp.jones")[0]
@@ -231,7 +238,8 @@ def test_care_plan_edit_notifies_team(client_for: Client, demo_db: str) -> None:
         Notification.recipient_user_id == gp.id,
         Notification.kind == "care_plan",
     )
-    assert any("version 2" in n.subject for n in notes)
+    assert any(n.subject.startswith("Huw Morgan (case manager) ") for n in notes)
+    assert any("Mrs Jones's care plan" in n.subject for n in notes), [n.subject for n in notes]
     stale = c.post(f"/app/people/{MRS}/care-plan/edit", data=data)
     assert stale.status_code == 409
 

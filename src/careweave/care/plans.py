@@ -8,12 +8,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from careweave.care import plan_words
 from careweave.care.context import Ctx
 from careweave.care.notify import notify_team
+from careweave.care.wording import person_name, possessive
 from careweave.security import audit
 from careweave.security.errors import Conflict, NotFound
 from careweave.security.roles import TEAM_ROLES
-from careweave.store.models import CarePlan, CarePlanVersion
+from careweave.store.models import CarePlan, CarePlanVersion, Notification, Person, User
 
 TeamRole = Literal[TEAM_ROLES]  # type: ignore[valid-type]
 
@@ -96,6 +98,7 @@ def save(
             "reload it and apply your change again"
         )
     new = content.model_dump(mode="json")
+    before: dict[str, Any] | None = None
     if plan is None:
         plan = CarePlan(nhs_number=nhs_number, current_version=1)
         ctx.session.add(plan)
@@ -104,6 +107,7 @@ def save(
         version = 1
     else:
         prev = _version(ctx, plan, plan.current_version)
+        before = prev.content
         changes = diff(prev.content, new)
         if not changes:
             raise Conflict("content: no change from the current version")
@@ -119,13 +123,17 @@ def save(
     )
     ctx.session.add(v)
     ctx.session.flush()
-    summary = "; ".join(changes[:5]) + (f" (+{len(changes) - 5} more)" if len(changes) > 5 else "")
+    person = ctx.session.get(Person, nhs_number)
+    assert person is not None
+    subject = plan_words.sentence(
+        ctx.user.display_name, possessive(person_name(person)), before, new
+    )
     notify_team(
         ctx.session,
         nhs_number,
         ["*"],
         kind="care_plan",
-        subject=f"Care plan version {version} by {ctx.user.display_name}: {summary}",
+        subject=subject,
         now=ctx.now,
         exclude_user=ctx.user.id,
     )
@@ -173,3 +181,35 @@ def versions(ctx: Ctx, nhs_number: str) -> list[CarePlanVersion]:
             .order_by(CarePlanVersion.version)
         ).scalars()
     )
+
+
+def told(ctx: Ctx, nhs_number: str, v: CarePlanVersion) -> list[str]:
+    """The names of the people told of version ``v`` (its care_plan notifications)."""
+    rows = ctx.session.execute(
+        select(User.display_name)
+        .join(Notification, Notification.recipient_user_id == User.id)
+        .where(
+            Notification.nhs_number == nhs_number,
+            Notification.kind == "care_plan",
+            Notification.created_at == v.changed_at,
+        )
+        .order_by(Notification.id)
+    ).scalars()
+    return list(rows)
+
+
+def history(ctx: Ctx, nhs_number: str) -> list[tuple[CarePlanVersion, str, list[str]]]:
+    """Every version, newest first, with who made it and what changed, in words."""
+    vs = versions(ctx, nhs_number)
+    names = {
+        u.id: u.display_name
+        for u in ctx.session.execute(
+            select(User).where(User.id.in_({v.changed_by for v in vs}))
+        ).scalars()
+    }
+    out = []
+    prev: dict[str, Any] | None = None
+    for v in vs:
+        out.append((v, names.get(v.changed_by, "?"), plan_words.describe(prev, v.content)))
+        prev = v.content
+    return list(reversed(out))

@@ -32,7 +32,8 @@ def person_name(person: Person) -> str:
 
 
 def possessive(name: str) -> str:
-    return f"{name}'" if name.endswith("s") and not name[-1].isdigit() else f"{name}'s"
+    """'Mrs Jones's' (GOV.UK style: 's after every name, Jones included)."""
+    return f"{name}'s"
 
 
 def uk(value: dt.datetime) -> dt.datetime:

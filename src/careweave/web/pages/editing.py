@@ -270,7 +270,7 @@ def save_plan(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
     except Conflict as e:
         person = p.ctx.person(nhs_number, "care_plan", "write")
         return _plan_page(p, person, data, base, [("", str(e))], 409, rows_from_form(form))
-    return RedirectResponse(f"/app/people/{nhs_number}#care-plan", status_code=303)
+    return RedirectResponse(f"/app/people/{nhs_number}?saved=care-plan#told", status_code=303)
 
 
 # ------------------------------------------------------------ assessments

@@ -272,6 +272,7 @@ def patient(
     p: PageDep,
     setting: Annotated[str, Query(max_length=64)] = "",
     period: Annotated[str, Query(max_length=8)] = "",
+    saved: Annotated[str, Query(max_length=16, pattern="^[a-z-]*$")] = "",
 ) -> Response:
     try:
         person = p.ctx.person(nhs_number, "person", "read")
@@ -291,11 +292,15 @@ def patient(
                 reason="",
             )
         raise
+    context = patient_context(p, person, setting, period)
+    if saved == "care-plan" and context.get("plan") is not None:
+        # After a save: the NHS.UK notification banner names who was told.
+        context["told"] = ("Care plan saved", plans.told(p.ctx, nhs_number, context["plan"]))
     return p.render(
         "patient.html",
         title=person.display_name or f"NHS number {nhs_format(nhs_number)}",
         banner_heading=True,
-        **patient_context(p, person, setting, period),
+        **context,
     )
 
 

@@ -1,4 +1,5 @@
-"""Adding and ending a person's carer / family links from the patient page."""
+"""Pages beside the patient page: carer / family links (add, end) and the care plan's
+version history in words."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from careweave.care import relationships
+from careweave.care import plans, relationships
 from careweave.security.errors import Invalid
 from careweave.web.render import Form_, PageDep
 
@@ -31,3 +32,14 @@ def add(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
 def end(nhs_number: Nhs, link_id: PathId, p: PageDep) -> Response:
     relationships.end_link(p.ctx, nhs_number, link_id)
     return RedirectResponse(f"/app/people/{nhs_number}#relationships", status_code=303)
+
+
+@router.get("/people/{nhs_number}/care-plan/versions", response_class=HTMLResponse)
+def plan_history(nhs_number: Nhs, p: PageDep) -> Response:
+    person = p.ctx.person(nhs_number, "care_plan", "read")
+    return p.render(
+        "care_plan_versions.html",
+        title="Care plan: what changed",
+        person=person,
+        history=plans.history(p.ctx, nhs_number),
+    )
