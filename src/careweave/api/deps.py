@@ -47,6 +47,7 @@ def state(request: Request) -> AppState:
 
 
 ACTOR = "careweave_actor"
+SCOPE = "careweave_token_scope"
 
 
 def db(request: Request) -> Iterator[Session]:
@@ -125,6 +126,7 @@ def current_user(
         if user is None:
             raise Unauthorized("authorization: unknown or revoked token")
         session.info[ACTOR] = user.username
+        session.info[SCOPE] = auth.token_scope(session, bearer.credentials)
         return user
     if cookie:
         found = auth.resolve_session(session, cookie, at)
@@ -146,7 +148,13 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def ctx(request: Request, session: DB, user: CurrentUser, at: Now) -> Ctx:
-    return Ctx(session=session, user=user, now=at, config=state(request).config)
+    return Ctx(
+        session=session,
+        user=user,
+        now=at,
+        config=state(request).config,
+        scope=session.info.get(SCOPE),
+    )
 
 
 Context = Annotated[Ctx, Depends(ctx)]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care.config import CareConfig
 from careweave.security import access
+from careweave.security.auth import TokenScope
 from careweave.security.roles import INTEGRATION
 from careweave.store.models import Person, User
 
@@ -22,6 +23,7 @@ class Ctx:
     user: User
     now: dt.datetime
     config: CareConfig
+    scope: TokenScope | None = None  # the bearer token's scope, when it has one
 
     def person(self, nhs_number: str, resource: str, action: str, *, record: bool = True) -> Person:
         """The person, after permission + relationship checks; the access is audited

@@ -16,7 +16,7 @@ from careweave.care.context import Ctx
 from careweave.care.notify import notify_team, route, task_for_role, team
 from careweave.care.relationships import carer_event
 from careweave.security import audit
-from careweave.security.errors import Invalid
+from careweave.security.errors import Forbidden, Invalid
 from careweave.store.models import (
     Episode,
     Event,
@@ -68,6 +68,10 @@ def ingest(
         raise Invalid("occurred_at: is in the future")
     _check_payload(ctx, event_type, payload)
     person = ctx.person(nhs_number, "event", "write", record=False)
+    if ctx.scope is not None:
+        why = ctx.scope.refuse_event(event_type, person.practice_id, person.locality_id)
+        if why is not None:
+            raise Forbidden(why)
     if external_id is not None:
         existing = ctx.session.execute(
             select(Event).where(Event.external_id == external_id)

@@ -65,15 +65,40 @@ def users_add(
 def users_token(
     username: Username,
     name: Annotated[str, typer.Option("--name", help="What the token is for")] = "cli",
+    event_type: Annotated[
+        list[str] | None,
+        typer.Option("--event-type", help="Scope: an event type it may post (repeat; default any)"),
+    ] = None,
+    org: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--org", help="Scope: a practice or locality code it may post for (repeat; default any)"
+        ),
+    ] = None,
     db: Db = None,
 ) -> None:
-    """Issue a bearer token for a user; printed once."""
+    """Issue a bearer token for a user; printed once. Scope a feed's token with
+    --event-type and --org (docs/security.md)."""
+    from careweave.care.config import EVENT_TYPES
+    from careweave.errors import InputError
     from careweave.security import auth
     from careweave.store.db import transaction
 
+    unknown = sorted(set(event_type or []) - set(EVENT_TYPES))
+    if unknown:
+        raise InputError(
+            f"--event-type: {', '.join(unknown)} is not one of {', '.join(EVENT_TYPES)}"
+        )
     sessions = open_store(db)
     with transaction(sessions) as s:
-        token = auth.issue_token(s, user_named(s, username), name, now())
+        token = auth.issue_token(
+            s,
+            user_named(s, username),
+            name,
+            now(),
+            event_types=event_type or None,
+            orgs=org or None,
+        )
     typer.echo(token)
 
 

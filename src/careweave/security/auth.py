@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -260,15 +261,72 @@ def end_session(session: Session, token: str) -> None:
         session.delete(row)
 
 
-def issue_token(session: Session, user: User, name: str, now: dt.datetime) -> str:
-    """A bearer token for an API client acting as ``user``; shown once, stored hashed."""
+def issue_token(
+    session: Session,
+    user: User,
+    name: str,
+    now: dt.datetime,
+    *,
+    event_types: list[str] | None = None,
+    orgs: list[str] | None = None,
+) -> str:
+    """A bearer token for an API client acting as ``user``; shown once, stored hashed.
+    ``event_types`` and ``orgs`` scope it (see :class:`TokenScope`)."""
     if not name.strip() or len(name) > TOKEN_NAME_MAX:
         raise Invalid(f"name: a token name of 1-{TOKEN_NAME_MAX} characters")
+    if event_types is not None and (not event_types or any(not t for t in event_types)):
+        raise Invalid("event_types: give at least one event type")
+    if orgs is not None and (not orgs or any(not o or len(o) > ORG_ID_MAX for o in orgs)):
+        raise Invalid(f"orgs: give organisation codes of 1-{ORG_ID_MAX} characters")
     token = "cw_" + secrets.token_urlsafe(32)
     session.add(
-        ApiToken(token_hash=token_digest(token), user_id=user.id, name=name, created_at=now)
+        ApiToken(
+            token_hash=token_digest(token),
+            user_id=user.id,
+            name=name,
+            created_at=now,
+            scope_event_types=sorted(set(event_types)) if event_types is not None else None,
+            scope_orgs=sorted(set(orgs)) if orgs is not None else None,
+        )
     )
     return token
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """What a scoped token may do beyond its account's role: post only these event types
+    (None: any), only about people whose GP practice or locality is one of these
+    organisations (None: anyone the account may reach)."""
+
+    event_types: tuple[str, ...] | None
+    orgs: tuple[str, ...] | None
+
+    def refuse_event(
+        self, event_type: str, practice: str | None, locality: str | None
+    ) -> str | None:
+        """Why an event is outside the scope, in words; None when it is inside."""
+        if self.event_types is not None and event_type not in self.event_types:
+            return (
+                f"token scope: this token may post only {', '.join(self.event_types)} events, "
+                f"not {event_type}"
+            )
+        if self.orgs is not None and not ({practice, locality} & set(self.orgs)):
+            return (
+                "token scope: the person's practice and locality are outside this token's "
+                f"organisations ({', '.join(self.orgs)})"
+            )
+        return None
+
+
+def token_scope(session: Session, token: str) -> TokenScope | None:
+    """The scope of a (valid) token, or None when it has none."""
+    row = session.get(ApiToken, token_digest(token))
+    if row is None or (row.scope_event_types is None and row.scope_orgs is None):
+        return None
+    return TokenScope(
+        tuple(row.scope_event_types) if row.scope_event_types is not None else None,
+        tuple(row.scope_orgs) if row.scope_orgs is not None else None,
+    )
 
 
 def resolve_token(session: Session, token: str) -> User | None:

@@ -218,6 +218,10 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    # Scopes (None: no limit beyond the account's role): the event types it may post and
+    # the organisations (a person's practice or locality) it may post them for.
+    scope_event_types: Mapped[list[Any] | None] = mapped_column(default=None)
+    scope_orgs: Mapped[list[Any] | None] = mapped_column(default=None)
 
 
 class Objection(Base):
