@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 
 from careweave.care.context import Ctx
 from careweave.care.services import my_service_ids
+from careweave.care.wording import from_uk
 from careweave.security import access
 from careweave.security.errors import Forbidden, Invalid, NotFound
 from careweave.store.models import CareTeamMember, MdtMeeting, Task, User
@@ -129,7 +130,7 @@ def record_decision(
             nhs_number=nhs_number,
             title=a.title.strip(),
             owner_user_id=owner.id,
-            due_at=dt.datetime.combine(a.due_date, dt.time(17, 0), tzinfo=dt.UTC),
+            due_at=from_uk(a.due_date, dt.time(17, 0)),  # 17:00 UK time
             status="open",
             source=f"mdt:{m.id}",
             mdt_meeting_id=m.id,
@@ -145,6 +146,7 @@ def record_decision(
             "decision": decision.strip(),
             "task_ids": [t.id for t in tasks],
             "by": ctx.user.username,
+            "by_name": ctx.user.display_name,
             "at": ctx.now.isoformat(),
         },
     ]

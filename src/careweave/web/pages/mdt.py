@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from careweave.care import mdt
+from careweave.care.wording import from_uk
 from careweave.security.errors import Invalid, NotFound
 from careweave.security.roles import ADMINISTRATOR, ANALYST, INTEGRATION
-from careweave.store.models import MdtMeeting, Task, User
+from careweave.store.models import CareTeamMember, MdtMeeting, ServiceMember, Task, User
 from careweave.web.render import Form_, PageDep
 
 router = APIRouter(prefix="/app")
@@ -21,11 +22,23 @@ PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _colleagues(p: PageDep) -> list[User]:
+    """Who can be invited: my locality or organisation, everyone in the care teams of the
+    people whose teams I am in (whatever their agency), and the staff of every service."""
     q = select(User).where(User.active, User.role.not_in([ANALYST, ADMINISTRATOR, INTEGRATION]))
+    mine = select(CareTeamMember.nhs_number).where(
+        CareTeamMember.user_id == p.user.id, CareTeamMember.ended_at.is_(None)
+    )
+    alongside = select(CareTeamMember.user_id).where(
+        CareTeamMember.nhs_number.in_(mine), CareTeamMember.ended_at.is_(None)
+    )
+    staff = select(ServiceMember.user_id).where(ServiceMember.ended_at.is_(None))
+    wider = User.id.in_(alongside) | User.id.in_(staff) | (User.id == p.user.id)
     if p.user.locality_id:
-        q = q.where((User.locality_id == p.user.locality_id) | (User.id == p.user.id))
+        q = q.where((User.locality_id == p.user.locality_id) | wider)
     elif p.user.org_id:
-        q = q.where((User.org_id == p.user.org_id) | (User.id == p.user.id))
+        q = q.where((User.org_id == p.user.org_id) | wider)
+    else:
+        q = q.where(wider)
     return list(p.ctx.session.execute(q.order_by(User.display_name)).scalars())
 
 
@@ -64,7 +77,9 @@ def create(p: PageDep, form: Form_) -> Response:
     if not values["title"]:
         errors.append(("title", "Enter a title for the meeting"))
     try:
-        held = dt.datetime.fromisoformat(values["held_at"]).replace(tzinfo=dt.UTC)
+        # Typed in UK local time (GMT or BST), stored as UTC.
+        typed = dt.datetime.fromisoformat(values["held_at"])
+        held = from_uk(typed.date(), typed.time())
     except ValueError:
         errors.append(("held_at", "When: enter the date and time of the meeting"))
         held = p.ctx.now
@@ -98,6 +113,12 @@ def _meeting_page(
         m=m,
         people=p.people([*m.agenda, *(d.get("nhs_number") for d in m.decisions)]),
         users=users,
+        by_name={
+            u.username: u.display_name
+            for u in p.ctx.session.execute(
+                select(User).where(User.username.in_({d.get("by") for d in m.decisions}))
+            ).scalars()
+        },
         tasks=tasks,
         errors=errors,
         default_due=(p.ctx.now.date() + dt.timedelta(days=7)).isoformat(),
