@@ -45,6 +45,7 @@ def build_app(settings: Settings, *, clock: Callable[[], dt.datetime] = _utcnow)
         pseudonym_key=settings.pseudonym_key_bytes(),
         clock=clock,
         cookie_secure=settings.cookie_secure,
+        matrix_dir=settings.matrix_dir,
     )
     install(app, warehouse=settings.warehouse)
     return app

@@ -176,6 +176,22 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
         lambda w, x, u: {},
         False,
     ),
+    # Maturity self-assessments: not about a person. The first write allowed (analyst)
+    # creates assessment 1 for the date; a repeat is a stale base_version (409).
+    (
+        "maturity",
+        "write",
+        "POST",
+        lambda x: "/maturity/assessments",
+        lambda w, x, u: {
+            "matrix": "ccm-wales",
+            "org_id": "L1",
+            "assessed_on": "2026-11-30",
+            "ratings": {"needs-assessment": {"stage": "a", "narrative": "x"}},
+        },
+        False,
+    ),
+    ("maturity", "read", "GET", lambda x: "/maturity/assessments/1", None, False),
     ("break_glass", "review", "GET", lambda x: "/break-glass", None, False),
     ("caseload", "read", "GET", lambda x: "/caseload", None, False),
     ("notification", "read", "GET", lambda x: "/notifications", None, False),

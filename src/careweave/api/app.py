@@ -29,6 +29,7 @@ from careweave.api.schemas import ErrorOut, HealthOut
 from careweave.care import config as care_config
 from careweave.care.referrals import seed_services
 from careweave.errors import InputError
+from careweave.maturity.matrices import load_matrices
 from careweave.security.errors import DomainError
 from careweave.store.db import READ_ONLY, make_engine, session_factory, transaction, upgrade
 
@@ -79,6 +80,7 @@ def create_app(
     pseudonym_key: bytes | None = None,
     clock: Callable[[], dt.datetime] = _utcnow,
     cookie_secure: bool = True,
+    matrix_dir: Path | str | None = None,
 ) -> FastAPI:
     """Build the API over the store at ``db_url`` (migrated to the newest schema first)."""
     from careweave.api.routers import ALL
@@ -102,7 +104,9 @@ def create_app(
         "notifications; every access checked for a legitimate relationship and audited.",
         responses=ERRORS,
     )
-    app.state.careweave = AppState(sessions, cfg, clock, key, cookie_secure)
+    app.state.careweave = AppState(
+        sessions, cfg, clock, key, cookie_secure, matrices=load_matrices(matrix_dir)
+    )
     app.add_middleware(InFlightLimit, limit=MAX_IN_FLIGHT)
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
 

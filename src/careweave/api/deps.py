@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from careweave.care.config import CareConfig
 from careweave.care.context import Ctx
+from careweave.maturity.matrices import Matrix
 from careweave.security import audit, auth
 from careweave.security.errors import Forbidden, Unauthorized
 from careweave.security.throttle import Throttle
@@ -39,6 +40,8 @@ class AppState:
     clock: Callable[[], dt.datetime]
     pseudonym_key: bytes | None
     cookie_secure: bool
+    #: The maturity matrices by id (shipped, plus the deployment's own).
+    matrices: dict[str, Matrix] = field(default_factory=dict)
 
 
 def state(request: Request) -> AppState:

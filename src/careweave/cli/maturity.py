@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from careweave.cli.common import Db
+
+if TYPE_CHECKING:
+    from careweave.care.context import Ctx
+    from careweave.care.maturity import AssessmentFile
+    from careweave.maturity.matrices import Matrix
 
 maturity_app = typer.Typer(
     help="Maturity matrices (CCM service improvement, nine-area integration) and self-assessments.",
@@ -56,3 +65,168 @@ def matrices(
             f"{m.id}: {m.title} ({len(m.dimensions)} dimensions, {elements} elements, "
             f"stages {', '.join(s.label for s in m.stages)}; {where}; source {m.source.seed})"
         )
+
+
+#: ``--as``: the user the command acts as (their role decides what it may do).
+ActAs = Annotated[
+    str, typer.Option("--as", help="Username to act as (commissioners and administrators edit).")
+]
+
+
+@contextmanager
+def _acting(db: str | None, username: str) -> Iterator[Ctx]:
+    """One unit of work on the store as ``username``."""
+    from careweave.care import config
+    from careweave.care.context import Ctx
+    from careweave.cli.common import config_dir, now, open_store, user_named
+    from careweave.store.db import transaction
+
+    cfg = config.load(config_dir())
+    with transaction(open_store(db)) as s:
+        yield Ctx(session=s, user=user_named(s, username), now=now(), config=cfg)
+
+
+def read_file(path: Path, matrices: dict[str, Matrix]) -> tuple[Matrix, AssessmentFile]:
+    """An assessment file, checked against its matrix; InputError naming file and field."""
+    import orjson
+    from pydantic import ValidationError
+
+    from careweave.care.maturity import AssessmentFile, check_ratings
+    from careweave.errors import InputError
+    from careweave.security.errors import Invalid
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from e
+    except orjson.JSONDecodeError as e:
+        raise InputError(f"{path}: not JSON ({e})") from e
+    try:
+        doc = AssessmentFile.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise InputError(f"{path}: {where}: {msg}") from None
+    if doc.matrix not in matrices:
+        raise InputError(
+            f"{path}: matrix: no matrix {doc.matrix!r} (there are: {', '.join(sorted(matrices))})"
+        )
+    m = matrices[doc.matrix]
+    try:
+        check_ratings(m, doc.ratings)
+    except Invalid as e:
+        raise InputError(f"{path}: {e}") from None
+    return m, doc
+
+
+@maturity_app.command("import")
+def import_cmd(
+    path: Annotated[Path, typer.Argument(help="Assessment file (JSON, the export format).")],
+    as_user: ActAs,
+    db: Db = None,
+    matrix_dir_flag: MatrixDir = None,
+) -> None:
+    """Bring an assessment in (e.g. a paper one): new, or a new version of its draft."""
+    from careweave.care.maturity import from_file
+    from careweave.maturity.matrices import load_matrices
+
+    m, doc = read_file(path, load_matrices(matrix_dir(matrix_dir_flag)))
+    with _acting(db, as_user) as ctx:
+        v = from_file(ctx, m, doc)
+        line = (
+            f"assessment {v.assessment_id} ({doc.matrix}, {doc.org_id}, {doc.assessed_on}): "
+            f"version {v.version}, {v.status}; {len(v.ratings)} element(s) rated"
+        )
+    typer.echo(line)
+
+
+@maturity_app.command("export")
+def export_cmd(
+    assessment_id: Annotated[int, typer.Argument(help="Assessment id.")],
+    as_user: ActAs,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version (default current).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """Write an assessment in the file format `import` reads (audited)."""
+    import orjson
+
+    from careweave.care.maturity import to_file
+
+    with _acting(db, as_user) as ctx:
+        doc = to_file(ctx, assessment_id, version)
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"assessment {assessment_id} version {doc['version']} written to {output}")
+
+
+@maturity_app.command("show")
+def show_cmd(
+    assessment_id: Annotated[int, typer.Argument(help="Assessment id.")],
+    as_user: ActAs,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version (default current).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: Db = None,
+    matrix_dir_flag: MatrixDir = None,
+) -> None:
+    """An assessment element by element: stage, change since the last agreed assessment."""
+    import orjson
+
+    from careweave.care import maturity
+    from careweave.maturity.matrices import get_matrix
+
+    with _acting(db, as_user) as ctx:
+        a, v = maturity.get(ctx, assessment_id, version)
+        doc = maturity.describe(ctx, a, v)
+        before = maturity.previous(ctx, a)
+        history = [
+            {"version": h.version, "status": h.status, "changes": h.changes}
+            for h in maturity.versions(ctx, assessment_id)
+        ]
+    m = get_matrix(a.matrix_id, matrix_dir(matrix_dir_flag))
+    labels = {s.id: s.label for s in m.stages}
+    rows = []
+    for d in m.dimensions:
+        for e in d.elements:
+            now_stage = (doc["ratings"].get(e.id) or {}).get("stage")
+            then = (before.ratings.get(e.id) or {}).get("stage") if before else None
+            rows.append(
+                {
+                    "dimension": d.id,
+                    "element": e.id,
+                    "title": e.title,
+                    "stage": now_stage,
+                    "previous_stage": then,
+                }
+            )
+    if as_json:
+        out = {
+            **doc,
+            "elements": rows,
+            "history": history,
+            "previous_assessment": before.assessment_id if before else None,
+        }
+        typer.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+        return
+    typer.echo(
+        f"assessment {a.id}: {m.title}, {a.org_id}, {a.assessed_on} "
+        f"(version {v.version}, {v.status})"
+    )
+    for r in rows:
+        stage = labels.get(r["stage"], "not rated") if r["stage"] else "not rated"
+        was = (
+            f" (was {labels[r['previous_stage']]})"
+            if r["previous_stage"] and r["previous_stage"] != r["stage"]
+            else ""
+        )
+        typer.echo(f"  {r['dimension']} {r['title']}: {stage}{was}")

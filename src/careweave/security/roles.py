@@ -82,6 +82,10 @@ PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
     ("user", "read"): frozenset({ADMINISTRATOR}),
     ("user", "write"): frozenset({ADMINISTRATOR}),
     ("audit", "read"): frozenset({ADMINISTRATOR}),
+    # Maturity self-assessments (careweave.care.maturity): commissioners (analyst) and
+    # administrators edit and agree; care-team roles read. Not personal data.
+    ("maturity", "read"): _CARE | {ANALYST, ADMINISTRATOR},
+    ("maturity", "write"): frozenset({ANALYST, ADMINISTRATOR}),
 }
 
 # Roles whose writes do not need a relationship with the person (system feeds).

@@ -518,3 +518,49 @@ class Notification(Base):
     service_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     read_at: Mapped[dt.datetime | None]
+
+
+# ---------------------------------------------------------------- maturity self-assessment
+
+
+class MaturityAssessment(Base):
+    """A partnership's or locality's self-assessment on one maturity matrix at one date.
+
+    ``org_id`` names the partnership or locality; it need not be in ``organisations``
+    (a partnership of a health board and local authorities is not a practice tree
+    node). Ratings live in the versions, never overwritten: ``current_version`` is the
+    newest. ``status`` is ``draft`` until agreed by its signatories, then ``agreed``.
+    """
+
+    __tablename__ = "maturity_assessments"
+    __table_args__ = (
+        UniqueConstraint("matrix_id", "org_id", "assessed_on", name="uq_maturity_assessment"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matrix_id: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[str] = mapped_column(String(64), index=True)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class MaturityAssessmentVersion(Base):
+    """One saved state of an assessment: every element's rating, whole, as JSON
+    (``ratings``: element id -> stage, narrative, evidence, assessed_by), the status and
+    signatories at that version, and what changed from the one before."""
+
+    __tablename__ = "maturity_assessment_versions"
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "version", name="uq_maturity_assessment_version"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("maturity_assessments.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    ratings: Mapped[dict[str, Any]]
+    signatories: Mapped[list[Any]] = mapped_column(default=list)
+    changes: Mapped[list[Any]] = mapped_column(default=list)
+    saved_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    saved_at: Mapped[dt.datetime]

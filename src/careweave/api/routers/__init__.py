@@ -1,6 +1,6 @@
 """One router per area; ``ALL`` is what the app includes."""
 
-from careweave.api.routers import admin, auth, care, people, referrals, relationships
+from careweave.api.routers import admin, auth, care, maturity, people, referrals, relationships
 
 ALL = (
     auth.router,
@@ -9,4 +9,5 @@ ALL = (
     care.router,
     referrals.router,
     admin.router,
+    maturity.router,
 )
