@@ -1,7 +1,7 @@
 """maturity assessments: a partnership's self-assessment on a maturity matrix, versioned
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01 10:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from careweave.store.models import UtcDateTime
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
