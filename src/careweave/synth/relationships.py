@@ -128,7 +128,10 @@ def relationships_table(ctx: Ctx, couples: Couples, jones: int | None) -> pa.Tab
     dem = ctx.onset[cared, P.CONDITION_NAMES.index("dementia")]
     since = np.where(dem <= ctx.end, np.maximum(dem, ctx.start), ctx.start)
     gone = np.minimum(np.minimum(ctx.death[carer], ctx.death[cared]), ctx.ch_start[cared])
-    until = np.where(gone >= since, gone, NEVER)
+    # No caring that would start after one of them died or the cared-for person moved
+    # into a care home (found by the loader: a row dated after a death).
+    live = gone > since
+    carer, cared, since, until = carer[live], cared[live], since[live], gone[live]
     person = np.concatenate([w, h, carer, cared])
     other = np.concatenate([h, w, cared, carer])
     kind = np.concatenate(
