@@ -1,0 +1,263 @@
+"""SPC and funnel charts as server-rendered, accessible SVG (see careweave.web.charts).
+
+Each chart has a <title> and a <desc> saying in words what it shows, and the
+page puts the same numbers in a table beside it. Point types are told apart by
+shape as well as colour (Making Data Count's blue for improvement, orange for
+concern, grey for common cause): improvement points are squares, concern
+points are diamonds, so nothing is said by colour alone.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from markupsafe import Markup
+
+from careweave.stats.funnel import FunnelResult, exact_limits
+from careweave.stats.spc import SpcResult
+from careweave.web.charts import NARROW, W, _both, _scale
+
+VARIATION_WORDS = {
+    "common_cause": "Common cause variation",
+    "special_cause_improving_high": "Special cause: improving (high)",
+    "special_cause_improving_low": "Special cause: improving (low)",
+    "special_cause_concerning_high": "Special cause: concerning (high)",
+    "special_cause_concerning_low": "Special cause: concerning (low)",
+    "special_cause_neutral_high": "Special cause: neither better nor worse (high)",
+    "special_cause_neutral_low": "Special cause: neither better nor worse (low)",
+}
+ASSURANCE_WORDS = {
+    "consistently_passes": "Consistently passes the reference",
+    "consistently_fails": "Consistently fails the reference",
+    "hit_and_miss": "Hit and miss against the reference",
+}
+POINT_WORDS = {
+    "common_cause": "Common cause",
+    "special_cause_improvement": "Special cause: improvement",
+    "special_cause_concern": "Special cause: concern",
+    "special_cause_neutral_high": "Special cause: high",
+    "special_cause_neutral_low": "Special cause: low",
+}
+RULE_WORDS = {
+    "outside_limits": "beyond a process limit",
+    "shift": "run of 7 on one side of the mean",
+    "trend": "7 rising or falling",
+    "two_in_three": "2 of 3 near a limit",
+}
+
+
+def variation_tag(name: str) -> str:
+    """The NHS.UK tag colour of a variation icon (its words say the same)."""
+    if "improving" in name:
+        return "nhsuk-tag--blue"
+    if "concerning" in name:
+        return "nhsuk-tag--orange"
+    if "neutral" in name:
+        return "nhsuk-tag--purple"
+    return "nhsuk-tag--grey"
+
+
+def assurance_tag(name: str) -> str:
+    return {
+        "consistently_passes": "nhsuk-tag--blue",
+        "consistently_fails": "nhsuk-tag--orange",
+    }.get(name, "nhsuk-tag--grey")
+
+
+def _marker(kind: str, x: float, y: float) -> str:
+    if kind == "special_cause_improvement":
+        return (
+            f'<rect class="cw-spc-improve" x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8"/>'
+        )
+    if kind == "special_cause_concern":
+        return (
+            f'<polygon class="cw-spc-concern" points="{x:.1f},{y - 6:.1f} {x + 6:.1f},{y:.1f} '
+            f'{x:.1f},{y + 6:.1f} {x - 6:.1f},{y:.1f}"/>'
+        )
+    if kind.startswith("special_cause_neutral"):
+        return (
+            f'<rect class="cw-spc-neutral" x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8"/>'
+        )
+    return f'<circle class="cw-point cw-spc-common" cx="{x:.1f}" cy="{y:.1f}" r="3"/>'
+
+
+def spc_chart(chart_id: str, title: str, result: SpcResult, fmt: str = "{:.3g}") -> Markup:
+    """A small XmR chart: the values, the mean (solid) and process limits (dashed)."""
+    width, height = 340, 190
+    left, right, top, bottom = 52, 10, 10, 30
+    pts = result.points
+    ys = [p.value for p in pts]
+    ys += [v for p in pts for v in (p.lower, p.upper) if v is not None]
+    if result.target is not None:
+        ys.append(result.target)
+    lo, hi = min(ys), max(ys)
+    pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1.0
+    lo, hi = lo - pad, hi + pad
+
+    def x(i: int) -> float:
+        return _scale(i, 0, max(len(pts) - 1, 1), left, width - right)
+
+    def y(v: float) -> float:
+        return _scale(v, lo, hi, height - bottom, top)
+
+    special = sum(1 for p in pts if p.special_cause)
+    desc = (
+        f"{len(pts)} months from {pts[0].date:%b %Y} to {pts[-1].date:%b %Y}; "
+        f"latest {fmt.format(pts[-1].value)}"
+        + (f", mean {fmt.format(pts[-1].mean)}" if pts[-1].mean is not None else "")
+        + (
+            f", process limits {fmt.format(pts[-1].lower)} to {fmt.format(pts[-1].upper)}"
+            if pts[-1].lower is not None and pts[-1].upper is not None
+            else ""
+        )
+        + f"; {special} special-cause point{'s' if special != 1 else ''}; "
+        + VARIATION_WORDS[result.variation].lower()
+        + "."
+    )
+    out = [
+        f'<svg class="cw-chart cw-spc" id="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+        f'<line class="cw-axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}"/>',
+        f'<line class="cw-axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" '
+        f'y2="{height - bottom}"/>',
+    ]
+    # mean and limits, segment by segment (they step at a rebase)
+    for attr, cls in (
+        ("mean", "cw-spc-mean"),
+        ("lower", "cw-spc-limit"),
+        ("upper", "cw-spc-limit"),
+    ):
+        path = []
+        for i, p in enumerate(pts):
+            v = getattr(p, attr)
+            if v is not None:
+                path.append(f"{x(i):.1f},{y(v):.1f}")
+        if len(path) > 1:
+            out.append(f'<polyline class="{cls}" points="{" ".join(path)}"/>')
+    if result.target is not None:
+        ty = y(result.target)
+        out.append(
+            f'<line class="cw-spc-target" x1="{left}" x2="{width - right}" '
+            f'y1="{ty:.1f}" y2="{ty:.1f}"/>'
+        )
+    for v in (lo + pad, hi - pad):
+        out.append(
+            f'<text x="{left - 4}" y="{y(v) + 5:.1f}" text-anchor="end">{fmt.format(v)}</text>'
+        )
+    out.append(f'<text x="{left}" y="{height - 8}">{pts[0].date:%b %y}</text>')
+    out.append(
+        f'<text x="{width - right}" y="{height - 8}" text-anchor="end">{pts[-1].date:%b %y}</text>'
+    )
+    if len(pts) > 1:
+        line = " ".join(f"{x(i):.1f},{y(p.value):.1f}" for i, p in enumerate(pts))
+        out.append(f'<polyline class="cw-line cw-spc-line" points="{line}"/>')
+    for i, p in enumerate(pts):
+        out.append(_marker(p.point_type, x(i), y(p.value)))
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def funnel_chart(
+    chart_id: str,
+    title: str,
+    result: FunnelResult,
+    names: dict[str, str],
+    fmt: str,
+    multiplier: float = 1.0,
+) -> Markup:
+    """Each unit's value against its size, the target and the 95% / 99.8% limits
+    (``multiplier`` as given to :func:`careweave.stats.funnel`)."""
+    return _both(
+        _funnel(chart_id, title, result, names, fmt, multiplier, W, ""),
+        _funnel(
+            f"{chart_id}-narrow", title, result, names, fmt, multiplier, NARROW, " cw-chart--narrow"
+        ),
+    )
+
+
+def _funnel(
+    chart_id: str,
+    title: str,
+    result: FunnelResult,
+    names: dict[str, str],
+    fmt: str,
+    multiplier: float,
+    width: int,
+    extra: str,
+) -> Markup:
+    height = 300
+    left, right, top, bottom = 60, 14, 14, 44
+    units = result.units
+    scale = multiplier
+    ns = [u.denominator for u in units]
+    n_lo, n_hi = 0.0, max(ns) * 1.05
+    ys = [u.value for u in units] + [result.target]
+    ys += [v for u in units for v in (u.lower_998, u.upper_998)]
+    lo, hi = min(ys), max(ys)
+    pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1.0
+    lo, hi = max(lo - pad, 0.0), hi + pad
+
+    def x(n: float) -> float:
+        return _scale(n, n_lo, n_hi, left, width - right)
+
+    def y(v: float) -> float:
+        return _scale(v, lo, hi, height - bottom, top)
+
+    above = [names.get(u.unit, u.unit) for u in units if u.position == "above"]
+    below = [names.get(u.unit, u.unit) for u in units if u.position == "below"]
+    desc = (
+        f"{len(units)} units; target {fmt.format(result.target)}; "
+        f"above the 99.8% limit: {', '.join(above) or 'none'}; "
+        f"below the 99.8% limit: {', '.join(below) or 'none'}."
+    )
+    out = [
+        f'<svg class="cw-chart cw-funnel{extra}" id="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+        f'<line class="cw-axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}"/>',
+        f'<line class="cw-axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" '
+        f'y2="{height - bottom}"/>',
+    ]
+    # The limits as curves over sizes from a tenth of the smallest unit to the largest.
+    if not result.overdispersion:
+        target = result.target / scale
+        grid = [n_hi * 0.02 + (n_hi - n_hi * 0.02) * i / 40 for i in range(41)]
+        grid = [n for n in grid if n >= 1]
+        for p_, cls in (
+            (0.025, "cw-funnel-95"),
+            (0.975, "cw-funnel-95"),
+            (0.001, "cw-funnel-998"),
+            (0.999, "cw-funnel-998"),
+        ):
+            pts = []
+            for n in grid:
+                v = exact_limits(result.kind, target, n, p_) * scale
+                pts.append(f"{x(n):.1f},{y(min(max(v, lo), hi)):.1f}")
+            out.append(f'<polyline class="{cls}" points="{" ".join(pts)}"/>')
+    ty = y(result.target)
+    out.append(
+        f'<line class="cw-spc-mean" x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
+    )
+    for v in (lo, hi):
+        out.append(
+            f'<text x="{left - 4}" y="{y(v) + 5:.1f}" text-anchor="end">{fmt.format(v)}</text>'
+        )
+    out.append(f'<text x="{left}" y="{height - 24}">0</text>')
+    out.append(f'<text x="{width - right}" y="{height - 24}" text-anchor="end">{n_hi:,.0f}</text>')
+    out.append(
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 6}" text-anchor="middle">'
+        "Size (denominator)</text>"
+    )
+    for u in units:
+        kind = {
+            "above": "special_cause_concern",
+            "below": "special_cause_improvement",
+        }.get(u.position, "common_cause")
+        out.append(_marker(kind, x(u.denominator), y(u.value)))
+    out.append("</svg>")
+    return Markup("".join(out))
