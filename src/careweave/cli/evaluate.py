@@ -1,0 +1,82 @@
+"""``careweave evaluate``: an intervention against matched controls (docs/evaluation.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+#: The ``--json`` document's keys, exactly (the balance table is in the text output).
+JSON_KEYS = ("treated", "matched", "balance_max_smd", "outcomes")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)
+
+
+def evaluate(
+    warehouse: Annotated[Path, typer.Option("--warehouse", help="DuckDB warehouse.")],
+    intervention: Annotated[
+        str, typer.Option("--intervention", help="The intervention (case_management).")
+    ] = "case_management",
+    outcome: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--outcome",
+            help="emergency_admissions, bed_days, ae_attendances, spend or deaths "
+            "(repeatable; default all).",
+        ),
+    ] = None,
+    follow_up_days: Annotated[
+        int, typer.Option("--follow-up-days", help="Days of follow-up from enrolment.")
+    ] = 365,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Risk model for the prognostic score.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Match each person enrolled to people not enrolled at that date; the effect on each
+    outcome by difference-in-differences, beside the naive before/after change."""
+    import orjson
+
+    from careweave.evaluation.run import OUTCOMES
+    from careweave.evaluation.run import evaluate as run
+    from careweave.warehouse.engines import DuckDBEngine
+
+    eng = DuckDBEngine.open(Path(warehouse))
+    try:
+        result = run(
+            eng,
+            intervention=intervention,
+            outcomes=tuple(outcome or OUTCOMES),
+            follow_up_days=follow_up_days,
+            model=model,
+        )
+    finally:
+        eng.close()
+    if as_json:
+        shown = {k: result[k] for k in JSON_KEYS}
+        typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print_result(result)
+
+
+def print_result(r: dict[str, Any]) -> None:
+    typer.echo(
+        f"{r['treated']} enrolled, {r['matched']} matched to {r['controls']} controls "
+        f"(follow-up {r['follow_up_days']} days)."
+    )
+    typer.echo("Balance (standardised mean differences, target below 0.1):")
+    for k, v in r["balance"].items():
+        typer.echo(f"  {k:<28} {v:+.3f}")
+    for name, o in r["outcomes"].items():
+        naive = o["naive_before_after"]
+        typer.echo(
+            f"{name}: matched difference-in-differences {100 * o['effect']:+.1f}% "
+            f"(95% CI {100 * o['ci_low']:+.1f}% to {100 * o['ci_high']:+.1f}%); "
+            "naive before/after of the enrolled (regression to the mean included) "
+            + ("n/a" if naive is None else f"{100 * naive:+.1f}%")
+            + f"; degree {o['degree']}"
+        )
+        typer.echo(f"  {o['verdict']}")

@@ -1,0 +1,191 @@
+"""The person-level events an evaluation needs, read once from the warehouse.
+
+Everything is turned into integer day numbers (days since 1970-01-01) and an
+integer person index, so that counts in a window at any date are two binary
+searches (:class:`Events`). Definitions are the shared ones: the registered
+population interval (:func:`careweave.definitions.population.population_interval`),
+emergency spells and their bed days (:mod:`careweave.definitions.spells`) and
+the cost of dated activity (:func:`careweave.definitions.costs.dated_costs`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from careweave.dataset.tariff import load_tariff
+from careweave.definitions.costs import dated_costs
+from careweave.definitions.population import population_interval
+from careweave.definitions.registers import register_evidence
+from careweave.definitions.spells import emergency
+from careweave.errors import InputError
+
+Arr = np.ndarray
+EPOCH = dt.date(1970, 1, 1)
+#: The interventions with enrolment dates that can be evaluated: name -> (table, date column).
+INTERVENTIONS = {"case_management": ("case_management_episodes", "start_date")}
+
+
+def days(col: Any) -> Arr:
+    """A date column (Arrow) as int64 day numbers; null -> a far-future day."""
+    a = pc.fill_null(pc.cast(col, pa.date32()), dt.date(9999, 12, 31))
+    return np.asarray(a.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def day_of(d: dt.date) -> int:
+    return (d - EPOCH).days
+
+
+def date_of(day: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=int(day))
+
+
+@dataclass
+class Events:
+    """Dated events of one kind (``value`` per event: 1 for a count, else e.g. a cost),
+    sorted by person then day, with the cumulative sum for window totals."""
+
+    key: Arr  # person * STRIDE + day, sorted
+    cum: Arr  # cumulative value, cum[0] = 0
+
+    STRIDE = 1 << 20  # more days than any date range
+
+    @classmethod
+    def of(cls, person: Arr, day: Arr, value: Arr | None = None) -> Events:
+        key = person.astype(np.int64) * cls.STRIDE + day
+        order = np.argsort(key, kind="stable")
+        v = np.ones(len(key)) if value is None else np.asarray(value, dtype=float)
+        return cls(key=key[order], cum=np.concatenate([[0.0], np.cumsum(v[order])]))
+
+    def total(self, person: Arr, lo: Arr, hi: Arr) -> Arr:
+        """Sum of the values of each person's events on days lo <= day < hi."""
+        base = person.astype(np.int64) * self.STRIDE
+        a = np.searchsorted(self.key, base + lo, side="left")
+        b = np.searchsorted(self.key, base + np.maximum(hi, lo), side="left")
+        return np.asarray(self.cum[b] - self.cum[a])
+
+
+@dataclass
+class Population:
+    """Everyone, by person index: day of birth, female, in the population from/to
+    (to exclusive), death day, enrolment day (far future: never)."""
+
+    ids: Arr
+    dob: Arr
+    female: Arr
+    pop_from: Arr
+    pop_to: Arr
+    death: Arr
+    enrol: Arr
+    first_day: int
+    last_day: int
+    emergency: Events
+    bed_days: Events  # one event per bed day of an emergency spell (the night's day)
+    ae: Events
+    spend: Events | None
+    deprivation: Arr  # decile, 1 (most deprived) .. 10; 5.5 when unknown
+    reg_start: Events  # register evidence starting (count of intervals covering a day:
+    reg_end: Events  # starts before it minus ends before it)
+
+
+def _index(ids: Arr, of: Any) -> Arr:
+    """Person index of each NHS number in ``of`` (-1 when not in people)."""
+    values = np.asarray(of.to_numpy(zero_copy_only=False), dtype=object)
+    pos = np.searchsorted(ids, values)
+    pos = np.clip(pos, 0, max(len(ids) - 1, 0))
+    ok = (ids[pos] == values) if len(ids) else np.zeros(len(values), bool)
+    return np.where(ok, pos, -1)
+
+
+def read(engine: Any, intervention: str, *, with_spend: bool) -> Population:
+    """Read the people, their events and the intervention's enrolment dates."""
+    if intervention not in INTERVENTIONS:
+        raise InputError(
+            f"--intervention: {intervention!r} is not one of {', '.join(INTERVENTIONS)}"
+        )
+    table, column = INTERVENTIONS[intervention]
+    if not engine.has_table(table):
+        raise InputError(f"the warehouse has no {table} table: nothing to evaluate")
+    p = population_interval(engine.table("people"))
+    people = engine.to_arrow(
+        p.select(
+            "nhs_number",
+            "date_of_birth",
+            "sex",
+            "pop_from",
+            "pop_to",
+            "date_of_death",
+            "deprivation_decile",
+        ).order_by("nhs_number")
+    )
+    ids = np.asarray(people["nhs_number"].to_numpy(zero_copy_only=False), dtype=object)
+    ep = engine.table(table)
+    ep = engine.to_arrow(ep.group_by("nhs_number").aggregate(first=ep[column].min()))
+    enrol = np.full(len(ids), days(pa.array([None], pa.date32()))[0], dtype=np.int64)
+    who = _index(ids, ep["nhs_number"])
+    ok = who >= 0
+    enrol[who[ok]] = days(ep["first"])[ok]
+
+    s = emergency(engine.table("hospital_spells"))
+    s = engine.to_arrow(s.select("nhs_number", "admission_date", "discharge_date"))
+    sp, adm, dis = (
+        _index(ids, s["nhs_number"]),
+        days(s["admission_date"]),
+        days(s["discharge_date"]),
+    )
+    keep = sp >= 0
+    sp, adm, dis = sp[keep], adm[keep], dis[keep]
+    a = engine.to_arrow(engine.table("ae_attendances").select("nhs_number", "attendance_date"))
+    ap, ad = _index(ids, a["nhs_number"]), days(a["attendance_date"])
+    pop_from, pop_to = days(people["pop_from"]), days(people["pop_to"])
+    first_day = int(adm.min()) if len(adm) else 0
+    last_day = int(np.max(np.concatenate([adm, ad[ap >= 0], [first_day]])))
+    # bed days: one event a night, admission day .. discharge day - 1 (open: to the data's end)
+    stop = np.minimum(dis, last_day + 1)
+    nights = np.maximum(stop - adm, 0)
+    night_person = np.repeat(sp, nights)
+    night_day = np.repeat(adm, nights) + (
+        np.arange(int(nights.sum())) - np.repeat(np.cumsum(nights) - nights, nights)
+    )
+    spend = None
+    if with_spend:
+        lo, hi = date_of(first_day - 1), date_of(last_day)
+        parts = dated_costs(engine, load_tariff(), lo, hi)
+        cp, cd, cv = [], [], []
+        for part in parts:
+            t = engine.to_arrow(part.select("nhs_number", "day", "cost"))
+            idx = _index(ids, t["nhs_number"])
+            k = idx >= 0
+            cp.append(idx[k])
+            cd.append(days(t["day"])[k])
+            cv.append(np.nan_to_num(np.asarray(t["cost"].to_numpy(zero_copy_only=False), float))[k])
+        spend = Events.of(np.concatenate(cp), np.concatenate(cd), np.concatenate(cv))
+    r = engine.to_arrow(register_evidence(engine).select("nhs_number", "ev_from", "ev_to"))
+    rp = _index(ids, r["nhs_number"])
+    rk = rp >= 0
+    dep = people["deprivation_decile"].to_numpy(zero_copy_only=False)
+    return Population(
+        deprivation=np.nan_to_num(np.asarray(dep, dtype=float), nan=5.5),
+        reg_start=Events.of(rp[rk], days(r["ev_from"])[rk]),
+        reg_end=Events.of(rp[rk], days(r["ev_to"])[rk]),
+        ids=ids,
+        dob=days(people["date_of_birth"]),
+        female=np.asarray(
+            pc.fill_null(pc.equal(people["sex"], "female"), False).to_numpy(zero_copy_only=False)
+        ),
+        pop_from=pop_from,
+        pop_to=pop_to,
+        death=days(people["date_of_death"]),
+        enrol=enrol,
+        first_day=first_day,
+        last_day=last_day,
+        emergency=Events.of(sp, adm),
+        bed_days=Events.of(night_person, night_day),
+        ae=Events.of(ap[ap >= 0], ad[ap >= 0]),
+        spend=spend,
+    )
