@@ -192,6 +192,7 @@ def _name_joneses(mrs: Person, mr: Person) -> None:
 
 
 def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
+    """The Jones scenario: the couple, one user per agency, teams, plan, assessment, readings."""
     picked = _pick(s, now.date())
     mrs, mr = picked if picked is not None else _create_joneses(s, now)
     _name_joneses(mrs, mr)
@@ -204,6 +205,21 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
         ).scalar_one_or_none()
         or "DEMO-GP-ELSEWHERE"
     )
+    users = _demo_users(s, now, practice, locality, other_practice)
+    ctx = Ctx(session=s, user=users["coordinator"], now=now, config=cfg)
+    _teams(ctx, users, mrs, mr)
+    events.set_telehealth(ctx, mrs.nhs_number, ["diabetes"], {"glucose": (4.0, 11.0)})
+    _demo_plan(ctx, mrs.nhs_number)
+    _carer_assessment(
+        Ctx(session=s, user=users["social.worker"], now=now, config=cfg), mrs.nhs_number
+    )
+    _telehealth_readings(s, cfg, now, mrs.nhs_number)
+
+
+def _demo_users(
+    s: Session, now: dt.datetime, practice: str | None, locality: str | None, other_practice: str
+) -> dict[str, User]:
+    """One demo user per agency in the Jones story, all with the demo password."""
     spec = {
         "gp.jones": ("Dr Gwen Price (GP)", "clinician", practice, None),
         "coordinator": ("Carys Evans (care co-ordinator)", "care_coordinator", None, locality),
@@ -236,7 +252,13 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
             locality_id=loc,
             now=now,
         )
-    ctx = Ctx(session=s, user=users["coordinator"], now=now, config=cfg)
+    return users
+
+
+def _teams(ctx: Ctx, users: dict[str, User], mrs: Person, mr: Person) -> None:
+    """Mrs Jones enrolled with her multi-agency team, the responders on their services' staff,
+    Mr Jones's team, and the carer link between them."""
+    s, now, cfg = ctx.session, ctx.now, ctx.config
     register.enrol(
         ctx,
         mrs.nhs_number,
@@ -277,11 +299,15 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
     relationships.add_link(ctx, mrs.nhs_number, mr.nhs_number, "carer_of")
     if "dementia" not in (mr.conditions or []):
         mr.conditions = sorted({*(mr.conditions or []), "dementia"})
-    events.set_telehealth(ctx, mrs.nhs_number, ["diabetes"], {"glucose": (4.0, 11.0)})
+
+
+def _demo_plan(ctx: Ctx, nhs: str) -> None:
+    """Mrs Jones's shared care plan, as the co-ordinator wrote it."""
+    now = ctx.now
     today = now.date()
     plans.save(
         ctx,
-        mrs.nhs_number,
+        nhs,
         CarePlanContent.model_validate(
             {
                 "goals": [{"text": "Stay well at home and keep caring for her husband"}],
@@ -316,13 +342,23 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
         ),
         None,
     )
-    sw = Ctx(session=s, user=users["social.worker"], now=now, config=cfg)
+
+
+def _carer_assessment(sw: Ctx, nhs: str) -> None:
+    """The social worker's carer's assessment of Mrs Jones (high strain, telecare wanted)."""
+    cfg = sw.config
     carer = cfg.templates.get("carer")
     if carer:
         t = carer[max(carer)]
         wanted = {"caring_hours_per_week": 70, "carer_strain": "high", "telecare_wanted": True}
         answers = {q.id: wanted[q.id] for q in t.questions if q.id in wanted}
-        assessments.record(sw, mrs.nhs_number, t.id, answers, t.version)
+        assessments.record(sw, nhs, t.id, answers, t.version)
+
+
+def _telehealth_readings(
+    s: Session, cfg: care_config.CareConfig, now: dt.datetime, nhs: str
+) -> None:
+    """A week of Mrs Jones's glucose readings from the telehealth hub, the last days out of range."""
     system = system_user(s, now)
     feed = Ctx(session=s, user=system, now=now, config=cfg)
     readings = (7.2, 6.8, 8.1, 13.5, 3.4, 14.2, 12.8)  # out of range on the last days
@@ -330,10 +366,10 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
         at = now - dt.timedelta(days=len(readings) - 1 - i, hours=2)
         events.ingest(
             feed,
-            mrs.nhs_number,
+            nhs,
             "telehealth_reading",
             at,
             {"measure": "glucose", "value": value, "unit": "mmol/L"},
-            external_id=f"demo-glucose-{mrs.nhs_number}-{i}",
+            external_id=f"demo-glucose-{nhs}-{i}",
             source="telehealth hub (demo)",
         )

@@ -73,7 +73,9 @@ def _reading_flag(v: float, low: float | None, high: float | None) -> str:
 def patient_context(
     p: PageDep, person: Person, setting: str = "", period: str = ""
 ) -> dict[str, Any]:
-    s, ctx, nhs = p.ctx.session, p.ctx, person.nhs_number
+    """Everything the patient page shows: the care record from the store, the linked
+    history from the warehouse (when attached), the timeline and telehealth charts."""
+    ctx, nhs = p.ctx, person.nhs_number
     role = p.user.role
     today = ctx.now.date()
     out: dict[str, Any] = {
@@ -84,6 +86,35 @@ def patient_context(
         "can_plan": allowed(role, "care_plan", "write"),
         "can_assess": allowed(role, "assessment", "write"),
     }
+    _care_record(p, nhs, out)
+    since = today - dt.timedelta(days=TIMELINE_DAYS)
+    evs = _recent_events(p, nhs, since)
+    items = _store_timeline(evs, out)
+    readings = _store_readings(evs, today)
+    history: list[dict[str, Any]] = []
+    out["record"] = None
+    with wh.connect(warehouse_path(p.request)) as con:
+        out["warehouse"] = con is not None
+        if con is not None:
+            items += wh.timeline(con, nhs, since)
+            th_since = ctx.now - dt.timedelta(days=TELEHEALTH_DAYS)
+            for m, pts in wh.telehealth(con, nhs, th_since).items():
+                readings.setdefault(m, []).extend(pts)
+            history = wh.risk_history(con, nhs)
+            out["record"] = shared_record(con, nhs, today)
+    _filter_timeline(items, out, today, setting, period)
+    out["risk_history"] = history or _latest_score(person)
+    out["charts"] = _telehealth_charts(p, nhs, readings)
+    out["links"] = relationships.links(ctx, nhs) if allowed(role, "person", "read") else []
+    out["link_kinds"] = relationships.RELATIONSHIPS
+    out["carer_alerts"] = relationships.open_carer_alerts(ctx.session, nhs)
+    out["alerts"] = _alerts(out, person)
+    return out
+
+
+def _care_record(p: PageDep, nhs: str, out: dict[str, Any]) -> None:
+    """The store's side of the record, each part only where the role may read it."""
+    s, ctx, role = p.ctx.session, p.ctx, p.user.role
     out["episodes"] = register.episodes(ctx, nhs) if allowed(role, "register", "read") else []
     out["team"] = []
     if allowed(role, "care_team", "read"):
@@ -128,10 +159,12 @@ def patient_context(
             .limit(20)
         ).scalars()
     )
-    # Timeline: live events from the store + linked history from the warehouse.
-    since = today - dt.timedelta(days=TIMELINE_DAYS)
-    evs = list(
-        s.execute(
+
+
+def _recent_events(p: PageDep, nhs: str, since: dt.date) -> list[Event]:
+    """The person's live events from the store since a date, newest first (at most 500)."""
+    return list(
+        p.ctx.session.execute(
             select(Event)
             .where(
                 Event.nhs_number == nhs,
@@ -141,6 +174,10 @@ def patient_context(
             .limit(500)
         ).scalars()
     )
+
+
+def _store_timeline(evs: list[Event], out: dict[str, Any]) -> list[wh.Item]:
+    """Timeline items from the store: events (not readings), referrals, plan versions."""
     items: list[wh.Item] = [
         wh.Item(e.occurred_at.date(), EVENT_SETTING.get(e.type, "Other"), _event_text(e))
         for e in evs
@@ -156,6 +193,11 @@ def patient_context(
         )
     for v in out["plan_versions"]:
         items.append(wh.Item(v.changed_at.date(), "Care plan", f"Care plan version {v.version}"))
+    return items
+
+
+def _store_readings(evs: list[Event], today: dt.date) -> dict[str, list[tuple[dt.datetime, float]]]:
+    """Telehealth readings received as events in the charts' window, by measure."""
     readings: dict[str, list[tuple[dt.datetime, float]]] = {}
     for e in evs:
         if e.type == "telehealth_reading" and e.occurred_at.date() >= today - dt.timedelta(
@@ -164,17 +206,14 @@ def patient_context(
             readings.setdefault(str(e.payload.get("measure")), []).append(
                 (e.occurred_at, float(e.payload["value"]))
             )
-    history: list[dict[str, Any]] = []
-    out["record"] = None
-    with wh.connect(warehouse_path(p.request)) as con:
-        out["warehouse"] = con is not None
-        if con is not None:
-            items += wh.timeline(con, nhs, since)
-            th_since = ctx.now - dt.timedelta(days=TELEHEALTH_DAYS)
-            for m, pts in wh.telehealth(con, nhs, th_since).items():
-                readings.setdefault(m, []).extend(pts)
-            history = wh.risk_history(con, nhs)
-            out["record"] = shared_record(con, nhs, today)
+    return readings
+
+
+def _filter_timeline(
+    items: list[wh.Item], out: dict[str, Any], today: dt.date, setting: str, period: str
+) -> None:
+    """Sort the timeline and apply the setting and period filters (an unknown value falls
+    back to all settings / the last 2 years, and the page says so)."""
     items.sort(key=lambda i: i.date, reverse=True)
     out["settings"] = sorted({i.setting for i in items})
     out["periods"] = PERIODS
@@ -193,20 +232,30 @@ def patient_context(
     shown = [i for i in items if i.date >= start and (not setting or i.setting == setting)]
     out["timeline_total"] = len(shown)
     out["timeline"] = shown[:300]
-    out["risk_history"] = history
-    if not history and person.risk_as_of is not None:
-        out["risk_history"] = [
-            {
-                "as_of": person.risk_as_of,
-                "probability": person.risk_probability,
-                "percentile": person.risk_percentile,
-                "ccm_level": person.ccm_level,
-                "segment": person.segment,
-                "explanation": person.risk_explanation,
-            }
-        ]
-    cfg = ctx.config.telehealth
-    out["charts"] = []
+
+
+def _latest_score(person: Person) -> list[dict[str, Any]]:
+    """The people index's latest score as a one-row risk history (no warehouse attached)."""
+    if person.risk_as_of is None:
+        return []
+    return [
+        {
+            "as_of": person.risk_as_of,
+            "probability": person.risk_probability,
+            "percentile": person.risk_percentile,
+            "ccm_level": person.ccm_level,
+            "segment": person.segment,
+            "explanation": person.risk_explanation,
+        }
+    ]
+
+
+def _telehealth_charts(
+    p: PageDep, nhs: str, readings: dict[str, list[tuple[dt.datetime, float]]]
+) -> list[dict[str, Any]]:
+    """One chart per measure with readings, against the person's normal range."""
+    s, cfg = p.ctx.session, p.ctx.config.telehealth
+    out: list[dict[str, Any]] = []
     for measure, pts in sorted(readings.items()):
         spec = cfg.measures.get(measure)
         if spec is None or not pts:
@@ -216,7 +265,7 @@ def patient_context(
         title = (
             f"{measure.replace('_', ' ').capitalize()} ({spec.unit}), last {TELEHEALTH_DAYS} days"
         )
-        out["charts"].append(
+        out.append(
             {
                 "measure": measure,
                 "unit": spec.unit,
@@ -229,10 +278,6 @@ def patient_context(
                 "flags": {(t, v): _reading_flag(v, low, high) for t, v in pts},
             }
         )
-    out["links"] = relationships.links(ctx, nhs) if allowed(role, "person", "read") else []
-    out["link_kinds"] = relationships.RELATIONSHIPS
-    out["carer_alerts"] = relationships.open_carer_alerts(s, nhs)
-    out["alerts"] = _alerts(out, person)
     return out
 
 
