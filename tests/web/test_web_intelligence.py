@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -88,6 +89,12 @@ def make_measures(path: Path) -> Path:
     rows.append(_row(DNA, "rolling_12_months", start, end, "locality", "DEMO-LOC", 613, 6040, 1))
     frame = pd.DataFrame(rows)
     write(path, frame, [RISING, DNA], ("all", "practice", "locality"))
+    con = duckdb.connect(str(path))
+    # names the store does not know come from the warehouse's organisations
+    con.execute("CREATE TABLE organisations (org_id VARCHAR, org_type VARCHAR, name VARCHAR)")
+    con.execute("INSERT INTO organisations VALUES ('GP4', 'gp_practice', 'Valley Surgery')")
+    con.execute("INSERT INTO organisations VALUES ('DEMO-GP1', 'gp_practice', 'Old name')")
+    con.close()
     return path
 
 
@@ -162,15 +169,16 @@ def test_funnel_lists_the_planted_outlier_as_above(
     assert r.status_code == 200
     outliers = r.text[r.text.index('id="outliers"') :]
     outliers = outliers[: outliers.index("</ul>")]
-    assert '<span data-above="GP4">GP4</span> (21.0%)' in outliers
+    assert '<span data-above="GP4">Valley Surgery</span> (21.0%)' in outliers
     assert "Below the 99.8% limit: none." in outliers
     assert '<td class="nhsuk-table__cell" data-position="GP4">Above</td>' in r.text
     assert '<td class="nhsuk-table__cell" data-position="DEMO-GP2">Inside</td>' in r.text
-    assert "Demo surgery" in r.text  # practices by name where the index knows them
+    # practices by name: the store's where it knows them, else the warehouse's
+    assert "Demo surgery" in r.text and "Old name" not in r.text
     # The suppressed practice is listed, not plotted, and its count of 5 appears nowhere.
     assert re.search(r'id="suppressed">Not plotted \(count below 8\): GP6\.', r.text)
     assert 'data-position="GP6"' not in r.text
-    assert "above the 99.8% limit: GP4" in r.text  # the chart's description
+    assert "above the 99.8% limit: Valley Surgery" in r.text  # the chart's description
     assert "12 months from 1 Sep 2024 to 31 Aug 2025" in r.text
 
 

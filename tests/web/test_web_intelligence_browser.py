@@ -90,6 +90,10 @@ def test_commissioner_walks_the_dashboard_and_funnel(browser: Any, server: str, 
             if "kpis" in path:
                 page.locator("details summary").first.click()  # open a data table
             check(page, f"intelligence-{i}-{width}")
-        assert page.locator("#outliers").get_by_text("Above the 99.8% limit: GP4").is_visible()
+        assert (
+            page.locator("#outliers")
+            .get_by_text("Above the 99.8% limit: Valley Surgery")
+            .is_visible()
+        )
     finally:
         ctx.close()

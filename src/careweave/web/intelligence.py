@@ -19,6 +19,12 @@ Decisions recorded here:
   (the shown, rounded numerators and denominators). Only proportions and
   crude rates of counts can be funnelled; a unit whose count is suppressed is
   not plotted and is listed as suppressed.
+- **Caching**: results are kept for a minute per warehouse file (its path and
+  modification time) and question, so 20 commissioners opening the dashboard
+  do not each re-read the measures; a new ``careweave measures`` run changes
+  the file and so the key.
+- **Names**: practices and localities are named from the warehouse's
+  ``organisations`` (the store's names win where both know one).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from careweave.measures.disclosure import safe_frame
 from careweave.measures.results import TABLE
 from careweave.stats import FunnelResult, SpcResult, funnel, spc
 from careweave.stats.spc import Improvement
+from careweave.web.cache import TtlCache
 
 IMPROVEMENT: dict[str, Improvement] = {
     "higher": "increase",
@@ -41,6 +48,27 @@ IMPROVEMENT: dict[str, Improvement] = {
     "neither": "neutral",
 }
 GROUPS = ("locality", "practice")
+_CACHE = TtlCache(60.0)
+
+
+def cached(path: Any, key: tuple[Any, ...], make: Any) -> Any:
+    """``make()`` kept for a minute per warehouse file version and ``key``."""
+    import os
+
+    stamp = os.stat(path).st_mtime_ns
+    return _CACHE.get((str(path), stamp, *key), make)
+
+
+def org_names(con: Any) -> dict[str, str]:
+    """Organisation names from the warehouse (empty when it has no ``organisations``)."""
+    have = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'organisations'"
+    ).fetchone()
+    if not have or not have[0]:
+        return {}
+    return {
+        str(k): str(v) for k, v in con.execute("SELECT org_id, name FROM organisations").fetchall()
+    }
 
 
 def has_measures(con: Any) -> bool:

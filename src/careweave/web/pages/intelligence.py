@@ -81,18 +81,26 @@ def dashboard(
     end: Annotated[str | None, Query(alias="to", max_length=7)] = None,
 ) -> Response:
     p.ctx.require("pseudonymised", "read")
-    orgs = {k: v.name for k, v in _orgs(p).items()}
     context: dict[str, Any] = {"title": "KPI dashboard", "charts": None, "threshold": THRESHOLD}
-    with wh.connect(warehouse_path(p.request)) as con:
+    path = warehouse_path(p.request)
+    with wh.connect(path) as con:
         if con is not None and intel.has_measures(con):
-            months = intel.months(con)
-            known = intel.group_values(con)
+            months, known, names = intel.cached(
+                path,
+                ("meta",),
+                lambda: (intel.months(con), intel.group_values(con), intel.org_names(con)),
+            )
+            orgs = {**names, **{k: v.name for k, v in _orgs(p).items()}}
             by, value = _group(area, known)
             lo = _month(start, "from") or (months[0] if months else dt.date.min)
             hi = _month(end, "to") or (months[-1] if months else dt.date.max)
             if lo > hi:
                 raise Invalid("from: the first month must not be after the last")
-            charts = intel.dashboard(con, by, value, lo, hi)
+            charts = intel.cached(
+                path,
+                ("dashboard", by, value, lo, hi),
+                lambda: intel.dashboard(con, by, value, lo, hi),
+            )
             items = []
             for i, c in enumerate(charts):
                 svg = (
@@ -159,18 +167,27 @@ def funnel_page(
         raise Invalid("kpi: choose a measure from the list")
     orgs = {k: v.name for k, v in _orgs(p).items()}
     found = None
-    with wh.connect(warehouse_path(p.request)) as con:
+    path = warehouse_path(p.request)
+    with wh.connect(path) as con:
         if con is not None and intel.has_measures(con):
-            found = intel.funnel_of(con, chosen, by)
+            found = intel.cached(
+                path, ("funnel", chosen.name, by), lambda: intel.funnel_of(con, chosen, by)
+            )
+            orgs = {**intel.cached(path, ("names",), lambda: intel.org_names(con)), **orgs}
     svg = None
     if found is not None and found.result is not None:
-        svg = statcharts.funnel_chart(
-            "funnel",
-            f"{chosen.title} by {by}, 12 months to {found.end:%-d %b %Y}",
-            found.result,
-            orgs,
-            fmt_for(chosen),
-            chosen.per if chosen.kind == "rate" else 1.0,
+        result, end = found.result, found.end
+        svg = intel.cached(
+            path,
+            ("funnel-svg", chosen.name, by),
+            lambda: statcharts.funnel_chart(
+                "funnel",
+                f"{chosen.title} by {by}, 12 months to {end:%-d %b %Y}",
+                result,
+                orgs,
+                fmt_for(chosen),
+                chosen.per if chosen.kind == "rate" else 1.0,
+            ),
         )
     _audit(p, f"funnel {chosen.name} by {by}")
     return p.render(
