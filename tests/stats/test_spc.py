@@ -122,3 +122,11 @@ def test_points_come_back_in_date_order_and_one_point_has_no_limits():
     assert [p.value for p in r.points] == [1.0, 2.0, 3.0]
     lone = spc(DATES[:1], [4.0])
     assert lone.points[0].upper is None and not lone.points[0].special_cause
+
+
+def test_a_constant_series_is_common_cause_despite_rounding():
+    # the mean of twenty 0.05s is 0.05000000000000001 in floating point
+    r = spc(DATES, [0.05] * 20, improvement="decrease", target=0.1)
+    assert flagged(r) == {}
+    assert r.variation == "common_cause"
+    assert r.points[0].lower == pytest.approx(0.05) and r.points[0].upper == pytest.approx(0.05)

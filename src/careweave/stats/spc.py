@@ -108,6 +108,12 @@ def _limits(values: np.ndarray) -> tuple[float, float | None]:
     return mean, amr
 
 
+def _side(y: np.ndarray, mean: float, eps: float) -> np.ndarray:
+    """-1, 0 or 1: below, on (within eps of) or above the mean."""
+    d = y - mean
+    return np.where(np.abs(d) <= eps, 0, np.sign(d)).astype(int)
+
+
 def _shift(side: np.ndarray) -> np.ndarray:
     """Points belonging to a run of >= RUN points on one side of the mean."""
     flags = np.zeros(len(side), dtype=bool)
@@ -212,13 +218,16 @@ def spc(
         if amr is None:
             lower = upper = None
             flags = {r: np.zeros(len(y), dtype=bool) for r in RULES}
-            side = np.sign(y - mean).astype(int)
+            side = _side(y, mean, 1e-9 * max(1.0, abs(mean)))
         else:
             lower, upper = mean - LIMIT * amr, mean + LIMIT * amr
             near_lo, near_hi = mean - NEAR * amr, mean + NEAR * amr
-            outside = (y > upper) | (y < lower)
-            side = np.sign(y - mean).astype(int)
-            near = ~outside & ((y < near_lo) | (y > near_hi))
+            # Floating-point tolerance: twenty 0.05s average to 0.05000000000000001, which
+            # must not put every point "below the mean" or "beyond a zero-width limit".
+            eps = 1e-9 * max(1.0, abs(mean), amr)
+            outside = (y > upper + eps) | (y < lower - eps)
+            side = _side(y, mean, eps)
+            near = ~outside & ((y < near_lo - eps) | (y > near_hi + eps))
             flags = {
                 "outside_limits": outside,
                 "shift": _shift(side),
