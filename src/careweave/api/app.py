@@ -16,14 +16,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from careweave import __version__
 from careweave.api.deps import AppState
+from careweave.api.fhir import outcome as fhir_outcome
 from careweave.api.headers import SecurityHeaders
 from careweave.api.schemas import ErrorOut, HealthOut
 from careweave.care import config as care_config
@@ -110,32 +113,53 @@ def create_app(
     app.add_middleware(InFlightLimit, limit=MAX_IN_FLIGHT)
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
 
+    def _error(request: Request, detail: str, status: int) -> JSONResponse:
+        """``{"detail": ...}``, or an OperationOutcome on the FHIR endpoint."""
+        if fhir_outcome.is_fhir(request):
+            return fhir_outcome.response(detail, status)
+        return JSONResponse({"detail": detail}, status_code=status)
+
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, e: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": str(e)}, status_code=e.status)
+    async def _domain(request: Request, e: DomainError) -> JSONResponse:
+        return _error(request, str(e), e.status)
+
+    @app.exception_handler(fhir_outcome.FhirError)
+    async def _fhir(_: Request, e: fhir_outcome.FhirError) -> JSONResponse:
+        return fhir_outcome.response(e.text, e.status, e.code)
 
     @app.exception_handler(InputError)
-    async def _input(_: Request, e: InputError) -> JSONResponse:
-        return JSONResponse({"detail": str(e)}, status_code=422)
+    async def _input(request: Request, e: InputError) -> JSONResponse:
+        return _error(request, str(e), 422)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, e: RequestValidationError) -> JSONResponse:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse({"detail": f"{where}: {first.get('msg')}"}, status_code=422)
+        # FHIR reports a malformed request as 400; the JSON API keeps its 422.
+        status = 400 if fhir_outcome.is_fhir(request) else 422
+        return _error(request, f"{where}: {first.get('msg')}", status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, e: StarletteHTTPException) -> Response:
+        if fhir_outcome.is_fhir(request):
+            text = {404: "no such FHIR endpoint", 405: "interaction not supported"}.get(
+                e.status_code, str(e.detail)
+            )
+            r = fhir_outcome.response(f"{request.method} {request.url.path}: {text}", e.status_code)
+            if e.headers:
+                r.headers.update(e.headers)
+            return r
+        return await http_exception_handler(request, e)
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, e: IntegrityError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "conflict: the change clashes with existing data; nothing was saved"},
-            status_code=409,
+    async def _integrity(request: Request, e: IntegrityError) -> JSONResponse:
+        return _error(
+            request, "conflict: the change clashes with existing data; nothing was saved", 409
         )
 
     @app.exception_handler(DataError)
-    async def _data(_: Request, e: DataError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "a value is out of range for storage; nothing was saved"}, status_code=422
-        )
+    async def _data(request: Request, e: DataError) -> JSONResponse:
+        return _error(request, "a value is out of range for storage; nothing was saved", 422)
 
     @app.get(
         "/health",

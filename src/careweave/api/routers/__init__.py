@@ -1,5 +1,6 @@
 """One router per area; ``ALL`` is what the app includes."""
 
+from careweave.api import fhir
 from careweave.api.routers import admin, auth, care, maturity, people, referrals, relationships
 
 ALL = (
@@ -10,4 +11,5 @@ ALL = (
     referrals.router,
     admin.router,
     maturity.router,
+    fhir.router,
 )

@@ -1,0 +1,82 @@
+"""What the FHIR endpoint serves, declared once: the router checks search parameters
+against it and ``/fhir/metadata`` publishes it (a test checks both against the routes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from careweave import __version__
+from careweave.api.fhir.resources import PROFILES, validated
+
+
+@dataclass(frozen=True)
+class Served:
+    interactions: tuple[str, ...]
+    # search parameter -> FHIR search-param type
+    search: dict[str, str]
+    versioning: str = "no-version"
+    update_needs_if_match: bool = False
+
+
+# Result parameters every search takes.
+COMMON = {"_count": "number", "_offset": "number"}
+
+SERVED: dict[str, Served] = {
+    "Patient": Served(
+        ("read", "search-type"),
+        {"identifier": "token", "name": "string", "birthdate": "date", "_id": "token"},
+    ),
+    "Organization": Served(
+        ("read", "search-type"),
+        {"identifier": "token", "name": "string", "_id": "token"},
+    ),
+    "CarePlan": Served(
+        ("read", "vread", "history-instance", "update", "search-type"),
+        {"patient": "reference", "subject": "reference", "status": "token", "_id": "token"},
+        versioning="versioned-update",
+        update_needs_if_match=True,
+    ),
+}
+
+
+def capability_statement(base_url: str) -> dict[str, Any]:
+    resources = []
+    for name, s in SERVED.items():
+        entry: dict[str, Any] = {
+            "type": name,
+            "interaction": [{"code": i} for i in s.interactions],
+            "versioning": s.versioning,
+            "readHistory": "vread" in s.interactions,
+            "updateCreate": False,
+            "searchParam": [{"name": p, "type": t} for p, t in {**s.search, **COMMON}.items()],
+        }
+        if name in PROFILES:
+            entry["profile"] = PROFILES[name]
+        if s.update_needs_if_match:
+            entry["conditionalUpdate"] = False
+        resources.append(entry)
+    return validated(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": dt.date.today().isoformat(),
+            "kind": "instance",
+            "software": {"name": "Careweave", "version": __version__},
+            "implementation": {"description": "Careweave FHIR R4 API", "url": base_url},
+            "fhirVersion": "4.0.1",
+            "format": ["application/fhir+json", "json"],
+            "rest": [
+                {
+                    "mode": "server",
+                    "documentation": "Every access needs a legitimate relationship with the "
+                    "person (or break-glass) and is audited; see docs/fhir.md.",
+                    "security": {
+                        "description": "Authorization: Bearer <token> from POST /auth/tokens."
+                    },
+                    "resource": resources,
+                }
+            ],
+        }
+    )
