@@ -7,6 +7,7 @@ serious or critical WCAG violations and screenshotted under test-artifacts/web/.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import socket
 import threading
@@ -148,6 +149,7 @@ WALKS = {
         f"/app/people/{MRS}",
         "/app/search?q=jones",
         "/app/directory?q=falls",
+        "/app/maturity/2",
     ],
     "gp.jones": ["/app/", f"/app/people/{MRS}", f"/app/people/{MRS}/care-plan/edit"],
     "case.manager": [
@@ -162,6 +164,8 @@ WALKS = {
         "/app/population",
         "/app/population/segments",
         "/app/population/movement",
+        "/app/maturity",
+        "/app/maturity/2",
     ],
     "demo.admin": ["/app/", "/app/users"],
 }
@@ -329,3 +333,30 @@ def test_mrs_jones_journey(new_page: Any) -> None:
     assert note.count() == 1
     assert "Carys Evans" in note.inner_text()
     check(page, "jones-5-gp-home")
+
+
+def test_maturity_grid_shows_stages_and_change(new_page: Any) -> None:
+    """The demo locality's draft CCM self-assessment against last year's agreed one."""
+    page = new_page()
+    sign_in(page, "commissioner")
+    page.goto("/app/maturity")
+    rows = page.locator("table tbody tr")
+    assert rows.count() == 2
+    assert "Agreed" in rows.nth(0).inner_text() and "Draft" in rows.nth(1).inner_text()
+    rows.nth(1).get_by_role("link").click()
+    page.wait_for_url("**/app/maturity/2")
+    needs = page.locator("tr", has_text="Needs assessment")
+    text = needs.inner_text()
+    assert "Progress in development" in text
+    assert "Up from Initial development" in text
+    assert "careweave stratify runs monthly" in text
+    assert "No change" in page.locator("tr", has_text="Shared vision").inner_text()
+    assert "Not rated" in page.locator("tr", has_text="Clinical leadership").inner_text()
+    assert page.locator("h2", has_text="9.5 Monitoring and evaluation").count() == 1
+    last_year = page.locator("dd", has_text="the agreed assessment of").inner_text()
+    assert str(dt.date.today().year - 1) in last_year, last_year
+    check(page, "maturity-grid-1280")
+    narrow = new_page(width=390)
+    sign_in(narrow, "coordinator")
+    narrow.goto("/app/maturity/2")
+    check(narrow, "maturity-grid-390")

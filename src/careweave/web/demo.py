@@ -214,6 +214,10 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
         Ctx(session=s, user=users["social.worker"], now=now, config=cfg), mrs.nhs_number
     )
     _telehealth_readings(s, cfg, now, mrs.nhs_number)
+    if locality:
+        seed_maturity(
+            Ctx(session=s, user=users["commissioner"], now=now, config=cfg), locality, now.date()
+        )
 
 
 def _demo_users(
@@ -373,3 +377,43 @@ def _telehealth_readings(
             external_id=f"demo-glucose-{nhs}-{i}",
             source="telehealth hub (demo)",
         )
+
+
+def seed_maturity(ctx: Ctx, locality: str, today: dt.date) -> None:
+    """The demo locality's CCM self-assessments: last year's agreed, this year's draft
+    (so the maturity page shows a grid with change since the last assessment)."""
+    from careweave.care import maturity
+    from careweave.maturity.matrices import get_matrix
+
+    ccm = get_matrix("ccm-wales")
+    # A year before (the day capped at 28, so 29 February never fails).
+    last, this = dt.date(today.year - 1, today.month, min(today.day, 28)), today
+    r = maturity.Rating
+    v = maturity.save(
+        ctx,
+        ccm,
+        locality,
+        last,
+        {
+            "needs-assessment": r(stage="a", narrative="Needs extrapolated from practice data."),
+            "shared-vision": r(stage="a", narrative="Discussed at the partnership board."),
+        },
+        None,
+    )
+    signed = [maturity.Signatory(name="Demo board chair", role="Partnership board", signed_on=last)]
+    maturity.agree(ctx, v.assessment_id, signed, v.version)
+    maturity.save(
+        ctx,
+        ccm,
+        locality,
+        this,
+        {
+            "needs-assessment": r(
+                stage="b",
+                narrative="Risk stratification at all four levels informs commissioning.",
+                evidence=[maturity.Evidence(text="careweave stratify runs monthly")],
+            ),
+            "shared-vision": r(stage="a", narrative="Strategy in draft."),
+        },
+        None,
+    )
