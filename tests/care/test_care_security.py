@@ -138,6 +138,19 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
     # tests/care/test_care_referrals.py (who may make each transition).
     ("referral", "read", "GET", lambda x: f"/referrals/{IDS['referral', x]}", None, True),
     ("referral", "read", "GET", lambda x: "/referrals", None, False),
+    ("incident", "read", "GET", lambda x: f"/people/{x}/incidents", None, True),
+    ("incident", "read", "GET", lambda x: f"/incidents/{IDS['incident', x]}", None, True),
+    ("incident", "read", "GET", lambda x: "/incidents", None, False),
+    # An illegal move (409) once permission and relationship pass; who among them may
+    # move it on (the services' staff) is tested in tests/care/test_care_incidents.py.
+    (
+        "incident",
+        "write",
+        "POST",
+        lambda x: f"/incidents/{IDS['incident', x]}/status",
+        lambda w, x, u: {"status": "open"},
+        True,
+    ),
     # Attending the meeting is what entitles one to open it.
     ("mdt", "read", "GET", lambda x: f"/mdt/{IDS['mdt', x]}", None, False),
     (
@@ -257,6 +270,7 @@ def test_role_resource_action_matrix(world: World) -> None:
             "reason": "x",
         }
         IDS["referral", nhs] = w.post(maker, "/referrals", referral).json()["id"]
+        IDS["incident", nhs] = w.event(nhs, "fall_alarm", w.clock.now)["incident_id"]
         meeting = {
             "title": "MDT",
             "held_at": w.clock.now.isoformat(),

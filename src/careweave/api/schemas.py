@@ -399,6 +399,8 @@ class EventOut(BaseModel):
     notified_user_ids: list[int]
     task_ids: list[int]
     alerts: list[str]
+    # The alarm incident a fall / pendant alarm opened (care/incidents.py).
+    incident_id: int | None = None
 
 
 class TaskOut(Out):
@@ -485,3 +487,38 @@ class AuditHeadOut(BaseModel):
     seq: int
     hash: str
     at: str
+
+
+class IncidentOut(Out):
+    id: int
+    reference: str
+    nhs_number: str
+    event_id: int
+    service_id: str
+    status: str
+    alarm_at: dt.datetime
+    arrive_by: dt.datetime
+    responder_service_id: str | None
+    responder_user_id: int | None
+    dispatched_at: dt.datetime | None
+    arrived_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    outcome: str | None
+    breached: bool
+    minutes_to_arrival: int | None
+    history: list[dict[str, Any]]
+    version: int
+
+
+class IncidentMoveIn(In):
+    status: Literal["open", "dispatched", "arrived", "closed"]
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    responder_service_id: str | None = Field(
+        default=None, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{0,63}$"
+    )
+    responder_user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    outcome: (
+        Literal["no_conveyance", "treated_at_home", "referred", "conveyed_to_hospital", "admitted"]
+        | None
+    ) = None
+    note: Text | None = Field(default=None, max_length=2000)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care.config import EVENT_TYPES, Measure, Telehealth, TelehealthRule
 from careweave.care.context import Ctx
+from careweave.care.incidents import ALARM_TYPES, open_incident
 from careweave.care.notify import notify_team, route, task_for_role, team
 from careweave.care.relationships import carer_event
 from careweave.security import audit
@@ -20,6 +21,7 @@ from careweave.security.errors import Forbidden, Invalid
 from careweave.store.models import (
     Episode,
     Event,
+    Incident,
     Notification,
     Person,
     Task,
@@ -36,6 +38,7 @@ class Routed:
     notifications: list[Notification] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    incident: Incident | None = None
 
 
 def _check_payload(ctx: Ctx, event_type: str, payload: dict[str, Any]) -> None:
@@ -131,6 +134,8 @@ def ingest(
                     members=members,
                 )
             )
+    if event_type in ALARM_TYPES:
+        out.incident = open_incident(ctx, ev)
     told, raised = carer_event(ctx, ev, person, routing.unowned_to)
     out.notifications += told
     out.tasks += raised

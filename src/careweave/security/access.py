@@ -6,7 +6,8 @@ A user has a legitimate relationship with a person when they are:
 - in the person's locality team (user.locality_id == person.locality_id), unless
   the person objects to sharing (objection kind ``sharing``);
 - on the staff of a service (its named contact or a member) holding an open
-  referral for the person or an open task for them in its duty queue;
+  referral for the person, an open task for them in its duty queue, or an open
+  alarm incident for them in its queue or dispatched to it;
 - or holding an unexpired break-glass grant (reason required, flagged for review).
 
 Lists (tasks, referrals, caseloads, notifications, MDT agendas) use
@@ -32,6 +33,7 @@ from careweave.security.roles import RELATIONSHIP_EXEMPT, allowed
 from careweave.store.models import (
     BreakGlass,
     CareTeamMember,
+    Incident,
     Objection,
     Person,
     Referral,
@@ -134,6 +136,18 @@ def relationship(session: Session, user: User, person: Person, now: dt.datetime)
     ).first()
     if queued:
         return "service_queue"
+    incident = session.execute(
+        select(Incident.id).where(
+            Incident.nhs_number == person.nhs_number,
+            Incident.status != "closed",
+            or_(
+                Incident.service_id.in_(staff_services(user)),
+                Incident.responder_service_id.in_(staff_services(user)),
+            ),
+        )
+    ).first()
+    if incident:
+        return "incident"
     grant = session.execute(
         select(BreakGlass.id).where(
             BreakGlass.user_id == user.id,
@@ -273,6 +287,18 @@ def visible(
                 )
             ).scalars()
         )
+        alarmed = set(
+            session.execute(
+                select(Incident.nhs_number).where(
+                    Incident.nhs_number.in_(chunk),
+                    Incident.status != "closed",
+                    or_(
+                        Incident.service_id.in_(staff_services(user)),
+                        Incident.responder_service_id.in_(staff_services(user)),
+                    ),
+                )
+            ).scalars()
+        )
         glass = set(
             session.execute(
                 select(BreakGlass.nhs_number).where(
@@ -297,6 +323,8 @@ def visible(
                 out[nhs] = "referral"
             elif nhs in queued:
                 out[nhs] = "service_queue"
+            elif nhs in alarmed:
+                out[nhs] = "incident"
             elif nhs in glass:
                 out[nhs] = "break_glass"
     return out

@@ -484,6 +484,43 @@ class Event(Base):
     source: Mapped[str] = mapped_column(String(64))
 
 
+class Incident(Base):
+    """A fall / pendant alarm in the telecare control centre's queue (care/incidents.py)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_queue", "service_id", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), unique=True)
+    # The queue it sits in (the control centre's service id).
+    service_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    alarm_at: Mapped[dt.datetime]
+    arrive_by: Mapped[dt.datetime]
+    responder_service_id: Mapped[str | None] = mapped_column(String(64))
+    responder_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    dispatched_at: Mapped[dt.datetime | None]
+    arrived_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    # Set when arrival came (or has not come) later than ``arrive_by``.
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    @property
+    def reference(self) -> str:
+        """The incident number the control centre quotes: A followed by six digits."""
+        return f"A{self.id:06d}"
+
+    @property
+    def minutes_to_arrival(self) -> int | None:
+        """Minutes from the alarm to the responder's arrival (None until they arrive)."""
+        if self.arrived_at is None:
+            return None
+        return int((self.arrived_at - self.alarm_at).total_seconds() // 60)
+
+
 class TelehealthThreshold(Base):
     """A per-person override of a telehealth measure's normal range."""
 

@@ -1,7 +1,16 @@
 """One router per area; ``ALL`` is what the app includes."""
 
 from careweave.api import fhir
-from careweave.api.routers import admin, auth, care, maturity, people, referrals, relationships
+from careweave.api.routers import (
+    admin,
+    auth,
+    care,
+    incidents,
+    maturity,
+    people,
+    referrals,
+    relationships,
+)
 
 ALL = (
     auth.router,
@@ -9,6 +18,7 @@ ALL = (
     relationships.router,
     care.router,
     referrals.router,
+    incidents.router,
     admin.router,
     maturity.router,
     fhir.router,

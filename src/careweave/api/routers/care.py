@@ -111,6 +111,7 @@ def post_event(body: EventIn, ctx: Context) -> EventOut:
         notified_user_ids=sorted({n.recipient_user_id for n in routed.notifications}),
         task_ids=[t.id for t in routed.tasks],
         alerts=routed.alerts,
+        incident_id=routed.incident.id if routed.incident is not None else None,
     )
 
 

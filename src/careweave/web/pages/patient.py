@@ -11,11 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from careweave.care import assessments, events, plans, register, relationships
+from careweave.care.incidents import incident_text
 from careweave.security import access
 from careweave.security.errors import Forbidden, NotFound
 from careweave.security.roles import allowed
 from careweave.store.models import (
     Event,
+    Incident,
     Notification,
     Person,
     Referral,
@@ -191,6 +193,8 @@ def _store_timeline(evs: list[Event], out: dict[str, Any]) -> list[wh.Item]:
                 f"Referred to {svc.name} ({r.urgency}): {r.status}",
             )
         )
+    for inc in s.execute(select(Incident).where(Incident.nhs_number == nhs)).scalars():
+        items.append(wh.Item(inc.alarm_at.date(), "Telecare", incident_text(inc)))
     for v in out["plan_versions"]:
         items.append(wh.Item(v.changed_at.date(), "Care plan", f"Care plan version {v.version}"))
     return items

@@ -1,0 +1,81 @@
+"""Alarm incidents: the telecare control centre's queue and the alarm pathway."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import or_, select
+
+from careweave.api.deps import Context
+from careweave.api.routers.people import Nhs, PathId
+from careweave.api.schemas import IncidentMoveIn, IncidentOut
+from careweave.care import incidents
+from careweave.care import services as service_staff
+from careweave.security import access
+from careweave.store.models import Incident
+
+router = APIRouter(tags=["alarm incidents"])
+
+
+def _out(inc: Incident) -> IncidentOut:
+    return IncidentOut.model_validate(inc)
+
+
+@router.get("/incidents", response_model=list[IncidentOut])
+def queue(
+    ctx: Context,
+    status: Annotated[str | None, Query(pattern=r"^(open|dispatched|arrived|closed)$")] = None,
+) -> list[IncidentOut]:
+    """Incidents in the queues of the services whose staff I am (or dispatched to them)."""
+    ctx.require("incident", "read")
+    mine = service_staff.my_service_ids(ctx.session, ctx.user)
+    q = select(Incident).where(
+        or_(Incident.service_id.in_(mine), Incident.responder_service_id.in_(mine))
+    )
+    if status is not None:
+        q = q.where(Incident.status == status)
+    rows = list(ctx.session.execute(q.order_by(Incident.alarm_at, Incident.id)).scalars())
+    seen = access.visible(ctx.session, ctx.user, {i.nhs_number for i in rows}, ctx.now)
+    shown = [i for i in rows if i.nhs_number in seen]
+    access.audit_list(
+        ctx.session,
+        ctx.user,
+        "incident",
+        {i.nhs_number for i in shown},
+        ctx.now,
+        what="incident queue",
+        hidden=len(rows) - len(shown),
+    )
+    return [_out(i) for i in shown]
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentOut)
+def incident(incident_id: PathId, ctx: Context) -> IncidentOut:
+    return _out(incidents.get_incident(ctx, incident_id))
+
+
+@router.post("/incidents/{incident_id}/status", response_model=IncidentOut)
+def move(incident_id: PathId, body: IncidentMoveIn, ctx: Context) -> IncidentOut:
+    """The control centre's or rapid response's staff move an incident on (docs/care.md):
+    an illegal move or a stale ``version`` is 409, anyone else 403."""
+    inc = incidents.transition(
+        ctx,
+        incident_id,
+        body.status,
+        version=body.version,
+        responder_service_id=body.responder_service_id,
+        responder_user_id=body.responder_user_id,
+        outcome=body.outcome,
+        note=body.note,
+    )
+    return _out(inc)
+
+
+@router.get("/people/{nhs_number}/incidents", response_model=list[IncidentOut])
+def person_incidents(nhs_number: Nhs, ctx: Context) -> list[IncidentOut]:
+    ctx.person(nhs_number, "incident", "read")
+    rows = ctx.session.execute(
+        select(Incident).where(Incident.nhs_number == nhs_number).order_by(Incident.id)
+    ).scalars()
+    return [_out(i) for i in rows]
