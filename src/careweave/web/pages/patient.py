@@ -161,6 +161,11 @@ def _care_record(p: PageDep, nhs: str, out: dict[str, Any]) -> None:
             .limit(20)
         ).scalars()
     )
+    out["incidents"] = list(
+        s.execute(
+            select(Incident).where(Incident.nhs_number == nhs).order_by(Incident.id)
+        ).scalars()
+    )
 
 
 def _recent_events(p: PageDep, nhs: str, since: dt.date) -> list[Event]:
@@ -179,7 +184,8 @@ def _recent_events(p: PageDep, nhs: str, since: dt.date) -> list[Event]:
 
 
 def _store_timeline(evs: list[Event], out: dict[str, Any]) -> list[wh.Item]:
-    """Timeline items from the store: events (not readings), referrals, plan versions."""
+    """Timeline items from the store: events (not readings), referrals, alarm incidents,
+    plan versions."""
     items: list[wh.Item] = [
         wh.Item(e.occurred_at.date(), EVENT_SETTING.get(e.type, "Other"), _event_text(e))
         for e in evs
@@ -193,7 +199,7 @@ def _store_timeline(evs: list[Event], out: dict[str, Any]) -> list[wh.Item]:
                 f"Referred to {svc.name} ({r.urgency}): {r.status}",
             )
         )
-    for inc in s.execute(select(Incident).where(Incident.nhs_number == nhs)).scalars():
+    for inc in out["incidents"]:
         items.append(wh.Item(inc.alarm_at.date(), "Telecare", incident_text(inc)))
     for v in out["plan_versions"]:
         items.append(wh.Item(v.changed_at.date(), "Care plan", f"Care plan version {v.version}"))
