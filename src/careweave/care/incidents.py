@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from careweave.care import lifecycle
 from careweave.care import services as service_staff
 from careweave.care.context import Ctx
 from careweave.care.notify import route
@@ -58,12 +59,8 @@ OUTCOMES: dict[str, str] = {
 
 
 def check_transition(current: str, new: str) -> None:
-    """Pure rule: refuse any move the pathway does not allow (409)."""
-    if new not in TRANSITIONS:
-        raise Invalid(f"status: {new!r} is not one of {', '.join(STATUSES)}")
-    if new not in TRANSITIONS[current]:
-        allowed = ", ".join(TRANSITIONS[current]) or "nothing (it is closed)"
-        raise Conflict(f"status: an {current} incident can move to {allowed}, not {new}")
+    """Pure rule: refuse any move the pathway does not allow."""
+    lifecycle.check_transition(TRANSITIONS, current, new, "incident")
 
 
 def _tell(ctx: Ctx, inc: Incident, subject: str) -> list[str]:

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careweave.care import lifecycle
 from careweave.care import services as service_staff
 from careweave.care.config import URGENCIES, CareConfig
 from careweave.care.context import Ctx
@@ -76,11 +77,7 @@ VERBS = {
 
 def check_transition(current: str, new: str) -> None:
     """Pure rule: refuse any move the lifecycle does not allow."""
-    if new not in TRANSITIONS:
-        raise Invalid(f"status: {new!r} is not one of {', '.join(STATUSES)}")
-    if new not in TRANSITIONS[current]:
-        allowed = ", ".join(TRANSITIONS[current]) or "nothing (it is closed)"
-        raise Conflict(f"status: a {current} referral can move to {allowed}, not {new}")
+    lifecycle.check_transition(TRANSITIONS, current, new, "referral")
 
 
 # ------------------------------------------------------------ directory
