@@ -18,7 +18,7 @@ from careweave.security import access
 from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory, transaction
-from careweave.store.models import Objection, Person, User
+from careweave.store.models import AuditEntry, Event, Incident, Objection, Person, User
 from careweave.web import demo_setup
 from careweave.web import search as finder
 
@@ -73,6 +73,32 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
                 recorded_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
             )
         )
+        # Alarm incidents: Alice's is open in the telecare queue and dispatched to rapid
+        # response (both services' staff see her while it is open); Siobhan's is closed.
+        for nhs, status, responder in ((a, "dispatched", "rapid-response"), (b, "closed", None)):
+            at = dt.datetime(2026, 11, 30, 22, 0, tzinfo=dt.UTC)
+            ev = Event(
+                nhs_number=nhs,
+                type="alarm",
+                occurred_at=at,
+                received_at=at,
+                payload={"kind": "fall"},
+                source="test",
+            )
+            s.add(ev)
+            s.flush()
+            s.add(
+                Incident(
+                    nhs_number=nhs,
+                    event_id=ev.id,
+                    service_id="telecare",
+                    status=status,
+                    alarm_at=at,
+                    arrive_by=at + dt.timedelta(hours=2),
+                    responder_service_id=responder,
+                    history=[],
+                )
+            )
     return url
 
 
@@ -141,6 +167,51 @@ def test_parse_explains_what_it_cannot_read(text: str, problem: str) -> None:
 
 # ---------------------------------------------------------------- search and access
 
+OTHERS = (
+    "You only see people you have a care relationship with. If the person you need is not "
+    "listed and it is an emergency, open their record by NHS number and use emergency "
+    "access (break-glass)"
+)
+
+
+def _others_block(html: str) -> str:
+    return html.split('id="search-others"')[1].split("</div>")[0]
+
+
+def _assert_no_count_of_others(html: str) -> None:
+    """The information-governance decision: never how many unseen people match, always the
+    same advice about emergency access."""
+    block = _others_block(html)
+    assert OTHERS in block
+    assert not re.search(r"\d", block)
+    assert "other person" not in html and "other people match" not in html
+
+
+def test_search_never_discloses_that_unseen_people_match(client_for: Client, store: str) -> None:
+    """A search matching people the user may not see reads exactly like one matching nobody;
+    the number of unseen matches reaches only the audit log (for the IG officer)."""
+    gp, _ = client_for("gp.jones")  # sees neither Alice Jones nor Siobhan O'Brien-Smith
+    unseen = gp.get("/app/search", params={"q": "O'Brien-Smith"})  # matches Siobhan
+    nobody = gp.get("/app/search", params={"q": "Zzyzx"})  # matches no one at all
+    assert unseen.status_code == nobody.status_code == 200
+    assert _results(unseen.text) == _results(nobody.text) == []
+
+    def main(html: str, q: str) -> str:
+        return html.split("<main")[1].split("</main>")[0].replace(q, "Q")
+
+    assert main(unseen.text, "O&#39;Brien-Smith") == main(nobody.text, "Zzyzx")
+    with session_factory(make_engine(store))() as s:
+        details = [
+            e.detail
+            for e in s.execute(
+                select(AuditEntry)
+                .where(AuditEntry.actor == "gp.jones", AuditEntry.resource == "person")
+                .order_by(AuditEntry.seq.desc())
+                .limit(5)
+            ).scalars()
+        ]
+    assert any("search results" in d and "hidden=1" in d for d in details), details
+
 
 def test_search_by_name_returns_only_people_the_user_may_see(client_for: Client) -> None:
     a, b, c = EXTRA
@@ -149,12 +220,13 @@ def test_search_by_name_returns_only_people_the_user_may_see(client_for: Client)
     assert r.status_code == 200
     assert set(_results(r.text)) == {MRS, MR}
     assert "JONES, Margaret (Mrs)" in r.text
-    assert "2 other people match whom you have no care relationship with" in r.text
     assert "Alice" not in r.text and a not in r.text
+    _assert_no_count_of_others(r.text)
     coordinator, _ = client_for("coordinator")  # the locality: all but the objector
     r = coordinator.get("/app/search", params={"q": "Jones"})
     assert set(_results(r.text)) == {MRS, MR, a}
-    assert "1 other person matches" in r.text and c not in r.text
+    assert c not in r.text
+    _assert_no_count_of_others(r.text)
     r = coordinator.get("/app/search", params={"q": "Margaret Jones"})
     assert _results(r.text) == [MRS]
     r = coordinator.get("/app/search", params={"q": "Jones, Marg"})
@@ -164,7 +236,7 @@ def test_search_by_name_returns_only_people_the_user_may_see(client_for: Client)
     elsewhere, _ = client_for("gp.elsewhere")  # DEMO-GP2: the other three
     r = elsewhere.get("/app/search", params={"q": "jones"})
     assert set(_results(r.text)) == {a, c}
-    assert "2 other people match" in r.text
+    _assert_no_count_of_others(r.text)
 
 
 def test_search_by_nhs_number_and_date_of_birth(client_for: Client) -> None:
@@ -174,7 +246,7 @@ def test_search_by_nhs_number_and_date_of_birth(client_for: Client) -> None:
     assert _results(r.text) == [MRS]
     r = gp.get("/app/search", params={"q": f"{b[:3]} {b[3:6]} {b[6:]}"})
     assert _results(r.text) == []
-    assert "1 other person matches" in r.text
+    _assert_no_count_of_others(r.text)
     assert f'href="/app/people/{b}"' in r.text  # the way to break-glass, without the name
     assert "Siobhan" not in r.text
     elsewhere, _ = client_for("gp.elsewhere")
@@ -200,8 +272,11 @@ def test_search_is_refused_for_roles_without_person_access(client_for: Client) -
 
 
 def test_visible_clause_agrees_with_the_relationship_rule(store: str) -> None:
-    """Search's SQL and the record's check give the same answer for every user and person."""
+    """Search's SQL, the lists' set queries and the record's check give the same answer
+    for every user and person, every basis included (an open alarm incident too)."""
     now = dt.datetime.now(dt.UTC)
+    alice, siobhan, _ = EXTRA
+    bases: dict[str, dict[str, str]] = {}
     with session_factory(make_engine(store))() as s:
         people = list(s.execute(select(Person)).scalars())
         for user in s.execute(select(User)).scalars():
@@ -211,12 +286,22 @@ def test_visible_clause_agrees_with_the_relationship_rule(store: str) -> None:
                 ).scalars()
             )
             rule = {
-                p.nhs_number
+                p.nhs_number: basis
                 for p in people
                 if user.role not in access.RELATIONSHIP_EXEMPT
-                and access.relationship(s, user, p, now) is not None
+                and (basis := access.relationship(s, user, p, now)) is not None
             }
-            assert sql == rule, user.username
+            assert sql == set(rule), user.username
+            if user.role not in access.RELATIONSHIP_EXEMPT:
+                listed = access.visible(s, user, [p.nhs_number for p in people], now)
+                assert listed == rule, user.username
+            bases[user.username] = rule
+    # The incident basis is exercised, not vacuous: the control centre (the queue) and
+    # rapid response (dispatched) see Alice while her alarm is open, not Siobhan (closed).
+    for username in ("control.centre", "rapid.response"):
+        assert bases[username].get(alice) == "incident", username
+        assert siobhan not in bases[username], username
+    assert alice not in bases["gp.jones"]
 
 
 # ---------------------------------------------------------------- the banner

@@ -163,7 +163,10 @@ def relationship(session: Session, user: User, person: Person, now: dt.datetime)
 def visible_clause(user: User, now: dt.datetime) -> ColumnElement[bool]:
     """:func:`relationship` as one SQL condition on ``Person``: true for exactly the people
     the user has a legitimate relationship with (search filters by it, so it returns only
-    people the user may open; tests/web/test_web_search.py keeps the two in step)."""
+    people the user may open; tests/web/test_web_identity.py keeps this, :func:`visible`
+    and :func:`relationship` in step, every basis included: care team, practice, locality
+    without a sharing objection, open referral, service queue task, open alarm incident,
+    break-glass)."""
     if user.role in RELATIONSHIP_EXEMPT:
         return false()  # feeds post events; they never browse or search people
     sharing_objectors = select(Objection.nhs_number).where(
@@ -192,6 +195,16 @@ def visible_clause(user: User, now: dt.datetime) -> ColumnElement[bool]:
             Task.nhs_number == Person.nhs_number,
             Task.status.in_(OPEN_TASK),
             Task.owner_service_id.in_(staff_services(user)),
+        )
+        .correlate(Person),
+        exists()
+        .where(
+            Incident.nhs_number == Person.nhs_number,
+            Incident.status != "closed",
+            or_(
+                Incident.service_id.in_(staff_services(user)),
+                Incident.responder_service_id.in_(staff_services(user)),
+            ),
         )
         .correlate(Person),
     ]

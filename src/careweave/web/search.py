@@ -8,10 +8,18 @@ or "Family, Given" with a comma. Names compare on the people index's letters-onl
 keys (``store.models.name_key``) as prefixes, so the query is a range on the
 ``ix_people_name_search`` index.
 
-Only people the user may open are returned (``access.visible_clause``); when
-others match too, the result says how many, so the user knows to use emergency
-access (break-glass) from the person's page by NHS number rather than conclude
-the person is not known. Their identities are never shown.
+Only people the user may open are returned (``access.visible_clause``).
+
+Decided as information governance would: the page never says whether, or how
+many, other people match. A count of unseen people ("2 others match") tells the
+user that someone of that name or date of birth is known here, and comparing
+counts across searches narrows down who: a disclosure about people the user has
+no relationship with. Instead every search says the same thing, whatever matched:
+results are limited to the user's care relationships, and in an emergency they
+can open a record by NHS number and use break-glass (reason recorded, reviewed).
+The number of other matches is kept for the audit entry only (``hidden=N``), so an
+information-governance officer can see searches that reached beyond a user's
+relationships; the user never sees it.
 """
 
 from __future__ import annotations
@@ -146,7 +154,7 @@ def condition(q: Query) -> ColumnElement[bool]:
 class Result:
     people: list[Person]
     more: bool
-    hidden: int  # people who match but whom the user has no relationship with
+    hidden: int  # people who match whom the user may not see: for the audit, never shown
 
 
 def search(session: Session, user: User, q: Query, now: dt.datetime) -> Result:
@@ -164,7 +172,7 @@ def search(session: Session, user: User, q: Query, now: dt.datetime) -> Result:
             .limit(LIMIT + 1)
         ).scalars()
     )
-    # The hidden count stops at 1,000: it only has to say "there are others".
+    # The hidden count (audited, never shown) stops at 1,000.
     matching = session.execute(
         select(func.count()).select_from(
             select(Person.nhs_number).where(match).limit(1001).subquery()

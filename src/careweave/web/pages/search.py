@@ -1,8 +1,10 @@
 """Find a person: one box for name, NHS number or date of birth (careweave.web.search).
 
-Shows only people the user has a legitimate relationship with; says how many
-others match, so that in an emergency the user opens the record by NHS number
-and uses break-glass. Every person listed is audited as a read.
+Shows only people the user has a legitimate relationship with, never how many
+others match (careweave.web.search explains why); every search says that in an
+emergency the user opens the record by NHS number and uses break-glass. The
+search is one audit entry naming the people listed (and, for information
+governance only, how many others matched).
 """
 
 from __future__ import annotations
