@@ -53,7 +53,8 @@ IMMUNISATIONS = Table(
 
 CARE_PLANS = Table(
     "care_plans",
-    "Care plans recorded in a source system (not Careweave's own shared plans).",
+    "Care plans recorded in a source system; Careweave's own shared plans arrive the same "
+    "way, by `careweave extract` (SNOMED CT 734163000).",
     (
         key_column("care plan"),
         nhs_number_column(),
