@@ -37,14 +37,42 @@ def possessive(name: str) -> str:
 
 
 def uk(value: dt.datetime) -> dt.datetime:
+    """An instant on the UK wall clock (a naive datetime is UTC, as the store keeps them)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(UK)
 
 
-def uk_time(value: dt.datetime | None) -> str:
-    """'3 Dec 2026 14:00' in UK local time."""
-    if value is None:
+def uk_time(value: dt.datetime | dt.date | str | None) -> str:
+    """The one way pages, messages and charts write a date or time: the UK way, in UK
+    local time (Europe/London: GMT in winter, BST in summer), never UTC.
+
+    - an instant (an aware datetime, or an ISO string with a time, as JSON history
+      keeps them) -> '3 Dec 2026 14:00', the UK wall clock at that instant; a naive
+      one is UTC, as the store keeps them;
+    - a calendar date (or 'yyyy-mm-dd') -> '3 Dec 2026';
+    - None or '' -> ''; a string that is not ISO is shown as it is.
+    """
+    if value is None or value == "":
         return ""
-    return uk(value).strftime("%-d %b %Y %H:%M")
+    if isinstance(value, str):
+        try:
+            parsed: dt.datetime | dt.date = (
+                dt.datetime.fromisoformat(value)
+                if len(value) > 10
+                else dt.date.fromisoformat(value)
+            )
+        except ValueError:
+            return value
+        value = parsed
+    if isinstance(value, dt.datetime):
+        return uk(value).strftime("%-d %b %Y %H:%M")
+    return value.strftime("%-d %b %Y")
+
+
+def uk_date(value: dt.datetime | dt.date) -> dt.date:
+    """The UK calendar day of an instant (a date is its own day)."""
+    return uk(value).date() if isinstance(value, dt.datetime) else value
 
 
 def uk_day(value: dt.date) -> str:

@@ -11,6 +11,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from careweave.care.wording import uk_date
+
 W, H = 640, 260
 L, R, T, B = 56, 16, 16, 40
 
@@ -99,7 +101,7 @@ def _readings(
     out.append(f'<line class="cw-axis" x1="{L}" x2="{W - R}" y1="{H - B}" y2="{H - B}"/>')
     for v in (lo + pad, hi - pad):
         out.append(f'<text x="{L - 6}" y="{y(v) + 5:.1f}" text-anchor="end">{v:.3g}</text>')
-    first, last = points[0][0], points[-1][0]
+    first, last = uk_date(points[0][0]), uk_date(points[-1][0])  # UK days, not UTC
     out.append(f'<text x="{L}" y="{H - 12}">{first:%-d %b}</text>')
     out.append(f'<text x="{W - R}" y="{H - 12}" text-anchor="end">{last:%-d %b %Y}</text>')
     path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)

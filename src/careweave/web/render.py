@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from careweave.api.deps import SESSION_COOKIE, Context
 from careweave.care.context import Ctx
-from careweave.care.wording import uk_time
+from careweave.care.wording import uk_date, uk_time
 from careweave.security import access, auth
 from careweave.security.roles import CARE_PROVIDER, allowed
 from careweave.store.models import LoginSession, Person, User
@@ -50,17 +50,9 @@ def nhs_format(nhs: str | None) -> str:
 
 
 def when(value: dt.datetime | dt.date | str | None) -> str:
-    """Dates the UK way (3 Mar 2026; times 24-hour UTC), also for ISO strings kept in JSON."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10]).strftime("%-d %b %Y")
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%-d %b %Y %H:%M")
-    return value.strftime("%-d %b %Y")
+    """Dates and times on pages: ``careweave.care.wording.uk_time`` (UK local time, GMT or
+    BST, never UTC), the one helper every page, message and chart uses."""
+    return uk_time(value)
 
 
 def age(dob: dt.date, today: dt.date) -> int:
@@ -150,8 +142,9 @@ env.filters["when"] = when
 env.filters["age_on"] = age
 env.filters["org_name"] = org_name
 env.filters["language"] = language
+# One helper under three names the templates already use: dates and times in UK local time.
 env.filters["uk"] = uk_time
-env.filters["uk_iso"] = lambda v: uk_time(dt.datetime.fromisoformat(v)) if v else ""
+env.filters["uk_iso"] = uk_time
 env.globals["ROLE_NAMES"] = ROLE_NAMES
 
 
@@ -221,7 +214,7 @@ def html(
         "nav": nav_for(user),
         "can_search": user is not None and allowed(user.role, "person", "read"),
         "path": request.url.path,
-        "today": dt.datetime.now(dt.UTC).date(),
+        "today": uk_date(dt.datetime.now(dt.UTC)),
         "orgs": {},
         **context,
     }
@@ -302,7 +295,7 @@ class Page:
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         from careweave.web.worklist_query import organisations
 
-        context.setdefault("today", self.ctx.now.date())
+        context.setdefault("today", uk_date(self.ctx.now))
         context.setdefault("orgs", organisations(self.ctx.session))
         person = context.get("person")
         if isinstance(person, Person) and "emergency" not in context:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from careweave.care import assessments, plans, referrals
 from careweave.care.config import Template
 from careweave.care.plans import CarePlanContent
+from careweave.care.wording import uk_date
 from careweave.errors import InputError
 from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.security.roles import TEAM_ROLES
@@ -248,7 +249,7 @@ def edit_plan(nhs_number: Nhs, p: PageDep) -> Response:
         v = plans.current(p.ctx, nhs_number)
         content, base = v.content, v.version
     except NotFound:
-        review = p.ctx.now.date() + dt.timedelta(days=90)
+        review = uk_date(p.ctx.now) + dt.timedelta(days=90)
         content, base = {"review_date": review.isoformat(), "step_status": "stable"}, None
     return _plan_page(p, person, content, base, [], 200)
 
@@ -257,7 +258,7 @@ def edit_plan(nhs_number: Nhs, p: PageDep) -> Response:
 def save_plan(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
     raw_base = _str(form, "base_version")
     base = int(raw_base) if raw_base.isdigit() else None
-    data, errors = plan_from_form(form, p.ctx.now.date())
+    data, errors = plan_from_form(form, uk_date(p.ctx.now))
     try:
         content = CarePlanContent.model_validate(data) if not errors else None
     except ValidationError as e:

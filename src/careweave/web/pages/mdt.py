@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from careweave.care import mdt
-from careweave.care.wording import from_uk
+from careweave.care.wording import from_uk, uk_date
 from careweave.security.errors import Invalid, NotFound
 from careweave.security.roles import ADMINISTRATOR, ANALYST, INTEGRATION
 from careweave.store.models import CareTeamMember, MdtMeeting, ServiceMember, Task, User
@@ -121,7 +121,7 @@ def _meeting_page(
         },
         tasks=tasks,
         errors=errors,
-        default_due=(p.ctx.now.date() + dt.timedelta(days=7)).isoformat(),
+        default_due=(uk_date(p.ctx.now) + dt.timedelta(days=7)).isoformat(),
     )
 
 
@@ -146,7 +146,7 @@ def decide(meeting_id: PathId, p: PageDep, form: Form_) -> Response:
             due = dt.date.fromisoformat(get("action_due"))
         except ValueError:
             errors.append(("action_due", "Action due date: enter a real date, like 23 11 2026"))
-        if due is not None and due < p.ctx.now.date():
+        if due is not None and due < uk_date(p.ctx.now):
             errors.append(("action_due", "Action due date must be today or in the future"))
         if not get("action_title") and get("action_due"):
             errors.append(("action_title", "Action: enter what is to be done, or clear it"))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from careweave.care import assessments, events, plans, register, relationships
 from careweave.care.incidents import incident_text
+from careweave.care.wording import uk_date
 from careweave.security import access
 from careweave.security.errors import Forbidden, NotFound
 from careweave.security.roles import allowed
@@ -79,7 +80,7 @@ def patient_context(
     history from the warehouse (when attached), the timeline and telehealth charts."""
     ctx, nhs = p.ctx, person.nhs_number
     role = p.user.role
-    today = ctx.now.date()
+    today = uk_date(ctx.now)
     out: dict[str, Any] = {
         "person": person,
         "age": age(person.date_of_birth, today),

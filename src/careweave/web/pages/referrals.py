@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from careweave.care import referrals
 from careweave.care import services as service_staff
-from careweave.care.wording import clock_text, from_uk, person_name
+from careweave.care.wording import clock_text, from_uk, person_name, uk_date
 from careweave.security.errors import Conflict, Invalid
 from careweave.store.models import Person, Referral, Service, User
 from careweave.web.render import Form_, PageDep
@@ -124,8 +124,8 @@ def _page(p: PageDep, ref: Referral, errors: list[str], status: int, saved: bool
         hours=svc.response_standards.get(ref.urgency),
         errors=errors,
         saved=last if saved else None,
-        today=p.ctx.now.date(),
-        today_iso=p.ctx.now.date().isoformat(),
+        today=uk_date(p.ctx.now),
+        today_iso=uk_date(p.ctx.now).isoformat(),
     )
 
 

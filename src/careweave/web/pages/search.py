@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
+from careweave.care.wording import uk_date
 from careweave.security import access
 from careweave.web import search as finder
 from careweave.web.render import PageDep
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/app")
 @router.get("/search", response_class=HTMLResponse)
 def search(p: PageDep, q: Annotated[str, Query(max_length=500)] = "") -> Response:
     p.ctx.require("person", "read")
-    query = finder.parse(q, p.ctx.now.date())
+    query = finder.parse(q, uk_date(p.ctx.now))
     result = finder.search(p.ctx.session, p.user, query, p.ctx.now)
     access.audit_list(
         p.ctx.session,

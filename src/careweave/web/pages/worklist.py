@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care import register
 from careweave.care.register import LEAD_TEAM_ROLE
+from careweave.care.wording import uk_date
 from careweave.security import access
 from careweave.security.roles import CARE_PROVIDER
 from careweave.store.models import Person, User
@@ -104,7 +105,7 @@ def worklist(
     total, rows = wq.run(p.ctx.session, p.user, f, p.ctx.now, area_list)
     _audit_rows(p, [r for r, _ in rows], f"page {f.page}")
     pages = max(1, -(-total // wq.PAGE_SIZE))
-    today = p.ctx.now.date()
+    today = uk_date(p.ctx.now)
 
     def link(**change: str) -> str:
         items = [(k, v) for k, v in f.query_items() if k not in change and k != "page"]
@@ -179,7 +180,7 @@ def worklist_csv(p: PageDep, q: Filter) -> Response:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_HEADER)
-    today = p.ctx.now.date()
+    today = uk_date(p.ctx.now)
     w.writerows(
         [
             cell(r.nhs_number),
