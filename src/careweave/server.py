@@ -26,6 +26,8 @@ from careweave.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from careweave.care.background import Loop
+
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,34 @@ def build_app(settings: Settings, *, clock: Callable[[], dt.datetime] = _utcnow)
     return app
 
 
+def jobs_loop(settings: Settings) -> Loop:
+    """The clock-driven jobs (care/background.py) over the store of ``settings``."""
+    from careweave.care import background
+    from careweave.care import config as care_config
+    from careweave.store.db import make_engine, session_factory, upgrade
+
+    engine = make_engine(settings.db)
+    upgrade(engine)  # before the jobs touch the store
+    cfg = care_config.load(settings.config_dir)
+    jobs = [background.breach_job(cfg)]
+    return background.Loop(session_factory(engine), jobs)
+
+
 def serve(settings: Settings) -> None:
-    """Serve the application on ``settings.host:port`` with ``settings.workers`` processes."""
+    """Serve the application on ``settings.host:port`` with ``settings.workers`` processes,
+    and (unless ``settings.no_jobs``) the clock-driven jobs in one thread of this process."""
+    loop = None
+    try:
+        if not settings.no_jobs:
+            loop = jobs_loop(settings)
+            loop.start()
+        _serve(settings)
+    finally:
+        if loop is not None:
+            loop.stop()
+
+
+def _serve(settings: Settings) -> None:
     import uvicorn
 
     if settings.workers == 1:

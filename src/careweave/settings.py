@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server worker processes.")
+    no_jobs: bool = Field(
+        False,
+        description="Do not run the clock-driven jobs (alarm breach check, outbox) in serve.",
+    )
     synth_workers: int | None = Field(
         None, ge=1, le=64, description="Generator processes (default: one per core, at most 2)."
     )

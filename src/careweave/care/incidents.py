@@ -19,6 +19,17 @@ nobody yet arrived. Each step is told, in one sentence, to everyone the event's
 routing rule reaches (care/data/routing.toml: the person's team, the lead
 professional and the services' duty queues), through ``notify.route``; the
 history entry keeps who was told. The outcome shows on the person's timeline.
+
+The alarm's task (the routing rule's "Urgent home visit after fall alarm", same
+``event_id``) follows the incident: dispatching to a named responder hands it to
+them, arrival marks it in progress, closing marks it done.
+
+The 2-hour clock runs on its own: ``check_breaches`` flags each incident past
+``arrive_by`` with nobody arrived (``breached``), once, and tells everyone the
+routing rule reaches (``incident_breach`` notifications). ``careweave serve``
+runs it every minute in its background loop (care/background.py); ``careweave
+incidents check-breaches`` runs it from a scheduler. Pages also compute the
+clock on read, so a breach shows at once even between two checks.
 """
 
 from __future__ import annotations
@@ -26,16 +37,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from careweave.care import lifecycle
 from careweave.care import services as service_staff
+from careweave.care.config import CareConfig
 from careweave.care.context import Ctx
 from careweave.care.notify import route
 from careweave.care.wording import person_name, possessive, uk_time
-from careweave.security import audit
+from careweave.security import access, audit
 from careweave.security.errors import Conflict, Forbidden, Invalid, NotFound
-from careweave.store.models import Event, Incident, Notification, Person, Service, User
+from careweave.store.models import (
+    Event,
+    Incident,
+    Notification,
+    Person,
+    Service,
+    Task,
+    User,
+)
 
 CONTROL_CENTRE = "telecare"
 RAPID_RESPONSE = "rapid-response"
@@ -63,27 +84,118 @@ def check_transition(current: str, new: str) -> None:
     lifecycle.check_transition(TRANSITIONS, current, new, "incident")
 
 
-def _tell(ctx: Ctx, inc: Incident, subject: str) -> list[str]:
+OPEN = ("open", "dispatched", "arrived")
+
+
+def _tell(ctx: Ctx, inc: Incident, subject: str, kind: str = "incident") -> list[str]:
     """Tell everyone the alarm's routing rule reaches (not the actor); their names."""
-    event = ctx.session.get(Event, inc.event_id)
+    return tell_all(ctx.session, ctx.config, inc, subject, ctx.now, kind, ctx.user.id)
+
+
+def tell_all(
+    session: Session,
+    config: CareConfig,
+    inc: Incident,
+    subject: str,
+    now: dt.datetime,
+    kind: str,
+    exclude_user: int | None,
+) -> list[str]:
+    """Notify everyone the alarm event's routing rule reaches; their display names."""
+    event = session.get(Event, inc.event_id)
     etype = event.type if event is not None else "fall_alarm"
-    targets = [t for rule in ctx.config.routing.for_event(etype) for t in rule.notify]
+    targets = [t for rule in config.routing.for_event(etype) for t in rule.notify]
     sent: dict[int, Notification] = {}
     route(
-        ctx.session,
+        session,
         inc.nhs_number,
         targets,
-        kind="incident",
+        kind=kind,
         subject=subject,
-        now=ctx.now,
+        now=now,
         event_id=inc.event_id,
         sent=sent,
-        exclude_user=ctx.user.id,
+        exclude_user=exclude_user,
     )
     ids = list(sent)
-    rows = ctx.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
     names = {uid: name for uid, name in rows.tuples()}
     return [names[i] for i in ids if i in names]
+
+
+def is_late(inc: Incident, now: dt.datetime) -> bool:
+    """Past the standard with nobody there yet, or arrived late: what the queue flags."""
+    return inc.breached or (inc.arrived_at is None and now > inc.arrive_by)
+
+
+def _follow_task(session: Session, inc: Incident, status: str) -> None:
+    """The alarm's open task follows the incident (dispatch to a named responder hands it
+    to them; arrival starts it; closing finishes it)."""
+    tasks = session.execute(
+        select(Task).where(
+            Task.event_id == inc.event_id,
+            Task.nhs_number == inc.nhs_number,
+            Task.source.like("event:%"),
+            Task.status.in_(("open", "in_progress")),
+        )
+    ).scalars()
+    for t in tasks:
+        if status == "dispatched" and inc.responder_user_id is not None:
+            t.owner_user_id, t.owner_service_id = inc.responder_user_id, None
+        elif status == "arrived":
+            t.status = "in_progress"
+        elif status == "closed":
+            t.status = "done"
+
+
+def check_breaches(
+    session: Session, config: CareConfig, now: dt.datetime, actor: str
+) -> list[Incident]:
+    """Flag open incidents past ``arrive_by`` with nobody arrived, once each, telling
+    everyone the alarm's routing rule reaches (``incident_breach``)."""
+    due = session.execute(
+        select(Incident)
+        .where(
+            Incident.status.in_(("open", "dispatched")),
+            Incident.breached.is_(False),
+            Incident.arrive_by < now,
+        )
+        .order_by(Incident.arrive_by)
+    ).scalars()
+    flagged = []
+    for inc in list(due):
+        # Claimed by one guarded UPDATE, so two workers checking at once flag it once.
+        claimed = session.execute(
+            update(Incident)
+            .where(Incident.id == inc.id, Incident.breached.is_(False))
+            .values(breached=True)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        session.refresh(inc)
+        person = session.get(Person, inc.nhs_number)
+        who = person_name(person) if person is not None else inc.nhs_number
+        subject = (
+            f"Nobody has reached {who} within 2 hours of the fall alarm ({inc.reference}, "
+            f"alarm at {uk_time(inc.alarm_at)}): it is {inc.status}. Check on them now."
+        )
+        told = tell_all(session, config, inc, subject, now, "incident_breach", None)
+        inc.history = [
+            *inc.history,
+            {"status": "breach", "at": now.isoformat(), "by": actor, "told": told},
+        ]
+        audit.record(
+            session,
+            actor=actor,
+            action="breach",
+            resource="incident",
+            resource_id=inc.id,
+            nhs_number=inc.nhs_number,
+            now=now,
+        )
+        flagged.append(inc)
+    return flagged
 
 
 def _entry(ctx: Ctx, status: str, **extra: Any) -> dict[str, Any]:
@@ -124,6 +236,66 @@ def open_incident(ctx: Ctx, event: Event) -> Incident:
         now=ctx.now,
     )
     return inc
+
+
+def queue(ctx: Ctx, status: str | None = None, what: str = "incident queue") -> list[Incident]:
+    """Incidents in the queues of the services whose staff I am (or dispatched to them),
+    oldest alarm first, about people I may see; audited as one list entry."""
+    ctx.require("incident", "read")
+    mine = service_staff.my_service_ids(ctx.session, ctx.user)
+    q = select(Incident).where(
+        or_(Incident.service_id.in_(mine), Incident.responder_service_id.in_(mine))
+    )
+    if status == "current":
+        q = q.where(Incident.status.in_(OPEN))
+    elif status is not None:
+        q = q.where(Incident.status == status)
+    rows = list(ctx.session.execute(q.order_by(Incident.alarm_at, Incident.id)).scalars())
+    seen = access.visible(ctx.session, ctx.user, {i.nhs_number for i in rows}, ctx.now)
+    shown = [i for i in rows if i.nhs_number in seen]
+    access.audit_list(
+        ctx.session,
+        ctx.user,
+        "incident",
+        {i.nhs_number for i in shown},
+        ctx.now,
+        what=what,
+        hidden=len(rows) - len(shown),
+    )
+    return shown
+
+
+def late_for_team(ctx: Ctx, limit: int = 50) -> list[Incident]:
+    """Current incidents past the 2-hour standard with nobody arrived, about people whose
+    care team I am in (the co-ordinator's home page); audited as one list entry."""
+    from careweave.store.models import CareTeamMember
+
+    mine = select(CareTeamMember.nhs_number).where(
+        CareTeamMember.user_id == ctx.user.id, CareTeamMember.ended_at.is_(None)
+    )
+    rows = list(
+        ctx.session.execute(
+            select(Incident)
+            .where(
+                Incident.nhs_number.in_(mine),
+                Incident.status.in_(("open", "dispatched")),
+                or_(Incident.breached.is_(True), Incident.arrive_by < ctx.now),
+            )
+            .order_by(Incident.arrive_by)
+            .limit(limit)
+        ).scalars()
+    )
+    if rows:
+        access.audit_list(
+            ctx.session,
+            ctx.user,
+            "incident",
+            {i.nhs_number for i in rows},
+            ctx.now,
+            what="late alarm incidents",
+            hidden=0,
+        )
+    return rows
 
 
 def get_incident(ctx: Ctx, incident_id: int, action: str = "read") -> Incident:
@@ -214,6 +386,7 @@ def transition(
     inc.version += 1
     told = _tell(ctx, inc, subject)
     inc.history = [*inc.history, _entry(ctx, new_status, told=told, **extra)]
+    _follow_task(ctx.session, inc, new_status)
     audit.record(
         ctx.session,
         actor=ctx.user.username,

@@ -6,8 +6,10 @@ A user has a legitimate relationship with a person when they are:
 - in the person's locality team (user.locality_id == person.locality_id), unless
   the person objects to sharing (objection kind ``sharing``);
 - on the staff of a service (its named contact or a member) holding an open
-  referral for the person, an open task for them in its duty queue, or an open
-  alarm incident for them in its queue or dispatched to it;
+  referral for the person, an open task for them in its duty queue, or an alarm
+  incident for them in its queue or dispatched to it, open or closed within the
+  last ``INCIDENT_AFTERCARE`` (24 hours: the responder sees the outcome they
+  recorded, the control centre reviews the day's alarms);
 - or holding an unexpired break-glass grant (reason required, flagged for review).
 
 Lists (tasks, referrals, caseloads, notifications, MDT agendas) use
@@ -99,6 +101,15 @@ def has_objection(session: Session, nhs_number: str, kind: str) -> bool:
     )
 
 
+INCIDENT_AFTERCARE = dt.timedelta(hours=24)
+
+
+def incident_current(now: dt.datetime) -> ColumnElement[bool]:
+    """An incident still giving its services' staff a relationship: open, or closed
+    within the last ``INCIDENT_AFTERCARE``."""
+    return or_(Incident.status != "closed", Incident.closed_at >= now - INCIDENT_AFTERCARE)
+
+
 def relationship(session: Session, user: User, person: Person, now: dt.datetime) -> str | None:
     """The basis of the user's legitimate relationship with the person, or None."""
     member = session.execute(
@@ -139,7 +150,7 @@ def relationship(session: Session, user: User, person: Person, now: dt.datetime)
     incident = session.execute(
         select(Incident.id).where(
             Incident.nhs_number == person.nhs_number,
-            Incident.status != "closed",
+            incident_current(now),
             or_(
                 Incident.service_id.in_(staff_services(user)),
                 Incident.responder_service_id.in_(staff_services(user)),
@@ -304,7 +315,7 @@ def visible(
             session.execute(
                 select(Incident.nhs_number).where(
                     Incident.nhs_number.in_(chunk),
-                    Incident.status != "closed",
+                    incident_current(now),
                     or_(
                         Incident.service_id.in_(staff_services(user)),
                         Incident.responder_service_id.in_(staff_services(user)),

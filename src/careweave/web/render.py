@@ -148,7 +148,8 @@ env.filters["uk_iso"] = uk_time
 env.globals["ROLE_NAMES"] = ROLE_NAMES
 
 
-def nav_for(user: User | None) -> list[tuple[str, str]]:
+def nav_for(user: User | None, *, alarms: bool = False) -> list[tuple[str, str]]:
+    """The header's menu; ``alarms`` for the staff of the alarm responder services."""
     if user is None:
         return [("Service directory", "/app/directory")]
     items = [("Home", "/app/")]
@@ -161,6 +162,8 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
         items.append(("Worklist", "/app/worklist"))
     if allowed(user.role, "referral", "read"):
         items.append(("Referrals", "/app/referrals"))
+    if alarms:
+        items.append(("Alarms", "/app/incidents"))
     if allowed(user.role, "mdt", "read"):
         items.append(("MDT meetings", "/app/mdt"))
     if allowed(user.role, "pseudonymised", "read"):
@@ -297,6 +300,7 @@ class Page:
 
         context.setdefault("today", uk_date(self.ctx.now))
         context.setdefault("orgs", organisations(self.ctx.session))
+        context.setdefault("nav", nav_for(self.user, alarms=self.responder()))
         person = context.get("person")
         if isinstance(person, Person) and "emergency" not in context:
             context["emergency"] = access.emergency_grant(
@@ -305,6 +309,14 @@ class Page:
         return html(
             self.request, template, user=self.user, csrf=self.csrf, status=status, **context
         )
+
+    def responder(self) -> bool:
+        """Whether I am on the staff of the telecare control centre or rapid response."""
+        from careweave.care import incidents
+        from careweave.care.services import my_service_ids
+
+        mine = my_service_ids(self.ctx.session, self.user)
+        return bool(set(incidents.RESPONDERS) & set(mine))
 
     def people(self, nhs_numbers: Iterable[str | None]) -> dict[str, Person]:
         """The people index rows for the NHS numbers a list shows (for names in its rows)."""

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from careweave.api.deps import Context
 from careweave.api.routers.people import Nhs, PathId
 from careweave.api.schemas import IncidentMoveIn, IncidentOut
 from careweave.care import incidents
-from careweave.care import services as service_staff
-from careweave.security import access
 from careweave.store.models import Incident
 
 router = APIRouter(tags=["alarm incidents"])
@@ -28,26 +26,7 @@ def queue(
     status: Annotated[str | None, Query(pattern=r"^(open|dispatched|arrived|closed)$")] = None,
 ) -> list[IncidentOut]:
     """Incidents in the queues of the services whose staff I am (or dispatched to them)."""
-    ctx.require("incident", "read")
-    mine = service_staff.my_service_ids(ctx.session, ctx.user)
-    q = select(Incident).where(
-        or_(Incident.service_id.in_(mine), Incident.responder_service_id.in_(mine))
-    )
-    if status is not None:
-        q = q.where(Incident.status == status)
-    rows = list(ctx.session.execute(q.order_by(Incident.alarm_at, Incident.id)).scalars())
-    seen = access.visible(ctx.session, ctx.user, {i.nhs_number for i in rows}, ctx.now)
-    shown = [i for i in rows if i.nhs_number in seen]
-    access.audit_list(
-        ctx.session,
-        ctx.user,
-        "incident",
-        {i.nhs_number for i in shown},
-        ctx.now,
-        what="incident queue",
-        hidden=len(rows) - len(shown),
-    )
-    return [_out(i) for i in shown]
+    return [_out(i) for i in incidents.queue(ctx, status)]
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut)

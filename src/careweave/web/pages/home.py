@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
-from careweave.care import mdt, notify, referrals, register
+from careweave.care import incidents, mdt, notify, referrals, register
 from careweave.care import services as service_staff
 from careweave.security import access
 from careweave.security.access import OPEN_REFERRAL as OPEN_STATUSES
@@ -147,6 +147,12 @@ def home(p: PageDep) -> Response:
         context["inbox_link"] = (
             "/app/referrals" if service_staff.my_service_ids(ctx.session, p.user) else None
         )
+    if allowed(role, "incident", "read"):
+        if set(incidents.RESPONDERS) & set(service_staff.my_service_ids(ctx.session, p.user)):
+            current = incidents.queue(ctx, "current")
+            context["alarm_queue"] = current
+            context["alarm_queue_late"] = [i for i in current if incidents.is_late(i, ctx.now)]
+        context["late_alarms"] = incidents.late_for_team(ctx)
     if role == CARE_PROVIDER:
         context["clients"], context["visits"] = clients(p)
     if allowed(role, "break_glass", "review"):
@@ -167,6 +173,7 @@ def home(p: PageDep) -> Response:
     shown += [r.nhs_number for r, _ in context.get("breaching", [])]
     shown += [r.nhs_number for r, _ in context.get("service_referrals", [])]
     shown += context.get("clients", [])
+    shown += [i.nhs_number for i in context.get("late_alarms", [])]
     return p.render("home.html", people=p.people(shown), **context)
 
 
