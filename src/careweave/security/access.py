@@ -176,7 +176,8 @@ def visible_clause(user: User, now: dt.datetime) -> ColumnElement[bool]:
     the user has a legitimate relationship with (search filters by it, so it returns only
     people the user may open; tests/web/test_web_identity.py keeps this, :func:`visible`
     and :func:`relationship` in step, every basis included: care team, practice, locality
-    without a sharing objection, open referral, service queue task, open alarm incident,
+    without a sharing objection, open referral, service queue task, alarm incident (open
+    or closed within a day),
     break-glass)."""
     if user.role in RELATIONSHIP_EXEMPT:
         return false()  # feeds post events; they never browse or search people
@@ -211,7 +212,7 @@ def visible_clause(user: User, now: dt.datetime) -> ColumnElement[bool]:
         exists()
         .where(
             Incident.nhs_number == Person.nhs_number,
-            Incident.status != "closed",
+            incident_current(now),
             or_(
                 Incident.service_id.in_(staff_services(user)),
                 Incident.responder_service_id.in_(staff_services(user)),
