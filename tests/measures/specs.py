@@ -388,6 +388,22 @@ SPECS = [
         levels={RUNS[1]: {"A": 4, "B": 3, "C": 1}},
     ),
     Spec(
+        "CCM level 4 who are case-managed (level 3 left out)",
+        "case_managed_share_level_4",
+        {"A": {}, "B": {}, "C": {}, "E": {}},
+        {
+            "case_management_episodes": [
+                {"nhs_number": "A", "start_date": D(2023, 7, 1)},
+                {"nhs_number": "B", "start_date": D(2023, 1, 1), "end_date": D(2023, 9, 1)},
+                {"nhs_number": "C", "start_date": D(2023, 3, 1)},
+            ]
+        },
+        1 / 3,
+        1,
+        3,
+        levels={RUNS[1]: {"A": 4, "B": 4, "C": 3, "E": 4}},
+    ),
+    Spec(
         "CCM levels 3-4 with an accountable lead professional",
         "lead_professional_share_levels_3_4",
         {"A": {}, "B": {}},

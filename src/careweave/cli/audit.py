@@ -29,16 +29,30 @@ def verify(
             "must still be in the chain with the same hash",
         ),
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Also record the outcome in the audit log (action 'verify'), so the maturity "
+            "evidence can show when the chain was last checked",
+        ),
+    ] = False,
 ) -> None:
     """Check the audit chain: exit 0 with the count, or exit 1 naming the first bad entry
     (or the first anchor the chain no longer matches)."""
     from careweave.security import audit
-    from careweave.store.db import open_existing, session_factory
+    from careweave.store.db import open_existing, session_factory, transaction
 
     marks = audit.read_anchors(anchors) if anchors is not None else []
     sessions = session_factory(open_existing(store_url(db)))
     with sessions() as s:
         v = audit.verify(s, marks)
+    if record:
+        outcome = f"intact: {v.count} entries" if v.intact else f"broken: {v.problem}"
+        with transaction(sessions) as s:
+            audit.record(
+                s, actor="system", action="verify", resource="audit_log", detail=outcome, now=now()
+            )
     if v.intact:
         extra = f"; {len(marks)} anchors match" if anchors is not None else ""
         typer.echo(f"audit chain intact: {v.count} entries{extra}")

@@ -230,3 +230,45 @@ def show_cmd(
             else ""
         )
         typer.echo(f"  {r['dimension']} {r['title']}: {stage}{was}")
+
+
+@maturity_app.command("evidence")
+def evidence_cmd(
+    assessment_id: Annotated[int, typer.Argument(help="Assessment id.")],
+    as_user: ActAs,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option("--warehouse", help="DuckDB warehouse (default $CAREWEAVE_WAREHOUSE)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: Db = None,
+) -> None:
+    """What the data says for each element it can speak to, and the stage it suggests
+    (the assessor decides; nothing is saved)."""
+    import orjson
+
+    from careweave.care import maturity
+    from careweave.settings import Settings
+    from careweave.web import maturity_evidence as ev
+    from careweave.web import warehouse as wh
+
+    path = Settings.load(warehouse=warehouse).warehouse
+    with _acting(db, as_user) as ctx:
+        a, v = maturity.get(ctx, assessment_id)
+        with wh.connect(path) as con:
+            scope, found = ev.for_assessment(ctx.session, con, a.matrix_id, a.org_id, ctx.now)
+        chosen = {k: (r or {}).get("stage") for k, r in v.ratings.items()}
+    if as_json:
+        out = ev.to_json(scope, found)
+        for k, item in out["elements"].items():
+            item["rated_stage"] = chosen.get(k)
+        typer.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+        return
+    typer.echo(f"assessment {a.id}: evidence for {scope.label}")
+    for k, sug in found.items():
+        typer.echo(
+            f"  {k}: suggested {sug.stage or 'none'} (rated {chosen.get(k) or 'not rated'}); "
+            f"{sug.reason}"
+        )
+        for f in sug.facts:
+            typer.echo(f"    - {f.title}: {f.summary}")

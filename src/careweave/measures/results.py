@@ -1,5 +1,7 @@
 """``population_measures``: the long results table in the warehouse, and running the measures.
 
+Each run also appends a row to ``population_measures_runs`` (when, engine, measures, rows).
+
 One row per measure x interval x group value:
 
 | column | meaning |
@@ -55,6 +57,16 @@ DDL = """
     definition_version VARCHAR NOT NULL,
     computed_at TIMESTAMP NOT NULL
 """
+#: One row per run that wrote ``population_measures`` (a run replaces earlier rows, so the
+#: table alone cannot say how often the measures refresh): when, on which engine, how many
+#: measures and rows. Read by the maturity evidence (performance transparency).
+RUNS_TABLE = "population_measures_runs"
+RUNS_DDL = """
+    computed_at TIMESTAMP NOT NULL,
+    engine VARCHAR NOT NULL,
+    measures INTEGER NOT NULL,
+    rows_written BIGINT NOT NULL
+"""
 #: Tables the measures may read, beyond the canonical ones.
 EXTRA_TABLES = ("risk_scores",)
 
@@ -88,6 +100,17 @@ def write(warehouse: Path, frame: pd.DataFrame, measures: list[str], dims: tuple
         cols = ", ".join(frame.columns)
         con.execute(f"INSERT INTO {TABLE} ({cols}) SELECT {cols} FROM _new_measures")
         con.unregister("_new_measures")
+        if len(frame):
+            con.execute(f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} ({RUNS_DDL})")
+            con.execute(
+                f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?)",
+                [
+                    pd.Timestamp(frame["computed_at"].max()).to_pydatetime(),
+                    str(frame["engine"].iloc[0]),
+                    len(measures),
+                    len(frame),
+                ],
+            )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -367,6 +367,12 @@ def levels_3_4(ctx: Context) -> Any:
     return _level_spans(ctx, (3, 4))
 
 
+@_source("level_4", "intervals", "risk_scores")
+def level_4(ctx: Context) -> Any:
+    """People in CCM level 4 (case management)."""
+    return _level_spans(ctx, (4,))
+
+
 def _episodes(ctx: Context, column: str | None = None) -> Any:
     e = ctx.engine.table("case_management_episodes")
     if column is not None:
@@ -385,6 +391,12 @@ def case_managed(ctx: Context) -> Any:
 def case_managed_levels_3_4(ctx: Context) -> Any:
     """In CCM levels 3-4 and case-managed at the same time."""
     return intersect(_level_spans(ctx, (3, 4)), _episodes(ctx))
+
+
+@_source("case_managed_level_4", "intervals", "risk_scores", "case_management_episodes")
+def case_managed_level_4(ctx: Context) -> Any:
+    """In CCM level 4 and case-managed at the same time."""
+    return intersect(_level_spans(ctx, (4,)), _episodes(ctx))
 
 
 @_source(

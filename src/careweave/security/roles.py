@@ -84,8 +84,9 @@ PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
     ("user", "read"): frozenset({ADMINISTRATOR}),
     ("user", "write"): frozenset({ADMINISTRATOR}),
     ("audit", "read"): frozenset({ADMINISTRATOR}),
-    # Maturity self-assessments (careweave.care.maturity): commissioners (analyst) and
-    # administrators edit and agree; care-team roles read. Not personal data.
+    # Maturity self-assessments (careweave.care.maturity): commissioners and administrators
+    # edit and agree; care-team roles read. Not personal data. ANALYST is the product
+    # brief's one "commissioner / analyst" user (docs/maturity.md, Roles), so it edits.
     ("maturity", "read"): _CARE | {ANALYST, ADMINISTRATOR},
     ("maturity", "write"): frozenset({ANALYST, ADMINISTRATOR}),
 }

@@ -1,6 +1,7 @@
 """Maturity self-assessments: the list, and one assessment as a grid of its matrix's
-elements with each stage and the change since the last agreed assessment (read-only;
-editing is by the API and `careweave maturity import`)."""
+elements with each stage, the change since the last agreed assessment and the evidence
+from the data (``careweave.web.maturity_evidence``: figures and a suggested stage; the
+assessor decides)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from careweave.api.deps import state
 from careweave.care import maturity
 from careweave.security.errors import NotFound
 from careweave.store.models import MaturityAssessment
+from careweave.web import maturity_evidence as ev
+from careweave.web import warehouse as wh
+from careweave.web.pages.patient import warehouse_path
 from careweave.web.render import PageDep
 
 router = APIRouter(prefix="/app")
@@ -36,6 +40,8 @@ def assessment(p: PageDep, assessment_id: PathId) -> Response:
     if m is None:
         raise NotFound(f"matrix: {a.matrix_id!r} is not configured on this server")
     before = maturity.previous(p.ctx, a)
+    with wh.connect(warehouse_path(p.request)) as con:
+        scope, found = ev.for_assessment(p.ctx.session, con, a.matrix_id, a.org_id, p.ctx.now)
     labels = {s.id: s.label for s in m.stages}
     order = {s.id: i for i, s in enumerate(m.stages)}
     dims: list[dict[str, Any]] = []
@@ -52,6 +58,7 @@ def assessment(p: PageDep, assessment_id: PathId) -> Response:
             else:
                 change, change_text = "none", "Not assessed before" if now else ""
             rating = v.ratings.get(e.id) or {}
+            sug = found.get(e.id)
             rows.append(
                 {
                     "title": e.title,
@@ -61,6 +68,8 @@ def assessment(p: PageDep, assessment_id: PathId) -> Response:
                     "change_text": change_text,
                     "narrative": rating.get("narrative", ""),
                     "evidence": rating.get("evidence", []),
+                    "data": sug,
+                    "suggested": labels.get(sug.stage, "") if sug and sug.stage else "",
                 }
             )
         dims.append({"id": d.id, "title": d.title, "rows": rows})
@@ -71,6 +80,7 @@ def assessment(p: PageDep, assessment_id: PathId) -> Response:
         v=v,
         matrix=m,
         dims=dims,
+        scope=scope,
         before=before,
         before_on=(
             p.ctx.session.get(MaturityAssessment, before.assessment_id).assessed_on  # type: ignore[union-attr]
