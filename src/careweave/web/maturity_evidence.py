@@ -181,7 +181,7 @@ def _uk(d: dt.date | dt.datetime) -> str:
 
 def _at(v: Any) -> dt.datetime:
     """A time as the audit log keeps it (ISO text) or as a datetime."""
-    return dt.datetime.fromisoformat(v) if isinstance(v, str) else v  # type: ignore[no-any-return]
+    return dt.datetime.fromisoformat(v) if isinstance(v, str) else v
 
 
 def _pct(v: float | None) -> str:
@@ -453,7 +453,9 @@ def information_governance(session: Session, now: dt.datetime) -> Fact:
         chain, intact = "No verification recorded (run `careweave audit verify --record`).", None
     else:
         intact = str(check[1]).startswith("intact")
-        chain = f"{'Intact' if intact else 'Broken'} when verified on {_uk(_at(check[0]))}: {check[1]}"
+        chain = (
+            f"{'Intact' if intact else 'Broken'} when verified on {_uk(_at(check[0]))}: {check[1]}"
+        )
     kinds = ", ".join(
         f"{k.replace('_', ' ')} {count(int(n)).text}" for k, n in sorted(objections.items())
     )
