@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from careweave.stats import funnel
-from careweave.stats.funnel import exact_limits
+from careweave.stats.funnel import PROBABILITIES, exact_limits, exact_limits_array
 
 
 def binom_cdf(r: int, n: int, p: float) -> float:
@@ -110,3 +111,25 @@ def test_bad_input_is_refused_in_words():
         funnel(["A"], [1], [0])
     with pytest.raises(ValueError, match="exceed"):
         funnel(["A"], [5], [4])
+
+
+def test_vectorised_exact_limits_match_the_scalar_ones():
+    sizes = np.array([1.0, 7.0, 55.0, 400.0, 12_345.0])
+    probs = np.array(PROBABILITIES)[:, None]
+    for kind, target in (("proportion", 0.13), ("rate", 0.021)):
+        grid = exact_limits_array(kind, target, sizes[None, :], probs)
+        for i, p in enumerate(PROBABILITIES):
+            for j, n in enumerate(sizes):
+                assert grid[i, j] == pytest.approx(exact_limits(kind, target, n, p), rel=1e-12)
+
+
+@pytest.mark.parametrize("od", [(False, "additive"), (True, "additive"), (True, "multiplicative")])
+def test_limit_curves_pass_through_every_units_limits(od):
+    overdispersion, method = od
+    r = funnel(UNITS, NUM, DEN, overdispersion=overdispersion, method=method, multiplier=100)
+    assert r.overdispersion is overdispersion
+    curve = r.limits_at([u.denominator for u in r.units])
+    for j, u in enumerate(r.units):
+        assert curve[:, j] == pytest.approx(
+            [u.lower_95, u.upper_95, u.lower_998, u.upper_998], rel=1e-12
+        )

@@ -241,3 +241,68 @@ def test_pages_without_measures_say_how_to_make_them(tmp_path: Path) -> None:
         for path in ("/app/population/kpis", "/app/population/funnel"):
             r = c.get(path)
             assert r.status_code == 200 and "careweave measures --warehouse W" in r.text, path
+
+
+def test_funnel_adjusts_for_overdispersion_on_request(
+    app_client: tuple[TestClient, TestClient],
+) -> None:
+    analyst, _ = app_client
+    exact = analyst.get("/app/population/funnel", params={"kpi": DNA, "by": "practice"})
+    assert "Exact limits (binomial), no adjustment" in exact.text
+    r = analyst.get(
+        "/app/population/funnel",
+        params={"kpi": DNA, "by": "practice", "overdispersion": "additive"},
+    )
+    assert r.status_code == 200
+    assert '<option value="additive" selected>' in r.text
+    # the planted outlier makes the practices over-dispersed: the limits widen, so
+    # Valley Surgery (21.0%, twice the others) is no longer beyond them
+    used = r.text[r.text.index('id="limits-used"') :]
+    assert used.startswith('id="limits-used">Limits adjusted for over-dispersion (random effects)')
+    assert "phi is" in used[:200]
+    assert '<td class="nhsuk-table__cell" data-position="GP4">Above</td>' in exact.text
+    assert '<td class="nhsuk-table__cell" data-position="GP4">Inside</td>' in r.text
+    # both charts (wide and narrow) draw all four adjusted limit curves
+    assert r.text.count('class="cw-funnel-998"') == 4 and r.text.count('class="cw-funnel-95"') == 4
+    mult = analyst.get(
+        "/app/population/funnel",
+        params={"kpi": DNA, "by": "practice", "overdispersion": "multiplicative"},
+    )
+    assert "Limits adjusted for over-dispersion (multiplicative)" in mult.text
+    assert mult.status_code == 200
+    bad = analyst.get("/app/population/funnel", params={"kpi": DNA, "overdispersion": "lots"})
+    assert bad.status_code == 422 and "choose none, additive or multiplicative" in bad.text
+
+
+def test_pages_are_kept_per_warehouse_version(tmp_path: Path) -> None:
+    """A repeat opens no warehouse connection; a rewritten warehouse is read afresh."""
+    from careweave.web import warehouse as wh
+
+    warehouse = make_measures(tmp_path / "warehouse.duckdb")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    app = build_app(
+        Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="v" * 32)
+    )
+    opened = []
+    real = wh.connect
+
+    def counting(path):  # type: ignore[no-untyped-def]
+        opened.append(path)
+        return real(path)
+
+    with TestClient(app) as c, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(wh, "connect", counting)
+        sign_in(c, "commissioner")
+        first = c.get("/app/population/funnel", params={"kpi": DNA})
+        assert first.status_code == 200 and opened
+        n = len(opened)
+        again = c.get("/app/population/funnel", params={"kpi": DNA})
+        assert again.text.count("Valley Surgery") == first.text.count("Valley Surgery")
+        assert len(opened) == n  # served from the cache
+        con = duckdb.connect(str(warehouse))
+        con.execute("UPDATE organisations SET name = 'Hill Surgery' WHERE org_id = 'GP4'")
+        con.close()
+        after = c.get("/app/population/funnel", params={"kpi": DNA})
+        assert len(opened) > n
+        assert "Hill Surgery" in after.text and "Valley Surgery" not in after.text

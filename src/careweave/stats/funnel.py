@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -61,6 +61,22 @@ class FunnelResult:
     method: Method | None
     phi: float | None
     tau2: float | None
+    multiplier: float = 1.0
+    scale: float = 0.0  # phi (multiplicative) or tau^2 (additive) when over-dispersed
+
+    def limits_at(self, sizes: np.ndarray | list[float]) -> np.ndarray:
+        """The four limits (rows: lower/upper 95%, lower/upper 99.8%) at each size, on
+        the values' scale: the funnel's curves, in one vectorised computation."""
+        return (
+            limits(
+                self.kind,
+                self.target / self.multiplier,
+                np.asarray(sizes, dtype=float),
+                method=self.method,
+                scale=self.scale,
+            )
+            * self.multiplier
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -87,23 +103,44 @@ class FunnelResult:
         }
 
 
-def _interpolated(dist: stats.rv_discrete, p: float) -> float:
-    """Spiegelhalter's continuous quantile of a discrete distribution at p."""
-    r = float(dist.ppf(p))
-    below = float(dist.cdf(r - 1)) if r > 0 else 0.0
-    at = float(dist.cdf(r))
-    if at == below:
-        return r
-    alpha = (at - p) / (at - below)
-    return max(r - alpha, 0.0)
+#: The four limits' probabilities, in the order of :meth:`FunnelResult.limits_at`'s rows:
+#: lower 95%, upper 95%, lower 99.8%, upper 99.8%.
+PROBABILITIES = (0.025, 0.975, 0.001, 0.999)
+Z = (-Z95, Z95, -Z998, Z998)
+
+
+def exact_limits_array(kind: str, target: float, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Exact limits at probabilities ``p`` for units of sizes ``n`` (broadcast together).
+
+    Spiegelhalter's continuous quantile of the discrete distribution (appendix
+    A.1): r = the p-quantile, then r - (F(r) - p) / (F(r) - F(r - 1)), never below
+    0, over the unit's size. One vectorised scipy call each for the quantile and
+    the two CDFs, whatever the number of units and probabilities (a page draws
+    hundreds of limit points).
+    """
+    n = np.asarray(n, dtype=float)
+    p = np.asarray(p, dtype=float)
+    if kind == "proportion":
+        count = np.round(n)
+        dist: Any = stats.binom
+        args: tuple[np.ndarray, ...] = (count, np.full_like(count, target))
+        size = count
+    else:
+        dist = stats.poisson
+        args = (target * n,)
+        size = n
+    r = dist.ppf(p, *args)
+    at = dist.cdf(r, *args)
+    below = np.where(r > 0, dist.cdf(r - 1, *args), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = (at - p) / (at - below)
+    q = np.where(at == below, r, np.maximum(r - alpha, 0.0))
+    return np.asarray(q / size, dtype=float)
 
 
 def exact_limits(kind: str, target: float, n: float, p: float) -> float:
     """Exact limit at probability p for a unit of size n around the target."""
-    if kind == "proportion":
-        count = round(n)
-        return float(_interpolated(stats.binom(count, target), p) / count)
-    return float(_interpolated(stats.poisson(target * n), p) / n)
+    return float(exact_limits_array(kind, target, np.asarray(n), np.asarray(p)))
 
 
 def _transform(kind: str, value: float) -> float:
@@ -113,10 +150,32 @@ def _transform(kind: str, value: float) -> float:
     return math.sqrt(max(value, 0.0))
 
 
-def _back(kind: str, y: float) -> float:
+def _back(kind: str, y: np.ndarray) -> np.ndarray:
     if kind == "proportion":
-        return math.sin(min(max(y, 0.0), math.pi / 2)) ** 2
-    return max(y, 0.0) ** 2
+        return np.asarray(np.sin(np.clip(y, 0.0, math.pi / 2)) ** 2)
+    return np.asarray(np.maximum(y, 0.0) ** 2)
+
+
+def limits(
+    kind: str,
+    target: float,
+    n: np.ndarray,
+    *,
+    method: Method | None = None,
+    scale: float = 0.0,
+) -> np.ndarray:
+    """The four limits (rows as :data:`PROBABILITIES`) for sizes ``n``, unscaled.
+
+    Exact when ``method`` is None; else over-dispersed on the variance-stabilised
+    scale with ``scale`` = phi (multiplicative) or tau^2 (additive).
+    """
+    n = np.atleast_1d(np.asarray(n, dtype=float))
+    if method is None:
+        return exact_limits_array(kind, target, n[None, :], np.array(PROBABILITIES)[:, None])
+    s = 1 / (2 * np.sqrt(n))
+    sd = s * math.sqrt(scale) if method == "multiplicative" else np.sqrt(s**2 + scale)
+    y0 = _transform(kind, target)
+    return _back(kind, y0 + np.array(Z)[:, None] * sd[None, :])
 
 
 def _dispersion(kind: str, target: float, values: np.ndarray, n: np.ndarray) -> tuple[float, float]:
@@ -164,26 +223,22 @@ def funnel(
         phi, tau2 = _dispersion(kind, target, values, den)
         scale = phi if method == "multiplicative" else tau2
         adjust = phi > 1 and scale > 0
+    used: Method | None = method if adjust else None
+    lim = limits(kind, target, den, method=used, scale=scale)
     out: list[FunnelUnit] = []
-    y0 = _transform(kind, target)
-    for name, o, n, v in zip(units, num, den, values, strict=True):
-        if adjust:
-            s = 1 / (2 * math.sqrt(n))
-            sd = s * math.sqrt(scale) if method == "multiplicative" else math.sqrt(s**2 + scale)
-            lim = [_back(kind, y0 + z * sd) for z in (-Z95, Z95, -Z998, Z998)]
-        else:
-            lim = [exact_limits(kind, target, n, p) for p in (0.025, 0.975, 0.001, 0.999)]
-        position = "above" if v > lim[3] else "below" if v < lim[2] else "inside"
+    for i, (name, o, n, v) in enumerate(zip(units, num, den, values, strict=True)):
+        lo95, hi95, lo998, hi998 = (float(x) for x in lim[:, i])
+        position = "above" if v > hi998 else "below" if v < lo998 else "inside"
         out.append(
             FunnelUnit(
                 unit=name,
                 numerator=float(o),
                 denominator=float(n),
                 value=float(v) * multiplier,
-                lower_95=lim[0] * multiplier,
-                upper_95=lim[1] * multiplier,
-                lower_998=lim[2] * multiplier,
-                upper_998=lim[3] * multiplier,
+                lower_95=lo95 * multiplier,
+                upper_95=hi95 * multiplier,
+                lower_998=lo998 * multiplier,
+                upper_998=hi998 * multiplier,
                 position=position,
             )
         )
@@ -195,4 +250,6 @@ def funnel(
         method=method if adjust else None,
         phi=phi,
         tau2=tau2 if adjust and method == "additive" else None,
+        multiplier=multiplier,
+        scale=scale if adjust else 0.0,
     )

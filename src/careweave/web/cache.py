@@ -50,3 +50,6 @@ class TtlCache:
 
     def clear(self) -> None:
         self._values.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)

@@ -19,10 +19,14 @@ Decisions recorded here:
   (the shown, rounded numerators and denominators). Only proportions and
   crude rates of counts can be funnelled; a unit whose count is suppressed is
   not plotted and is listed as suppressed.
-- **Caching**: results are kept for a minute per warehouse file (its path and
-  modification time) and question, so 20 commissioners opening the dashboard
-  do not each re-read the measures; a new ``careweave measures`` run changes
-  the file and so the key.
+- **Caching**: results (and the pages' charts made from them) are kept per
+  warehouse file *version* (its path, modification time and size) and question,
+  for as long as that version stands: the persisted measures change only when
+  ``careweave measures`` rewrites the file, which changes the key and drops
+  every older entry. A hit opens no connection. The cache holds at most
+  :data:`MAX_ENTRIES` answers (then it starts again), so arbitrary periods
+  cannot grow it without bound. Each answer is computed by one thread at a
+  time (:class:`careweave.web.cache.TtlCache`).
 - **Names**: practices and localities are named from the warehouse's
   ``organisations`` (the store's names win where both know one).
 """
@@ -30,8 +34,12 @@ Decisions recorded here:
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -42,21 +50,40 @@ from careweave.stats import FunnelResult, SpcResult, funnel, spc
 from careweave.stats.spc import Improvement
 from careweave.web.cache import TtlCache
 
+T = TypeVar("T")
+
 IMPROVEMENT: dict[str, Improvement] = {
     "higher": "increase",
     "lower": "decrease",
     "neither": "neutral",
 }
 GROUPS = ("locality", "practice")
-_CACHE = TtlCache(60.0)
+MAX_ENTRIES = 4096
+_CACHE = TtlCache(math.inf)
+_VERSIONS: dict[str, tuple[int, int]] = {}
 
 
-def cached(path: Any, key: tuple[Any, ...], make: Any) -> Any:
-    """``make()`` kept for a minute per warehouse file version and ``key``."""
-    import os
+def version(path: Path | None) -> tuple[int, int] | None:
+    """The warehouse file's version (modification time, size), None when there is none."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
-    stamp = os.stat(path).st_mtime_ns
-    return _CACHE.get((str(path), stamp, *key), make)
+
+def cached(path: Any, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+    """``make()`` kept while the warehouse file at ``path`` is unchanged, per ``key``."""
+    stamp = version(Path(path))
+    if stamp is None:
+        return make()
+    name = str(path)
+    if _VERSIONS.get(name, stamp) != stamp or len(_CACHE) >= MAX_ENTRIES:
+        _CACHE.clear()
+    _VERSIONS[name] = stamp
+    return _CACHE.get((name, stamp, *key), make)
 
 
 def org_names(con: Any) -> dict[str, str]:
@@ -134,21 +161,28 @@ def dashboard(
     cat = load_catalogue().kpis
     frame = frame[frame["measure"].isin(list(cat))]
     safe = _safe(frame)
+    # One pass over plain arrays, split by measure (the frame is ordered by measure,
+    # then month): no per-KPI boolean indexing of the frame.
+    measure = safe["measure"].to_numpy()
+    month = pd.to_datetime(safe["interval_start"]).dt.date.to_numpy()
+    cols = [safe[c].to_numpy(dtype=float) for c in ("numerator", "denominator", "value")]
+    hidden = safe["suppressed"].to_numpy(dtype=bool)
+    by_measure: dict[str, list[SeriesRow]] = {}
+    for m, d, num, den, val, sup in zip(measure, month, *cols, hidden, strict=True):
+        by_measure.setdefault(str(m), []).append(
+            SeriesRow(
+                month=d,
+                numerator=None if num != num else float(num),
+                denominator=None if den != den else float(den),
+                value=None if val != val else float(val),
+                suppressed=bool(sup),
+            )
+        )
     out: list[KpiChart] = []
     for name, kpi in cat.items():
-        part = safe[safe["measure"] == name]
-        if part.empty:
+        rows = by_measure.get(name)
+        if not rows:
             continue
-        rows = [
-            SeriesRow(
-                month=pd.Timestamp(r.interval_start).date(),
-                numerator=None if pd.isna(r.numerator) else float(r.numerator),
-                denominator=None if pd.isna(r.denominator) else float(r.denominator),
-                value=None if pd.isna(r.value) else float(r.value),
-                suppressed=bool(r.suppressed),
-            )
-            for r in part.itertuples()
-        ]
         shown = [r for r in rows if r.value is not None]
         result = (
             spc(
@@ -184,27 +218,61 @@ class Funnel:
     end: dt.date
     result: FunnelResult | None
     suppressed: list[str]  # units whose count is suppressed (not plotted)
+    requested: str = "none"  # the over-dispersion asked for (see OVERDISPERSION)
 
 
-def funnel_of(con: Any, kpi: Kpi, group_by: str) -> Funnel | None:
-    """The KPI across practices or localities over the latest rolling 12 months."""
-    latest = con.execute(
-        f"SELECT max(interval_end) FROM {TABLE} WHERE interval = 'rolling_12_months' "
-        "AND measure = ? AND group_by = ?",
-        [kpi.name, group_by],
-    ).fetchone()
-    if latest is None or latest[0] is None:
-        return None
+#: The funnel page's choices of limits: exact, or Spiegelhalter's over-dispersion
+#: adjustment (FunnelPlotR's default is the additive random-effects one).
+OVERDISPERSION = ("none", "additive", "multiplicative")
+
+
+def funnel_of(con: Any, kpi: Kpi, group_by: str, overdispersion: str = "none") -> Funnel | None:
+    """The KPI across practices or localities over the latest rolling 12 months.
+
+    ``overdispersion`` is ``none`` (exact limits) or the adjustment's method; when
+    the units show no over-dispersion (phi at most 1) the exact limits are kept.
+    """
+    return funnels(con, [kpi], group_by, overdispersion=overdispersion).get(kpi.name)
+
+
+def funnels(
+    con: Any,
+    kpis: list[Kpi],
+    group_by: str,
+    *,
+    until: dt.date | None = None,
+    overdispersion: str = "none",
+) -> dict[str, Funnel]:
+    """:func:`funnel_of` for several KPIs in one query: each KPI over its latest rolling
+    12 months ending on or before ``until`` (any, when None)."""
+    if not kpis:
+        return {}
+    names = [k.name for k in kpis]
+    marks = ", ".join("?" for _ in names)
     frame = con.execute(
-        f"SELECT measure, group_value, interval_start, interval_end, numerator, denominator, "
-        f"value, ci_lower, ci_upper FROM {TABLE} WHERE interval = 'rolling_12_months' "
-        "AND measure = ? AND group_by = ? AND interval_end = ? AND group_value <> 'unknown' "
-        "ORDER BY group_value",
-        [kpi.name, group_by, latest[0]],
+        f"WITH latest AS (SELECT measure, max(interval_end) AS e FROM {TABLE} "
+        f"WHERE interval = 'rolling_12_months' AND group_by = ? AND measure IN ({marks}) "
+        "AND interval_end <= ? GROUP BY measure) "
+        "SELECT t.measure, t.group_value, t.interval_start, t.interval_end, t.numerator, "
+        f"t.denominator, t.value, t.ci_lower, t.ci_upper FROM {TABLE} t JOIN latest l "
+        "ON t.measure = l.measure AND t.interval_end = l.e "
+        "WHERE t.interval = 'rolling_12_months' AND t.group_by = ? "
+        "AND t.group_value <> 'unknown' ORDER BY t.measure, t.group_value",
+        [group_by, *names, until or dt.date.max, group_by],
     ).df()
     if frame.empty:
-        return None
+        return {}
     safe = _safe(frame)
+    out: dict[str, Funnel] = {}
+    for kpi in kpis:
+        part = safe[safe["measure"] == kpi.name]
+        if part.empty:
+            continue
+        out[kpi.name] = _funnel(kpi, group_by, part, overdispersion)
+    return out
+
+
+def _funnel(kpi: Kpi, group_by: str, safe: pd.DataFrame, overdispersion: str) -> Funnel:
     ok = safe[~safe["suppressed"] & (safe["denominator"] > 0) & safe["numerator"].notna()]
     suppressed = [str(u) for u in safe.loc[~safe.index.isin(ok.index), "group_value"]]
     result = (
@@ -214,6 +282,8 @@ def funnel_of(con: Any, kpi: Kpi, group_by: str) -> Funnel | None:
             [float(x) for x in ok["denominator"]],
             kind="proportion" if kpi.kind == "proportion" else "rate",
             multiplier=kpi.per if kpi.kind == "rate" else 1.0,
+            overdispersion=overdispersion != "none",
+            method="multiplicative" if overdispersion == "multiplicative" else "additive",
         )
         if len(ok)
         else None
@@ -221,8 +291,27 @@ def funnel_of(con: Any, kpi: Kpi, group_by: str) -> Funnel | None:
     return Funnel(
         kpi=kpi,
         group_by=group_by,
-        start=pd.Timestamp(frame["interval_start"].iloc[0]).date(),
-        end=pd.Timestamp(frame["interval_end"].iloc[0]).date(),
+        start=pd.Timestamp(safe["interval_start"].iloc[0]).date(),
+        end=pd.Timestamp(safe["interval_end"].iloc[0]).date(),
         result=result,
         suppressed=suppressed,
+        requested=overdispersion,
     )
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a page's or report's figures come from."""
+
+    computed_at: dt.datetime | None
+    definition_version: str
+    engine: str
+
+
+def provenance(con: Any) -> Provenance:
+    """When and how ``population_measures`` was computed (latest run)."""
+    row = con.execute(
+        f"SELECT max(computed_at), max(definition_version), max(engine) FROM {TABLE}"
+    ).fetchone()
+    when = pd.Timestamp(row[0]).to_pydatetime() if row and row[0] is not None else None
+    return Provenance(when, str(row[1] or "unknown"), str(row[2] or "unknown"))

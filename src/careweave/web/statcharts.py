@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from html import escape
 
+import numpy as np
 from markupsafe import Markup
 
-from careweave.stats.funnel import FunnelResult, exact_limits
+from careweave.stats.funnel import FunnelResult
 from careweave.stats.spc import SpcResult
 from careweave.web.charts import NARROW, W, _both, _scale
 
@@ -169,13 +170,28 @@ def funnel_chart(
     multiplier: float = 1.0,
 ) -> Markup:
     """Each unit's value against its size, the target and the 95% / 99.8% limits
-    (``multiplier`` as given to :func:`careweave.stats.funnel`)."""
+    (exact, or over-dispersed when the result is), drawn wide and narrow from one
+    computation of the limit curves (``multiplier`` is the result's own; the
+    argument is kept for callers)."""
+    curves = _curves(result)
     return _both(
-        _funnel(chart_id, title, result, names, fmt, multiplier, W, ""),
+        _funnel(chart_id, title, result, names, fmt, curves, W, ""),
         _funnel(
-            f"{chart_id}-narrow", title, result, names, fmt, multiplier, NARROW, " cw-chart--narrow"
+            f"{chart_id}-narrow", title, result, names, fmt, curves, NARROW, " cw-chart--narrow"
         ),
     )
+
+
+#: Points along each limit curve (sizes from 2% of the largest unit's to 105% of it).
+CURVE_POINTS = 41
+
+
+def _curves(result: FunnelResult) -> tuple[np.ndarray, np.ndarray]:
+    """The sizes along the x axis and the four limits at each (one vectorised call)."""
+    n_hi = max(u.denominator for u in result.units) * 1.05
+    grid = np.linspace(n_hi * 0.02, n_hi, CURVE_POINTS)
+    grid = grid[grid >= 1]
+    return grid, result.limits_at(grid)
 
 
 def _funnel(
@@ -184,14 +200,13 @@ def _funnel(
     result: FunnelResult,
     names: dict[str, str],
     fmt: str,
-    multiplier: float,
+    curves: tuple[np.ndarray, np.ndarray],
     width: int,
     extra: str,
 ) -> Markup:
     height = 300
     left, right, top, bottom = 60, 14, 14, 44
     units = result.units
-    scale = multiplier
     ns = [u.denominator for u in units]
     n_lo, n_hi = 0.0, max(ns) * 1.05
     ys = [u.value for u in units] + [result.target]
@@ -223,21 +238,13 @@ def _funnel(
         f'<line class="cw-axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" '
         f'y2="{height - bottom}"/>',
     ]
-    # The limits as curves over sizes from a tenth of the smallest unit to the largest.
-    if not result.overdispersion:
-        target = result.target / scale
-        grid = [n_hi * 0.02 + (n_hi - n_hi * 0.02) * i / 40 for i in range(41)]
-        grid = [n for n in grid if n >= 1]
-        for p_, cls in (
-            (0.025, "cw-funnel-95"),
-            (0.975, "cw-funnel-95"),
-            (0.001, "cw-funnel-998"),
-            (0.999, "cw-funnel-998"),
-        ):
-            pts = []
-            for n in grid:
-                v = exact_limits(result.kind, target, n, p_) * scale
-                pts.append(f"{x(n):.1f},{y(min(max(v, lo), hi)):.1f}")
+    grid, lims = curves
+    for row, cls in enumerate(("cw-funnel-95", "cw-funnel-95", "cw-funnel-998", "cw-funnel-998")):
+        pts = [
+            f"{x(float(n)):.1f},{y(min(max(float(v), lo), hi)):.1f}"
+            for n, v in zip(grid, lims[row], strict=True)
+        ]
+        if len(pts) > 1:
             out.append(f'<polyline class="{cls}" points="{" ".join(pts)}"/>')
     ty = y(result.target)
     out.append(

@@ -8,10 +8,12 @@ statistic; analysts (commissioners) only, like every population page.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from careweave.measures.catalogue import Kpi, load_catalogue
 from careweave.measures.disclosure import SUPPRESSED, THRESHOLD
@@ -21,7 +23,7 @@ from careweave.web import intelligence as intel
 from careweave.web import statcharts
 from careweave.web import warehouse as wh
 from careweave.web.pages.patient import warehouse_path
-from careweave.web.render import PageDep
+from careweave.web.render import PageDep, env
 
 router = APIRouter(prefix="/app")
 
@@ -73,6 +75,67 @@ def _group(text: str, known: dict[str, list[str]]) -> tuple[str, str]:
     return by, value
 
 
+Meta = tuple[list[dt.date], dict[str, list[str]], dict[str, str]]
+
+
+def _meta(path: Path | None) -> Meta | None:
+    """The months, localities and practices measured and the warehouse's names."""
+    with wh.connect(path) as con:
+        if con is None or not intel.has_measures(con):
+            return None
+        return intel.months(con), intel.group_values(con), intel.org_names(con)
+
+
+def measures_meta(path: Path | None) -> Meta | None:
+    """:func:`_meta`, kept per warehouse version (None: no warehouse or no measures)."""
+    return intel.cached(path, ("meta",), lambda: _meta(path)) if path is not None else None
+
+
+WORDS: dict[str, Any] = {
+    "shown": shown,
+    "count_text": count_text,
+    "variation_words": statcharts.VARIATION_WORDS,
+    "assurance_words": statcharts.ASSURANCE_WORDS,
+    "point_words": statcharts.POINT_WORDS,
+    "rule_words": statcharts.RULE_WORDS,
+    "variation_tag": statcharts.variation_tag,
+    "assurance_tag": statcharts.assurance_tag,
+}
+
+
+def _dashboard_cards(
+    path: Path, by: str, value: str, lo: dt.date, hi: dt.date
+) -> tuple[int, Markup]:
+    """The number of KPI cards and their HTML (43 charts with their monthly tables:
+    about a megabyte at 60 months, so rendered once per version and kept)."""
+    items = dashboard_items(path, by, value, lo, hi)
+    html = env.get_template("_kpi_cards.html").render(charts=items, threshold=THRESHOLD, **WORDS)
+    return len(items), Markup(html)
+
+
+def dashboard_items(
+    path: Path, by: str, value: str, lo: dt.date, hi: dt.date
+) -> list[dict[str, Any]]:
+    """The dashboard's charts with their SVGs and points by month."""
+    with wh.connect(path) as con:
+        charts = intel.dashboard(con, by, value, lo, hi) if con is not None else []
+    items = []
+    for i, c in enumerate(charts):
+        svg = (
+            statcharts.spc_chart(
+                f"spc-{i}",
+                f"{c.kpi.title}: monthly, {c.kpi.unit}",
+                c.result,
+                fmt_for(c.kpi),
+            )
+            if c.result is not None and c.result.points
+            else None
+        )
+        spc_by_month = {pt.date: pt for pt in c.result.points} if c.result is not None else {}
+        items.append({"chart": c, "svg": svg, "points": spc_by_month})
+    return items
+
+
 @router.get("/population/kpis", response_class=HTMLResponse)
 def dashboard(
     p: PageDep,
@@ -83,63 +146,33 @@ def dashboard(
     p.ctx.require("pseudonymised", "read")
     context: dict[str, Any] = {"title": "KPI dashboard", "charts": None, "threshold": THRESHOLD}
     path = warehouse_path(p.request)
-    with wh.connect(path) as con:
-        if con is not None and intel.has_measures(con):
-            months, known, names = intel.cached(
-                path,
-                ("meta",),
-                lambda: (intel.months(con), intel.group_values(con), intel.org_names(con)),
-            )
-            orgs = {**names, **{k: v.name for k, v in _orgs(p).items()}}
-            by, value = _group(area, known)
-            lo = _month(start, "from") or (months[0] if months else dt.date.min)
-            hi = _month(end, "to") or (months[-1] if months else dt.date.max)
-            if lo > hi:
-                raise Invalid("from: the first month must not be after the last")
-            charts = intel.cached(
-                path,
-                ("dashboard", by, value, lo, hi),
-                lambda: intel.dashboard(con, by, value, lo, hi),
-            )
-            items = []
-            for i, c in enumerate(charts):
-                svg = (
-                    statcharts.spc_chart(
-                        f"spc-{i}",
-                        f"{c.kpi.title}: monthly, {c.kpi.unit}",
-                        c.result,
-                        fmt_for(c.kpi),
-                    )
-                    if c.result is not None and c.result.points
-                    else None
-                )
-                spc_by_month = (
-                    {pt.date: pt for pt in c.result.points} if c.result is not None else {}
-                )
-                items.append({"chart": c, "svg": svg, "points": spc_by_month})
-            context.update(
-                charts=items,
-                months=months,
-                known=known,
-                area=area,
-                area_name=_area_name(by, value, orgs),
-                start=lo,
-                end=hi,
-                org_names=orgs,
-            )
+    meta = measures_meta(path)
+    if path is not None and meta is not None:
+        months, known, names = meta
+        orgs = {**names, **{k: v.name for k, v in _orgs(p).items()}}
+        by, value = _group(area, known)
+        lo = _month(start, "from") or (months[0] if months else dt.date.min)
+        hi = _month(end, "to") or (months[-1] if months else dt.date.max)
+        if lo > hi:
+            raise Invalid("from: the first month must not be after the last")
+        count, cards = intel.cached(
+            path,
+            ("dashboard-cards", by, value, lo, hi),
+            lambda: _dashboard_cards(path, by, value, lo, hi),
+        )
+        context.update(
+            charts=count,
+            cards=cards,
+            months=months,
+            known=known,
+            area=area,
+            area_name=_area_name(by, value, orgs),
+            start=lo,
+            end=hi,
+            org_names=orgs,
+        )
     _audit(p, f"KPI dashboard {area}")
-    return p.render(
-        "kpis.html",
-        shown=shown,
-        count_text=count_text,
-        variation_words=statcharts.VARIATION_WORDS,
-        assurance_words=statcharts.ASSURANCE_WORDS,
-        point_words=statcharts.POINT_WORDS,
-        rule_words=statcharts.RULE_WORDS,
-        variation_tag=statcharts.variation_tag,
-        assurance_tag=statcharts.assurance_tag,
-        **context,
-    )
+    return p.render("kpis.html", **context)
 
 
 def _orgs(p: PageDep) -> dict[str, Any]:
@@ -154,40 +187,48 @@ def _area_name(by: str, value: str, orgs: dict[str, str]) -> str:
     return f"{orgs.get(value, value)} ({by})"
 
 
+def _funnel_view(
+    path: Path, kpi: Kpi, by: str, overdispersion: str, orgs: dict[str, str]
+) -> tuple[intel.Funnel | None, Markup | None]:
+    """The funnel and its chart (cached by the caller)."""
+    with wh.connect(path) as con:
+        found = intel.funnel_of(con, kpi, by, overdispersion) if con is not None else None
+    if found is None or found.result is None:
+        return found, None
+    svg = statcharts.funnel_chart(
+        "funnel",
+        f"{kpi.title} by {by}, 12 months to {found.end:%-d %b %Y}",
+        found.result,
+        orgs,
+        fmt_for(kpi),
+    )
+    return found, svg
+
+
 @router.get("/population/funnel", response_class=HTMLResponse)
 def funnel_page(
     p: PageDep,
     kpi: Annotated[str | None, Query(max_length=80)] = None,
     by: Annotated[str, Query(pattern="^(locality|practice)$")] = "practice",
+    overdispersion: Annotated[str, Query(max_length=20)] = "none",
 ) -> Response:
     p.ctx.require("pseudonymised", "read")
     choices = intel.funnel_kpis()
     chosen = choices[0] if kpi is None else load_catalogue().kpis.get(kpi)
     if chosen is None or chosen not in choices:
         raise Invalid("kpi: choose a measure from the list")
+    if overdispersion not in intel.OVERDISPERSION:
+        raise Invalid("overdispersion: choose none, additive or multiplicative")
     orgs = {k: v.name for k, v in _orgs(p).items()}
-    found = None
+    found, svg = None, None
     path = warehouse_path(p.request)
-    with wh.connect(path) as con:
-        if con is not None and intel.has_measures(con):
-            found = intel.cached(
-                path, ("funnel", chosen.name, by), lambda: intel.funnel_of(con, chosen, by)
-            )
-            orgs = {**intel.cached(path, ("names",), lambda: intel.org_names(con)), **orgs}
-    svg = None
-    if found is not None and found.result is not None:
-        result, end = found.result, found.end
-        svg = intel.cached(
+    meta = measures_meta(path)
+    if path is not None and meta is not None:
+        orgs = {**meta[2], **orgs}
+        found, svg = intel.cached(
             path,
-            ("funnel-svg", chosen.name, by),
-            lambda: statcharts.funnel_chart(
-                "funnel",
-                f"{chosen.title} by {by}, 12 months to {end:%-d %b %Y}",
-                result,
-                orgs,
-                fmt_for(chosen),
-                chosen.per if chosen.kind == "rate" else 1.0,
-            ),
+            ("funnel-view", chosen.name, by, overdispersion),
+            lambda: _funnel_view(path, chosen, by, overdispersion, orgs),
         )
     _audit(p, f"funnel {chosen.name} by {by}")
     return p.render(
@@ -196,9 +237,69 @@ def funnel_page(
         choices=choices,
         kpi=chosen,
         by=by,
+        overdispersion=overdispersion,
         found=found,
         svg=svg,
         org_names=orgs,
         shown=shown,
         threshold=THRESHOLD,
+    )
+
+
+def _pack_pdf(
+    path: Path, session: Any, by: str, value: str, lo: dt.date, hi: dt.date
+) -> tuple[str, bytes]:
+    """The area's PDF pack and its download name (cached by the caller)."""
+    from careweave.web import report
+
+    with wh.connect(path) as con:
+        if con is None:
+            raise Invalid("There is no warehouse to report on")
+        names = {**intel.org_names(con), **{k: v.name for k, v in _orgs_of(session).items()}}
+        pack = report.build(
+            con, area=(by, value), period=(lo, hi), names=names, source=path.name, session=session
+        )
+    return report.filename(pack), report.render(pack, names)
+
+
+def _orgs_of(session: Any) -> dict[str, Any]:
+    from careweave.web.worklist_query import organisations
+
+    return organisations(session)
+
+
+@router.get("/population/report.pdf")
+def report_pdf(
+    p: PageDep,
+    area: Annotated[str, Query(max_length=80)] = "all",
+    start: Annotated[str | None, Query(alias="from", max_length=7)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=7)] = None,
+) -> Response:
+    """The commissioner pack of an area and months as a PDF download (see web/report.py).
+
+    Kept per warehouse version, area, months and hour (the pack says when it was
+    made and its CCM pyramid comes from the store, so neither is more than an hour
+    old); made in the server's worker thread, about two seconds of CPU."""
+    p.ctx.require("pseudonymised", "read")
+    path = warehouse_path(p.request)
+    meta = measures_meta(path)
+    if path is None or meta is None:
+        raise Invalid("There are no population measures to report on yet")
+    months, known, _ = meta
+    by, value = _group(area, known)
+    lo = _month(start, "from") or (months[0] if months else dt.date.min)
+    hi = _month(end, "to") or (months[-1] if months else dt.date.max)
+    if lo > hi:
+        raise Invalid("from: the first month must not be after the last")
+    hour = p.ctx.now.strftime("%Y-%m-%dT%H")
+    name, data = intel.cached(
+        path,
+        ("pack", by, value, lo, hi, hour),
+        lambda: _pack_pdf(path, p.ctx.session, by, value, lo, hi),
+    )
+    _audit(p, f"PDF pack {area} {lo:%Y-%m}..{hi:%Y-%m}")
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -1,0 +1,282 @@
+"""The commissioner's PDF pack of an area: `careweave report` and the pages' downloads.
+
+One pack for the whole board, a locality or a practice over a period of months,
+rendered from the Jinja2 template ``report.html`` with the same SVG charts as the
+pages and turned into A4 pages by :mod:`careweave.pdf` (WeasyPrint). It holds:
+
+1. **the CCM pyramid** of the area (people at each level from the store's people
+   index, as the population page counts them), when a store is given;
+2. **the KPIs as SPC charts** (every catalogue KPI with data for the area, monthly
+   over the period, as on the dashboard) with a summary table of the latest
+   month, mean, process limits, variation and assurance;
+3. **funnel position**: for a locality or practice, where it sits against its
+   peers for every KPI a funnel can show (value, board value, 99.8% limits,
+   inside / above / below) over the latest rolling 12 months ending in the
+   period; for the board, the outlying practices and localities by KPI.
+
+Needs assessment and capacity sections will join when those measures exist.
+
+Every figure is dated and sourced: each section says the months it covers and
+the pack's footer names the warehouse file, when ``careweave measures`` computed
+the measures (definition version and engine) and when the pack was made.
+Small numbers are suppressed exactly as on the pages: every measure passes
+:func:`careweave.measures.disclosure.safe_frame` before any statistic, and
+pyramid counts pass :func:`careweave.measures.disclosure.count`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from careweave import pdf
+from careweave.errors import CareweaveError
+from careweave.measures.disclosure import THRESHOLD, Cell, count, share
+from careweave.web import charts, population, statcharts
+from careweave.web import intelligence as intel
+from careweave.web.render import env
+
+STATIC = Path(__file__).parent / "static"
+LEVEL_NAMES = {
+    4: "4 Case management",
+    3: "3 High-risk management",
+    2: "2 Population management",
+    1: "1 Prevention",
+    0: "Not scored",
+}
+POSITION_WORDS = {"above": "Above", "below": "Below", "inside": "Inside"}
+
+
+def parse_area(text: str) -> tuple[str, str]:
+    """``board``, ``locality:L`` or ``practice:P`` (also ``all``, and a space for the
+    colon) as the measures' (group_by, group_value)."""
+    t = text.strip()
+    if t in ("board", "all"):
+        return "all", "all"
+    parts = re.split(r"[: ]+", t, maxsplit=1)
+    by, value = [*parts, ""][:2]
+    if by not in intel.GROUPS or not value:
+        raise CareweaveError(f"--area: {text!r} is not board, locality CODE or practice CODE")
+    return by, value
+
+
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """``YYYY-MM..YYYY-MM`` as the first day of each month."""
+    start, sep, end = text.partition("..")
+    try:
+        if not sep:
+            raise ValueError
+        lo = dt.date.fromisoformat(f"{start.strip()}-01")
+        hi = dt.date.fromisoformat(f"{end.strip()}-01")
+    except ValueError:
+        raise CareweaveError(f"--period: {text!r} is not FROM..TO as YYYY-MM..YYYY-MM") from None
+    if lo > hi:
+        raise CareweaveError(f"--period: {text!r} starts after it ends")
+    return lo, hi
+
+
+def month_end(d: dt.date) -> dt.date:
+    nxt = dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def chart_css() -> str:
+    """careweave.css's chart rules (outside any @media), for inside the PDF's inline SVG."""
+    css = (STATIC / "careweave.css").read_text(encoding="utf-8")
+    css = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", css)
+    rules = re.findall(r"(\.cw-chart[^{]*\{[^}]*\})", css)
+    return "".join(r for r in rules if "--narrow" not in r)
+
+
+REPORT_CSS = """
+.cw-chart--narrow { display: none; }
+/* Two charts a row as inline blocks: WeasyPrint's flex layout costs seconds here. */
+.cw-pdf-card { display: inline-block; vertical-align: top; width: 84mm; margin: 0 3mm 3mm 0;
+               break-inside: avoid; }
+.cw-pdf-card h3 { font-size: 9.5pt; margin: 0 0 1mm; }
+.cw-pdf-card p { font-size: 8pt; margin: 0 0 1mm; }
+.cw-pdf-card svg { width: 84mm; height: 47mm; }
+.cw-pdf-lede { font-size: 11pt; }
+"""
+
+
+@dataclass(frozen=True)
+class Pack:
+    """Everything the template needs: kept apart from rendering so tests can read it."""
+
+    area_by: str
+    area_value: str
+    area_name: str
+    start: dt.date
+    end: dt.date
+    generated: dt.datetime
+    source: str
+    provenance: intel.Provenance
+    pyramid: list[tuple[str, Cell]] | None
+    pyramid_total: Cell | None
+    pyramid_chart: Markup | None
+    kpis: list[dict[str, Any]]
+    positions: list[dict[str, Any]]  # locality/practice: this unit per funnel KPI
+    outliers: list[dict[str, Any]]  # board: outlying units per funnel KPI
+    funnel_end: dt.date | None
+
+
+def _pyramid(session: Session, by: str, value: str) -> tuple[list[tuple[str, Cell]], Cell] | None:
+    if by == "all":
+        totals = population.level_counts(session)
+    else:
+        group = next((g for g in population.pyramid(session, by) if g.org_id == value), None)
+        if group is None:
+            return None
+        totals = group.counts
+    levels = [
+        (LEVEL_NAMES[lv], count(totals.get(lv, 0))) for lv in (4, 3, 2, 1, 0) if lv or totals.get(0)
+    ]
+    return levels, count(sum(totals.values()))
+
+
+def build(
+    con: Any,
+    *,
+    area: tuple[str, str],
+    period: tuple[dt.date, dt.date],
+    names: dict[str, str],
+    source: str,
+    session: Session | None = None,
+    now: dt.datetime | None = None,
+) -> Pack:
+    """The pack's figures for ``area`` over ``period`` from the warehouse connection."""
+    by, value = area
+    lo, hi = period
+    if not intel.has_measures(con):
+        raise CareweaveError(
+            f"{source}: no population_measures table; run careweave measures --warehouse W first"
+        )
+    known = intel.group_values(con)
+    if by != "all" and value not in known.get(by, []):
+        raise CareweaveError(f"--area: no measures for {by} {value!r} in {source}")
+    area_name = "Whole health board" if by == "all" else f"{names.get(value, value)} ({by})"
+    pyramid = _pyramid(session, by, value) if session is not None else None
+    pyramid_chart = None
+    if pyramid is not None:
+        levels, whole = pyramid
+        pyramid_chart = charts.bars(
+            "pdf-pyramid",
+            f"People by CCM level, {area_name}",
+            [(n, float(c.value or 0), f"{c.text} ({share(c, whole)})") for n, c in levels],
+        )
+    kpis: list[dict[str, Any]] = []
+    for i, c in enumerate(intel.dashboard(con, by, value, lo, hi)):
+        fmt = _fmt(c.kpi)
+        if c.result is None or not c.result.points:
+            kpis.append({"chart": c, "svg": None, "last": None, "fmt": fmt})
+            continue
+        svg = statcharts.spc_chart(
+            f"pdf-spc-{i}", f"{c.kpi.title}: monthly, {c.kpi.unit}", c.result, fmt
+        )
+        kpis.append({"chart": c, "svg": svg, "last": c.result.points[-1], "fmt": fmt})
+    positions: list[dict[str, Any]] = []
+    outliers: list[dict[str, Any]] = []
+    funnel_end = None
+    choices = intel.funnel_kpis()
+    if by == "all":
+        for group in intel.GROUPS:
+            for f in intel.funnels(con, choices, group, until=month_end(hi)).values():
+                if f.result is None:
+                    continue
+                funnel_end = funnel_end or f.end
+                out = [u for u in f.result.units if u.position != "inside"]
+                if out:
+                    outliers.append({"funnel": f, "units": out, "fmt": _fmt(f.kpi)})
+    else:
+        for f in intel.funnels(con, choices, by, until=month_end(hi)).values():
+            funnel_end = funnel_end or f.end
+            unit = None
+            if f.result is not None:
+                unit = next((u for u in f.result.units if u.unit == value), None)
+            positions.append(
+                {
+                    "funnel": f,
+                    "unit": unit,
+                    "suppressed": value in f.suppressed,
+                    "fmt": _fmt(f.kpi),
+                }
+            )
+    return Pack(
+        area_by=by,
+        area_value=value,
+        area_name=area_name,
+        start=lo,
+        end=hi,
+        generated=now or dt.datetime.now(dt.UTC),
+        source=source,
+        provenance=intel.provenance(con),
+        pyramid=pyramid[0] if pyramid else None,
+        pyramid_total=pyramid[1] if pyramid else None,
+        pyramid_chart=pyramid_chart,
+        kpis=kpis,
+        positions=positions,
+        outliers=outliers,
+        funnel_end=funnel_end,
+    )
+
+
+def _fmt(kpi: Any) -> str:
+    if kpi.kind == "proportion":
+        return "{:.1%}"
+    if kpi.kind == "count":
+        return "{:,.0f}"
+    return "{:,.1f}"
+
+
+def footer(pack: Pack) -> str:
+    p = pack.provenance
+    computed = f"{p.computed_at:%-d %b %Y %H:%M} UTC" if p.computed_at else "unknown date"
+    return (
+        f"Source: population_measures in {pack.source} (careweave measures, "
+        f"definition {p.definition_version}, {p.engine}, computed {computed}). "
+        f"Made {pack.generated:%-d %b %Y %H:%M} UTC. Counts 1-{THRESHOLD - 1} suppressed, "
+        "others rounded to 5."
+    )
+
+
+def html(pack: Pack, names: dict[str, str]) -> str:
+    return env.get_template("report.html").render(
+        pack=pack,
+        names=names,
+        threshold=THRESHOLD,
+        footer=footer(pack),
+        variation_words=statcharts.VARIATION_WORDS,
+        assurance_words=statcharts.ASSURANCE_WORDS,
+        position_words=POSITION_WORDS,
+        share=share,
+        show=lambda v, fmt: "–" if v is None else fmt.format(v),
+    )
+
+
+def title(pack: Pack) -> str:
+    return f"{pack.area_name}: commissioner pack, {pack.start:%b %Y} to {pack.end:%b %Y}"
+
+
+def render(pack: Pack, names: dict[str, str]) -> bytes:
+    """The pack as PDF bytes."""
+    return pdf.render_pdf(
+        html(pack, names),
+        title=title(pack),
+        footer=footer(pack),
+        css=REPORT_CSS,
+        svg_css=chart_css(),
+    )
+
+
+def filename(pack: Pack) -> str:
+    """A download name: careweave-pack-<area>-<from>-<to>.pdf (codes, never names)."""
+    area = "board" if pack.area_by == "all" else f"{pack.area_by}-{pack.area_value}"
+    area = re.sub(r"[^A-Za-z0-9_-]", "_", area)
+    return f"careweave-pack-{area}-{pack.start:%Y-%m}-{pack.end:%Y-%m}.pdf"

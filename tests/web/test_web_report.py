@@ -1,0 +1,144 @@
+"""careweave report and the pages' PDF download: the pack's figures, read back out of the
+PDF as text, are the persisted measures after disclosure control."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pypdf
+import pytest
+from fastapi.testclient import TestClient
+from test_web_intelligence import DNA, make_measures
+from web_helpers import sign_in
+
+from careweave.cli.main import main
+from careweave.server import build_app
+from careweave.settings import Settings
+from careweave.web import demo_setup
+
+pytestmark = pytest.mark.xdist_group("web-intelligence")
+
+
+def _text(data: bytes) -> str:
+    return "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_measures(tmp_path_factory.mktemp("report") / "warehouse.duckdb")
+
+
+def _report(warehouse: Path, out: Path, *area: str, period: str = "2024-01..2025-08") -> str:
+    code = main(
+        [
+            "report",
+            "--warehouse",
+            str(warehouse),
+            "--area",
+            *area,
+            "--period",
+            period,
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    return _text(out.read_bytes())
+
+
+def test_board_pack_has_the_kpis_outliers_and_its_sources(warehouse: Path, tmp_path: Path) -> None:
+    text = _report(warehouse, tmp_path / "board.pdf", "board")
+    flat = " ".join(text.split())
+    assert "Whole health board" in flat and "Jan 2024 to Aug 2025" in flat
+    # the summary row: Aug 2025's 155 admissions per 1,000 person-years, special cause
+    row = re.search(r"Emergency admissions per 1,000 Aug 2025 (\S+) (\S+)", flat)
+    assert row is not None and row.group(1) == "155.0", flat[:2000]
+    assert "Special cause: concerning (high)" in flat
+    # the DNA rate's outlier by practice, named from the warehouse
+    assert "Valley Surgery (21.0%)" in flat
+    # every page is sourced and dated
+    pages = pypdf.PdfReader(tmp_path / "board.pdf").pages
+    for page in pages:
+        t = " ".join(page.extract_text().split())
+        assert "Source: population_measures in warehouse.duckdb" in t
+        assert "definition test, duckdb, computed 1 Jan 2026 00:00 UTC" in t
+    assert "12 months to 31 Aug 2025" in flat
+    # no store given: the pyramid says where it would come from
+    assert "give --db" in flat or "give - -db" in flat
+
+
+def test_practice_pack_suppresses_small_counts(warehouse: Path, tmp_path: Path) -> None:
+    text = _report(
+        warehouse, tmp_path / "gp1.pdf", "practice", "DEMO-GP1", period="2025-01..2025-08"
+    )
+    flat = " ".join(text.split())
+    assert "Jan 2025 to Aug 2025" in flat
+    # 40 admissions over 100 person-years is 400.0; the months of 3 (30.0) never show
+    assert re.search(r"Emergency admissions per 1,000 Aug 2025 400\.0", flat)
+    assert "30.0" not in flat
+    # its funnel position on the DNA rate: 100 of 1,000, inside
+    assert re.search(r"Outpatient did-not-attend rate 10\.0% \S+ \S+ to \S+ Inside", flat), flat
+    gp6 = " ".join(_report(warehouse, tmp_path / "gp6.pdf", "practice:GP6").split())
+    assert "Not plotted (count below 8)" in gp6
+    assert "12.5%" not in gp6  # its 5 of 40
+    gp4 = " ".join(_report(warehouse, tmp_path / "gp4.pdf", "practice", "GP4").split())
+    assert re.search(r"Outpatient did-not-attend rate 21\.0% \S+ \S+ to \S+ Above", gp4)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--area", "ward", "X"], "is not board, locality CODE or practice CODE"),
+        (["--area", "practice", "NOPE"], "no measures for practice 'NOPE'"),
+        (["--area", "board", "--period", "2025"], "is not FROM..TO"),
+        (["--area", "board", "--period", "2025-05..2025-01"], "starts after it ends"),
+    ],
+)
+def test_bad_choices_are_one_line_errors(
+    warehouse: Path,
+    tmp_path: Path,
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["report", "--warehouse", str(warehouse), "--out", str(tmp_path / "x.pdf"), *argv]
+    if "--period" not in argv:
+        args += ["--period", "2024-01..2025-08"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_the_pages_download_the_pack(warehouse: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    app = build_app(
+        Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="r" * 32)
+    )
+    with TestClient(app) as analyst, TestClient(app) as coordinator:
+        sign_in(analyst, "commissioner")
+        sign_in(coordinator, "coordinator")
+        page = analyst.get("/app/population/kpis", params={"area": "practice:GP4"})
+        link = re.search(r'href="(/app/population/report\.pdf[^"]+)" id="download-pack"', page.text)
+        assert link is not None
+        r = analyst.get(link.group(1).replace("&amp;", "&"))
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        assert (
+            r.headers["content-disposition"]
+            == 'attachment; filename="careweave-pack-practice-GP4-2024-01-2025-08.pdf"'
+        )
+        flat = " ".join(_text(r.content).split())
+        assert "Valley Surgery (practice)" in flat
+        assert re.search(r"Outpatient did-not-attend rate 21\.0% \S+ \S+ to \S+ Above", flat)
+        # with the store: the CCM pyramid of the whole board
+        board = " ".join(_text(analyst.get("/app/population/report.pdf").content).split())
+        assert "People in each level, Whole health board" in board
+        assert "4 Case management" in board
+        funnel = analyst.get("/app/population/funnel", params={"kpi": DNA})
+        assert 'href="/app/population/report.pdf" id="download-pack"' in funnel.text
+        assert coordinator.get("/app/population/report.pdf").status_code == 403
+        bad = analyst.get("/app/population/report.pdf", params={"area": "practice:NOPE"})
+        assert bad.status_code == 422
