@@ -63,7 +63,7 @@ def test_board_pack_has_the_kpis_outliers_and_its_sources(warehouse: Path, tmp_p
     for page in pages:
         t = " ".join(page.extract_text().split())
         assert "Source: population_measures in warehouse.duckdb" in t
-        assert "definition test, duckdb, computed 1 Jan 2026 00:00 UTC" in t
+        assert "definition test, duckdb, computed 1 Jan 2026 00:00)" in t
     assert "12 months to 31 Aug 2025" in flat
     # no store given: the pyramid says where it would come from
     assert "give --db" in flat or "give - -db" in flat

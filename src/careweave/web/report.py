@@ -36,6 +36,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from careweave import pdf
+from careweave.care.wording import uk_date, uk_time
 from careweave.errors import CareweaveError
 from careweave.measures.disclosure import THRESHOLD, Cell, count, share
 from careweave.web import charts, population, statcharts
@@ -236,12 +237,13 @@ def _fmt(kpi: Any) -> str:
 
 
 def footer(pack: Pack) -> str:
+    """The line at the foot of every page: where the figures come from and when (UK time)."""
     p = pack.provenance
-    computed = f"{p.computed_at:%-d %b %Y %H:%M} UTC" if p.computed_at else "unknown date"
+    computed = uk_time(p.computed_at) if p.computed_at else "unknown date"
     return (
         f"Source: population_measures in {pack.source} (careweave measures, "
         f"definition {p.definition_version}, {p.engine}, computed {computed}). "
-        f"Made {pack.generated:%-d %b %Y %H:%M} UTC. Counts 1-{THRESHOLD - 1} suppressed, "
+        f"Made {uk_time(pack.generated)}. Counts 1-{THRESHOLD - 1} suppressed, "
         "others rounded to 5."
     )
 
@@ -252,6 +254,7 @@ def html(pack: Pack, names: dict[str, str]) -> str:
         names=names,
         threshold=THRESHOLD,
         footer=footer(pack),
+        made_day=uk_time(uk_date(pack.generated)),
         variation_words=statcharts.VARIATION_WORDS,
         assurance_words=statcharts.ASSURANCE_WORDS,
         position_words=POSITION_WORDS,
