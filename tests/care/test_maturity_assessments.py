@@ -343,7 +343,7 @@ BAD_FILES = [
     ),
     (
         {**PAPER, "ratings": {"shared-vision": {"evidence": [{}]}}},
-        "ratings.shared-vision.evidence.0: give the evidence's text or a link",
+        "ratings.shared-vision.evidence.0: give the evidence's text, a link or a document",
     ),
     (
         {**PAPER, "signatories": []},

@@ -105,13 +105,18 @@ def now(request: Request) -> dt.datetime:
 Now = Annotated[dt.datetime, Depends(now)]
 
 
+MAX_FORM_PART = 6 * 1024 * 1024
+
+
 async def form_csrf(request: Request) -> str | None:
     """The ``csrf_token`` field of a form post (read here: reading a body needs the event loop)."""
     if request.method in SAFE_METHODS or not request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         return None
-    value = (await request.form()).get("csrf_token")
+    # The first parse is cached for the handler, so its limits are every form's: a part may
+    # be a little over the 5 MB a maturity document may be, so that limit is said in words.
+    value = (await request.form(max_part_size=MAX_FORM_PART)).get("csrf_token")
     return value if isinstance(value, str) else None
 
 

@@ -15,6 +15,15 @@ agree; care-team roles read (``security/roles.py``). Every save, agreement and e
 is in the audit chain; refusals are audited by ``access.require``.
 
 The file format of ``careweave maturity export|import`` is :class:`AssessmentFile`.
+
+Attached documents (decision): kept **in the store** as a blob (``maturity_documents``),
+not in a directory, so they are in the same backups, transactions and access checks as
+the assessment that cites them, and a deployment has no second place to secure. Limits:
+at most 5 MB each (``MAX_DOCUMENT_BYTES``); only the types in ``DOCUMENT_TYPES`` (PDF,
+Word, Excel, PowerPoint, OpenDocument, PNG, JPEG, CSV, plain text), recognised by the
+file's extension *and* its first bytes (a renamed executable is refused). A document is
+never changed or deleted; it is cited from a rating's evidence by id, so earlier
+versions keep their documents. Uploads and downloads are audited.
 """
 
 from __future__ import annotations
@@ -29,7 +38,12 @@ from careweave.care.context import Ctx
 from careweave.maturity.matrices import Matrix
 from careweave.security import audit
 from careweave.security.errors import Conflict, Invalid, NotFound
-from careweave.store.models import MaturityAssessment, MaturityAssessmentVersion, User
+from careweave.store.models import (
+    MaturityAssessment,
+    MaturityAssessmentVersion,
+    MaturityDocument,
+    User,
+)
 
 FORMAT: Final = "careweave-maturity-assessment/1"
 DRAFT: Final = "draft"
@@ -41,15 +55,17 @@ class _M(BaseModel):
 
 
 class Evidence(_M):
-    """A piece of evidence: what it shows, and where it is (an http(s) link), or both."""
+    """A piece of evidence: what it shows, where it is (an http(s) link) and/or an attached
+    document (its id in ``maturity_documents``, see :func:`attach`)."""
 
     text: str = Field(default="", max_length=5000)
     link: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    document: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _something(self) -> Evidence:
-        if not self.text.strip() and not self.link:
-            raise ValueError("give the evidence's text or a link")
+        if not self.text.strip() and not self.link and self.document is None:
+            raise ValueError("give the evidence's text, a link or a document")
         return self
 
 
@@ -104,6 +120,16 @@ def check_ratings(matrix: Matrix, ratings: dict[str, Rating]) -> None:
                 f"ratings.{element_id}.stage: {r.stage!r} is not a stage of {matrix.id} "
                 f"({', '.join(stages)})"
             )
+
+
+def _stored(r: Rating) -> dict[str, Any]:
+    """A rating as a version keeps it (evidence without a document has no document key, as
+    before documents could be attached, so unchanged evidence compares equal)."""
+    out = r.model_dump(mode="json")
+    out["evidence"] = [
+        {k: v for k, v in e.items() if k != "document" or v is not None} for e in out["evidence"]
+    ]
+    return out
 
 
 def _find(ctx: Ctx, matrix_id: str, org_id: str, assessed_on: dt.date) -> MaturityAssessment | None:
@@ -206,7 +232,15 @@ def save(
         )
     if a is not None and a.status == AGREED:
         raise Conflict(f"assessment {a.id}: agreed, so final; assess again at a new date instead")
-    given = {k: r.model_dump(mode="json") for k, r in ratings.items()}
+    given = {k: _stored(r) for k, r in ratings.items()}
+    for element_id, r in ratings.items():
+        for i, e in enumerate(r.evidence):
+            doc = None if e.document is None else ctx.session.get(MaturityDocument, e.document)
+            if e.document is not None and (doc is None or a is None or doc.assessment_id != a.id):
+                raise Invalid(
+                    f"ratings.{element_id}.evidence[{i}].document: no document {e.document} "
+                    "attached to this assessment"
+                )
     if a is None:
         a = MaturityAssessment(
             matrix_id=matrix.id,
@@ -321,7 +355,12 @@ def describe(ctx: Ctx, a: MaturityAssessment, v: MaturityAssessmentVersion) -> d
         saved_by=saver.username if saver is not None else None,
         saved_at=v.saved_at,
     )
-    return doc.model_dump(mode="json")
+    out = doc.model_dump(mode="json")
+    for r in out["ratings"].values():
+        r["evidence"] = [
+            {k: x for k, x in e.items() if k != "document" or x is not None} for e in r["evidence"]
+        ]
+    return out
 
 
 def to_file(ctx: Ctx, assessment_id: int, version: int | None = None) -> dict[str, Any]:
@@ -353,3 +392,111 @@ def from_file(ctx: Ctx, matrix: Matrix, doc: AssessmentFile) -> MaturityAssessme
     if doc.status == AGREED:
         v = agree(ctx, v.assessment_id, doc.signatories, v.version)
     return v
+
+
+MAX_DOCUMENT_BYTES: Final = 5 * 1024 * 1024
+_ZIP = b"PK\x03\x04"
+#: extension -> (content type, what the first bytes must be; None: UTF-8 text)
+DOCUMENT_TYPES: Final[dict[str, tuple[str, bytes | None]]] = {
+    "pdf": ("application/pdf", b"%PDF-"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _ZIP),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _ZIP),
+    "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", _ZIP),
+    "odt": ("application/vnd.oasis.opendocument.text", _ZIP),
+    "ods": ("application/vnd.oasis.opendocument.spreadsheet", _ZIP),
+    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+    "jpg": ("image/jpeg", b"\xff\xd8\xff"),
+    "jpeg": ("image/jpeg", b"\xff\xd8\xff"),
+    "csv": ("text/csv", None),
+    "txt": ("text/plain", None),
+}
+
+
+def check_document(filename: str, data: bytes) -> tuple[str, str]:
+    """(clean file name, content type), or Invalid saying what is wrong in words."""
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9._ ()-]", "_", filename.replace("\\", "/").rsplit("/", 1)[-1])
+    name = name.strip(" .")[:200]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if not name or ext not in DOCUMENT_TYPES:
+        kinds = ", ".join(sorted(DOCUMENT_TYPES))
+        raise Invalid(f"document: the file must be one of these types: {kinds}")
+    if not data:
+        raise Invalid("document: the file is empty")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise Invalid("document: the file must be smaller than 5 MB")
+    content_type, magic = DOCUMENT_TYPES[ext]
+    if magic is not None and not data.startswith(magic):
+        raise Invalid(f"document: the file is not a real .{ext} file")
+    if magic is None:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid(f"document: a .{ext} file must be UTF-8 text") from None
+    return name, content_type
+
+
+def attach(
+    ctx: Ctx, assessment_id: int, element_id: str, matrix: Matrix, filename: str, data: bytes
+) -> MaturityDocument:
+    """Keep a document for an element of a draft assessment; audited. Cite it from a
+    rating's evidence (``Evidence(document=doc.id)``) in the next :func:`save`."""
+    import hashlib
+
+    ctx.require("maturity", "write")
+    a = _assessment(ctx, assessment_id)
+    if a.status == AGREED:
+        raise Conflict(f"assessment {a.id}: agreed, so final; assess again at a new date instead")
+    if matrix.element(element_id) is None:
+        raise Invalid(f"element: not an element of matrix {matrix.id}")
+    name, content_type = check_document(filename, data)
+    doc = MaturityDocument(
+        assessment_id=a.id,
+        element_id=element_id,
+        filename=name,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        uploaded_by=ctx.user.id,
+        uploaded_at=ctx.now,
+    )
+    ctx.session.add(doc)
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        actor=ctx.user.username,
+        action="write",
+        resource="maturity_document",
+        resource_id=doc.id,
+        detail=f"assessment {a.id} {element_id}: {name} ({len(data)} bytes)",
+        now=ctx.now,
+    )
+    return doc
+
+
+def document(ctx: Ctx, document_id: int) -> MaturityDocument:
+    """An attached document, to read (audited)."""
+    ctx.require("maturity", "read")
+    doc = ctx.session.get(MaturityDocument, document_id)
+    if doc is None:
+        raise NotFound(f"document: no maturity document {document_id}")
+    audit.record(
+        ctx.session,
+        actor=ctx.user.username,
+        action="read",
+        resource="maturity_document",
+        resource_id=doc.id,
+        now=ctx.now,
+    )
+    return doc
+
+
+def documents(ctx: Ctx, assessment_id: int) -> dict[int, MaturityDocument]:
+    """The assessment's documents by id (without reading their bytes into the page)."""
+    ctx.require("maturity", "read")
+    rows = ctx.session.execute(
+        select(MaturityDocument).where(MaturityDocument.assessment_id == assessment_id)
+    ).scalars()
+    return {d.id: d for d in rows}

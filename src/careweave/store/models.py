@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -601,3 +602,21 @@ class MaturityAssessmentVersion(Base):
     changes: Mapped[list[Any]] = mapped_column(default=list)
     saved_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     saved_at: Mapped[dt.datetime]
+
+
+class MaturityDocument(Base):
+    """A file attached to an assessment element's evidence, kept in the store (never
+    changed or deleted: versions that cite it keep working). Limits and accepted types are
+    in ``careweave.care.maturity`` (``DOCUMENT_TYPES``, ``MAX_DOCUMENT_BYTES``)."""
+
+    __tablename__ = "maturity_documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("maturity_assessments.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime]

@@ -342,7 +342,9 @@ PageDep = Annotated[Page, Depends(page)]
 
 async def form_data(request: Request) -> FormData:
     """The posted form, read in the event loop so page handlers can stay sync (off the loop)."""
-    return await request.form()
+    from careweave.api.deps import MAX_FORM_PART
+
+    return await request.form(max_part_size=MAX_FORM_PART)
 
 
 Form_ = Annotated[FormData, Depends(form_data)]

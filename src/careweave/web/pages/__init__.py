@@ -7,6 +7,7 @@ from careweave.web.pages import (
     incidents,
     intelligence,
     maturity,
+    maturity_edit,
     mdt,
     patient,
     population,
@@ -27,6 +28,7 @@ ROUTERS = (
     search.router,
     editing.router,
     mdt.router,
+    maturity_edit.router,  # before maturity: /maturity/new is not an assessment id
     maturity.router,
     referrals.router,
     incidents.router,

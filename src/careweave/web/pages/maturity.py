@@ -12,9 +12,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from careweave.api.deps import state
 from careweave.care import maturity
+from careweave.maturity.matrices import Matrix
 from careweave.security.errors import NotFound
+from careweave.security.roles import allowed
 from careweave.store.models import MaturityAssessment
 from careweave.web import maturity_evidence as ev
+from careweave.web import maturity_view as view
 from careweave.web import warehouse as wh
 from careweave.web.pages.patient import warehouse_path
 from careweave.web.render import PageDep
@@ -29,57 +32,44 @@ def assessments(p: PageDep) -> Response:
     matrices = state(p.request).matrices
     titles = {k: m.title for k, m in matrices.items()}
     return p.render(
-        "maturity_list.html", title="Maturity self-assessments", rows=rows, titles=titles
+        "maturity_list.html",
+        title="Maturity self-assessments",
+        rows=rows,
+        titles=titles,
+        can_edit=allowed(p.user.role, "maturity", "write"),
     )
 
 
-@router.get("/maturity/{assessment_id}", response_class=HTMLResponse)
-def assessment(p: PageDep, assessment_id: PathId) -> Response:
-    a, v = maturity.get(p.ctx, assessment_id)
-    m = state(p.request).matrices.get(a.matrix_id)
+def _matrix(p: PageDep, matrix_id: str) -> Matrix:
+    m = state(p.request).matrices.get(matrix_id)
     if m is None:
-        raise NotFound(f"matrix: {a.matrix_id!r} is not configured on this server")
+        raise NotFound(f"matrix: {matrix_id!r} is not configured on this server")
+    return m
+
+
+def assessment_view(
+    p: PageDep,
+    assessment_id: int,
+    errors: list[tuple[str, str]] | None = None,
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    """The grid page (also re-shown by a refused agreement, with its errors)."""
+    a, v = maturity.get(p.ctx, assessment_id)
+    m = _matrix(p, a.matrix_id)
     before = maturity.previous(p.ctx, a)
     with wh.connect(warehouse_path(p.request)) as con:
         scope, found = ev.for_assessment(p.ctx.session, con, a.matrix_id, a.org_id, p.ctx.now)
-    labels = {s.id: s.label for s in m.stages}
-    order = {s.id: i for i, s in enumerate(m.stages)}
-    dims: list[dict[str, Any]] = []
-    for d in m.dimensions:
-        rows = []
-        for e in d.elements:
-            now = (v.ratings.get(e.id) or {}).get("stage")
-            then = (before.ratings.get(e.id) or {}).get("stage") if before else None
-            if now and then and now != then:
-                change = "up" if order[now] > order[then] else "down"
-                change_text = f"{'Up' if change == 'up' else 'Down'} from {labels[then]}"
-            elif now and then:
-                change, change_text = "same", "No change"
-            else:
-                change, change_text = "none", "Not assessed before" if now else ""
-            rating = v.ratings.get(e.id) or {}
-            sug = found.get(e.id)
-            rows.append(
-                {
-                    "title": e.title,
-                    "stage": labels.get(now, "") if now else "Not rated",
-                    "stage_text": e.stages.get(now, "") if now else "",
-                    "change": change,
-                    "change_text": change_text,
-                    "narrative": rating.get("narrative", ""),
-                    "evidence": rating.get("evidence", []),
-                    "data": sug,
-                    "suggested": labels.get(sug.stage, "") if sug and sug.stage else "",
-                }
-            )
-        dims.append({"id": d.id, "title": d.title, "rows": rows})
+    saved = p.request.query_params.get("saved", "")
+    element = m.element(saved) if saved else None
     return p.render(
         "maturity_assessment.html",
+        status=status,
         title=f"{m.title}: {a.org_id}",
         a=a,
         v=v,
         matrix=m,
-        dims=dims,
+        dims=view.grid(m, v, before, found),
         scope=scope,
         before=before,
         before_on=(
@@ -87,4 +77,50 @@ def assessment(p: PageDep, assessment_id: PathId) -> Response:
             if before
             else None
         ),
+        can_edit=allowed(p.user.role, "maturity", "write") and a.status != maturity.AGREED,
+        docs=maturity.documents(p.ctx, a.id),
+        saved="agreed" if saved == "agreed" else (element.title if element else ""),
+        errors=errors or [],
+        form=form or {},
+    )
+
+
+@router.get("/maturity/{assessment_id}", response_class=HTMLResponse)
+def assessment(p: PageDep, assessment_id: PathId) -> Response:
+    return assessment_view(p, assessment_id)
+
+
+@router.get("/maturity/{assessment_id}/history", response_class=HTMLResponse)
+def history(p: PageDep, assessment_id: PathId) -> Response:
+    """The organisation's assessments on the matrix over time, and this one's versions."""
+    a, _ = maturity.get(p.ctx, assessment_id)
+    m = _matrix(p, a.matrix_id)
+    columns = view.history(p.ctx, a)
+    versions = maturity.versions(p.ctx, a.id)
+    return p.render(
+        "maturity_history.html",
+        title=f"History: {m.title}, {a.org_id}",
+        a=a,
+        matrix=m,
+        columns=columns,
+        dims=view.table(m, columns),
+        versions=versions,
+        savers=view.savers(p.ctx, versions),
+    )
+
+
+@router.get("/maturity/compare/{matrix_id}", response_class=HTMLResponse)
+def compare(
+    p: PageDep, matrix_id: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9.\-]{0,63}$")]
+) -> Response:
+    """Each organisation's latest agreed assessment on the matrix, side by side."""
+    p.ctx.require("maturity", "read")
+    m = _matrix(p, matrix_id)
+    columns = view.comparison(p.ctx, m.id)
+    return p.render(
+        "maturity_compare.html",
+        title=f"Compare: {m.title}",
+        matrix=m,
+        columns=columns,
+        dims=view.table(m, columns),
     )
