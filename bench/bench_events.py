@@ -7,9 +7,16 @@ bounded client loop. An event's notifications are committed in the same
 transaction as the event, so the time from the scheduled send to the 200 reply
 is the event -> notification latency. Prints p50/p95/p99 and the achieved rate.
 
-    .venv/bin/python bench/bench_events.py [--rate 100] [--seconds 20] [--db URL]
+The first responder (each person's rapid-response team member) has opted in to
+email for fall alarms, and the server sends through a real SMTP server (aiosmtpd)
+on 127.0.0.1 that this script runs: for each fall alarm the time from the
+scheduled send to the email's arrival in that inbox (the outbox drained by
+``serve``'s jobs thread, care/background.py) is the event -> responder's email
+latency, printed beside the store's.
 
-Target (issue 5): p99 < 1 s at 100 events/s.
+    .venv/bin/python bench/bench_events.py [--rate 100] [--seconds 20] [--db URL] [--workers N]
+
+Targets (issues 5 and 12): p99 < 1 s at 100 events/s, to the store and to the inbox.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from sqlalchemy import func, select
 from careweave.dataset.nhs_number import synthetic_numbers
 from careweave.security import auth
 from careweave.store.db import make_engine, session_factory, transaction, upgrade
-from careweave.store.models import CareTeamMember, Notification, Person
+from careweave.store.models import CareTeamMember, Notification, Person, StaffChannel
 
 TEAM = (
     "gp",
@@ -78,6 +85,18 @@ def populate(url: str, people: int) -> tuple[list[str], str]:
             s.flush()
             for j, role in enumerate(TEAM):
                 u = staff[(i + j * 4) % len(staff)]
+                if role == "rapid_response" and s.get(StaffChannel, u.id) is None:
+                    s.add(
+                        StaffChannel(
+                            user_id=u.id,
+                            email=f"{u.username}@responders.test",
+                            by_email=True,
+                            by_sms=False,
+                            kinds=["event:fall_alarm"],
+                            updated_at=now,
+                        )
+                    )
+                    s.flush()
                 s.add(
                     CareTeamMember(
                         nhs_number=nhs,
@@ -105,12 +124,30 @@ def body_for(i: int, numbers: list[str], t_event: dt.datetime) -> dict[str, obje
     return body
 
 
+class Inbox:
+    """The SMTP server's handler: when each fall alarm's email arrived, by event id."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[int, float] = {}
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        from email import message_from_bytes
+
+        msg = message_from_bytes(envelope.original_content)  # type: ignore[attr-defined]
+        event = msg.get("X-Careweave-Event")
+        if event is not None:
+            self.arrived.setdefault(int(event), time.monotonic())
+        return "250 OK"
+
+
 async def send_all(
     base: str, token: str, numbers: list[str], total: int, rate: float
-) -> tuple[list[float], list[int], float]:
-    """Open loop: event i is sent at start + i/rate whatever happened to earlier ones."""
+) -> tuple[list[float], list[int], float, dict[int, float]]:
+    """Open loop: event i is sent at start + i/rate whatever happened to earlier ones.
+    Also returns each fall alarm's event id with its scheduled (monotonic) send time."""
     latencies = [0.0] * total
     statuses = [0] * total
+    alarms: dict[int, float] = {}
     t_event = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     async with httpx.AsyncClient(
         base_url=base,
@@ -129,10 +166,12 @@ async def send_all(
                 r = await client.post("/events", json=body_for(i, numbers, t_event))
             statuses[i] = r.status_code
             latencies[i] = loop.time() - scheduled  # includes any queueing at the client
+            if r.status_code == 200 and KINDS[i % len(KINDS)] == "fall_alarm":
+                alarms[int(r.json()["id"])] = scheduled
 
         await asyncio.gather(*(send(i) for i in range(total)))
         elapsed = loop.time() - start
-    return latencies, statuses, elapsed
+    return latencies, statuses, elapsed, alarms
 
 
 def server_cpu(pid: int) -> float:
@@ -168,6 +207,12 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="cw-bench-")
     url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
     numbers, token = populate(url, args.people)
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    smtp_port = free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
     port = free_port()
     server = subprocess.Popen(
         [
@@ -182,7 +227,12 @@ def main() -> None:
             "--workers",
             str(args.workers),
         ],
-        env={**os.environ, "CAREWEAVE_PSEUDONYM_KEY": "bench-key-" + "x" * 32},
+        env={
+            **os.environ,
+            "CAREWEAVE_PSEUDONYM_KEY": "bench-key-" + "x" * 32,
+            "CAREWEAVE_SMTP_HOST": "127.0.0.1",
+            "CAREWEAVE_SMTP_PORT": str(smtp_port),
+        },
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -198,7 +248,12 @@ def main() -> None:
         total = int(args.rate * args.seconds)
         cpu_before = server_cpu(server.pid)
         client_before = time.process_time()
-        latencies, statuses, elapsed = asyncio.run(send_all(base, token, numbers, total, args.rate))
+        latencies, statuses, elapsed, alarms = asyncio.run(
+            send_all(base, token, numbers, total, args.rate)
+        )
+        deadline = time.monotonic() + 30  # let the outbox catch up before counting
+        while time.monotonic() < deadline and not set(alarms) <= set(inbox.arrived):
+            time.sleep(0.1)
         server_ms = (server_cpu(server.pid) - cpu_before) * 1000 / total
         client_ms = (time.process_time() - client_before) * 1000 / total
         ok = sum(1 for s in statuses if s == 200)
@@ -221,11 +276,24 @@ def main() -> None:
             f"p99 {q[98] * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms"
         )
         print(f"target p99 < 1000 ms: {'met' if q[98] < 1.0 and ok == total else 'NOT met'}")
+        mail = sorted(inbox.arrived[e] - t for e, t in alarms.items() if e in inbox.arrived)
+        if len(mail) >= 2:
+            m = statistics.quantiles(mail, n=100)
+            print(
+                f"fall alarm -> first responder's email in the SMTP inbox ({len(mail)} of "
+                f"{len(alarms)} arrived): p50 {m[49] * 1000:.0f} ms, p95 {m[94] * 1000:.0f} ms, "
+                f"p99 {m[98] * 1000:.0f} ms, max {mail[-1] * 1000:.0f} ms"
+            )
+            met = m[98] < 1.0 and len(mail) == len(alarms)
+            print(f"target p99 < 1000 ms to the inbox: {'met' if met else 'NOT met'}")
+        else:
+            print(f"fall alarm emails arrived: {len(mail)} of {len(alarms)}")
         print(f"CPU per event: server {server_ms:.1f} ms, bench client {client_ms:.1f} ms")
         print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:
         server.terminate()
         server.wait(10)
+        smtp.stop()
 
 
 if __name__ == "__main__":

@@ -62,8 +62,12 @@ def jobs_loop(settings: Settings) -> Loop:
     engine = make_engine(settings.db)
     upgrade(engine)  # before the jobs touch the store
     cfg = care_config.load(settings.config_dir)
-    jobs = [background.breach_job(cfg)]
-    return background.Loop(session_factory(engine), jobs)
+    sessions = session_factory(engine)
+    jobs = [background.breach_job(sessions, cfg)]
+    channels = settings.channels()
+    if channels.names():
+        jobs.append(background.outbox_job(sessions, channels, settings.outbox_every))
+    return background.Loop(jobs)
 
 
 def serve(settings: Settings) -> None:

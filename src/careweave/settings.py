@@ -15,12 +15,15 @@ object itself, pickled, see careweave.server).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from careweave.errors import InputError
+
+if TYPE_CHECKING:
+    from careweave.care.channels import Channels
 
 ENV_PREFIX = "CAREWEAVE_"
 # The store when none is configured: a SQLite file in the working directory.
@@ -61,6 +64,21 @@ class Settings(BaseSettings):
         False,
         description="Do not run the clock-driven jobs (alarm breach check, outbox) in serve.",
     )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for the outbox's email (none: email waits in the outbox)."
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")
+    smtp_from: str = Field("careweave@localhost", description="From address of outbox email.")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS with the SMTP server.")
+    smtp_username: str | None = Field(None, description="SMTP login name, if it needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    sms_gateway_url: str | None = Field(
+        None, description="SMS gateway URL the outbox POSTs to (none: SMS waits in the outbox)."
+    )
+    sms_gateway_token: SecretStr | None = Field(None, description="SMS gateway bearer token.")
+    outbox_every: float = Field(
+        0.2, gt=0, le=3600, description="Seconds between outbox drains in serve."
+    )
     synth_workers: int | None = Field(
         None, ge=1, le=64, description="Generator processes (default: one per core, at most 2)."
     )
@@ -83,6 +101,27 @@ class Settings(BaseSettings):
     @property
     def cookie_secure(self) -> bool:
         return not self.insecure_cookies
+
+    def channels(self) -> Channels:
+        """The outbox's email and SMS channels as configured (either may be absent)."""
+        from careweave.care.channels import Channels, EmailSender, HttpSmsGateway
+
+        email = None
+        if self.smtp_host:
+            password = self.smtp_password.get_secret_value() if self.smtp_password else None
+            email = EmailSender(
+                self.smtp_host,
+                self.smtp_port,
+                self.smtp_from,
+                self.smtp_starttls,
+                self.smtp_username,
+                password,
+            )
+        sms = None
+        if self.sms_gateway_url:
+            token = self.sms_gateway_token.get_secret_value() if self.sms_gateway_token else None
+            sms = HttpSmsGateway(self.sms_gateway_url, token)
+        return Channels(email, sms)
 
     def pseudonym_key_bytes(self) -> bytes | None:
         """The pseudonym key (file first), checked; None when none is configured."""

@@ -149,7 +149,7 @@ def test_late_alarm_is_flagged_on_read_and_by_the_clock_once(
     coordinator, _ = client_for("coordinator")
     assert 'id="late-alarms"' in coordinator.get("/app/").text
     engine = make_engine(demo_db)
-    loop = Loop(session_factory(engine), [breach_job(care_config.load(None))])
+    loop = Loop([breach_job(session_factory(engine), care_config.load(None))])
     loop.tick()
     loop.jobs[0].next_at = 0.0
     loop.tick()  # a second turn flags nothing new

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from careweave.care import incidents
+from careweave.care import incidents, outbox
+from careweave.care.channels import Channels
 from careweave.care.config import CareConfig
 from careweave.store.db import transaction
 
@@ -38,7 +39,7 @@ BREACH_EVERY = 60.0
 class Job:
     name: str
     every: float
-    run: Callable[[Session, dt.datetime], object]
+    run: Callable[[], object]
     next_at: float = 0.0
 
 
@@ -46,9 +47,7 @@ class Job:
 class Loop:
     """The clock-driven jobs over one store; ``start`` runs them in a daemon thread."""
 
-    sessions: sessionmaker[Session]
     jobs: list[Job]
-    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -60,8 +59,7 @@ class Loop:
                 continue
             job.next_at = mono + job.every
             try:
-                with transaction(self.sessions) as s:
-                    job.run(s, self.clock())
+                job.run()
             except Exception as e:  # a job must never stop the loop
                 log.warning("background job %s failed: %s", job.name, type(e).__name__)
 
@@ -81,9 +79,26 @@ class Loop:
             self._thread.join(timeout=5)
 
 
-def breach_job(config: CareConfig) -> Job:
-    return Job(
-        "incident breaches",
-        BREACH_EVERY,
-        lambda s, now: incidents.check_breaches(s, config, now, "serve"),
-    )
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def breach_job(
+    sessions: sessionmaker[Session],
+    config: CareConfig,
+    clock: Callable[[], dt.datetime] = _utcnow,
+) -> Job:
+    def run() -> None:
+        with transaction(sessions) as s:
+            incidents.check_breaches(s, config, clock(), "serve")
+
+    return Job("incident breaches", BREACH_EVERY, run)
+
+
+def outbox_job(
+    sessions: sessionmaker[Session],
+    channels: Channels,
+    every: float,
+    clock: Callable[[], dt.datetime] = _utcnow,
+) -> Job:
+    return Job("outbox", every, lambda: outbox.drain(sessions, channels, clock))

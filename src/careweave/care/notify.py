@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from careweave.care import outbox as _outbox  # noqa: F401  (queues email / SMS at flush)
 from careweave.care.context import Ctx
 from careweave.security import access
 from careweave.store.models import CareTeamMember, Episode, Notification, Task

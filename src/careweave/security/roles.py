@@ -65,6 +65,8 @@ PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
     ("referral", "read"): _CARE,
     ("referral", "write"): _CARE,
     ("referral", "check_breaches"): _LEADS | {ADMINISTRATOR},
+    ("contact", "read"): _CARE,
+    ("contact", "write"): _PROFESSIONAL,
     ("incident", "read"): _CARE,
     ("incident", "write"): _CARE,
     ("service", "read"): _CARE | {ANALYST, ADMINISTRATOR},

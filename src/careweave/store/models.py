@@ -620,3 +620,68 @@ class MaturityDocument(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime]
+
+
+# ---------------------------------------------------------------- contacts and external channels
+
+
+class Contact(Base):
+    """Someone in a person's life who is not a user (the daughter 150 miles away), with the
+    channels they consented to and what they consented to be told (care/contacts.py)."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    relationship: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    by_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    by_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What they agreed to be told about (care/contacts.TOPICS).
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class StaffChannel(Base):
+    """A user's opt-in to have some of their notifications sent by email and/or SMS."""
+
+    __tablename__ = "staff_channels"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    by_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    by_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The notification kinds sent out (care/outbox.STAFF_KINDS).
+    kinds: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[dt.datetime]
+
+
+class OutboxMessage(Base):
+    """An email or SMS waiting to go, being retried, or sent (care/outbox.py)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Sent with the message (SMS gateway Idempotency-Key, email Message-ID), so a retry
+    # of a message the far end already took is not delivered twice.
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    nhs_number: Mapped[str | None] = mapped_column(String(10))
+    event_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]

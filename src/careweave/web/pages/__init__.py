@@ -1,6 +1,7 @@
 """Page routers; ``ROUTERS`` is what careweave.web.app.install includes."""
 
 from careweave.web.pages import (
+    contacts,
     directory,
     editing,
     home,
@@ -33,6 +34,7 @@ ROUTERS = (
     referrals.router,
     incidents.router,
     relationships.router,
+    contacts.router,
     population.router,
     intelligence.router,
     directory.router,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from careweave.care import assessments, events, plans, register, relationships
+from careweave.care import assessments, contacts, events, plans, register, relationships
 from careweave.care.incidents import incident_text
 from careweave.care.wording import uk_date
 from careweave.security import access
@@ -110,6 +110,13 @@ def patient_context(
     out["charts"] = _telehealth_charts(p, nhs, readings)
     out["links"] = relationships.links(ctx, nhs) if allowed(role, "person", "read") else []
     out["link_kinds"] = relationships.RELATIONSHIPS
+    if allowed(role, "contact", "read"):
+        out["contacts"] = contacts.current(ctx, nhs, record=False)
+        out["can_edit_contacts"] = allowed(role, "contact", "write")
+        out["contact_relationships"], out["contact_topics"] = (
+            contacts.RELATIONSHIPS,
+            contacts.TOPICS,
+        )
     out["carer_alerts"] = relationships.open_carer_alerts(ctx.session, nhs)
     out["alerts"] = _alerts(out, person)
     return out

@@ -1,0 +1,340 @@
+"""The durable outbox: email and SMS to contacts and opted-in staff, sent after the commit.
+
+**What goes in.** Whenever notifications are stored (any writer: the listener
+``queue_external`` runs at flush, like the unowned-task rule in care/notify.py),
+in the same transaction, so a message exists exactly when its notification does:
+
+- for each recipient who opted in (``staff_channels``: email and/or SMS, and the
+  notification kinds they want out, by default the urgent ones ``STAFF_KINDS``), one
+  message per channel;
+- for each current contact of the person (care/contacts.py) who consented to be
+  told about the topic (``TOPIC_OF`` a kind: admission, discharge, fall alarm,
+  carer unavailable), one message per consented channel, once per event
+  (a deterministic idempotency key, checked before it is added).
+
+**Minimum personal data.** A message never carries a diagnosis, a name, an
+address, an NHS number or the notification's own sentence. Staff get the person's
+initials and what happened ("Careweave: fall alarm raised for M.J. Sign in to
+Careweave to see it."); contacts get "your relative" and what happened, because a
+text can be read on a locked phone by anyone. Death is never sent by text or email:
+someone from the care team tells the family.
+
+**How it drains.** ``drain`` claims due messages (one guarded UPDATE each, so two
+drainers never take the same message; a claim lapses after ``LEASE`` if the drainer
+dies), commits the claim, sends, and records each result in a second transaction:
+sent; or a transient failure retried with back-off (``backoff``: 5 s doubling to 15
+min, for ever: nothing is dropped while a gateway is down); or a permanent refusal
+(the address is refused) kept as ``failed`` for staff to correct. Every message
+keeps its idempotency key across retries (SMS ``Idempotency-Key`` header, email
+``Message-ID``), so one that reached the far end before a failure is not delivered
+twice. ``careweave serve`` drains every 0.2 s in its jobs thread
+(care/background.py); ``careweave outbox send`` drains once from a scheduler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from careweave.care.channels import ChannelError, Channels, Email, Permanent
+from careweave.store.db import transaction
+from careweave.store.models import Contact, Notification, OutboxMessage, Person, StaffChannel
+
+LEASE = dt.timedelta(seconds=60)
+BATCH = 100
+STAFF_KINDS = ("event:fall_alarm", "incident", "incident_breach", "carer_at_risk")
+# What staff are told happened, by notification kind (anything else: a new notification).
+STAFF_TEXT = {
+    "event:fall_alarm": "fall alarm raised",
+    "incident": "fall alarm incident updated",
+    "incident_breach": "fall alarm past the 2-hour standard",
+    "carer_at_risk": "carer may be unavailable",
+    "event:admission": "admitted to hospital",
+    "event:discharge": "discharged from hospital",
+    "event:ae_attendance": "attended A&E",
+    "referral": "referral updated",
+    "referral_breach": "referral past its response standard",
+    "care_plan": "care plan changed",
+}
+# The topics a contact can consent to, the notification kinds that raise each, and what
+# the message says.
+TOPIC_OF = {
+    "event:admission": "admission",
+    "event:discharge": "discharge",
+    "event:fall_alarm": "fall_alarm",
+    "carer_at_risk": "carer_at_risk",
+}
+CONTACT_TEXT = {
+    "admission": "your relative has been admitted to hospital. Their care team will keep "
+    "you informed.",
+    "discharge": "your relative has come home from hospital.",
+    "fall_alarm": "your relative's fall alarm was raised and a responder is on the way. "
+    "Their care team will contact you if they need you.",
+    "carer_at_risk": "your relative's carer may not be able to care for them today. Their "
+    "social worker has been asked to check they are safe.",
+}
+
+
+def initials(person: Person | None) -> str:
+    """'M.J.' from the given and family names; 'a person in your care' without them."""
+    if person is None or not (person.given_name or person.family_name):
+        return "a person in your care"
+    parts = [p for p in (person.given_name, person.family_name) if p]
+    return ".".join(p[0].upper() for p in parts) + "."
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before the next try after ``attempts`` failures: 5 s doubling, at most 15 min."""
+    return dt.timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 900))
+
+
+def _message(now: dt.datetime, key: str, **kw: Any) -> OutboxMessage:
+    return OutboxMessage(
+        idempotency_key=key,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        **kw,
+    )
+
+
+def _staff(session: Session, new: list[Notification]) -> list[OutboxMessage]:
+    ids = {n.recipient_user_id for n in new}
+    opted = {
+        c.user_id: c
+        for c in session.execute(
+            select(StaffChannel).where(
+                StaffChannel.user_id.in_(ids), or_(StaffChannel.by_email, StaffChannel.by_sms)
+            )
+        ).scalars()
+    }
+    wanted = [n for n in new if n.recipient_user_id in opted]
+    if not wanted:
+        return []
+    people = {
+        p.nhs_number: p
+        for p in session.execute(
+            select(Person).where(Person.nhs_number.in_({n.nhs_number for n in wanted}))
+        ).scalars()
+    }
+    out = []
+    for n in wanted:
+        c = opted[n.recipient_user_id]
+        if n.kind not in (c.kinds or STAFF_KINDS):
+            continue
+        what = STAFF_TEXT.get(n.kind, "a new notification")
+        who = initials(people.get(n.nhs_number or ""))
+        body = f"Careweave: {what} for {who.rstrip('.')}. Sign in to Careweave to see it."
+        for channel, address, on in (("email", c.email, c.by_email), ("sms", c.phone, c.by_sms)):
+            if on and address:
+                out.append(
+                    _message(
+                        n.created_at,
+                        f"u{n.recipient_user_id}-{uuid.uuid4().hex}",
+                        channel=channel,
+                        address=address,
+                        user_id=n.recipient_user_id,
+                        nhs_number=n.nhs_number,
+                        event_id=n.event_id,
+                        kind=n.kind,
+                        subject=f"Careweave: {what}",
+                        body=body,
+                    )
+                )
+    return out
+
+
+def _contacts(session: Session, new: list[Notification]) -> list[OutboxMessage]:
+    topical: dict[tuple[str, str, int | None], dt.datetime] = {}
+    for n in new:
+        if n.kind in TOPIC_OF and n.nhs_number:
+            topical.setdefault((n.nhs_number, TOPIC_OF[n.kind], n.event_id), n.created_at)
+    if not topical:
+        return []
+    contacts = list(
+        session.execute(
+            select(Contact).where(
+                Contact.nhs_number.in_({k[0] for k in topical}),
+                Contact.ended_at.is_(None),
+                or_(Contact.by_email, Contact.by_sms),
+            )
+        ).scalars()
+    )
+    candidates: list[OutboxMessage] = []
+    for (nhs, topic, event_id), at in topical.items():
+        for c in contacts:
+            if c.nhs_number != nhs or topic not in (c.topics or []):
+                continue
+            text = f"Careweave: {CONTACT_TEXT[topic]}"
+            for channel, address, on in (
+                ("email", c.email, c.by_email),
+                ("sms", c.phone, c.by_sms),
+            ):
+                if on and address:
+                    candidates.append(
+                        _message(
+                            at,
+                            f"c{c.id}-{topic}-e{event_id}-{channel}",
+                            channel=channel,
+                            address=address,
+                            contact_id=c.id,
+                            nhs_number=nhs,
+                            event_id=event_id,
+                            kind=topic,
+                            subject="Careweave: news about your relative",
+                            body=text,
+                        )
+                    )
+    if not candidates:
+        return []
+    pending: set[str] = session.info.setdefault("careweave_outbox_keys", set())
+    keys = [m.idempotency_key for m in candidates]
+    stored = set(
+        session.execute(
+            select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(keys))
+        ).scalars()
+    )
+    out = []
+    for m in candidates:
+        if m.idempotency_key not in stored and m.idempotency_key not in pending:
+            pending.add(m.idempotency_key)
+            out.append(m)
+    return out
+
+
+@event.listens_for(Session, "before_flush")
+def queue_external(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Queue the email / SMS that new notifications call for, in the same transaction."""
+    new = [o for o in session.new if isinstance(o, Notification)]
+    if not new:
+        return
+    with session.no_autoflush:
+        messages = _staff(session, new) + _contacts(session, new)
+    session.add_all(messages)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_keys(session: Session) -> None:
+    session.info.pop("careweave_outbox_keys", None)
+
+
+@dataclass
+class Drained:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    ids: list[int] = field(default_factory=list)
+
+
+def _claim(session: Session, now: dt.datetime, channels: list[str], limit: int) -> list[Any]:
+    due = session.execute(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.channel.in_(channels),
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).scalars()
+    claimed = []
+    for mid in list(due):
+        r = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == mid,
+                OutboxMessage.status == "pending",
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .values(claimed_until=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if r.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(mid)
+    if not claimed:
+        return []
+    return list(
+        session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.idempotency_key,
+                OutboxMessage.channel,
+                OutboxMessage.address,
+                OutboxMessage.subject,
+                OutboxMessage.body,
+                OutboxMessage.event_id,
+            ).where(OutboxMessage.id.in_(claimed))
+        ).tuples()
+    )
+
+
+def _send(rows: list[Any], channels: Channels) -> dict[int, ChannelError | None]:
+    results: dict[int, ChannelError | None] = {}
+    emails = [r for r in rows if r[2] == "email"]
+    if emails and channels.email is not None:
+        batch = [Email(r[1], r[3], r[4], r[5], r[6]) for r in emails]
+        for r, res in zip(emails, channels.email.send_batch(batch), strict=True):
+            results[r[0]] = res
+    for r in rows:
+        if r[2] == "sms" and channels.sms is not None:
+            try:
+                channels.sms.send(r[3], r[5], r[1])
+                results[r[0]] = None
+            except ChannelError as e:
+                results[r[0]] = e
+    return results
+
+
+def drain(
+    sessions: sessionmaker[Session],
+    channels: Channels,
+    clock: Callable[[], dt.datetime],
+    limit: int = BATCH,
+) -> Drained:
+    """Send what is due on the configured channels, once (see the module doc)."""
+    out = Drained()
+    names = channels.names()
+    if not names:
+        return out
+    with transaction(sessions) as s:
+        rows = _claim(s, clock(), names, limit)
+    if not rows:
+        return out
+    results = _send(rows, channels)
+    done = clock()
+    with transaction(sessions) as s:
+        for mid, err in results.items():
+            m = s.get(OutboxMessage, mid)
+            assert m is not None
+            m.claimed_until = None
+            m.attempts += 1
+            if err is None:
+                m.status, m.sent_at, m.last_error = "sent", done, None
+                out.sent += 1
+                out.ids.append(mid)
+            elif isinstance(err, Permanent):
+                m.status, m.last_error = "failed", str(err)[:200]
+                out.failed += 1
+            else:
+                m.next_attempt_at, m.last_error = done + backoff(m.attempts), str(err)[:200]
+                out.retried += 1
+    return out
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """Messages by (channel, status): what ``careweave outbox status`` prints."""
+    rows = session.execute(
+        select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(
+            OutboxMessage.channel, OutboxMessage.status
+        )
+    ).tuples()
+    return {(c, s): n for c, s, n in rows}
