@@ -11,13 +11,21 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from careweave.cli.main import main
 from careweave.measures.results import RUNS_TABLE, write
 from careweave.security import auth
 from careweave.store.db import make_engine, session_factory, transaction, upgrade
-from careweave.store.models import Assessment, BreakGlass, Objection, Organisation, Person
+from careweave.store.models import (
+    Assessment,
+    AuditEntry,
+    BreakGlass,
+    Objection,
+    Organisation,
+    Person,
+)
 from careweave.web import maturity_evidence as ev
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
@@ -363,3 +371,104 @@ def test_the_grid_page_and_the_cli_show_the_evidence(
     assert out["elements"]["needs-assessment"]["suggested_stage"] == "b"
     assert out["elements"]["needs-assessment"]["rated_stage"] == "b"
     assert out["scope"] == "North (LOC1)"
+
+
+def test_the_assessment_as_a_pdf(world: Any, tmp_path: Path) -> None:
+    """The page's PDF download and `careweave maturity export --pdf`, read back as text: the
+    stage chosen, the change, the evidence and the data's figures (suppressed as on the page)."""
+    import io
+
+    import pypdf
+    from fastapi.testclient import TestClient
+    from web_helpers import sign_in
+
+    from careweave.care import config, maturity
+    from careweave.care.context import Ctx
+    from careweave.maturity.matrices import get_matrix
+    from careweave.server import build_app
+    from careweave.settings import Settings
+    from careweave.store.models import User
+
+    url, sessions, warehouse = world
+    nine = get_matrix("integration-nine-areas")
+    with transaction(sessions) as s:
+        user = auth.create_user(
+            s,
+            username="pdfcomm",
+            display_name="P",
+            role="analyst",
+            now=NOW,
+            password="Pa55word-long!",
+        )
+        ctx = Ctx(session=s, user=user, now=NOW, config=config.load())
+        first = maturity.Rating(stage="small-start")
+        v = maturity.save(ctx, nine, "LOC1", dt.date(2025, 11, 1), {"spend-included": first}, None)
+        maturity.agree(
+            ctx,
+            v.assessment_id,
+            [maturity.Signatory(name="Chair", role="Board", signed_on=dt.date(2025, 11, 2))],
+            v.version,
+        )
+        now = maturity.Rating(
+            stage="implementing",
+            narrative="Acute and primary care linked",
+            evidence=[
+                maturity.Evidence(text="Data sharing agreement", link="https://example.org/dsa")
+            ],
+        )
+        aid = maturity.save(
+            ctx, nine, "LOC1", NOW.date(), {"spend-included": now}, None
+        ).assessment_id
+    app = build_app(
+        Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="p" * 32)
+    )
+    client = TestClient(app)
+    sign_in(client, "pdfcomm", "Pa55word-long!")
+    r = client.get(f"/app/maturity/{aid}/pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert (
+        f"careweave-maturity-integration-nine-areas-LOC1-{NOW.date()}-v1.pdf"
+        in r.headers["content-disposition"]
+    )
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages)
+    flat = " ".join(text.split())
+    assert "LOC1: maturity self-assessment" in flat
+    assert "Draft (version 1)" in flat and "agreed assessment of 1 November 2025" in flat
+    assert "Up from Small start" in flat and "Acute and primary care linked" in flat
+    # the link may break across lines in the narrow column
+    assert "Data sharing agreement https://" in flat and "example.org/dsa" in flat
+    assert (
+        "Suggests Implementing" in flat and "2 of the six settings are in the linked data" in flat
+    )
+    assert "Page 1 of" in flat and f"self-assessment {aid}, version 1 (draft)" in flat
+    out = tmp_path / "a.pdf"
+    assert (
+        main(
+            [
+                "maturity",
+                "export",
+                str(aid),
+                "--as",
+                "pdfcomm",
+                "--db",
+                url,
+                "--pdf",
+                "-o",
+                str(out),
+                "--warehouse",
+                str(warehouse),
+            ]
+        )
+        == 0
+    )
+    cli_text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(out).pages).split())
+    assert "Suggests Implementing" in cli_text and "Up from Small start" in cli_text
+    assert main(["maturity", "export", str(aid), "--as", "pdfcomm", "--db", url, "--pdf"]) == 2
+    with sessions() as s:
+        exports = s.execute(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "export", AuditEntry.detail == "pdf")
+        ).scalar_one()
+        assert exports == 2
+        assert s.execute(select(User).where(User.username == "pdfcomm")).scalar_one()

@@ -151,13 +151,31 @@ def export_cmd(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
     ] = None,
+    as_pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf",
+            help="Write the assessment as a PDF (the grid with the evidence from the data); "
+            "needs --output.",
+        ),
+    ] = False,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--warehouse", help="With --pdf: DuckDB warehouse (default $CAREWEAVE_WAREHOUSE)."
+        ),
+    ] = None,
     db: Db = None,
+    matrix_dir_flag: MatrixDir = None,
 ) -> None:
-    """Write an assessment in the file format `import` reads (audited)."""
+    """Write an assessment in the file format `import` reads, or as a PDF (audited)."""
     import orjson
 
     from careweave.care.maturity import to_file
 
+    if as_pdf:
+        _export_pdf(assessment_id, as_user, version, output, warehouse, db, matrix_dir_flag)
+        return
     with _acting(db, as_user) as ctx:
         doc = to_file(ctx, assessment_id, version)
     text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
@@ -166,6 +184,37 @@ def export_cmd(
     else:
         output.write_text(text + "\n", encoding="utf-8")
         typer.echo(f"assessment {assessment_id} version {doc['version']} written to {output}")
+
+
+def _export_pdf(
+    assessment_id: int,
+    as_user: str,
+    version: int | None,
+    output: Path | None,
+    warehouse: Path | None,
+    db: str | None,
+    matrix_dir_flag: Path | None,
+) -> None:
+    from careweave import pdf
+    from careweave.care import maturity
+    from careweave.errors import InputError
+    from careweave.maturity.matrices import get_matrix
+    from careweave.settings import Settings
+    from careweave.web import maturity_report
+    from careweave.web import warehouse as wh
+
+    if output is None:
+        raise InputError("--output: give the PDF file to write (a PDF is not printed)")
+    path = Settings.load(warehouse=warehouse).warehouse
+    with _acting(db, as_user) as ctx:
+        a, v = maturity.get(ctx, assessment_id, version)
+        m = get_matrix(a.matrix_id, matrix_dir(matrix_dir_flag))
+        with wh.connect(path) as con:
+            _, html, footer = maturity_report.build(ctx, assessment_id, m, con, version)
+        title = maturity_report.title(m, a.org_id, a.assessed_on)
+        number = v.version
+    pdf.write_pdf(html, output, title=title, footer=footer, css=maturity_report.REPORT_CSS)
+    typer.echo(f"assessment {assessment_id} version {number} written to {output} (PDF)")
 
 
 @maturity_app.command("show")

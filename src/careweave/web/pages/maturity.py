@@ -124,3 +124,19 @@ def compare(
         columns=columns,
         dims=view.table(m, columns),
     )
+
+
+@router.get("/maturity/{assessment_id}/pdf")
+def assessment_pdf(p: PageDep, assessment_id: PathId) -> Response:
+    """The assessment as a PDF download (web/maturity_report.py; the export is audited)."""
+    from careweave.web import maturity_report
+
+    a, _ = maturity.get(p.ctx, assessment_id)
+    m = _matrix(p, a.matrix_id)
+    with wh.connect(warehouse_path(p.request)) as con:
+        name, data = maturity_report.render(p.ctx, assessment_id, m, con)
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
