@@ -18,6 +18,7 @@ from careweave.dataset.registers import load_registers
 from careweave.errors import InputError
 from careweave.profile import profile_dataset_dir, profile_warehouse
 from careweave.synth import generate
+from risk.helpers import make_table
 
 STABLE_KEYS = {
     "people",
@@ -80,7 +81,7 @@ def _spell(i: int, nhs: str, adm: D, dis: D | None, dest: str = "home") -> dict[
     }
 
 
-def test_definitions_on_hand_made_data(tmp_path: Path) -> None:
+def _hand_made(tmp_path: Path) -> list[str]:
     start, end = D(2021, 1, 1), D(2021, 12, 31)
     _empty_dataset(tmp_path, start, end)
     # ten people aged 80 at the start (75-84 band); one dies in the year
@@ -135,6 +136,29 @@ def test_definitions_on_hand_made_data(tmp_path: Path) -> None:
         T.PRIMARY_CARE_EVENTS,
         pa.Table.from_pylist(events, schema=T.PRIMARY_CARE_EVENTS.arrow_schema),
     )
+    # costed activity of other kinds: A&E, outpatients (one missed), weekly home care
+    more = {
+        "ae_attendances": [{"nhs_number": nhs[2], "attendance_date": D(2021, 4, 1)}],
+        "outpatient_appointments": [
+            {"nhs_number": nhs[3], "appointment_date": D(2021, 5, 1)},
+            {"nhs_number": nhs[3], "appointment_date": D(2021, 6, 1), "outcome": "did_not_attend"},
+        ],
+        "social_care_services": [
+            {
+                "nhs_number": nhs[4],
+                "start_date": D(2020, 11, 1),
+                "end_date": D(2021, 3, 1),
+                "weekly_hours": 7.0,
+            }
+        ],
+    }
+    for name, rows_ in more.items():
+        write_table(tmp_path, T.BY_NAME[name], make_table(name, rows_))
+    return nhs
+
+
+def test_definitions_on_hand_made_data(tmp_path: Path) -> None:
+    _hand_made(tmp_path)
     prof = profile_dataset_dir(tmp_path)
     assert prof.keys() >= STABLE_KEYS
     assert prof["people"] == 10
@@ -144,17 +168,27 @@ def test_definitions_on_hand_made_data(tmp_path: Path) -> None:
     assert prof["reablement_home_91d_rate"] == pytest.approx(3 / 4, abs=1e-6)
     assert prof["death_rate"] == pytest.approx(1 / 10, abs=1e-6)
     assert prof["share_people_with_emergency_admission"] == pytest.approx(3 / 10, abs=1e-6)
-    # 4 admissions over 9 full person-years + 181 days of the one who died
-    expo = 9 + (D(2021, 7, 1) - D(2021, 1, 1)).days / 365.25 + 1 / 365.25
-    assert prof["emergency_admissions_per_1000"] == pytest.approx(1000 * 4 / expo, rel=1e-3)
+    # 4 admissions over 9 people's 365 days + 181 days of the one who died (1 January to
+    # 30 June: the day of death is the first day out of the population)
+    expo = (9 * 365 + 181) / 365.25
+    assert prof["emergency_admissions_per_1000"] == pytest.approx(1000 * 4 / expo, abs=1e-3)
     assert prof["emergency_admissions_per_1000_by_age"]["75+"] == pytest.approx(
-        1000 * 4 / expo, rel=1e-3
+        1000 * 4 / expo, abs=1e-3
     )
     assert prof["emergency_admissions_per_1000_by_age"]["0-17"] == 0.0
+    assert prof["outpatient_dna_rate"] == pytest.approx(1 / 2)
+    assert prof["activity_per_1000"]["ae_attendances"] == pytest.approx(1000 / expo, abs=1e-3)
     # top 5% of 10 people = 1 person (ceil) holds 2 of 4 admissions
     assert prof["top5pct_share_of_emergency_admissions"] == pytest.approx(0.5)
     for key in ("top1pct_share_of_cost", "top20pct_share_of_cost"):
         assert 0 <= prof[key] <= 1
+
+
+@pytest.mark.spark
+def test_the_profile_is_the_same_on_spark(tmp_path: Path) -> None:
+    """Every figure comes from Ibis definitions and measures, so Spark gives the same profile."""
+    _hand_made(tmp_path)
+    assert profile_dataset_dir(tmp_path, engine="spark") == profile_dataset_dir(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -248,24 +282,37 @@ def test_unreadable_table_is_an_input_error(synth_dir: Path, tmp_path: Path) -> 
         profile_dataset_dir(d)
 
 
-def test_periods_from_29_february(tmp_path: Path) -> None:
-    from careweave.profile.engine import periods
+def test_window_is_whole_years_counted_back_from_the_last_whole_month(tmp_path: Path) -> None:
+    from careweave.profile.figures import Window
 
-    assert periods(D(2020, 2, 29), D(2022, 2, 27)) == [
-        (D(2020, 2, 29), D(2021, 2, 27)),
-        (D(2021, 2, 28), D(2022, 2, 27)),
+    # 29 Feb 2020 .. 27 Feb 2022: whole months March 2020 .. January 2022; one whole year back
+    # from January 2022 (February 2021 .. January 2022), the 11 months before it left out
+    w = Window.of_span(D(2020, 2, 29), D(2022, 2, 27))
+    assert (w.months.first, w.end, w.years) == (D(2021, 2, 1), D(2022, 1, 31), 1)
+    w = Window.of_span(D(2019, 1, 1), D(2021, 12, 31))
+    assert w.windows() == [
+        (D(2018, 12, 31), D(2019, 12, 31)),
+        (D(2019, 12, 31), D(2020, 12, 31)),
+        (D(2020, 12, 31), D(2021, 12, 31)),
     ]
-    assert periods(D(2021, 1, 1), D(2021, 6, 30)) == [(D(2021, 1, 1), D(2021, 6, 30))]
+    # a span shorter than a year is one short year
+    w = Window.of_span(D(2021, 1, 1), D(2021, 6, 30))
+    assert (w.months.n, w.years) == (6, 1)
+    with pytest.raises(InputError, match="no whole calendar month"):
+        Window.of_span(D(2021, 1, 5), D(2021, 1, 30))
     _empty_dataset(tmp_path, D(2020, 2, 29), D(2022, 2, 27))
     rows: list[dict[str, object]] = [{"nhs_number": "9990000026", "date_of_birth": D(1950, 1, 1)}]
     write_table(tmp_path, T.PEOPLE, _people(rows))
-    spells = [_spell(1, "9990000026", D(2021, 2, 27), D(2021, 2, 28))]
+    spells = [
+        _spell(1, "9990000026", D(2021, 1, 27), D(2021, 1, 28)),  # before the year: left out
+        _spell(2, "9990000026", D(2021, 2, 27), D(2021, 2, 28)),
+    ]
     write_table(
         tmp_path,
         T.HOSPITAL_SPELLS,
         pa.Table.from_pylist(spells, schema=T.HOSPITAL_SPELLS.arrow_schema),
     )
     prof = profile_dataset_dir(tmp_path)
-    assert prof["span"]["years"] == 2
-    # one admission in the first year, none in the second: 1,000 and 0 per 1,000 -> 500
-    assert prof["emergency_admissions_per_1000"] == pytest.approx(500, rel=0.01)
+    assert prof["span"] == {"start": "2021-02-01", "end": "2022-01-31", "years": 1}
+    # one admission in 365 person-days
+    assert prof["emergency_admissions_per_1000"] == pytest.approx(365250 / 365, abs=1e-3)

@@ -53,6 +53,7 @@ def _spell(who: str, adm: D, dis: D | None, **kw: Any) -> dict[str, Any]:
 
 OLD = {"date_of_birth": D(1950, 1, 1)}  # 73 all year
 YOUNG = {"date_of_birth": D(1990, 6, 1)}  # 32-33
+MH = {"service": "community_mental_health_team", "mode": "face_to_face"}
 
 SPECS = [
     Spec(
@@ -510,6 +511,76 @@ SPECS = [
         },
         (250 + 45 + 180 * 14 / 7) / Y,
         250 + 45 + 180 * 14 / 7,
+        Y,
+    ),
+    Spec(
+        "outpatient attendances per 1,000 (missed and cancelled ones not counted)",
+        "outpatient_attendances_per_1000",
+        {"A": {}},
+        {
+            "outpatient_appointments": [
+                {"nhs_number": "A", "appointment_date": D(2023, 2, 1)},
+                {"nhs_number": "A", "appointment_date": D(2023, 3, 1), "outcome": "did_not_attend"},
+                {"nhs_number": "A", "appointment_date": D(2023, 4, 1), "outcome": "cancelled"},
+            ]
+        },
+        1000 / Y,
+        1,
+        Y,
+    ),
+    Spec(
+        "primary care contacts per 1,000 (one before the interval not counted)",
+        "primary_care_contacts_per_1000",
+        {"A": {}, "B": {}},
+        {
+            "primary_care_contacts": [
+                {"nhs_number": "A", "contact_date": D(2023, 3, 1)},
+                {"nhs_number": "B", "contact_date": D(2023, 5, 1), "mode": "home_visit"},
+                {"nhs_number": "B", "contact_date": D(2022, 12, 31)},
+            ]
+        },
+        2000 / (2 * Y),
+        2,
+        2 * Y,
+    ),
+    Spec(
+        "community contacts per 1,000",
+        "community_contacts_per_1000",
+        {"A": {}},
+        {
+            "community_contacts": [
+                {"nhs_number": "A", "contact_date": D(2023, m, 1)} for m in (1, 6)
+            ]
+        },
+        2000 / Y,
+        2,
+        Y,
+    ),
+    Spec(
+        "mental health contacts per 1,000 (none after death)",
+        "mental_health_contacts_per_1000",
+        {"A": {"date_of_death": D(2023, 7, 1)}},
+        {
+            "mental_health_contacts": [
+                {"nhs_number": "A", "contact_date": D(2023, m, 1), **MH} for m in (3, 8)
+            ]
+        },
+        1000 / (181 / 365.25),
+        1,
+        181 / 365.25,
+    ),
+    Spec(
+        "bed days per 1,000: any spell, merged where a person's spells overlap",
+        "bed_days_per_1000",
+        {"A": {}},
+        {
+            "hospital_spells": [
+                _spell("A", D(2023, 3, 1), D(2023, 3, 11), admission_method="elective"),
+                _spell("A", D(2023, 3, 6), D(2023, 3, 16)),
+            ]
+        },
+        1000 * 15 / Y,
+        15,
         Y,
     ),
     Spec(

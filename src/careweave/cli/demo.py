@@ -11,7 +11,9 @@ locality, practice and age band, into ``population_measures``) and prints the
 whole board's last 12 months. Finally it syncs the people index into the
 operational store (a SQLite file beside the warehouse), creates one demo user
 per role and the Mr & Mrs Jones scenario, prints the users, and serves the web
-workbench on localhost until interrupted (``--no-serve`` stops before that). Re-running reuses the dataset when
+workbench on localhost until interrupted (``--no-serve`` stops before that). It does
+not run ``careweave extract``: its store is made after the measures and holds only the
+scenario, dated after the synthetic span (docs/loading.md). Re-running reuses the dataset when
 its parameters are unchanged; the reload is then a no-op (loads are
 idempotent), which the output shows.
 """

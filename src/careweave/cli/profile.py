@@ -24,6 +24,7 @@ def profile(
     tariff: Annotated[
         Path | None, typer.Option("--tariff", help="Tariff override file (TOML).")
     ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb or spark.")] = "duckdb",
 ) -> None:
     """People, prevalence, activity, concentration, readmission, reablement and deaths."""
     import orjson
@@ -33,10 +34,10 @@ def profile(
     if (directory is None) == (warehouse is None):
         raise InputError("profile: give either a dataset DIR or --warehouse PATH")
     if warehouse is not None:
-        result = profile_warehouse(warehouse, tariff)
+        result = profile_warehouse(warehouse, tariff, engine)
     else:
         assert directory is not None
-        result = profile_dataset_dir(directory, tariff)
+        result = profile_dataset_dir(directory, tariff, engine)
     if as_json:
         typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     else:

@@ -1,11 +1,10 @@
 """Person-level definitions, each written once as Ibis, shared by every analytics user.
 
-``careweave.risk`` (features and segments) and ``careweave.measures`` (the KPI
-catalogue) import these, so "registered", "age", "on the diabetes register",
-"an emergency spell", "a 30-day readmission", "bed days" and "the cost of an
-activity" mean one thing in both. (The data profile, ``careweave.profile``, is
-still its own DuckDB SQL; rebuilding it on the measures is outstanding.) The same expressions
-run on every engine (:mod:`careweave.warehouse.engines`: DuckDB and Spark).
+``careweave.risk`` (features and segments), ``careweave.measures`` (the KPI
+catalogue) and ``careweave.profile`` (the data profile, on top of the measures)
+import these, so "registered", "age", "on the diabetes register", "an emergency
+spell", "a 30-day readmission", "bed days" and "the cost of an activity" mean
+one thing in all three. The same expressions run on every engine (:mod:`careweave.warehouse.engines`: DuckDB and Spark).
 
 Why a package of its own rather than ``careweave.measures.definitions``: risk
 imports these definitions and the measures engine reads risk's outputs

@@ -271,6 +271,38 @@ def outpatient_dnas(ctx: Context) -> Any:
     return _one(o, o.appointment_date)
 
 
+@_source("outpatient_attendances", "events", "outpatient_appointments")
+def outpatient_attendances(ctx: Context) -> Any:
+    """Outpatient appointments with outcome 'attended'."""
+    o = ctx.engine.table("outpatient_appointments")
+    o = o.filter(o.outcome == "attended")
+    return _one(o, o.appointment_date)
+
+
+# --- primary care, community and mental health -----------------------------------------------
+def _contacts(ctx: Context, table: str) -> Any:
+    c = ctx.engine.table(table)
+    return _one(c, c.contact_date)
+
+
+@_source("primary_care_contacts", "events", "primary_care_contacts")
+def primary_care_contacts(ctx: Context) -> Any:
+    """Contacts with general practice staff (any role, any mode), on the day of the contact."""
+    return _contacts(ctx, "primary_care_contacts")
+
+
+@_source("community_contacts", "events", "community_contacts")
+def community_contacts(ctx: Context) -> Any:
+    """Contacts with community health services, on the day of the contact."""
+    return _contacts(ctx, "community_contacts")
+
+
+@_source("mental_health_contacts", "events", "mental_health_contacts")
+def mental_health_contacts(ctx: Context) -> Any:
+    """Contacts with secondary mental health services, on the day of the contact."""
+    return _contacts(ctx, "mental_health_contacts")
+
+
 # --- social care -----------------------------------------------------------------------------
 @_source("permanent_care_home_admissions", "events", "care_placements")
 def permanent_admissions(ctx: Context) -> Any:
