@@ -266,6 +266,8 @@ def test_cli_json_and_errors(
     (tmp_path / "nomanifest").mkdir()
     assert main(["profile", str(tmp_path / "nomanifest")]) == 2
     assert "manifest" in capsys.readouterr().err
+    assert main(["profile", str(synth_dir), "--engine", "nope"]) == 2
+    assert "--engine" in capsys.readouterr().err
     assert main(["profile", "--warehouse", str(tmp_path / "nope.duckdb")]) == 2
     bad = tmp_path / "bad.duckdb"
     bad.write_text("not a database")
