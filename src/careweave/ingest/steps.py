@@ -321,13 +321,20 @@ def supersede_corrections(run: TableLoad) -> int:
 
 def insert_rows(run: TableLoad) -> int:
     """Step 7: insert every row neither refused nor unchanged (new rows and
-    corrections), tagged with the batch; returns how many."""
+    corrections), tagged with the batch; returns how many.
+
+    A person's table is written in NHS-number order, so each of DuckDB's row groups
+    (and its min/max zone map) covers a narrow range of people: the workbench reads one
+    person's rows (the patient page's timeline and shared record) by skipping every
+    other row group instead of scanning the table (docs/web.md, Performance)."""
     columns = run.table.column_names
     column_list = ", ".join(quote(c) for c in columns)
+    person = run.table.person_column
+    order = f" ORDER BY t.{quote(person)}" if person is not None and person in columns else ""
     inserted = run.con.execute(
         f"INSERT INTO main.{run.name} ({column_list}, {BATCH_COLUMN}) "
         f"SELECT {', '.join(f't.{quote(c)}' for c in columns)}, ? FROM {run.good()} "
-        "ANTI JOIN _cw_same AS s ON s._row = t._row",
+        f"ANTI JOIN _cw_same AS s ON s._row = t._row{order}",
         [run.batch_id],
     ).fetchone()
     return int(inserted[0]) if inserted else 0

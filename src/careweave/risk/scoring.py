@@ -121,7 +121,10 @@ def write_risk_scores(warehouse: Path, table: pa.Table, as_of: dt.date) -> None:
         con.execute("DELETE FROM risk_scores WHERE as_of = ?", [as_of])
         con.register("_new_scores", table)
         names = ", ".join(f'"{c.name}"' for c in RISK_SCORES.columns)
-        con.execute(f"INSERT INTO risk_scores ({names}) SELECT {names} FROM _new_scores")
+        # In NHS-number order: the patient page reads one person's history by zone map.
+        con.execute(
+            f"INSERT INTO risk_scores ({names}) SELECT {names} FROM _new_scores ORDER BY nhs_number"
+        )
         con.unregister("_new_scores")
         con.execute("COMMIT")
     except Exception:

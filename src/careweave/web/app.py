@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from careweave.security.errors import DomainError
 from careweave.web.errors import domain_message, validation_message
 from careweave.web.render import render_error
+from careweave.web.warehouse import Reader
 
 STATIC = Path(__file__).parent / "static"
 PREFIX = "/app"
@@ -34,10 +35,14 @@ log = logging.getLogger(__name__)
 
 
 def warm_up(app: FastAPI) -> None:
-    """Compile every template and fill the worklist's caches (segments, organisations),
-    so the first users after a start do not pay for them: at 1,000,000 people the segment
-    list alone is a half-second scan, and 20 first requests at once took over a second.
-    A failure is logged (no personal data) and never stops the server."""
+    """Compile every template and fill the caches of the worklist (segments,
+    organisations) and the population pages (the pyramid, segment counts, and from the
+    warehouse its tables, movement and spend), so the first users after a start do not
+    pay for them: at 1,000,000 people the segment list alone is a half-second scan, and
+    20 first requests at once took over a second. A failure is logged (no personal data)
+    and never stops the server."""
+    from careweave.web import population
+    from careweave.web import warehouse as wh
     from careweave.web.pages.worklist import segment_options
     from careweave.web.render import env
     from careweave.web.worklist_query import organisations
@@ -48,6 +53,16 @@ def warm_up(app: FastAPI) -> None:
         with app.state.careweave.sessions() as session:
             organisations(session)
             segment_options(session)
+            for by in ("locality", "cluster", "practice"):
+                population.pyramid(session, by)
+            population.segment_counts(session)
+        reader: Reader | None = app.state.careweave_warehouse_reader
+        if reader is not None:
+            with reader.cursor() as con:
+                if con is not None:
+                    wh.tables(con)
+                    wh.movement(con)
+                    wh.segment_spend(con)
     except Exception as e:  # warming is an optimisation only
         log.warning("workbench warm-up skipped: %s", type(e).__name__)
 
@@ -61,6 +76,9 @@ def _warm_on_startup(app: FastAPI) -> None:
         await run_in_threadpool(warm_up, app)
         async with inner(a) as state:
             yield state
+        reader: Reader | None = getattr(app.state, "careweave_warehouse_reader", None)
+        if reader is not None:
+            reader.close()  # let go of the warehouse file at shutdown
 
     app.router.lifespan_context = lifespan
 
@@ -87,6 +105,9 @@ def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
         raise RuntimeError("the web workbench is already installed on this app")
     app.state.careweave_web = True
     app.state.careweave_warehouse = Path(warehouse) if warehouse is not None else None
+    app.state.careweave_warehouse_reader = (
+        Reader(Path(warehouse)) if warehouse is not None else None
+    )
     _warm_on_startup(app)
 
     json_domain = app.exception_handlers.get(DomainError)

@@ -3,21 +3,38 @@
 The operational store holds only the people index and live events, so the
 patient page reads the person's history across primary care, hospital,
 community, mental health, social care and telehealth from the DuckDB
-warehouse, opened read-only per request (the warehouse path comes from
-``install(app, warehouse=...)``, from the settings' ``warehouse``). Tables the
-warehouse lacks are skipped. Commissioner pages read aggregates from here.
+warehouse (the path comes from ``install(app, warehouse=...)``, from the
+settings' ``warehouse``). Tables the warehouse lacks are skipped. Commissioner
+pages read aggregates from here.
+
+The server reads through one :class:`Reader` per warehouse file: a single
+read-only DuckDB database shared by every request (each gets its own cursor),
+opened on first use and closed once no request has used it for
+``IDLE_SECONDS``, so a ``careweave load`` or ``stratify`` (which needs the file
+to itself) can run between bursts of use. Opening the file costs about 100 ms
+and empties DuckDB's cache, which the per-request connection it replaces paid
+on every patient page. What depends only on the warehouse's contents (its
+tables, movement between levels, spend by segment) is kept per file version
+(inode, size, modification time) and recomputed when the file changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import math
+import os
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from careweave.dataset.descriptions import label
+from careweave.web.cache import TtlCache
+
+T = TypeVar("T")
+IDLE_SECONDS = 2.0
 
 # Warehouse telehealth measure names -> the care rules' measure names.
 MEASURES = {
@@ -108,7 +125,8 @@ ACTIVITY = (
 
 @contextmanager
 def connect(path: Path | None) -> Iterator[Any]:
-    """A read-only DuckDB connection, or None when no warehouse is configured or present."""
+    """A read-only DuckDB connection of its own, or None when no warehouse is configured
+    or present (for one-off readers; the server's pages use :class:`Reader`)."""
     if path is None or not path.is_file():
         yield None
         return
@@ -127,10 +145,140 @@ def connect(path: Path | None) -> Iterator[Any]:
         con.close()
 
 
+def version(path: Path) -> tuple[int, ...] | None:
+    """The file's identity and state (inode, size, mtime, and its WAL's), None if absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    try:
+        wal = os.stat(f"{path}.wal")
+        tail: tuple[int, ...] = (wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        tail = ()
+    return (st.st_ino, st.st_size, st.st_mtime_ns, *tail)
+
+
+class Cursor:
+    """A request's cursor on the shared warehouse database, with the version's memo."""
+
+    def __init__(self, cur: Any, memo: Callable[[Any, Callable[[], Any]], Any]) -> None:
+        self._cur = cur
+        self._memo = memo
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        return self._cur.execute(sql) if params is None else self._cur.execute(sql, params)
+
+    def memo(self, key: Any, make: Callable[[], T]) -> T:
+        """``make()`` computed once per warehouse version and ``key``."""
+        result: T = self._memo(key, make)
+        return result
+
+
+def memo(con: Any, key: Any, make: Callable[[], T]) -> T:
+    """``make()`` kept for the warehouse version when ``con`` is a :class:`Cursor`;
+    computed afresh on a plain connection."""
+    keep = getattr(con, "memo", None)
+    return keep(key, make) if keep is not None else make()
+
+
+class Reader:
+    """One read-only DuckDB database per warehouse file, shared by the server's threads.
+
+    ``cursor()`` yields a :class:`Cursor` (or None when the file is absent or not a
+    warehouse). The database is opened on first use, reopened when the file has
+    changed and nobody is reading, and closed ``idle`` seconds after the last reader
+    has finished (see the module docstring)."""
+
+    def __init__(self, path: Path, idle: float = IDLE_SECONDS) -> None:
+        self.path = path
+        self.idle = idle
+        self._lock = threading.Lock()
+        self._con: Any = None
+        self._version: tuple[int, ...] | None = None
+        self._readers = 0
+        self._timer: threading.Timer | None = None
+        self._memo = TtlCache(math.inf)
+
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor | None]:
+        con = self._acquire()
+        if con is None:
+            yield None
+            return
+        try:
+            cur = con.cursor()
+            try:
+                yield Cursor(cur, self._memo_get)
+            finally:
+                cur.close()
+        finally:
+            self._release()
+
+    def _memo_get(self, key: Any, make: Callable[[], Any]) -> Any:
+        return self._memo.get((self._version, key), make)
+
+    def _acquire(self) -> Any:
+        import duckdb
+
+        from careweave import duck
+
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            now = version(self.path)
+            if self._con is not None and now != self._version and self._readers == 0:
+                self._close()
+            if self._con is None:
+                if now is None:
+                    return None
+                try:
+                    self._con = duck.connect(self.path, read_only=True)
+                except duckdb.Error:
+                    return None
+                if now != self._version:
+                    self._memo.clear()
+                self._version = now
+            self._readers += 1
+            return self._con
+
+    def _release(self) -> None:
+        with self._lock:
+            self._readers -= 1
+            if self._readers == 0 and self._con is not None:
+                self._timer = threading.Timer(self.idle, self._close_if_idle)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            if self._readers == 0:
+                self._close()
+
+    def _close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def close(self) -> None:
+        """Close the database now (server shutdown); a later ``cursor()`` reopens it."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._readers == 0:
+                self._close()
+
+
 def tables(con: Any) -> set[str]:
-    return {
-        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    }
+    return memo(
+        con,
+        "tables",
+        lambda: {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        },
+    )
 
 
 def timeline(con: Any, nhs_number: str, since: dt.date) -> list[Item]:
@@ -186,6 +334,11 @@ def risk_history(con: Any, nhs_number: str) -> list[dict[str, Any]]:
 
 
 def latest_dates(con: Any) -> list[dt.date]:
+    """The two latest score dates, newest first (kept per warehouse version)."""
+    return memo(con, "latest_dates", lambda: _latest_dates(con))
+
+
+def _latest_dates(con: Any) -> list[dt.date]:
     if "risk_scores" not in tables(con):
         return []
     return [
@@ -197,7 +350,12 @@ def latest_dates(con: Any) -> list[dt.date]:
 
 
 def movement(con: Any) -> tuple[dt.date, dt.date, dict[tuple[int, int], int]] | None:
-    """Level transitions between the two latest score dates, or None with fewer than two."""
+    """Level transitions between the two latest score dates, or None with fewer than two
+    (kept per warehouse version)."""
+    return memo(con, "movement", lambda: _movement(con))
+
+
+def _movement(con: Any) -> tuple[dt.date, dt.date, dict[tuple[int, int], int]] | None:
     dates = latest_dates(con)
     if len(dates) < 2:
         return None
@@ -225,7 +383,12 @@ def segment_spend(con: Any) -> SegmentSpend | None:
     ``careweave stratify`` keeps each person's spend and the tariff's identity with the
     scores, so nothing is recomputed here (and the tariff is the one stratify used).
     None when there are no scores, or the latest were written before spend was kept.
+    Kept per warehouse version.
     """
+    return memo(con, "segment_spend", lambda: _segment_spend(con))
+
+
+def _segment_spend(con: Any) -> SegmentSpend | None:
     dates = latest_dates(con)
     if not dates:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -57,6 +58,13 @@ def warehouse_path(request: Request) -> FsPath | None:
     return p
 
 
+def warehouse(request: Request) -> AbstractContextManager[Any]:
+    """A cursor on the app's shared warehouse reader (``web.warehouse.Reader``), or None
+    when no warehouse is attached or the file is absent."""
+    reader: wh.Reader | None = getattr(request.app.state, "careweave_warehouse_reader", None)
+    return reader.cursor() if reader is not None else nullcontext(None)
+
+
 def _event_text(e: Event) -> str:
     kind = e.type.replace("_", " ")
     if e.type == "telehealth_reading":
@@ -96,7 +104,7 @@ def patient_context(
     readings = _store_readings(evs, today)
     history: list[dict[str, Any]] = []
     out["record"] = None
-    with wh.connect(warehouse_path(p.request)) as con:
+    with warehouse(p.request) as con:
         out["warehouse"] = con is not None
         if con is not None:
             items += wh.timeline(con, nhs, since)

@@ -11,7 +11,7 @@ from careweave.measures.disclosure import THRESHOLD, count, share
 from careweave.security import audit
 from careweave.web import charts, population
 from careweave.web import warehouse as wh
-from careweave.web.pages.patient import warehouse_path
+from careweave.web.pages.patient import warehouse
 from careweave.web.render import PageDep
 
 router = APIRouter(prefix="/app")
@@ -75,7 +75,7 @@ def segments(request: Request, p: PageDep) -> Response:
     p.ctx.require("pseudonymised", "read")
     counts = population.segment_counts(p.ctx.session)
     found: wh.SegmentSpend | None = None
-    with wh.connect(warehouse_path(request)) as con:
+    with warehouse(request) as con:
         if con is not None:
             found = wh.segment_spend(con)
     spend = found.by_segment if found is not None else None
@@ -114,7 +114,7 @@ def segments(request: Request, p: PageDep) -> Response:
 def movement(request: Request, p: PageDep) -> Response:
     p.ctx.require("pseudonymised", "read")
     result = None
-    with wh.connect(warehouse_path(request)) as con:
+    with warehouse(request) as con:
         if con is not None:
             result = wh.movement(con)
     context: dict[str, Any] = {"title": "Movement between levels", "result": None}
