@@ -145,3 +145,27 @@ def test_only_control_centre_and_rapid_response_staff_move_it(sqlite_world: Worl
     assert move(w, "analyst", inc, "dispatched").status_code == 403
     r = move(w, "control", inc, "dispatched", responder_user_id=w.ids["dn"])
     assert r.status_code == 422, "the responder must be on the responder service's staff"
+
+
+def test_commissioners_count_incidents_by_month_and_outcome(sqlite_world: World) -> None:
+    w = sqlite_world
+    inc = setup(w)
+    inc = move(w, "control", inc, "dispatched").json()
+    w.clock.advance(minutes=150)
+    inc = move(w, "rr", inc, "arrived").json()
+    move(w, "rr", inc, "closed", outcome="conveyed_to_hospital")
+    w.event(MRS_JONES, "fall_alarm", w.clock.now)  # a second, still open
+    assert w.get("control", "/analytics/incidents").status_code == 403
+    r = w.get("analyst", "/analytics/incidents")
+    assert r.status_code == 200, r.text
+    rows = {x["outcome"]: x for x in r.json()}
+    assert rows["conveyed_to_hospital"] == {
+        "month": "2026-11",
+        "outcome": "conveyed_to_hospital",
+        "incidents": 1,
+        "arrived_within_standard": 0,
+        "breached": 1,
+        "median_minutes_to_arrival": 150,
+    }
+    assert rows["open"]["incidents"] == 1 and rows["open"]["median_minutes_to_arrival"] is None
+    assert MRS_JONES not in r.text

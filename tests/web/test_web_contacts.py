@@ -22,7 +22,7 @@ def test_coordinator_keeps_the_daughter_informed(demo_db: str, client_for: Clien
     mrs, _, _ = joneses(demo_db)
     cc, csrf = client_for("coordinator")
     record = cc.get(f"/app/people/{mrs}")
-    assert "Family and friends to keep informed (0)" in record.text
+    assert "Family and friends to keep informed (1)" in record.text  # the demo's daughter
     assert f"/app/people/{mrs}/contacts/new" in record.text
     form = {
         "csrf_token": csrf,
@@ -37,11 +37,13 @@ def test_coordinator_keeps_the_daughter_informed(demo_db: str, client_for: Clien
     assert '<a href="#phone">Enter a UK mobile number, like 07700 900123</a>' in bad.text
     assert 'value="Siân Jones"' in bad.text  # what was typed is kept
     r = cc.post(f"/app/people/{mrs}/contacts/new", data={**form, "phone": "07700 900123"})
-    assert r.status_code == 200 and "Family and friends to keep informed (1)" in r.text
+    assert r.status_code == 200 and "Family and friends to keep informed (2)" in r.text
     assert "Agreed to be told by text to +447700900123" in r.text
     assert "admitted to hospital; a fall alarm" in r.text
     with session_factory(make_engine(demo_db))() as s:
-        c = s.execute(select(Contact).where(Contact.nhs_number == mrs)).scalar_one()
+        c = s.execute(
+            select(Contact).where(Contact.nhs_number == mrs, Contact.name == "Siân Jones")
+        ).scalar_one()
         cid, version = c.id, c.version
     page = cc.get(f"/app/people/{mrs}/contacts/{cid}")
     assert page.status_code == 200 and 'name="version" value="1"' in page.text

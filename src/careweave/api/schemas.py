@@ -585,3 +585,12 @@ class StaffChannelOut(Out):
     by_email: bool
     by_sms: bool
     kinds: list[str]
+
+
+class IncidentCountOut(BaseModel):
+    month: str
+    outcome: str
+    incidents: int
+    arrived_within_standard: int
+    breached: int
+    median_minutes_to_arrival: float | None

@@ -413,3 +413,33 @@ def incident_text(inc: Incident) -> str:
     if inc.breached:
         text += " (outside the 2-hour standard)"
     return text
+
+
+def counts(session: Session) -> list[dict[str, Any]]:
+    """Alarm incidents for commissioners, by month of the alarm (UK) and outcome (``open``
+    while not closed): how many, how many reached within the 2-hour standard, how many
+    past it, and the median minutes from alarm to arrival. Counts only, no person."""
+    from statistics import median
+
+    from careweave.care.wording import UK
+
+    groups: dict[tuple[str, str], list[Incident]] = {}
+    for inc in session.execute(select(Incident).order_by(Incident.alarm_at)).scalars():
+        month = inc.alarm_at.astimezone(UK).strftime("%Y-%m")
+        groups.setdefault((month, inc.outcome or "open"), []).append(inc)
+    out = []
+    for (month, outcome), rows in sorted(groups.items()):
+        mins = [m for m in (i.minutes_to_arrival for i in rows) if m is not None]
+        out.append(
+            {
+                "month": month,
+                "outcome": outcome,
+                "incidents": len(rows),
+                "arrived_within_standard": sum(
+                    1 for i in rows if i.arrived_at is not None and not i.breached
+                ),
+                "breached": sum(1 for i in rows if i.breached),
+                "median_minutes_to_arrival": median(mins) if mins else None,
+            }
+        )
+    return out

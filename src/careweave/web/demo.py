@@ -214,6 +214,7 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
         Ctx(session=s, user=users["social.worker"], now=now, config=cfg), mrs.nhs_number
     )
     _telehealth_readings(s, cfg, now, mrs.nhs_number)
+    _daughter(ctx, mrs.nhs_number, mr.nhs_number)
     if locality:
         seed_maturity(
             Ctx(session=s, user=users["commissioner"], now=now, config=cfg), locality, now.date()
@@ -376,6 +377,27 @@ def _telehealth_readings(
             {"measure": "glucose", "value": value, "unit": "mmol/L"},
             external_id=f"demo-glucose-{nhs}-{i}",
             source="telehealth hub (demo)",
+        )
+
+
+def _daughter(ctx: Ctx, *nhs_numbers: str) -> None:
+    """Their daughter, 150 miles away and not a user: told by text of an admission, a fall
+    alarm or her mother's being unable to care (care/contacts.py), on each parent's record."""
+    from careweave.care import contacts
+
+    for nhs in nhs_numbers:
+        contacts.add(
+            ctx,
+            nhs,
+            contacts.ContactIn(
+                "Siân Jones (daughter, Bristol)",
+                "daughter",
+                "sian.jones@example.org",
+                "07700 900123",
+                by_email=False,
+                by_sms=True,
+                topics=["admission", "fall_alarm", "carer_at_risk"],
+            ),
         )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from careweave.api.deps import Context
 from careweave.api.routers.people import Nhs, PathId
-from careweave.api.schemas import IncidentMoveIn, IncidentOut
+from careweave.api.schemas import IncidentCountOut, IncidentMoveIn, IncidentOut
 from careweave.care import incidents
 from careweave.store.models import Incident
 
@@ -58,3 +58,11 @@ def person_incidents(nhs_number: Nhs, ctx: Context) -> list[IncidentOut]:
         select(Incident).where(Incident.nhs_number == nhs_number).order_by(Incident.id)
     ).scalars()
     return [_out(i) for i in rows]
+
+
+@router.get("/analytics/incidents", response_model=list[IncidentCountOut], tags=["analytics"])
+def incident_counts(ctx: Context) -> list[IncidentCountOut]:
+    """Alarm incidents by month and outcome against the 2-hour standard; counts only
+    (commissioners: the same permission as the other analytics)."""
+    ctx.require("pseudonymised", "read")
+    return [IncidentCountOut(**row) for row in incidents.counts(ctx.session)]
