@@ -1,4 +1,4 @@
-"""The KPI dashboard and funnel pages in Chromium at desktop and phone width, with axe."""
+"""The KPI dashboard, funnel and benchmarking pages in Chromium at desktop and phone width, with axe."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 PAGES = [
     "/app/population/kpis",
     "/app/population/kpis?area=practice:DEMO-GP1&from=2025-01&to=2025-08",
-    f"/app/population/funnel?kpi={DNA}&by=practice",
+    f"/app/population/benchmark?kpi={DNA}&by=practice&unit=GP4",
+    f"/app/population/funnel?kpi={DNA}&by=practice&overdispersion=additive",
+    f"/app/population/funnel?kpi={DNA}&by=practice",  # last: its outliers are checked below
 ]
 
 
@@ -87,7 +89,7 @@ def test_commissioner_walks_the_dashboard_and_funnel(browser: Any, server: str, 
             assert charts.count() >= 1, path
             assert charts.first.locator("title").count() == 1
             assert charts.first.locator("desc").count() == 1
-            if "kpis" in path:
+            if "kpis" in path or "benchmark" in path:
                 page.locator("details summary").first.click()  # open a data table
             check(page, f"intelligence-{i}-{width}")
         assert (

@@ -85,6 +85,13 @@ def test_practice_pack_suppresses_small_counts(warehouse: Path, tmp_path: Path) 
     assert "12.5%" not in gp6  # its 5 of 40
     gp4 = " ".join(_report(warehouse, tmp_path / "gp4.pdf", "practice", "GP4").split())
     assert re.search(r"Outpatient did-not-attend rate 21\.0% \S+ \S+ to \S+ Above", gp4)
+    # benchmarking: first of the 5 shown practices, in the highest quarter (lower is better)
+    assert re.search(
+        r"Outpatient did-not-attend rate 21\.0% 1 of 5 10\.2% \(10\.0% to 11\.\d%\) "
+        r"Highest quarter: worse than the median",
+        gp4,
+    ), gp4
+    assert "No peers: no age and deprivation profile for this practice" in gp4
 
 
 @pytest.mark.parametrize(

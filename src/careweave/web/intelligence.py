@@ -58,6 +58,8 @@ IMPROVEMENT: dict[str, Improvement] = {
     "neither": "neutral",
 }
 GROUPS = ("locality", "practice")
+#: Units the benchmarking page compares (clusters too: they are measured).
+BENCH_GROUPS = ("practice", "cluster", "locality")
 MAX_ENTRIES = 4096
 _CACHE = TtlCache(math.inf)
 _VERSIONS: dict[str, tuple[int, int]] = {}
@@ -114,13 +116,15 @@ def months(con: Any) -> list[dt.date]:
     return [r[0] for r in rows]
 
 
-def group_values(con: Any) -> dict[str, list[str]]:
-    """The localities and practices measured (their codes), by dimension."""
+def group_values(con: Any, groups: tuple[str, ...] = GROUPS) -> dict[str, list[str]]:
+    """The units measured (their codes) of each dimension in ``groups``."""
+    marks = ", ".join("?" for _ in groups)
     rows = con.execute(
         f"SELECT DISTINCT group_by, group_value FROM {TABLE} "
-        "WHERE group_by IN ('locality', 'practice') ORDER BY 1, 2"
+        f"WHERE group_by IN ({marks}) ORDER BY 1, 2",
+        list(groups),
     ).fetchall()
-    out: dict[str, list[str]] = {g: [] for g in GROUPS}
+    out: dict[str, list[str]] = {g: [] for g in groups}
     for by, value in rows:
         if value != "unknown":
             out[by].append(str(value))
@@ -245,10 +249,26 @@ def funnels(
 ) -> dict[str, Funnel]:
     """:func:`funnel_of` for several KPIs in one query: each KPI over its latest rolling
     12 months ending on or before ``until`` (any, when None)."""
-    if not kpis:
+    safe = latest_rolling(con, [k.name for k in kpis], group_by, until)
+    if safe.empty:
         return {}
-    names = [k.name for k in kpis]
-    marks = ", ".join("?" for _ in names)
+    out: dict[str, Funnel] = {}
+    for kpi in kpis:
+        part = safe[safe["measure"] == kpi.name]
+        if part.empty:
+            continue
+        out[kpi.name] = _funnel(kpi, group_by, part, overdispersion)
+    return out
+
+
+def latest_rolling(
+    con: Any, measures: list[str], group_by: str, until: dt.date | None = None
+) -> pd.DataFrame:
+    """Each measure's rows for every unit of ``group_by`` over its latest rolling 12
+    months ending on or before ``until``, after disclosure control (one query)."""
+    if not measures:
+        return pd.DataFrame()
+    marks = ", ".join("?" for _ in measures)
     frame = con.execute(
         f"WITH latest AS (SELECT measure, max(interval_end) AS e FROM {TABLE} "
         f"WHERE interval = 'rolling_12_months' AND group_by = ? AND measure IN ({marks}) "
@@ -258,18 +278,11 @@ def funnels(
         "ON t.measure = l.measure AND t.interval_end = l.e "
         "WHERE t.interval = 'rolling_12_months' AND t.group_by = ? "
         "AND t.group_value <> 'unknown' ORDER BY t.measure, t.group_value",
-        [group_by, *names, until or dt.date.max, group_by],
+        [group_by, *measures, until or dt.date.max, group_by],
     ).df()
     if frame.empty:
-        return {}
-    safe = _safe(frame)
-    out: dict[str, Funnel] = {}
-    for kpi in kpis:
-        part = safe[safe["measure"] == kpi.name]
-        if part.empty:
-            continue
-        out[kpi.name] = _funnel(kpi, group_by, part, overdispersion)
-    return out
+        return frame
+    return _safe(frame)
 
 
 def _funnel(kpi: Kpi, group_by: str, safe: pd.DataFrame, overdispersion: str) -> Funnel:

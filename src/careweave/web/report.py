@@ -9,7 +9,10 @@ pages and turned into A4 pages by :mod:`careweave.pdf` (WeasyPrint). It holds:
 2. **the KPIs as SPC charts** (every catalogue KPI with data for the area, monthly
    over the period, as on the dashboard) with a summary table of the latest
    month, mean, process limits, variation and assurance;
-3. **funnel position**: for a locality or practice, where it sits against its
+3. **benchmarking** (a locality or practice): every KPI against the board's
+   median and quartiles and the median of its peers of similar age and
+   deprivation profile (web/benchmark.py);
+4. **funnel position**: for a locality or practice, where it sits against its
    peers for every KPI a funnel can show (value, board value, 99.8% limits,
    inside / above / below) over the latest rolling 12 months ending in the
    period; for the board, the outlying practices and localities by KPI.
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +129,8 @@ class Pack:
     positions: list[dict[str, Any]]  # locality/practice: this unit per funnel KPI
     outliers: list[dict[str, Any]]  # board: outlying units per funnel KPI
     funnel_end: dt.date | None
+    benchmark: list[Any] = field(default_factory=list)  # benchmark.ProfileRow per KPI
+    peers: list[str] = field(default_factory=list)
 
 
 def _pyramid(session: Session, by: str, value: str) -> tuple[list[tuple[str, Cell]], Cell] | None:
@@ -209,7 +214,19 @@ def build(
                     "fmt": _fmt(f.kpi),
                 }
             )
+    bench_rows: list[Any] = []
+    peer_units: list[str] = []
+    if by != "all":
+        from careweave.web import benchmark
+
+        today = (now or dt.datetime.now(dt.UTC)).date()
+        peer_units = benchmark.peers(benchmark.profiles(con, by, today), value)
+        bench_rows = benchmark.unit_profile(
+            benchmark.benches(con, by, until=month_end(hi)), value, peer_units
+        )
     return Pack(
+        benchmark=bench_rows,
+        peers=peer_units,
         area_by=by,
         area_value=value,
         area_name=area_name,

@@ -268,3 +268,93 @@ def _funnel(
         out.append(_marker(kind, x(u.denominator), y(u.value)))
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def bench_chart(
+    chart_id: str,
+    title: str,
+    units: list[tuple[str, float]],
+    median: float,
+    q1: float,
+    q3: float,
+    names: dict[str, str],
+    fmt: str,
+    highlight: str | None = None,
+    peers: frozenset[str] = frozenset(),
+) -> Markup:
+    """Ranked bars (highest first) with the median (solid) and quartiles (dashed), in
+    the style of seed 001's exhibits; the highlighted unit is dark and labelled, its
+    peers hatched, so neither is told by colour alone."""
+    width, height = W, 260
+    left, right, top, bottom = 60, 70, 14, 30
+    vmax = max([v for _, v in units] + [q3, median]) * 1.08 or 1.0
+    n = max(len(units), 1)
+    step = (width - left - right) / n
+
+    def y(v: float) -> float:
+        return _scale(v, 0.0, vmax, height - bottom, top)
+
+    me = names.get(highlight, highlight) if highlight else None
+    rank = next((i + 1 for i, (u, _) in enumerate(units) if u == highlight), None)
+    desc = (
+        f"{len(units)} units ranked from highest to lowest; median {fmt.format(median)}, "
+        f"quartiles {fmt.format(q1)} to {fmt.format(q3)}"
+        + (
+            f"; {me} is {rank} of {len(units)} at {fmt.format(units[rank - 1][1])}"
+            if me and rank
+            else ""
+        )
+        + (f"; {len(peers)} peers hatched" if peers else "")
+        + "."
+    )
+    out = [
+        f'<svg class="cw-chart cw-bench" id="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+        '<defs><pattern id="' + chart_id + '-hatch" width="4" height="4" '
+        'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        '<rect width="4" height="4" fill="#aed0ee"/><line x1="0" y1="0" x2="0" y2="4" '
+        'stroke="#005eb8" stroke-width="2"/></pattern></defs>',
+        f'<line class="cw-axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}"/>',
+        f'<line class="cw-axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" '
+        f'y2="{height - bottom}"/>',
+    ]
+    gap = min(1.0, step * 0.2)
+    for i, (unit, v) in enumerate(units):
+        x0 = left + i * step + gap / 2
+        cls = (
+            "cw-bench-self"
+            if unit == highlight
+            else "cw-bench-peer"
+            if unit in peers
+            else "cw-bench-other"
+        )
+        fill = f' fill="url(#{chart_id}-hatch)"' if cls == "cw-bench-peer" else ""
+        out.append(
+            f'<rect class="{cls}"{fill} x="{x0:.1f}" y="{y(v):.1f}" width="{max(step - gap, 0.5):.1f}" '
+            f'height="{max(y(0) - y(v), 0):.1f}"/>'
+        )
+        if unit == highlight:
+            out.append(
+                f'<text x="{x0 + step / 2:.1f}" y="{max(y(v) - 4, top + 10):.1f}" '
+                f'text-anchor="middle">{escape(str(me))}</text>'
+            )
+    for v, cls, label in (
+        (median, "cw-spc-mean", "Median"),
+        (q1, "cw-spc-limit", "Q1"),
+        (q3, "cw-spc-limit", "Q3"),
+    ):
+        out.append(
+            f'<line class="{cls}" x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+        )
+        out.append(f'<text x="{width - right + 4}" y="{y(v) + 5:.1f}">{label}</text>')
+    for v in (0.0, vmax / 1.08):
+        out.append(
+            f'<text x="{left - 4}" y="{y(v) + 5:.1f}" text-anchor="end">{fmt.format(v)}</text>'
+        )
+    out.append(f'<text x="{left}" y="{height - 8}">Highest</text>')
+    out.append(f'<text x="{width - right}" y="{height - 8}" text-anchor="end">Lowest</text>')
+    out.append("</svg>")
+    return Markup("".join(out))

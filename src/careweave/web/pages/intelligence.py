@@ -303,3 +303,83 @@ def report_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _bench_view(path: Path, by: str, today: dt.date) -> dict[str, Any]:
+    """Every benchmarked KPI across ``by``'s units and their profiles (cached by the caller)."""
+    from careweave.web import benchmark
+
+    with wh.connect(path) as con:
+        if con is None:
+            return {"benches": {}, "profiles": {}, "known": []}
+        return {
+            "benches": benchmark.benches(con, by),
+            "profiles": benchmark.profiles(con, by, today),
+            "known": intel.group_values(con, intel.BENCH_GROUPS)[by],
+        }
+
+
+@router.get("/population/benchmark", response_class=HTMLResponse)
+def benchmark_page(
+    p: PageDep,
+    kpi: Annotated[str | None, Query(max_length=80)] = None,
+    by: Annotated[str, Query(pattern="^(practice|cluster|locality)$")] = "practice",
+    unit: Annotated[str | None, Query(max_length=80)] = None,
+) -> Response:
+    """Benchmarking (web/benchmark.py): a KPI across units as ranked bars with the board's
+    median and quartiles; with a unit, its every KPI against the board and its peers."""
+    from careweave.web import benchmark
+
+    p.ctx.require("pseudonymised", "read")
+    choices = benchmark.benchmark_kpis()
+    chosen = choices[0] if not kpi else load_catalogue().kpis.get(kpi)
+    if chosen is None or chosen not in choices:
+        raise Invalid("kpi: choose a measure from the list")
+    orgs = {k: v.name for k, v in _orgs(p).items()}
+    path = warehouse_path(p.request)
+    meta = measures_meta(path)
+    context: dict[str, Any] = {"view": None}
+    if path is not None and meta is not None:
+        orgs = {**meta[2], **orgs}
+        today = p.ctx.now.date()
+        view = intel.cached(path, ("bench", by, today), lambda: _bench_view(path, by, today))
+        if unit and unit not in view["known"]:
+            raise Invalid(f"unit: choose a {by} from the list")
+        peers = benchmark.peers(view["profiles"], unit) if unit else []
+        bench = view["benches"].get(chosen.name)
+        svg = None
+        if bench is not None and bench.median is not None:
+            svg = statcharts.bench_chart(
+                "bench",
+                f"{chosen.title} by {by}, 12 months to {bench.end:%-d %b %Y}",
+                [(u.unit, u.value) for u in bench.units],
+                bench.median,
+                bench.q1 or 0.0,
+                bench.q3 or 0.0,
+                orgs,
+                fmt_for(chosen),
+                highlight=unit,
+                peers=frozenset(peers),
+            )
+        context.update(
+            view=view,
+            bench=bench,
+            svg=svg,
+            peers=peers,
+            profile=benchmark.unit_profile(view["benches"], unit, peers) if unit else None,
+            quarter=benchmark.quarter,
+        )
+    _audit(p, f"benchmark {chosen.name} by {by}" + (f" {unit}" if unit else ""))
+    return p.render(
+        "benchmark.html",
+        title="Benchmarking",
+        choices=choices,
+        kpi=chosen,
+        by=by,
+        unit=unit,
+        org_names=orgs,
+        shown=shown,
+        fmt_for=fmt_for,
+        threshold=THRESHOLD,
+        **context,
+    )
