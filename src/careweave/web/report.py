@@ -219,7 +219,7 @@ def build(
     if by != "all":
         from careweave.web import benchmark
 
-        today = (now or dt.datetime.now(dt.UTC)).date()
+        today = uk_date(now or dt.datetime.now(dt.UTC))
         peer_units = benchmark.peers(benchmark.profiles(con, by, today), value)
         bench_rows = benchmark.unit_profile(
             benchmark.benches(con, by, until=month_end(hi)), value, peer_units

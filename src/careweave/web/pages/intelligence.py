@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from careweave.care.wording import uk_date
 from careweave.measures.catalogue import Kpi, load_catalogue
 from careweave.measures.disclosure import SUPPRESSED, THRESHOLD
 from careweave.security import audit
@@ -341,7 +342,7 @@ def benchmark_page(
     context: dict[str, Any] = {"view": None}
     if path is not None and meta is not None:
         orgs = {**meta[2], **orgs}
-        today = p.ctx.now.date()
+        today = uk_date(p.ctx.now)
         view = intel.cached(path, ("bench", by, today), lambda: _bench_view(path, by, today))
         if unit and unit not in view["known"]:
             raise Invalid(f"unit: choose a {by} from the list")
