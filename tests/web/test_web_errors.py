@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from careweave.store.db import make_engine, session_factory
+from careweave.store.models import BreakGlass, User
+from careweave.web import render
 from careweave.web.errors import validation_message
 
 MRS = "9990000018"
+MR = "9990000026"
 Client = Callable[[str], tuple[TestClient, str]]
 
 
@@ -25,24 +32,53 @@ def _summary_links(html: str) -> list[tuple[str, str]]:
 
 
 def _inline(html: str, field: str) -> str:
-    m = re.search(
-        rf'id="{re.escape(field)}-error"><span class="nhsuk-u-visually-hidden">'
-        rf"Error:</span> ([^<]+)</span>",
-        html,
-    )
-    assert m, f"no inline error for {field}"
-    return m[1]
+    """The inline message of a field; for a radio or checkbox group linked by its first
+    item (``service-<id>``, ``outcome-1``), the group's (``service``, ``outcome``)."""
+    parts = field.split("-")
+    for n in range(len(parts), 0, -1):
+        m = re.search(
+            rf'id="{re.escape("-".join(parts[:n]))}-error"><span class="nhsuk-u-visually-hidden">'
+            rf"Error:</span> ([^<]+)</span>",
+            html,
+        )
+        if m:
+            return m[1]
+    raise AssertionError(f"no inline error for {field}")
+
+
+# What a person must never read on a page: pydantic's and FastAPI's words, patterns and
+# the domain's field paths.
+DEVELOPER_TEXT = (
+    "Input should",
+    "String should",
+    "Field required",
+    "should match pattern",
+    "^(",
+    "value_error",
+    "type_error",
+    "[0].",
+    "owner_user_id",
+    "related_nhs_number:",
+    "nhs_number:",
+    "role &#39;",
+)
+
+
+def _main(html: str) -> str:
+    return html.split("<main")[1].split("</main>")[0]
 
 
 def _assert_pattern(html: str) -> list[tuple[str, str]]:
-    """Every summary entry links to a field on the page that carries the same message."""
+    """Every summary entry links to a field on the page that carries the same message,
+    and nothing on the page is developer text."""
     links = _summary_links(html)
     assert links
     for field, message in links:
         assert f'id="{field}"' in html, field
-        target = field.rsplit("-", 1)[0] if field.endswith("-1") else field
-        assert _inline(html, target) == message, field
-    assert "^" not in html.split("<main")[1] or "pattern" not in html
+        assert _inline(html, field) == message, field
+    main = _main(html)
+    for text in DEVELOPER_TEXT:
+        assert text not in main, text
     return links
 
 
@@ -230,3 +266,302 @@ def test_validation_message_never_shows_a_pattern() -> None:
         "ctx": {"pattern": "^[A-Za-z0-9 _+:./-]*$"},
     }
     assert validation_message(err) == "Search is not in the expected form"
+
+
+# ------------------------------------------------- every form in the templates, enumerated
+
+TEMPLATES = Path(render.__file__).parent / "templates"
+FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
+GUEST = "guest"  # a case run signed out
+
+
+def forms_in_templates() -> dict[str, str]:
+    """'template.html ACTION #n' -> the form's markup, for every <form> in the templates
+    (template expressions in the action written as *)."""
+    out: dict[str, str] = {}
+    for path in sorted(TEMPLATES.glob("*.html")):
+        seen: Counter[str] = Counter()
+        for attrs, body in FORM.findall(path.read_text()):
+            m = re.search(r'action="([^"]*)"', attrs)
+            assert m, f"{path.name}: a form without an action"
+            key = f"{path.name} {re.sub(r'{{.*?}}', '*', m[1])}"
+            seen[key] += 1
+            out[f"{key} #{seen[key]}"] = body
+    return out
+
+
+def fills_in(body: str) -> bool:
+    """Whether a form has a field a person fills in (not only hidden inputs and a button)."""
+    if re.search(r"<(select|textarea)\b|\{\{\s*(input|textarea|select)\(", body):
+        return True
+    types = re.findall(r"<input\b[^>]*?type=\"([a-z-]+)\"", body)
+    return any(t not in ("hidden", "submit") for t in types)
+
+
+# Forms with nothing to fill in: a button and hidden fields. What can go wrong is the
+# action itself (already done, changed by someone else, refused), shown in words on the
+# page or its error page, never a field error.
+BUTTONS = {
+    "_relationships.html /app/people/*/relationships/*/end #1": "end a carer/family link",
+    "base.html /app/sign-out #1": "sign out",
+    "home.html /app/notifications/*/read #1": "mark a notification read",
+    "home.html /app/tasks/* #1": "mark a task done",
+    "referral.html /app/referrals/* #1": "accept, triage, record seen, complete",
+    "users.html /app/users/*/unlock #1": "unlock an account",
+    "users.html /app/users/*/revoke-tokens #1": "revoke API tokens",
+}
+
+# Filters made of choices (GET): a bad value can only come from an edited address, and is
+# explained in words on the error page with the way back to the plain page.
+FILTERS = {
+    "worklist.html /app/worklist #1": ("coordinator", "/app/worklist", {"sort": "name"}),
+    "population.html /app/population #1": ("commissioner", "/app/population", {"by": "ward"}),
+    "kpis.html /app/population/kpis #1": (
+        "commissioner",
+        "/app/population/kpis",
+        {"from": "December"},
+    ),
+    "funnel.html /app/population/funnel #1": (
+        "commissioner",
+        "/app/population/funnel",
+        {"by": "ward"},
+    ),
+    "patient.html /app/people/*#timeline #1": (
+        "coordinator",
+        f"/app/people/{MRS}",
+        {"period": "forever-and-ever"},
+    ),
+}
+
+Case = Callable[[Client, str], tuple[object, list[str]]]
+CASES: dict[str, Case] = {}
+
+
+def case(*keys: str) -> Callable[[Case], Case]:
+    def register(f: Case) -> Case:
+        for key in keys:
+            CASES[key] = f
+        return f
+
+    return register
+
+
+def _post(c: TestClient, url: str, data: dict[str, object]) -> object:
+    return c.post(url, data=data, follow_redirects=False)
+
+
+@case("search.html /app/search #1", "base.html /app/search #1")
+def _search(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, _ = client_for("gp.jones")
+    return c.get("/app/search", params={"q": "Jones 31/2/1941"}), ["search-q"]
+
+
+@case("directory.html /app/directory #1")
+def _directory(client_for: Client, db: str) -> tuple[object, list[str]]:
+    with TestClient(client_for("coordinator")[0].app) as guest:  # no sign-in needed
+        r = guest.get("/app/directory", params={"q": "x" * 101, "locality": "NOWHERE"})
+    return r, ["q", "locality"]
+
+
+@case("signin.html /app/sign-in #1")
+def _sign_in(client_for: Client, db: str) -> tuple[object, list[str]]:
+    with TestClient(client_for("coordinator")[0].app) as guest:
+        page = guest.get("/app/sign-in")
+        token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+        assert token
+        r = guest.post(
+            "/app/sign-in", data={"username": "", "password": "", "login_csrf": token[1]}
+        )
+    return r, ["username", "password"]
+
+
+@case("_relationships.html /app/people/*/relationships #1")
+def _relationship(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("coordinator")
+    r = _post(
+        c,
+        f"/app/people/{MRS}/relationships",
+        {"csrf_token": csrf, "relationship": "landlord", "related_nhs_number": "12"},
+    )
+    return r, ["relationship", "related_nhs_number"]
+
+
+@case("assessment_new.html /app/people/*/assessments/new #1")
+def _assessment(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("coordinator")
+    r = _post(
+        c,
+        f"/app/people/{MRS}/assessments/new",
+        {"csrf_token": csrf, "template_id": "home_environment_falls", "falls_last_year": "x"},
+    )
+    return r, ["falls_last_year"]
+
+
+@case("care_plan_edit.html /app/people/*/care-plan/edit #1")
+def _care_plan(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("coordinator")
+    page = c.get(f"/app/people/{MRS}/care-plan/edit").text
+    base = re.search(r'name="base_version" value="(\d*)"', page)
+    data = {"csrf_token": csrf, "base_version": base[1] if base else "", "goal_text_0": ""}
+    data |= {"goal_date_0": "2027-02-30", "step_status": "stable", "review_date": ""}
+    return _post(c, f"/app/people/{MRS}/care-plan/edit", data), ["goal_date_0", "review_date"]
+
+
+@case("referral_new.html /app/people/*/referrals/new #1")
+def _referral_new(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("coordinator")
+    data = {"csrf_token": csrf, "service_id": "", "urgency": "", "reason": ""}
+    r = _post(c, f"/app/people/{MRS}/referrals/new", data)
+    return r, ["service-", "urgency-urgent", "reason"]
+
+
+@case("enrol.html /app/worklist/enrol #1")
+def _enrol(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("coordinator")
+    data = {"csrf_token": csrf, "nhs_number": MR, "reason": "", "lead_professional_id": "x"}
+    return _post(c, "/app/worklist/enrol", data), ["reason", "lead_professional_id"]
+
+
+@case("break_glass.html /app/people/*/break-glass #1")
+def _break_glass(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("gp.elsewhere")
+    return _post(c, f"/app/people/{MRS}/break-glass", {"csrf_token": csrf, "reason": "A&E"}), [
+        "reason"
+    ]
+
+
+@case("home.html /app/break-glass/*/review #1")
+def _review(client_for: Client, db: str) -> tuple[object, list[str]]:
+    gp, gp_csrf = client_for("gp.elsewhere")
+    reason = "Collapsed at the surgery, need her medicines"
+    _post(gp, f"/app/people/{MRS}/break-glass", {"csrf_token": gp_csrf, "reason": reason})
+    with session_factory(make_engine(db))() as s:
+        grant = max(s.execute(select(BreakGlass.id)).scalars())
+    admin, csrf = client_for("demo.admin")
+    r = _post(admin, f"/app/break-glass/{grant}/review", {"csrf_token": csrf, "note": "n" * 2001})
+    return r, [f"note-{grant}"]
+
+
+@case("mdt_list.html /app/mdt #1")
+def _mdt(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("case.manager")
+    r = _post(c, "/app/mdt", {"csrf_token": csrf, "title": "", "held_at": "soon", "agenda": "1"})
+    return r, ["title", "held_at", "agenda"]
+
+
+@case("mdt_meeting.html /app/mdt/*/decisions #1")
+def _decision(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("case.manager")
+    meeting = _post(
+        c,
+        "/app/mdt",
+        {"csrf_token": csrf, "title": "Forms", "held_at": "2026-12-10T10:00", "agenda": MRS},
+    )
+    url = meeting.headers["location"]  # type: ignore[attr-defined]
+    with session_factory(make_engine(db))() as s:
+        stranger = s.execute(select(User.id).where(User.username == "demo.admin")).scalar_one()
+    # An owner with no relationship with the person: the domain's refusal, at its field.
+    data = {"csrf_token": csrf, "nhs_number": MRS, "decision": "Review medicines"}
+    data |= {"action_title": "Call her", "action_due": "2099-01-01", "default_due": "x"}
+    data |= {"action_owner": str(stranger)}
+    return _post(c, f"{url}/decisions", data), ["action_owner"]
+
+
+def _referral(client_for: Client) -> tuple[TestClient, str, str]:
+    c, csrf = client_for("coordinator")
+    data = {"csrf_token": csrf, "service_id": "diabetes-specialist-nursing"}
+    data |= {"urgency": "routine", "reason": "Forms check"}
+    assert _post(c, f"/app/people/{MRS}/referrals/new", data).status_code == 303  # type: ignore[attr-defined]
+    nurse, n_csrf = client_for("nurse.diabetes")
+    inbox = nurse.get("/app/referrals").text
+    rid = max(int(x) for x in re.findall(r'href="/app/referrals/(\d+)"', inbox))
+    return nurse, n_csrf, f"/app/referrals/{rid}"
+
+
+def _version(page: str) -> str:
+    m = re.search(r'name="version" value="(\d+)"', page)
+    assert m
+    return m[1]
+
+
+@case("referral.html /app/referrals/* #2")
+def _referral_steps(client_for: Client, db: str) -> tuple[object, list[str]]:
+    """Decline without a reason, then (accepted) a booking with nothing sensible in it."""
+    nurse, csrf, url = _referral(client_for)
+    page = nurse.get(url).text
+    declined = _post(
+        nurse, url, {"csrf_token": csrf, "version": _version(page), "status": "declined"}
+    )
+    assert declined.status_code == 422  # type: ignore[attr-defined]
+    assert [f for f, _ in _assert_pattern(declined.text)] == ["decline_reason"]  # type: ignore[attr-defined]
+    redirect = _post(
+        nurse, url, {"csrf_token": csrf, "version": _version(page), "status": "redirected"}
+    )
+    assert [f for f, _ in _assert_pattern(redirect.text)] == ["redirect_to"]  # type: ignore[attr-defined]
+    _post(nurse, url, {"csrf_token": csrf, "version": _version(page), "status": "accepted"})
+    page = nurse.get(url).text
+    data = {"csrf_token": csrf, "version": _version(page), "status": "scheduled"}
+    data |= {"visit_date": "2020-01-01", "visit_time": "25:00", "booked_with": ""}
+    return _post(nurse, url, data), ["visit_date", "visit_time", "booked_with"]
+
+
+@case("users.html /app/users/*/deactivate #1")
+def _deactivate(client_for: Client, db: str) -> tuple[object, list[str]]:
+    with session_factory(make_engine(db))() as s:
+        uid = s.execute(select(User.id).where(User.username == "gp.elsewhere")).scalar_one()
+    admin, csrf = client_for("demo.admin")
+    r = _post(admin, f"/app/users/{uid}/deactivate", {"csrf_token": csrf, "confirm": "gp"})
+    return r, [f"confirm-{uid}"]
+
+
+@case("incident.html /app/incidents/* #1")
+def _incident(client_for: Client, db: str) -> tuple[object, list[str]]:
+    from test_web_carer import joneses
+    from test_web_incidents import alarm, version
+
+    mrs, _, token = joneses(db)
+    cc, csrf = client_for("control.centre")
+    inc = alarm(cc, token, mrs, 5)
+    page = cc.get(f"/app/incidents/{inc}").text
+    data = {"csrf_token": csrf, "version": version(page), "status": "dispatched"}
+    return _post(cc, f"/app/incidents/{inc}", data | {"responder": "someone"}), ["responder"]
+
+
+def test_every_form_is_covered() -> None:
+    """A new form must be added here: to CASES with the test of its error pattern, to
+    FILTERS (choice-only GET filters) or to BUTTONS (nothing to fill in)."""
+    forms = forms_in_templates()
+    known = set(CASES) | set(FILTERS) | set(BUTTONS)
+    assert set(forms) - known == set(), "forms with no error-pattern test"
+    assert known - set(forms) == set(), "cases for forms that no longer exist"
+    for key in BUTTONS:
+        assert not fills_in(forms[key]), f"{key} has fields: give it a case"
+    for key in CASES:
+        assert fills_in(forms[key]) or key.startswith("base.html"), key
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_form_errors_follow_the_nhs_pattern(key: str, client_for: Client, demo_db: str) -> None:
+    """Each form, given bad input, answers 4xx with the error summary linking to every field
+    in error (all at once), the same words inline at each, and no developer text."""
+    r, fields = CASES[key](client_for, demo_db)
+    assert r.status_code in (400, 409, 422), (key, r.status_code)  # type: ignore[attr-defined]
+    links = _assert_pattern(r.text)  # type: ignore[attr-defined]
+    linked = [f for f, _ in links]
+    for field in fields:
+        assert any(f == field or f.startswith(field) for f in linked if field), (key, linked)
+    assert len(linked) >= len(fields), (key, linked)
+
+
+@pytest.mark.parametrize("key", sorted(FILTERS))
+def test_filter_forms_explain_a_bad_address(key: str, client_for: Client) -> None:
+    username, path, params = FILTERS[key]
+    c, _ = client_for(username)
+    r = c.get(path, params=params)
+    assert r.status_code in (200, 422), (key, r.status_code)
+    main = _main(r.text)
+    for text in DEVELOPER_TEXT:
+        assert text not in main, (key, text)
+    if r.status_code == 422:  # explained, with the way back; else it fell back
+        assert 'class="nhsuk-error-summary"' in main, key
+        assert f'<a href="{path}">Open the page without those options</a>' in main, key

@@ -7,6 +7,7 @@ books it; the co-ordinator and the team see each step; every new page passes axe
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -60,13 +61,16 @@ def test_referral_lifecycle_across_agencies(new_page: Any) -> None:
     check(page, "journey-referral-accepted")
     # 3. Book the visit: date, UK time and who.
     # (the booking form is open once the referral is accepted)
-    page.get_by_label("Visit date").fill("2026-12-03")
+    # Two days from now (a visit cannot be booked in the past).
+    visit = dt.date.today() + dt.timedelta(days=2)
+    shown = f"{visit:%-d %b %Y} 14:00"
+    page.get_by_label("Visit date").fill(visit.isoformat())
     page.get_by_label("Time (UK)").fill("14:00")
     page.get_by_label("Who will see the person").fill("Rhys Owen")
     page.get_by_role("button", name="Book a visit").click()
     page.wait_for_url("**saved=1")
     assert "Carys Evans" in page.locator("#who-was-told").inner_text()
-    assert page.get_by_text("3 Dec 2026 14:00 with Rhys Owen").count() >= 1
+    assert page.get_by_text(f"{shown} with Rhys Owen").count() >= 1
     sign_out(page)
 
     # 4. The co-ordinator (referrer) and the GP (her team) see it was booked.
@@ -74,7 +78,7 @@ def test_referral_lifecycle_across_agencies(new_page: Any) -> None:
         sign_in(page, who)
         notes = page.locator("#notifications + table")
         assert notes.get_by_text("booked", exact=False).count() >= 1, who
-        assert notes.get_by_text("3 Dec 2026 14:00", exact=False).count() >= 1, who
+        assert notes.get_by_text(shown, exact=False).count() >= 1, who
         sign_out(page)
     # 5. The GP is not on the service's staff: no actions, and a forged post is refused.
     sign_in(page, "gp.jones")

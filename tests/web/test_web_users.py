@@ -60,7 +60,8 @@ def test_users_page_unlock_revoke_and_deactivate(client_for: Client, demo_db: st
     sign_in(leaver, "leaver.test", PASSWORD)
     assert leaver.get("/app/").status_code == 200
     r = c.post(f"/app/users/{uid}/deactivate", data={"csrf_token": csrf, "confirm": "leaver"})
-    assert r.status_code == 422 and "type the username leaver.test" in r.text
+    assert r.status_code == 422
+    assert "enter the username leaver.test to confirm deactivating the account" in r.text
     r = c.post(f"/app/users/{uid}/deactivate", data={"csrf_token": csrf, "confirm": "leaver.test"})
     assert r.status_code == 200 and "Deactivated" in r.text.split(f'id="user-{uid}"')[1]
     assert leaver.get("/app/", follow_redirects=False).status_code == 303  # to sign-in

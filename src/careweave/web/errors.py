@@ -112,3 +112,25 @@ def domain_message(status: int, message: str) -> str:
     if m := _NO_PERSON.match(message):
         return f"No one with NHS number {nhs_format(m[1])} is known to Careweave."
     return message
+
+
+# A domain error's message: "field: words" ("actions[0].owner_user_id: ..."), the field a
+# path a person never sees.
+_FIELD_MESSAGE = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.S)
+
+
+def form_error(error: Exception | str, fields: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """A domain error as (form field id, sentence) for a form's error summary and inline
+    message: ``fields`` maps the domain's field name (``actions.owner_user_id``, indices
+    dropped) to the form's field id and its label, and the sentence names the field as
+    labelled ("Owner: Bethan Hughes has no care relationship with ..."). A message naming
+    no known field is shown unlinked, its path prefix removed."""
+    text = domain_message(400, str(error))
+    m = _FIELD_MESSAGE.match(text)
+    if not m:
+        return "", text[:1].upper() + text[1:]
+    name, words = re.sub(r"\[\d+\]", "", m[1]), m[2].strip()
+    fid, what = fields.get(name) or fields.get(name.rsplit(".", 1)[-1]) or ("", "")
+    if not what:
+        return fid, words[:1].upper() + words[1:]
+    return fid, f"{what}: {words}"

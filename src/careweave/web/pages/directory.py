@@ -21,9 +21,11 @@ def directory(
     request: Request,
     session: DB,
     at: Now,
-    q: Annotated[str, Query(max_length=100)] = "",
-    locality: Annotated[str, Query(max_length=32, pattern=r"^[A-Za-z0-9_-]*$")] = "",
+    q: Annotated[str, Query(max_length=2000)] = "",
+    locality: Annotated[str, Query(max_length=2000)] = "",
 ) -> Response:
+    """A search too long or an area not in the list is shown on the page in the NHS.UK
+    error pattern (nothing found until it is put right), never as a pattern."""
     localities = list(
         session.execute(
             select(Organisation)
@@ -31,11 +33,18 @@ def directory(
             .order_by(Organisation.name)
         ).scalars()
     )
+    errors: list[tuple[str, str]] = []
+    if len(q) > 100:
+        errors.append(("q", "What are you looking for must be 100 characters or fewer"))
+    if locality and locality not in {o.org_id for o in localities}:
+        errors.append(("locality", "Area: choose an area from the list"))
     words = [w.lower() for w in q.split() if w.strip()]
     found = []
-    for s in session.execute(
-        select(Service).where(Service.active).order_by(Service.name)
-    ).scalars():
+    for s in (
+        []
+        if errors
+        else session.execute(select(Service).where(Service.active).order_by(Service.name)).scalars()
+    ):
         if locality and s.localities and locality not in s.localities:
             continue
         text = f"{s.name} {s.description} {s.eligibility}".lower()
@@ -51,6 +60,8 @@ def directory(
         "directory.html",
         user=user,
         csrf=csrf,
+        status=422 if errors else 200,
+        errors=errors,
         title="Find a service",
         services=found,
         q=q,

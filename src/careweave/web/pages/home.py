@@ -128,10 +128,14 @@ def counts(p: PageDep) -> dict[str, int]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(p: PageDep) -> Response:
+def home_page(p: PageDep) -> Response:
+    return home(p)
+
+
+def home(p: PageDep, errors: list[tuple[str, str]] | None = None, status: int = 200) -> Response:
     role = p.user.role
     ctx = p.ctx
-    context: dict[str, Any] = {"title": "Home"}
+    context: dict[str, Any] = {"title": "Home", "errors": errors or []}
     if allowed(role, "task", "read"):
         context["tasks"] = [
             t for t in mdt.my_tasks(ctx, None) if t.status in ("open", "in_progress")
@@ -174,7 +178,7 @@ def home(p: PageDep) -> Response:
     shown += [r.nhs_number for r, _ in context.get("service_referrals", [])]
     shown += context.get("clients", [])
     shown += [i.nhs_number for i in context.get("late_alarms", [])]
-    return p.render("home.html", people=p.people(shown), **context)
+    return p.render("home.html", status=status, people=p.people(shown), **context)
 
 
 def _done(request: Request, p: PageDep, target: str) -> Response:
@@ -217,9 +221,13 @@ def update_task(
 def review_break_glass(
     grant_id: PathId,
     p: PageDep,
-    note: Annotated[str, Form(max_length=2000)] = "",
+    note: Annotated[str, Form()] = "",
 ) -> Response:
-    """An administrator records the review of an emergency access."""
+    """An administrator records the review of an emergency access; a note too long is shown
+    on Home in the NHS.UK error pattern, at the grant's review field."""
+    if len(note) > 2000:
+        errors = [(f"note-{grant_id}", "Review note must be 2,000 characters or fewer")]
+        return home(p, errors=errors, status=422)
     access.review_break_glass(
         p.ctx.session, p.user, grant_id, note.strip() or "reviewed", p.ctx.now
     )

@@ -15,9 +15,24 @@ from careweave.care.wording import from_uk, uk_date
 from careweave.security.errors import Invalid, NotFound
 from careweave.security.roles import ADMINISTRATOR, ANALYST, INTEGRATION
 from careweave.store.models import CareTeamMember, MdtMeeting, ServiceMember, Task, User
+from careweave.web.errors import form_error
 from careweave.web.render import Form_, PageDep
 
 router = APIRouter(prefix="/app")
+# Where the MDT domain's errors point on the pages' forms (field id, label).
+MEETING_FIELDS = {
+    "title": ("title", "Title"),
+    "held_at": ("held_at", "When (UK time)"),
+    "agenda": ("agenda", "Agenda"),
+    "attendees": ("", "Attendees"),
+}
+DECISION_FIELDS = {
+    "nhs_number": ("nhs_number", "Person"),
+    "decision": ("decision", "Decision"),
+    "actions.title": ("action_title", "What"),
+    "actions.owner_user_id": ("action_owner", "Owner"),
+    "actions.due": ("action_due", "Due date"),
+}
 PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -89,14 +104,18 @@ def create(p: PageDep, form: Form_) -> Response:
         try:
             m = mdt.create_meeting(p.ctx, values["title"], held, agenda, attendees)
         except (Invalid, NotFound) as e:
-            errors.append(("", str(e)))
+            errors.append(form_error(e, MEETING_FIELDS))
     if errors:
         return _list(p, errors, values, 422)
     return RedirectResponse(f"/app/mdt/{m.id}", status_code=303)
 
 
 def _meeting_page(
-    p: PageDep, m: mdt.MeetingView, errors: list[tuple[str, str]], status: int
+    p: PageDep,
+    m: mdt.MeetingView,
+    errors: list[tuple[str, str]],
+    status: int,
+    values: dict[str, str] | None = None,
 ) -> Response:
     users = {
         u.id: u
@@ -121,6 +140,7 @@ def _meeting_page(
         },
         tasks=tasks,
         errors=errors,
+        values=values or {},
         default_due=(uk_date(p.ctx.now) + dt.timedelta(days=7)).isoformat(),
     )
 
@@ -158,7 +178,9 @@ def decide(meeting_id: PathId, p: PageDep, form: Form_) -> Response:
         try:
             mdt.record_decision(p.ctx, meeting_id, get("nhs_number"), get("decision"), actions)
         except (Invalid, NotFound) as e:
-            errors.append(("", str(e)))
+            errors.append(form_error(e, DECISION_FIELDS))
     if errors:
-        return _meeting_page(p, mdt.get_meeting(p.ctx, meeting_id), errors, 422)
+        typed = {k: get(k) for k in ("nhs_number", "decision", "action_title", "action_owner")}
+        typed["action_due"] = get("action_due")
+        return _meeting_page(p, mdt.get_meeting(p.ctx, meeting_id), errors, 422, typed)
     return RedirectResponse(f"/app/mdt/{meeting_id}#decisions", status_code=303)

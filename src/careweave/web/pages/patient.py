@@ -367,19 +367,40 @@ def patient(
     if saved == "care-plan" and context.get("plan") is not None:
         # After a save: the NHS.UK notification banner names who was told.
         context["told"] = ("Care plan saved", plans.told(p.ctx, nhs_number, context["plan"]))
+    return patient_page(p, person, context=context)
+
+
+def patient_page(
+    p: PageDep,
+    person: Person,
+    *,
+    status: int = 200,
+    context: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Response:
+    """The patient page; a form on it refused (carers and family) passes ``errors`` and
+    what was typed, shown in the NHS.UK error pattern."""
+    context = context if context is not None else patient_context(p, person, "", "")
     return p.render(
         "patient.html",
-        title=person.display_name or f"NHS number {nhs_format(nhs_number)}",
+        status=status,
+        title=person.display_name or f"NHS number {nhs_format(person.nhs_number)}",
         banner_heading=True,
         **context,
+        **extra,
     )
 
 
 @router.post("/people/{nhs_number}/break-glass")
-def break_glass(
-    nhs_number: Nhs, p: PageDep, reason: Annotated[str, Form(max_length=2000)] = ""
-) -> Response:
-    if len(reason.strip()) < 10:
+def break_glass(nhs_number: Nhs, p: PageDep, reason: Annotated[str, Form()] = "") -> Response:
+    problem = (
+        "Give the reason for emergency access in at least 10 characters"
+        if len(reason.strip()) < 10
+        else "Reason for emergency access must be 2,000 characters or fewer"
+        if len(reason) > 2000
+        else None
+    )
+    if problem:
         return p.render(
             "break_glass.html",
             status=422,
@@ -387,7 +408,7 @@ def break_glass(
             nhs_number=nhs_number,
             message="",
             can_break_glass=allowed(p.user.role, "break_glass", "write"),
-            error="Give the reason for emergency access in at least 10 characters",
+            error=problem,
             reason=reason,
         )
     access.break_glass(p.ctx.session, p.user, nhs_number, reason, p.ctx.now)

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from careweave.care import referrals
 from careweave.care import services as service_staff
 from careweave.care.wording import clock_text, from_uk, person_name, uk_date
-from careweave.security.errors import Conflict, Invalid
+from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.store.models import Person, Referral, Service, User
+from careweave.web.errors import form_error
 from careweave.web.render import Form_, PageDep
 
 router = APIRouter(prefix="/app")
@@ -85,7 +86,27 @@ def inbox(p: PageDep) -> Response:
     )
 
 
-def _page(p: PageDep, ref: Referral, errors: list[str], status: int, saved: bool) -> Response:
+FieldErrors = list[tuple[str, str]]
+# Where the lifecycle's domain errors point on the referral page's forms.
+FIELDS = {
+    "scheduled_for": ("visit_date", "Visit date"),
+    "booked_with": ("booked_with", "Who will see the person"),
+    "decline_reason": ("decline_reason", "Why is it declined?"),
+    "redirect_to": ("redirect_to", "Service to redirect to"),
+}
+
+
+def _page(
+    p: PageDep,
+    ref: Referral,
+    errors: FieldErrors,
+    status: int,
+    saved: bool,
+    failed: str | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The referral page; after a refused change, ``failed`` is the action whose form is
+    shown open with its errors and ``values`` what was typed into it."""
     s = p.ctx.session
     svc = s.get(Service, ref.service_id)
     assert svc is not None
@@ -126,17 +147,14 @@ def _page(p: PageDep, ref: Referral, errors: list[str], status: int, saved: bool
         saved=last if saved else None,
         today=uk_date(p.ctx.now),
         today_iso=uk_date(p.ctx.now).isoformat(),
+        failed=failed,
+        values=values or {},
     )
 
 
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 def referral(referral_id: PathId, p: PageDep, saved: int = 0) -> Response:
     return _page(p, referrals.get_referral(p.ctx, referral_id), [], 200, saved == 1)
-
-
-def parse_booking(day: str, time: str) -> dt.datetime:
-    """A UK local date and time from the booking form, as UTC; ValueError if unreadable."""
-    return from_uk(dt.date.fromisoformat(day), dt.time.fromisoformat(time))
 
 
 @router.post("/referrals/{referral_id}")
@@ -146,39 +164,59 @@ def act(referral_id: PathId, p: PageDep, form: Form_) -> Response:
         return v.strip() if isinstance(v, str) else ""
 
     status = get("status")
-    errors: list[str] = []
-    kw: dict[str, Any] = {"note": get("note") or None}
+    errors: FieldErrors = []
+    note = get(f"note-{status}") or get("note")  # each action's form has its own note field
+    kw: dict[str, Any] = {"note": note or None}
     try:
         kw["version"] = int(get("version"))
     except ValueError:
-        errors.append("Reload the referral and try again")
+        errors.append(("", "Reload the referral and try again"))
     if status not in ACTIONS:
-        errors.append("Choose what to do with the referral")
+        errors.append(("", "Choose what to do with the referral"))
+    if len(note) > 2000:
+        errors.append((f"note-{status}", "Note must be 2,000 characters or fewer"))
     if status == "scheduled":
+        day = time = None
         try:
-            kw["scheduled_for"] = parse_booking(get("visit_date"), get("visit_time"))
+            day = dt.date.fromisoformat(get("visit_date"))
         except ValueError:
-            errors.append("Enter the visit date and time, like 2026-12-03 and 14:00")
+            errors.append(("visit_date", "Visit date must be a real date, like 3 12 2026"))
+        try:
+            time = dt.time.fromisoformat(get("visit_time"))
+        except ValueError:
+            errors.append(("visit_time", "Time (UK) must be a time, like 14:00"))
+        if day is not None and day < uk_date(p.ctx.now):
+            errors.append(("visit_date", "Visit date must be today or in the future"))
+        if day is not None and time is not None:
+            kw["scheduled_for"] = from_uk(day, time)
+        if not get("booked_with"):
+            errors.append(("booked_with", "Enter who will see the person"))
+        elif len(get("booked_with")) > 200:
+            errors.append(
+                ("booked_with", "Who will see the person must be 200 characters or fewer")
+            )
         kw["booked_with"] = get("booked_with") or None
     if status == "declined":
         if get("decline_reason") not in referrals.DECLINE_REASONS:
-            errors.append("Choose why the referral is declined")
+            errors.append(("decline_reason", "Choose why the referral is declined"))
         kw["decline_reason"] = get("decline_reason")
     if status == "redirected":
         if not get("redirect_to"):
-            errors.append("Choose the service to redirect the referral to")
+            errors.append(("redirect_to", "Choose the service to redirect the referral to"))
         kw["redirect_to"] = get("redirect_to")
     code = 422
     if not errors:
         try:
             referrals.transition(p.ctx, referral_id, status, **kw)
         except Conflict as e:
-            errors.append(str(e).split(": ", 1)[-1])
+            errors.append(("", form_error(e, FIELDS)[1]))
             code = 409
-        except Invalid as e:
-            errors.append(str(e).split(": ", 1)[-1])
+        except (Invalid, NotFound) as e:
+            errors.append(form_error(e, FIELDS))
     if errors:
         # Refused changes raise before writing anything but the audit of the access.
         ref = referrals.get_referral(p.ctx, referral_id)
-        return _page(p, ref, errors, code, False)
+        typed = {k: get(k) for k in ("visit_date", "visit_time", "booked_with")}
+        typed |= {k: get(k) for k in ("decline_reason", "redirect_to")} | {"note": note}
+        return _page(p, ref, errors, code, False, status, typed)
     return RedirectResponse(f"/app/referrals/{referral_id}?saved=1", status_code=303)

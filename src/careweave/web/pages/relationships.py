@@ -10,7 +10,8 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from careweave.care import plans, relationships
-from careweave.security.errors import Invalid
+from careweave.security.errors import Conflict, Invalid, NotFound
+from careweave.web.errors import form_error
 from careweave.web.render import Form_, PageDep
 
 router = APIRouter(prefix="/app")
@@ -18,13 +19,42 @@ Nhs = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="NHS number")]
 PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
+LINK_FIELDS = {
+    "relationship": ("relationship", "This person"),
+    "related_nhs_number": ("related_nhs_number", "NHS number of the other person"),
+}
+
+
 @router.post("/people/{nhs_number}/relationships")
 def add(nhs_number: Nhs, p: PageDep, form: Form_) -> Response:
-    other = re.sub(r"\s", "", str(form.get("related_nhs_number") or ""))
+    """Problems are shown on the patient page in the NHS.UK error pattern, the carers and
+    family section open with what was typed."""
+    typed = str(form.get("related_nhs_number") or "").strip()
+    other = re.sub(r"\s", "", typed)
     kind = str(form.get("relationship") or "")
-    if not re.fullmatch(r"[0-9]{10}", other):
-        raise Invalid("related_nhs_number: enter the other person's 10-digit NHS number")
-    relationships.add_link(p.ctx, nhs_number, other, kind)
+    errors: list[tuple[str, str]] = []
+    if kind not in relationships.RELATIONSHIPS:
+        errors.append(("relationship", "This person: choose how they are related"))
+    if not other:
+        errors.append(("related_nhs_number", "Enter the NHS number of the other person"))
+    elif not re.fullmatch(r"[0-9]{10}", other):
+        errors.append(
+            (
+                "related_nhs_number",
+                "NHS number of the other person must be 10 digits, like 943 476 5919",
+            )
+        )
+    if not errors:
+        try:
+            relationships.add_link(p.ctx, nhs_number, other, kind)
+        except (Invalid, NotFound, Conflict) as e:
+            errors.append(form_error(e, LINK_FIELDS))
+    if errors:
+        from careweave.web.pages.patient import patient_page
+
+        person = p.ctx.person(nhs_number, "person", "read")
+        values = {"relationship": kind, "related_nhs_number": typed}
+        return patient_page(p, person, status=422, errors=errors, link_values=values)
     return RedirectResponse(f"/app/people/{nhs_number}#relationships", status_code=303)
 
 

@@ -66,14 +66,24 @@ def _safe_next(target: str | None) -> str:
     return "/app/"
 
 
-def _form(request: Request, next_: str, error: str | None, username: str, status: int) -> Response:
+def _form(
+    request: Request,
+    next_: str,
+    errors: list[tuple[str, str]] | str | None,
+    username: str,
+    status: int,
+) -> Response:
+    """The sign-in form; ``errors`` are (field id, message) pairs, or one message about the
+    whole sign-in (linked to the username, and the same words whatever was wrong)."""
     token = secrets.token_urlsafe(24)
+    if isinstance(errors, str):
+        errors = [("username", errors)]
     resp = html(
         request,
         "signin.html",
         title="Sign in",
         next=next_,
-        error=error,
+        errors=errors or [],
         username=username,
         login_csrf=token,
         status=status,
@@ -100,8 +110,8 @@ def sign_in(
     request: Request,
     session: DB,
     at: Now,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=500)] = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
     login_csrf: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=500)] = "/app/",
 ) -> Response:
@@ -109,8 +119,18 @@ def sign_in(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, login_csrf):
         return _form(request, target, "Your sign-in form expired. Please try again.", username, 400)
-    if not username.strip() or not password:
-        return _form(request, target, "Enter your username and password", username, 422)
+    missing = [
+        *([("username", "Enter your username")] if not username.strip() else []),
+        *([("username", "Username must be 64 characters or fewer")] if len(username) > 64 else []),
+        *([("password", "Enter your password")] if not password else []),
+        *(
+            [("password", "Password must be 500 characters or fewer")]
+            if len(password) > 500
+            else []
+        ),
+    ]
+    if missing:
+        return _form(request, target, missing, username, 422)
     try:
         user = auth.attempt(
             session,

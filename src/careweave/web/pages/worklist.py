@@ -17,11 +17,13 @@ from careweave.care import register
 from careweave.care.register import LEAD_TEAM_ROLE
 from careweave.care.wording import uk_date
 from careweave.security import access
+from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.security.roles import CARE_PROVIDER
 from careweave.store.models import Person, User
 from careweave.web import worklist_query as wq
 from careweave.web.cache import TtlCache
-from careweave.web.render import PageDep, age
+from careweave.web.errors import form_error
+from careweave.web.render import Form_, PageDep, age
 
 router = APIRouter(prefix="/app")
 Nhs = Annotated[str, Form(pattern=r"^[0-9]{10}$")]
@@ -230,14 +232,35 @@ def enrol_form(p: PageDep, nhs_number: Annotated[str, Query(pattern=r"^[0-9]{10}
     )
 
 
+ENROL_FIELDS = {
+    "reason": ("reason", "Why are you enrolling them?"),
+    "lead_professional_id": ("lead_professional_id", "Accountable lead professional"),
+}
+
+
 @router.post("/worklist/enrol")
-def enrol(
-    p: PageDep,
-    nhs_number: Nhs,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    lead_professional_id: Annotated[int, Form(ge=1, le=2**31 - 1)] = 0,
-) -> Response:
-    if not reason.strip() or not lead_professional_id:
+def enrol(p: PageDep, nhs_number: Nhs, form: Form_) -> Response:
+    """Every problem at once, each at its field, in the NHS.UK error pattern; the domain's
+    own refusals (the person has died, a role that cannot lead) too."""
+
+    def get(k: str) -> str:
+        v = form.get(k)
+        return v.strip() if isinstance(v, str) else ""
+
+    reason, lead = get("reason"), get("lead_professional_id")
+    errors: list[tuple[str, str]] = []
+    if not reason:
+        errors.append(("reason", "Enter why you are enrolling them"))
+    elif len(reason) > 2000:
+        errors.append(("reason", "Why are you enrolling them must be 2,000 characters or fewer"))
+    if not lead.isdigit() or not 1 <= int(lead) <= 2**31 - 1:
+        errors.append(("lead_professional_id", "Choose the accountable lead professional"))
+    if not errors:
+        try:
+            register.enrol(p.ctx, nhs_number, reason=reason, lead_professional_id=int(lead))
+        except (Invalid, NotFound, Conflict) as e:
+            errors.append(form_error(e, ENROL_FIELDS))
+    if errors:
         person = p.ctx.person(nhs_number, "register", "write")
         return p.render(
             "enrol.html",
@@ -245,15 +268,8 @@ def enrol(
             title="Enrol in case management",
             person=person,
             leads=_leads(p),
-            errors=[
-                *([("reason", "Enter why you are enrolling them")] if not reason.strip() else []),
-                *(
-                    [("lead_professional_id", "Choose the accountable lead professional")]
-                    if not lead_professional_id
-                    else []
-                ),
-            ],
+            errors=errors,
             reason=reason,
+            lead=lead,
         )
-    register.enrol(p.ctx, nhs_number, reason=reason, lead_professional_id=lead_professional_id)
     return RedirectResponse(f"/app/worklist?enrolled={nhs_number}", status_code=303)
