@@ -527,6 +527,56 @@ def _incident(client_for: Client, db: str) -> tuple[object, list[str]]:
     return _post(cc, f"/app/incidents/{inc}", data | {"responder": "someone"}), ["responder"]
 
 
+@case("account_alerts.html /app/account/alerts #1")
+def _alerts(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("coordinator")
+    data = {"csrf_token": csrf, "phone": "call me", "email": "not an address"}
+    return _post(c, "/app/account/alerts", data), []
+
+
+@case("contact_edit.html /app/people/*/contacts/* #1")
+def _contact(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("coordinator")
+    data = {"csrf_token": csrf, "name": "", "relationship": "", "email": "nope", "phone": "x"}
+    return _post(c, f"/app/people/{MRS}/contacts/new", data), []
+
+
+@case("maturity_new.html /app/maturity/new #1")
+def _maturity_new(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("commissioner")
+    data = {"csrf_token": csrf, "matrix": "", "org_id": "", "assessed_on": "2026-13-01"}
+    return _post(c, "/app/maturity/new", data), ["matrix", "org_id", "assessed_on"]
+
+
+def _draft(c: TestClient) -> tuple[int, str]:
+    """The demo's draft self-assessment and one of its elements."""
+    page = c.get("/app/maturity/2").text
+    element = re.search(r'href="/app/maturity/2/elements/([a-z0-9-]+)"', page)
+    assert element, "the demo's draft assessment has no elements to rate"
+    return 2, element[1]
+
+
+@case("maturity_element_edit.html /app/maturity/*/elements/* #1")
+def _maturity_element(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("commissioner")
+    aid, element = _draft(c)
+    form = c.get(f"/app/maturity/{aid}/elements/{element}").text
+    base = re.search(r'name="base_version" value="(\d+)"', form)
+    assert base
+    data = {"csrf_token": csrf, "base_version": base[1], "stage": "transcendent"}
+    return _post(c, f"/app/maturity/{aid}/elements/{element}", data), ["stage-"]
+
+
+@case("maturity_assessment.html /app/maturity/*/agree #1")
+def _maturity_agree(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("commissioner")
+    aid, _ = _draft(c)
+    page = c.get(f"/app/maturity/{aid}").text
+    v = re.findall(r'name="base_version" value="(\d+)"', page)[-1]
+    data = {"csrf_token": csrf, "base_version": v, "sig_name_0": "", "sig_role_0": "Chair"}
+    return _post(c, f"/app/maturity/{aid}/agree", data), ["sig_name_0"]
+
+
 def test_every_form_is_covered() -> None:
     """A new form must be added here: to CASES with the test of its error pattern, to
     FILTERS (choice-only GET filters) or to BUTTONS (nothing to fill in)."""
