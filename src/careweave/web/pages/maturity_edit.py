@@ -23,6 +23,7 @@ from starlette.datastructures import UploadFile
 
 from careweave.api.deps import state
 from careweave.care import maturity
+from careweave.care.wording import uk_date
 from careweave.maturity.matrices import Matrix
 from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.store.models import MaturityAssessment, MaturityAssessmentVersion
@@ -208,7 +209,7 @@ def save_element(p: PageDep, assessment_id: PathId, element_id: ElementId, form:
 @router.get("/maturity/new", response_class=HTMLResponse)
 def new_assessment(p: PageDep) -> Response:
     p.ctx.require("maturity", "write")
-    return _new_page(p, {"assessed_on": p.ctx.now.date().isoformat()}, [], 200)
+    return _new_page(p, {"assessed_on": uk_date(p.ctx.now).isoformat()}, [], 200)
 
 
 def _new_page(p: PageDep, values: dict[str, str], errors: FieldErrors, status: int) -> Response:
@@ -279,7 +280,7 @@ def agree(p: PageDep, assessment_id: PathId, form: Form_) -> Response:
         if not role:
             errors.append((f"sig_role_{i}", f"Signatory {i + 1}: enter their role"))
         try:
-            day = dt.date.fromisoformat(on) if on else p.ctx.now.date()
+            day = dt.date.fromisoformat(on) if on else uk_date(p.ctx.now)
         except ValueError:
             errors.append((f"sig_date_{i}", f"Signatory {i + 1}: date signed must be a real date"))
             continue
