@@ -326,6 +326,11 @@ FILTERS = {
         "/app/population/funnel",
         {"by": "ward"},
     ),
+    "benchmark.html /app/population/benchmark #1": (
+        "commissioner",
+        "/app/population/benchmark",
+        {"by": "ward"},
+    ),
     "patient.html /app/people/*#timeline #1": (
         "coordinator",
         f"/app/people/{MRS}",
