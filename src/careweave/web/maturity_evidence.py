@@ -358,7 +358,7 @@ def level4_case_managed(con: Any, scope: Scope) -> Fact:
             "level-4-case-managed",
             title,
             False,
-            f"Too few people in level 4 in {month.strftime('%B %Y')} to show (fewer than 8).",
+            f"Not shown for {month.strftime('%B %Y')}: a count below 8 (small numbers are not shown).",
             source=f"population_measures {LEVEL_4_CASE_MANAGED}",
         )
     share = float(last["value"])
