@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, false, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -184,42 +184,31 @@ def visible_clause(user: User, now: dt.datetime) -> ColumnElement[bool]:
     sharing_objectors = select(Objection.nhs_number).where(
         Objection.kind == "sharing", Objection.withdrawn_at.is_(None)
     )
-    parts: list[ColumnElement[bool]] = [
-        exists().where(
-            CareTeamMember.nhs_number == Person.nhs_number,
-            CareTeamMember.user_id == user.id,
-            CareTeamMember.ended_at.is_(None),
+    # The per-person bases as one list of NHS numbers, computed once per query: as
+    # correlated EXISTS they were probed for every candidate row, five index probes for
+    # each person a search by a common name passes on its way to 51 visible ones.
+    services = staff_services(user)
+    related: CompoundSelect = union_all(
+        select(CareTeamMember.nhs_number).where(
+            CareTeamMember.user_id == user.id, CareTeamMember.ended_at.is_(None)
         ),
-        exists().where(
-            BreakGlass.nhs_number == Person.nhs_number,
-            BreakGlass.user_id == user.id,
-            BreakGlass.expires_at > now,
+        select(BreakGlass.nhs_number).where(
+            BreakGlass.user_id == user.id, BreakGlass.expires_at > now
         ),
-        exists()
-        .where(
-            Referral.nhs_number == Person.nhs_number,
-            Referral.status.in_(OPEN_REFERRAL),
-            Referral.service_id.in_(staff_services(user)),
-        )
-        .correlate(Person),
-        exists()
-        .where(
-            Task.nhs_number == Person.nhs_number,
+        select(Referral.nhs_number).where(
+            Referral.status.in_(OPEN_REFERRAL), Referral.service_id.in_(services)
+        ),
+        select(Task.nhs_number).where(
+            Task.nhs_number.is_not(None),
             Task.status.in_(OPEN_TASK),
-            Task.owner_service_id.in_(staff_services(user)),
-        )
-        .correlate(Person),
-        exists()
-        .where(
-            Incident.nhs_number == Person.nhs_number,
+            Task.owner_service_id.in_(services),
+        ),
+        select(Incident.nhs_number).where(
             incident_current(now),
-            or_(
-                Incident.service_id.in_(staff_services(user)),
-                Incident.responder_service_id.in_(staff_services(user)),
-            ),
-        )
-        .correlate(Person),
-    ]
+            or_(Incident.service_id.in_(services), Incident.responder_service_id.in_(services)),
+        ),
+    )
+    parts: list[ColumnElement[bool]] = [Person.nhs_number.in_(related)]
     if user.org_id is not None:
         parts.insert(0, Person.practice_id == user.org_id)
     if user.locality_id is not None:

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -129,6 +129,19 @@ def _prefix(col: Any, key: str) -> ColumnElement[bool]:
     return and_(col >= key, col < key + "\U0010ffff")
 
 
+def _family_and_given(family: str, given: str) -> tuple[ColumnElement[bool], ...]:
+    """Family name starting with ``family`` and given name starting with ``given``, as two
+    index ranges: the family name exactly (then the given-name range on the index's second
+    column) or longer than it. One prefix range on the family name alone left the given
+    name to be checked on every entry: all 10,000 Smiths for "Margaret Smith" at 1,000,000
+    people."""
+    given_prefix = _prefix(Person.given_key, given)
+    return (
+        and_(Person.family_key == family, given_prefix),
+        and_(Person.family_key > family, Person.family_key < family + "\U0010ffff", given_prefix),
+    )
+
+
 def condition(q: Query) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     if q.nhs_number:
@@ -139,8 +152,8 @@ def condition(q: Query) -> ColumnElement[bool]:
         # "Margaret Jones" or "Jones Margaret": either order of the two words.
         parts.append(
             or_(
-                and_(_prefix(Person.family_key, q.family), _prefix(Person.given_key, q.given)),
-                and_(_prefix(Person.family_key, q.given), _prefix(Person.given_key, q.family)),
+                *_family_and_given(q.family, q.given),
+                *_family_and_given(q.given, q.family),
             )
         )
     elif q.family:
@@ -172,10 +185,13 @@ def search(session: Session, user: User, q: Query, now: dt.datetime) -> Result:
             .limit(LIMIT + 1)
         ).scalars()
     )
-    # The hidden count (audited, never shown) stops at 1,000.
+    # The hidden count (audited, never shown) stops at 1,000. It selects a constant, so
+    # SQLite counts from the index alone (ix_people_name_search, or the date-of-birth
+    # index): selecting nhs_number read the table row behind every index entry, 1,001
+    # row reads for a common name at 1,000,000 people (half the search's time).
     matching = session.execute(
         select(func.count()).select_from(
-            select(Person.nhs_number).where(match).limit(1001).subquery()
+            select(literal_column("1")).where(match).limit(1001).subquery()
         )
     ).scalar_one()
     shown = len(rows)
