@@ -91,6 +91,8 @@ class Population:
     deprivation: Arr  # decile, 1 (most deprived) .. 10; 5.5 when unknown
     reg_start: Events  # register evidence starting (count of intervals covering a day:
     reg_end: Events  # starts before it minus ends before it)
+    #: The same, register by register (name -> (starts, ends)), for matching on each.
+    registers: dict[str, tuple[Events, Events]]
 
 
 def _index(ids: Arr, of: Any) -> Arr:
@@ -165,14 +167,24 @@ def read(engine: Any, intervention: str, *, with_spend: bool) -> Population:
             cd.append(days(t["day"])[k])
             cv.append(np.nan_to_num(np.asarray(t["cost"].to_numpy(zero_copy_only=False), float))[k])
         spend = Events.of(np.concatenate(cp), np.concatenate(cd), np.concatenate(cv))
-    r = engine.to_arrow(register_evidence(engine).select("nhs_number", "ev_from", "ev_to"))
+    r = engine.to_arrow(
+        register_evidence(engine).select("nhs_number", "reg_name", "ev_from", "ev_to")
+    )
     rp = _index(ids, r["nhs_number"])
     rk = rp >= 0
+    r_from, r_to = days(r["ev_from"]), days(r["ev_to"])
+    names = np.asarray(r["reg_name"].to_numpy(zero_copy_only=False), dtype=object)
+    registers = {
+        str(name): (Events.of(rp[k], r_from[k]), Events.of(rp[k], r_to[k]))
+        for name in sorted(set(names[rk]))
+        for k in [rk & (names == name)]
+    }
     dep = people["deprivation_decile"].to_numpy(zero_copy_only=False)
     return Population(
         deprivation=np.nan_to_num(np.asarray(dep, dtype=float), nan=5.5),
-        reg_start=Events.of(rp[rk], days(r["ev_from"])[rk]),
-        reg_end=Events.of(rp[rk], days(r["ev_to"])[rk]),
+        reg_start=Events.of(rp[rk], r_from[rk]),
+        reg_end=Events.of(rp[rk], r_to[rk]),
+        registers=registers,
         ids=ids,
         dob=days(people["date_of_birth"]),
         female=np.asarray(

@@ -48,11 +48,26 @@ COVARIATES = (
 ADULT = 18
 
 
+def covariate_names(pop: Population) -> tuple[str, ...]:
+    """The balance table's covariates: :data:`COVARIATES`, then one ``reg_<name>``
+    indicator per register with evidence in the data."""
+    return (*COVARIATES, *(f"reg_{name}" for name in pop.registers))
+
+
 def covariates(pop: Population, person: Arr, day: Arr) -> dict[str, Arr]:
-    """The covariates of ``person`` as at ``day`` (the years before it, day excluded)."""
+    """The covariates of ``person`` as at ``day`` (the years before it, day excluded;
+    a register's evidence counts when it covers ``day``)."""
     y = 365
     em = pop.emergency
-    return {
+    on_register = {
+        f"reg_{name}": (
+            starts.total(person, day - 100 * y, day + 1)
+            - ends.total(person, day - 100 * y, day + 1)
+            > 0
+        ).astype(float)
+        for name, (starts, ends) in pop.registers.items()
+    }
+    return on_register | {
         "age": (day - pop.dob[person]) / 365.25,
         "female": pop.female[person].astype(float),
         "emergency_admissions_1y": em.total(person, day - y, day),
@@ -71,6 +86,7 @@ def design(cov: dict[str, Arr]) -> Arr:
     """The model matrix of the fallback prognostic and the propensity models."""
     age = cov["age"]
     cols = [cov[c] for c in COVARIATES]
+    cols += [cov[c] for c in sorted(cov) if c.startswith("reg_")]
     em = cov["emergency_admissions_1y"] + cov["emergency_admissions_2y"]
     cols += [((age - 65) / 10) ** 2, np.log1p(cov["emergency_admissions_1y"]), np.log1p(em)]
     cols += [np.log1p(cov["emergency_admissions_3y"] + em)]

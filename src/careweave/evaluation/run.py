@@ -42,7 +42,7 @@ def _cat(rows: list[MonthRows]) -> MonthRows:
     return MonthRows(
         np.concatenate([r.person for r in rows]),
         np.concatenate([r.month for r in rows]),
-        {k: np.concatenate([r.cov[k] for r in rows]) for k in matching.COVARIATES},
+        {k: np.concatenate([r.cov[k] for r in rows]) for k in rows[0].cov},
     )
 
 
@@ -160,7 +160,7 @@ class Evaluation:
             mo.append(np.full(len(m.treated), m0))
             extra_t = {"prognostic_score": pt, "propensity_logit": lt}
             extra_c = {"prognostic_score": pc_, "propensity_logit": lc}
-            for k in (*matching.COVARIATES, *extra_t):
+            for k in (*matching.covariate_names(self.pop), *extra_t):
                 vt = t.cov[k] if k in t.cov else extra_t[k]
                 vc = c.cov[k] if k in c.cov else extra_c[k]
                 bal_t.setdefault(k, []).append(vt[np.unique(m.treated)])

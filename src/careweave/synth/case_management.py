@@ -4,17 +4,37 @@ enrolled on the person's emergency admissions (``--case-management-effect``).
 Enrolment follows the person state year by year (last period's risk and
 admissions) but draws from a random stream of its own, so with no effect the
 rest of the dataset is exactly as without case management.
+
+Two decisions make the planted effect one an honest evaluation can recover
+(docs/evaluation.md, docs/synthetic-population.md):
+
+- **Selection on the record.** A risk-stratification list ranks people by a
+  score computed from their records: age, recorded conditions, deprivation,
+  care-home residence and the latest year's admissions. The generator enrols
+  on that observable part of the risk (:func:`listed_risk`), not on the
+  latent propensity ``u`` or frailty ``z`` that no record holds. Selection
+  is still strongly towards the people just admitted and at high risk, so
+  the naive before/after shows regression to the mean.
+- **The effect acts on the days enrolled.** The admissions placed on a day
+  inside the episode are thinned (a negative effect: each kept with
+  probability 1 + effect) or joined by extra ones drawn at ``effect`` times
+  the person's rate over those days (a positive effect), from a random stream
+  of its own; days outside the episode are untouched. Readmissions follow
+  from the admissions they follow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
+from careweave.synth import params as P
 from careweave.synth.core import (
     NEVER,
+    YEAR,
     Arr,
     Ctx,
     People,
@@ -23,12 +43,15 @@ from careweave.synth.core import (
     const,
     dates,
     row_ids,
+    spread,
     take,
 )
 from careweave.synth.params import care as K
 
-#: Sub-stream of the chunk's case-management draws (seed, CM_STREAM, chunk).
+#: Sub-stream of the chunk's case-management draws (seed, CM_STREAM, chunk); the
+#: planted effect's draws are (seed, CM_STREAM, chunk, EFFECT_STREAM).
 CM_STREAM = 0xCA
+EFFECT_STREAM = 1
 REASONS = ("risk_stratification", "other", "clinical_judgement")  # codes 0, 1, 2
 
 
@@ -38,6 +61,7 @@ class Enrolment:
     code (0 risk stratification, 1 after an admission, 2 clinical judgement)."""
 
     rng: np.random.Generator
+    effect_rng: np.random.Generator
     start: Arr
     end: Arr
     reason: Arr
@@ -46,6 +70,7 @@ class Enrolment:
     def empty(cls, seed: int, ci: int, n: int) -> Enrolment:
         return cls(
             rng=np.random.default_rng([seed, CM_STREAM, ci]),
+            effect_rng=np.random.default_rng([seed, CM_STREAM, ci, EFFECT_STREAM]),
             start=np.full(n, NEVER, dtype=np.int64),
             end=np.full(n, NEVER, dtype=np.int64),
             reason=np.full(n, -1, dtype=np.int64),
@@ -60,7 +85,7 @@ def enrol(cm: Enrolment, people: People, per: Period, first: bool) -> None:
     when = rng.random(n)
     if first:
         return
-    age, risk = per.age, people.risk_rel
+    age, risk = per.age, listed_risk(people)
     free = (
         per.present
         & (age >= c.min_age)
@@ -88,15 +113,37 @@ def enrol(cm: Enrolment, people: People, per: Period, first: bool) -> None:
     cm.reason = np.where(new, np.where(rs, 0, np.where(post, 1, 2)), cm.reason)
 
 
-def rate_change(cm: Enrolment, per: Period, effect: float) -> Arr | None:
-    """Log-rate change of each person's emergency admissions this period: log(1 +
-    ``effect``) times the share of the period they are enrolled (None for no effect)."""
+def listed_risk(people: People) -> Arr:
+    """The emergency log rate (less its base) as a risk tool sees it when the list is
+    run: last period's age, conditions, deprivation and care home, with the
+    admissions of the year just ended; not the latent propensity and frailty,
+    which no record holds."""
+    return np.asarray(people.record_risk + P.PRIOR_ADMISSION_EFFECT * np.log1p(people.prev_em))
+
+
+def effect_on(
+    cm: Enrolment, people: People, per: Period, effect: float
+) -> Callable[[Arr, Arr], tuple[Arr, Arr]] | None:
+    """The planted effect on a period's emergency admissions (person index, day), or
+    None for no effect: thinned on the days enrolled when ``effect`` < 0; extra
+    admissions on those days at ``effect`` times the person's rate when > 0."""
     if effect == 0:
         return None
-    lo = np.maximum(cm.start, per.p0)
-    hi = np.minimum(cm.end, per.p1)
-    share = np.clip(hi - lo + 1, 0, None) / (per.p1 - per.p0 + 1)
-    return np.asarray(np.log1p(effect) * share)
+    rng = cm.effect_rng
+
+    def apply(idx: Arr, adm: Arr) -> tuple[Arr, Arr]:
+        on = (adm >= cm.start[idx]) & (adm < cm.end[idx])
+        if effect < 0:
+            keep = ~on | (rng.random(idx.shape[0]) < 1 + effect)
+            return idx[keep], adm[keep]
+        lo = np.maximum(cm.start, per.es)
+        hi = np.minimum(np.minimum(cm.end, NEVER) - 1, per.win_end)
+        enrolled = np.where(per.present & (hi >= lo), hi - lo + 1, 0)
+        extra = rng.poisson(effect * people.em_rate * enrolled / YEAR)
+        x_idx, x_day = spread(rng, extra, lo, hi)
+        return np.concatenate([idx, x_idx]), np.concatenate([adm, x_day])
+
+    return apply
 
 
 def case_management_table(ctx: Ctx, cm: Enrolment) -> pa.Table:

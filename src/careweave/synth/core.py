@@ -241,7 +241,10 @@ class People:
     and the state the care-setting steps update: care-home residence,
     ``death`` (day, NEVER while alive), ``prev_em`` (emergency spells in the
     last period), ``last_dis`` (latest discharge so far, for the no-overlap
-    rule) and ``risk_rel`` (this period's emergency log rate less its base).
+    rule), ``risk_rel`` (this period's emergency log rate less its base),
+    ``record_risk`` (the part of it a record shows, prior admissions aside: age,
+    conditions, deprivation, care home) and ``em_rate`` (this period's yearly
+    emergency rate, yearly noise included).
     """
 
     n: int
@@ -262,6 +265,8 @@ class People:
     prev_em: Arr
     last_dis: Arr
     risk_rel: Arr
+    record_risk: Arr
+    em_rate: Arr
 
 
 @dataclass

@@ -138,6 +138,8 @@ def _start_state(
         prev_em=np.zeros(d.n, dtype=np.int64),
         last_dis=np.full(d.n, -NEVER, dtype=np.int64),
         risk_rel=np.zeros(d.n),
+        record_risk=np.zeros(d.n),
+        em_rate=np.zeros(d.n),
     )
     return d, cond, state
 
@@ -159,13 +161,13 @@ def _year(
     beta_death = np.array([c.death for c in P.CONDITIONS])
     end = span.end
     case_management.enrol(cm, st, per, first)
-    change = case_management.rate_change(cm, per, span.case_management_effect)
-    n_em = hospital.emergency_count(rng, st, per, beta_em, change)
+    n_em = hospital.emergency_count(rng, st, per, beta_em)
     people.deaths(rng, st, per, beta_death, n_em)
     if per.beyond:
         return False
     per.close(st.death)
-    em = hospital.emergency_spells(rng, st, per, n_em, end)
+    effect = case_management.effect_on(cm, st, per, span.case_management_effect)
+    em = hospital.emergency_spells(rng, st, per, n_em, end, effect)
     social.care_home_admissions(rng, st, per, em, end)
     rows.spells.add(
         person=em.idx,

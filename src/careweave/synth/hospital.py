@@ -5,6 +5,7 @@ appointments, year by year; the A&E and outpatient tables (spells:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,12 +59,12 @@ def emergency_count(
     people: People,
     per: Period,
     beta_em: Arr,
-    change: Arr | None = None,
 ) -> Arr:
     """Each person's emergency admissions this period: Poisson on a log rate of age,
     conditions, frailty, deprivation, care-home residence, last period's admissions,
-    personal propensity and yearly noise, plus ``change`` (case management's effect,
-    not part of the person's observed risk). Sets ``people.risk_rel``."""
+    personal propensity and yearly noise. Case management's effect is applied to
+    the admissions on the days a person is enrolled, once they are placed in the
+    period (:func:`emergency_spells`). Sets ``people.risk_rel``, ``people.record_risk`` and ``people.em_rate``."""
     lp_core = (
         P.EMERGENCY_BASE
         + curve(per.age, P.EMERGENCY_AGE)
@@ -75,19 +76,32 @@ def emergency_count(
         + people.u
     )
     people.risk_rel = lp_core - P.EMERGENCY_BASE
-    lp_em = lp_core + rng.normal(0.0, P.YEAR_SD, size=people.n)
-    if change is not None:
-        lp_em = lp_em + change
-    return np.asarray(rng.poisson(np.exp(lp_em) * per.expo))
+    people.record_risk = (
+        people.risk_rel
+        - people.u
+        - P.FRAILTY_EFFECT * people.z
+        - P.PRIOR_ADMISSION_EFFECT * np.log1p(people.prev_em)
+    )
+    people.em_rate = np.exp(lp_core + rng.normal(0.0, P.YEAR_SD, size=people.n))
+    return np.asarray(rng.poisson(people.em_rate * per.expo))
 
 
 def emergency_spells(
-    rng: np.random.Generator, people: People, per: Period, n_em: Arr, end: int
+    rng: np.random.Generator,
+    people: People,
+    per: Period,
+    n_em: Arr,
+    end: int,
+    effect: Callable[[Arr, Arr], tuple[Arr, Arr]] | None = None,
 ) -> Stays:
-    """The period's emergency spells: the admissions drawn, a last stay for those who
-    die in hospital, and up to two rounds of readmissions; none inside another stay."""
+    """The period's emergency spells: the admissions drawn (changed by ``effect``,
+    case management's planted effect on the days enrolled), a last stay for those
+    who die in hospital, and up to two rounds of readmissions; none inside another
+    stay."""
     n, death, age = people.n, people.death, per.age
     idx, adm = spread(rng, np.where(per.present, n_em, 0), per.es, per.win_end)
+    if effect is not None:
+        idx, adm = effect(idx, adm)
     term = per.die & (rng.random(n) < P.DEATH_IN_HOSPITAL_SHARE)
     t_idx = np.flatnonzero(term)
     t_los = np.minimum(
