@@ -81,7 +81,13 @@ CONTACT_TEXT = {
 }
 
 
-def initials(person: Person | None) -> str:
+@dataclass(frozen=True)
+class _Initials:
+    given_name: str | None
+    family_name: str | None
+
+
+def initials(person: Person | _Initials | None) -> str:
     """'M.J.' from the given and family names; 'a person in your care' without them."""
     if person is None or not (person.given_name or person.family_name):
         return "a person in your care"
@@ -105,24 +111,42 @@ def _message(now: dt.datetime, key: str, **kw: Any) -> OutboxMessage:
     )
 
 
-def _staff(session: Session, new: list[Notification]) -> list[OutboxMessage]:
-    ids = {n.recipient_user_id for n in new}
-    opted = {
-        c.user_id: c
-        for c in session.execute(
-            select(StaffChannel).where(
-                StaffChannel.user_id.in_(ids), or_(StaffChannel.by_email, StaffChannel.by_sms)
+def _opted(session: Session, ids: set[int]) -> dict[int, Any]:
+    """The channel opt-ins of these users (cached for the transaction: one event's
+    notifications are flushed in several steps)."""
+    cache: dict[int, Any] = session.info.setdefault("careweave_opted", {})
+    missing = ids - cache.keys()
+    if missing:
+        for uid in missing:
+            cache[uid] = None
+        for row in session.execute(
+            select(
+                StaffChannel.user_id,
+                StaffChannel.email,
+                StaffChannel.phone,
+                StaffChannel.by_email,
+                StaffChannel.by_sms,
+                StaffChannel.kinds,
+            ).where(
+                StaffChannel.user_id.in_(missing), or_(StaffChannel.by_email, StaffChannel.by_sms)
             )
-        ).scalars()
-    }
+        ):
+            cache[row.user_id] = row
+    return {u: cache[u] for u in ids if cache[u] is not None}
+
+
+def _staff(session: Session, new: list[Notification]) -> list[OutboxMessage]:
+    opted = _opted(session, {n.recipient_user_id for n in new})
     wanted = [n for n in new if n.recipient_user_id in opted]
     if not wanted:
         return []
     people = {
-        p.nhs_number: p
-        for p in session.execute(
-            select(Person).where(Person.nhs_number.in_({n.nhs_number for n in wanted}))
-        ).scalars()
+        nhs: _Initials(given, family)
+        for nhs, given, family in session.execute(
+            select(Person.nhs_number, Person.given_name, Person.family_name).where(
+                Person.nhs_number.in_({n.nhs_number for n in wanted})
+            )
+        ).tuples()
     }
     out = []
     for n in wanted:
@@ -224,6 +248,7 @@ def queue_external(session: Session, _ctx: Any, _instances: Any) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_keys(session: Session) -> None:
     session.info.pop("careweave_outbox_keys", None)
+    session.info.pop("careweave_opted", None)
 
 
 @dataclass
