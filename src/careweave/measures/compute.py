@@ -8,6 +8,18 @@ reduced on the engine to small integer tables per group x age band x month;
 the same for interval sources. Everything after that is integer arithmetic in
 numpy (floating point only in the final ratios), so DuckDB and Spark give
 identical figures.
+
+**Execution.** The people are materialised once (:meth:`Context.persons`): one
+row per person with time in the months, their population interval clipped to
+the months, a ``gid`` standing for their combination of group values, their
+age band on the first day and the birthdays on which they change band. An
+event is joined to that one row (not to one row per age band) and its band is
+the first-day band plus the band birthdays on or before its day; intervals are
+cut by the population pieces (:meth:`Context.pieces`). The engine groups by
+small integers only (source, gid, band, month), so no group value string is
+hashed per row; every dimension's grid is then summed from the gid in numpy,
+and a rolling 12 months is the sum of its months' flows (stocks are taken on
+its last day), never a second query.
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ from careweave.definitions.population import NHS_FIVE_YEAR, PROFILE
 from careweave.errors import InputError
 from careweave.measures import stats
 from careweave.measures.catalogue import Kpi, Quantity
-from careweave.measures.context import DIMENSIONS, Context, Months, fine_bands
+from careweave.measures.context import DIMENSIONS, PERSON_DIMENSIONS, Context, Months, fine_bands
 from careweave.measures.sources import SOURCES
 
 INTERVALS = ("month", "rolling_12_months")
@@ -56,43 +68,73 @@ class Computed:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _dim_values(frame: pd.DataFrame, dim: str, bands: tuple[int, ...]) -> np.ndarray:
-    if dim == "all":
-        return np.full(len(frame), "all", dtype=object)
-    if dim == "age_band":
-        lows = np.asarray(bands)[frame["band"].to_numpy(dtype=np.int64)]
-        return np.asarray(PROFILE.label(lows), dtype=object)
-    out: np.ndarray = frame[f"dim_{dim}"].astype(object).to_numpy()
-    return out
+@dataclass(frozen=True)
+class Groups:
+    """What each gid (:meth:`Context.persons`) stands for: per dimension, the sorted values
+    and each gid's index among them."""
+
+    values: dict[str, list[str]]
+    codes: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, ctx: Context, dims: tuple[str, ...]) -> Groups:
+        table = ctx.groups() if any(d in PERSON_DIMENSIONS for d in dims) else None
+        values: dict[str, list[str]] = {"all": ["all"]}
+        codes: dict[str, np.ndarray] = {}
+        labels = PROFILE.label(np.asarray(ctx.bands))
+        values["age_band"] = sorted(set(labels.tolist()))
+        index = {v: i for i, v in enumerate(values["age_band"])}
+        band_codes = np.asarray([index[v] for v in labels], dtype=np.int64)
+        if table is not None:
+            gid = table.column("gid").to_numpy().astype(np.int64)
+            size = int(gid.max()) + 1 if len(gid) else 0
+            for dim in dims:
+                if dim not in PERSON_DIMENSIONS:
+                    continue
+                col = np.asarray(table.column(f"dim_{dim}").to_pylist(), dtype=object)
+                vals = sorted(set(col.tolist()))
+                pos = {v: i for i, v in enumerate(vals)}
+                code = np.zeros(size, dtype=np.int64)
+                code[gid] = [pos[v] for v in col]
+                values[dim], codes[dim] = vals, code
+        return cls(values, {**codes, "age_band": band_codes})
+
+    def code(self, dim: str, gid: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """Each row's index among ``values[dim]``."""
+        if dim == "all":
+            return np.zeros(len(gid), dtype=np.int64)
+        out: np.ndarray = self.codes[dim][band if dim == "age_band" else gid]
+        return out
 
 
-def _ints(frame: pd.DataFrame, col: str) -> np.ndarray:
-    return frame[col].to_numpy(dtype=np.int64) if len(frame) else np.zeros(0, np.int64)
-
-
-def _grids(frame: pd.DataFrame, kind: str, dims: tuple[str, ...], ctx: Context) -> dict[str, Grid]:
+def _grids(
+    frame: dict[str, np.ndarray], kind: str, dims: tuple[str, ...], ctx: Context, groups: Groups
+) -> dict[str, Grid]:
     n, nb = ctx.months.n, len(ctx.bands)
     out: dict[str, Grid] = {}
-    band, bucket = _ints(frame, "band"), _ints(frame, "bucket")
+    band, bucket, gid = frame["band"], frame["bucket"], frame["gid"]
     for dim in dims:
-        vals = _dim_values(frame, dim, ctx.bands)
-        values = ["all"] if dim == "all" else sorted(set(vals.tolist()))
-        index = {v: i for i, v in enumerate(values)}
-        vi = np.fromiter((index[v] for v in vals), dtype=np.int64, count=len(vals))
+        full = groups.code(dim, gid, band)
+        # only the values present in this source's rows (as the results always had)
+        present = np.zeros(1, np.int64) if dim == "all" else np.unique(full)
+        values = [groups.values[dim][i] for i in present]
+        vi = np.searchsorted(present, full)
         nv = len(values)
         if kind == "events":
-            flow = np.zeros((nv, nb, n), dtype=np.int64)
             ok = (bucket >= 0) & (bucket < n)
-            np.add.at(flow, (vi[ok], band[ok], bucket[ok]), _ints(frame, "value")[ok])
-            out[dim] = Grid(values, flow=flow)
+            flat = (vi[ok] * nb + band[ok]) * n + bucket[ok]
+            flow = np.zeros(nv * nb * n, dtype=np.int64)
+            np.add.at(flow, flat, frame["value"][ok])
+            out[dim] = Grid(values, flow=flow.reshape(nv, nb, n))
             continue
         # intervals: endpoint sums by bucket (-1 .. n), shifted to 0 .. n+1, then cumulated
-        side = (_ints(frame, "sign") < 0).astype(np.int64)  # 0: a start, 1: an end
+        side = (frame["sign"] < 0).astype(np.int64)  # 0: a start, 1: an end
+        flat = ((side * nv + vi) * nb + band) * (n + 2) + bucket + 1
         cum = {}
         for col in ("n", "w", "wd"):
-            a = np.zeros((2, nv, nb, n + 2), dtype=np.int64)
-            np.add.at(a, (side, vi, band, bucket + 1), _ints(frame, col))
-            cum[col] = np.cumsum(a, axis=3)
+            a = np.zeros(2 * nv * nb * (n + 2), dtype=np.int64)
+            np.add.at(a, flat, frame[col])
+            cum[col] = np.cumsum(a.reshape(2, nv, nb, n + 2), axis=3)
         # on month m's last day: started in a month <= m and not ended in a month <= m
         stock = cum["n"][0][:, :, 1 : n + 1] - cum["n"][1][:, :, 1 : n + 1]
         # F(x_k), person-days before month k's first day x_k: the sum over intervals starting
@@ -102,6 +144,11 @@ def _grids(frame: pd.DataFrame, kind: str, dims: tuple[str, ...], ctx: Context) 
         wd = cum["wd"][0][:, :, : n + 1] - cum["wd"][1][:, :, : n + 1]
         f = x[None, None, :] * w - wd
         out[dim] = Grid(values, stock=stock, days=f[:, :, 1:] - f[:, :, :-1])
+    return out
+
+
+def _int_column(table: Any, name: str) -> np.ndarray:
+    out: np.ndarray = table.column(name).to_numpy().astype(np.int64)
     return out
 
 
@@ -257,12 +304,12 @@ def _batches(names: list[str]) -> list[list[str]]:
 def _batch_expr(ctx: Context, batch: list[str]) -> Any:
     kind = SOURCES[batch[0]].kind
     parts = []
-    for name in batch:
+    for i, name in enumerate(batch):
         src = SOURCES[name]
         rows = src.build(ctx)
         if kind == "events":
             part = rows.select(
-                src=ibis.literal(name, "string"),
+                src=ibis.literal(i, "int64"),
                 nhs_number=rows.nhs_number.cast("string"),
                 day=rows.day.cast("date"),
                 value=rows.value.cast("int64"),
@@ -270,7 +317,7 @@ def _batch_expr(ctx: Context, batch: list[str]) -> Any:
         else:
             weight = rows.weight if src.weighted else ibis.literal(1)
             part = rows.select(
-                src=ibis.literal(name, "string"),
+                src=ibis.literal(i, "int64"),
                 nhs_number=rows.nhs_number.cast("string"),
                 s_from=rows.s_from.cast("date"),
                 s_to=rows.s_to.cast("date"),
@@ -338,19 +385,24 @@ def compute(
     grids: dict[str, dict[str, Grid]] = {}
     needed = list(dict.fromkeys(s for k in live for s in k.sources))
     try:
+        t0 = time.perf_counter()
+        groups = Groups.of(ctx, dims)
+        timings["people and groups"] = time.perf_counter() - t0
         for batch in _batches(needed):
             t0 = time.perf_counter()
             kind = SOURCES[batch[0]].kind
-            frame = engine.to_arrow(_batch_expr(ctx, batch)).to_pandas()
-            for name in batch:
-                part = frame[frame["src"] == name]
-                grids[name] = _grids(part, kind, dims, ctx)
+            table = engine.to_arrow(_batch_expr(ctx, batch))
+            cols = {c: _int_column(table, c) for c in table.column_names}
+            src = cols.pop("src")
+            for i, name in enumerate(batch):
+                mine = src == i
+                grids[name] = _grids({c: v[mine] for c, v in cols.items()}, kind, dims, ctx, groups)
             timings[f"{kind}: {', '.join(batch)}"] = time.perf_counter() - t0
     finally:
         ctx.release()
     lows = np.asarray(bands)
     esp_index = np.searchsorted(np.asarray(NHS_FIVE_YEAR.lower_bounds), lows, side="right") - 1
-    frames = []
+    frames: list[dict[str, np.ndarray]] = []
     summary: dict[str, dict[str, Any]] = {}
     width_summary = min(12, months.n)
     for k in live:
@@ -370,7 +422,7 @@ def compute(
         ev = run("all", ["all"], width_summary)
         summary[k.name] = {key: _py(ev[key][0, -1]) for key in ev}
         timings[f"kpi {k.name}"] = time.perf_counter() - t0
-    results = pd.concat(frames, ignore_index=True) if frames else empty_results()
+    results = _concat(frames) if frames else empty_results()
     return Computed(results, summary, no_data, months, timings)
 
 
@@ -409,7 +461,7 @@ def _frame(
     width: int,
     months: Months,
     ev: dict[str, np.ndarray],
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     m_list = list(range(width - 1, months.n))
     m_idx = np.asarray(m_list, dtype=np.int64)
     nv, nm = len(values), len(m_list)
@@ -426,4 +478,10 @@ def _frame(
     for key in ("numerator", "denominator", "value", "ci_lower", "ci_upper"):
         a = ev[key][:, m_idx].reshape(-1).astype(np.float64)
         out[key] = np.where(np.isfinite(a), a, np.nan)
-    return pd.DataFrame(out)
+    return out
+
+
+def _concat(frames: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """One results frame from the per KPI x dimension x interval pieces (built once, not
+    concatenated frame by frame)."""
+    return pd.DataFrame({c: np.concatenate([f[c] for f in frames]) for c in RESULT_COLUMNS})

@@ -113,7 +113,7 @@ class Context:
     dims: tuple[str, ...]
     bands: tuple[int, ...]
     span_end: dt.date
-    _people: Any = field(default=None, repr=False)
+    _groups: Any = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -136,9 +136,8 @@ class Context:
         return bool(self.engine.to_arrow(t.limit(1)).num_rows)
 
     def people(self) -> Any:
-        """nhs_number, date_of_birth, pop_from, pop_to (open: OPEN_END) and the dim_* columns."""
-        if self._people is not None:
-            return self._people
+        """nhs_number, date_of_birth, pop_from, pop_to (open: OPEN_END) and the dim_* columns
+        (an expression, not cached: :meth:`persons` is the cached form)."""
         p = population_interval(self.engine.table("people"))
         cols: dict[str, Any] = {
             "nhs_number": p.nhs_number.cast("string"),
@@ -174,8 +173,59 @@ class Context:
             t = t.drop("practice_id")
         if {"ccm_level", "segment"} & set(dims):
             t = self._join_latest_scores(t, dims)
-        self._people = t
         return t
+
+    def persons(self) -> Any:
+        """The people with time in the population inside the months, one row each (cached):
+        nhs_number, date_of_birth, pop_from, pop_to, ``f`` and ``t`` (their population
+        interval clipped to the months, f < t), ``gid`` (an integer standing for the
+        combination of their dim_* values: every group-by is a function of gid, so the
+        engine groups by one integer instead of several strings) and the dim_* columns."""
+        return self.cached("persons", self._persons)
+
+    def _persons(self) -> Any:
+        p = self.people()
+        first, after = lit(self.months.first), lit(self.months.last_day + dt.timedelta(days=1))
+        p = p.mutate(f=ibis.greatest(p.pop_from, first), t=ibis.least(p.pop_to, after))
+        p = p.filter(p.f < p.t)
+        dims = self.dim_columns
+        gid = ibis.dense_rank().over(order_by=dims) if dims else ibis.literal(0)
+        b0 = self._band_of_age(age_at(p.date_of_birth, p.f))
+        p = p.mutate(gid=gid.cast("int64"), b0=b0)
+        # the birthdays on which the person moves up a band, before t (OPEN_END: never)
+        ks = range(1, self.max_crossings() + 1)
+        p = p.mutate(**{f"lo{k}": self._band_low(p.b0 + k) for k in ks})
+        p = p.mutate(**{f"c{k}": birthday(p.date_of_birth, p[f"lo{k}"]) for k in ks})
+        p = p.mutate(
+            **{
+                f"c{k}": ibis.ifelse(
+                    (p[f"lo{k}"] < MAX_AGE) & (p[f"c{k}"] < p.t), p[f"c{k}"], lit(OPEN_END)
+                )
+                for k in ks
+            }
+        )
+        return p.drop(*(f"lo{k}" for k in ks))
+
+    def max_crossings(self) -> int:
+        """The most band boundaries a person can cross inside the months."""
+        years = -(-(self.months.n) // 12) + 1
+        bounds = self.bands[1:]
+        return max((sum(1 for b in bounds if a <= b < a + years) for a in bounds), default=0)
+
+    def band_at(self, p: Any, day: Any) -> Any:
+        """Band index on ``day`` (f <= day <= t) of a :meth:`persons` row; on day t, the band
+        of the day before (t is where the population interval stops)."""
+        band = p.b0
+        for k in range(1, self.max_crossings() + 1):
+            band = band + (day >= p[f"c{k}"]).cast("int64")
+        return band
+
+    def groups(self) -> pa.Table:
+        """gid and the dim_* values it stands for (one row per gid; fetched once)."""
+        if self._groups is None:
+            p = self.persons()
+            self._groups = self.engine.to_arrow(p.select("gid", *self.dim_columns).distinct())
+        return self._groups
 
     def _join_latest_scores(self, t: Any, dims: tuple[str, ...]) -> Any:
         if not self.has_table("risk_scores"):
@@ -234,16 +284,18 @@ class Context:
 
     def pieces(self) -> Any:
         """The registered population cut into pieces: per person and age band, the days
-        [b_from, b_to) in the population, in the band and inside the months; with the dim_*
-        columns and ``ends_population`` (the piece ends at death or leaving). Cached."""
+        [b_from, b_to) in the population, in the band and inside the months, with the
+        person's gid. Cached."""
         return self.cached("pieces", self._pieces)
 
     def _pieces(self) -> Any:
-        p = self.people()
-        first, after = lit(self.months.first), lit(self.months.last_day + dt.timedelta(days=1))
-        p = p.mutate(f=ibis.greatest(p.pop_from, first), t=ibis.least(p.pop_to, after))
-        p = p.filter(p.f < p.t)
-        p = p.mutate(
+        p = self.persons()
+        p = p.select(
+            "nhs_number",
+            "gid",
+            "date_of_birth",
+            "f",
+            "t",
             b_lo=self._band_of_age(age_at(p.date_of_birth, p.f)),
             b_hi=self._band_of_age(age_at(p.date_of_birth, p.t)),
         )
@@ -253,24 +305,25 @@ class Context:
         hi = ibis.ifelse(x.age_hi >= MAX_AGE, lit(OPEN_END), birthday(x.date_of_birth, x.age_hi))
         x = x.mutate(b_from=ibis.greatest(x.f, lo), b_to=ibis.least(x.t, hi))
         x = x.filter(x.b_from < x.b_to)
-        return x.select(
-            "nhs_number",
-            *self.dim_columns,
-            "band",
-            "b_from",
-            "b_to",
-            ends_population=x.b_to == x.pop_to,
-        )
+        return x.select("nhs_number", "gid", "band", "b_from", "b_to")
 
     def _band_of_age(self, age: Any) -> Any:
         cases = [(age < lo, i - 1) for i, lo in enumerate(self.bands) if i > 0]
         return ibis.cases(*cases, else_=len(self.bands) - 1).cast("int64")
 
+    def _band_low(self, index: Any) -> Any:
+        """The first age of band ``index`` (MAX_AGE past the last band)."""
+        cases = [(index == i, lo) for i, lo in enumerate(self.bands)]
+        return ibis.cases(*cases, else_=MAX_AGE).cast("int64")
+
     # --- the two shapes every source reduces to
     def events(self, rows: Any) -> Any:
-        """``rows``: nhs_number, day, value (int). Sum of value per dims x band x month, over
-        rows dated in the months, of people in the population on the day (its last day, the
-        day of death or leaving, included)."""
+        """``rows``: [src (int),] nhs_number, day, value (int). Sum of value per gid x band x
+        month, over rows dated in the months, of people in the population on the day (its
+        last day, the day of death or leaving, included; counted in the age band the person
+        was in the day before). One row per person joined (:meth:`persons`), the band found
+        from the birthdays on which the person changes band, so the rows are not multiplied
+        by the age bands."""
         src = ["src"] if "src" in rows.columns else []
         rows = rows.select(
             *src,
@@ -278,19 +331,20 @@ class Context:
             day=rows.day.cast("date"),
             value=rows.value.cast("int64"),
         )
-        x = self.pieces()
-        j = rows.join(x, "nhs_number")
-        j = j.filter(j.b_from <= j.day, (j.day < j.b_to) | (j.ends_population & (j.day == j.b_to)))
-        j = j.mutate(bucket=self.months.bucket(j.day))
-        keys = [*src, *self.dim_columns, "band", "bucket"]
+        cross = [f"c{k}" for k in range(1, self.max_crossings() + 1)]
+        p = self.persons().select("nhs_number", "pop_to", "f", "t", "gid", "b0", *cross)
+        j = rows.join(p, "nhs_number")
+        j = j.filter(j.f <= j.day, (j.day < j.t) | ((j.day == j.t) & (j.t == j.pop_to)))
+        j = j.mutate(band=self.band_at(j, j.day), bucket=self.months.bucket(j.day))
+        keys = [*src, "gid", "band", "bucket"]
         return j.group_by(keys).aggregate(value=j.value.sum().cast("int64"))
 
     def intervals(self, rows: Any, *, weighted: bool = False) -> Any:
-        """``rows``: nhs_number, s_from, s_to (exclusive; null = open)[, weight (int)], disjoint
-        per person. Cut by the population pieces (so clipped to the population, the months
-        and the age bands) and reduced to endpoint sums per dims x band x month: ``n`` (how
-        many), ``w`` (sum of weights) and ``wd`` (sum of weight x day number), for starts
-        (sign +1) and ends (sign -1)."""
+        """``rows``: [src (int),] nhs_number, s_from, s_to (exclusive; null = open)[, weight
+        (int)], disjoint per person. Cut by the population pieces (so clipped to the
+        population, the months and the age bands) and reduced to endpoint sums per gid x
+        band x month: ``n`` (how many), ``w`` (sum of weights) and ``wd`` (sum of weight x
+        day number), for starts (sign +1) and ends (sign -1)."""
         src = ["src"] if "src" in rows.columns else []
         sel = {
             **{c: rows[c] for c in src},
@@ -306,7 +360,7 @@ class Context:
         j = rows.join(x, "nhs_number")
         j = j.mutate(f2=ibis.greatest(j.s_from, j.b_from), t2=ibis.least(j.s_to, j.b_to))
         j = j.filter(j.f2 < j.t2)
-        keys = [*src, *self.dim_columns, "band"]
+        keys = [*src, "gid", "band"]
         epoch = lit(EPOCH)
         ends = []
         for col, sign in (("f2", 1), ("t2", -1)):

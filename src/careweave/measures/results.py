@@ -75,9 +75,9 @@ def table_frame(
     computed: Computed, kpis: dict[str, Kpi], engine: str, at: dt.datetime
 ) -> pd.DataFrame:
     r = computed.results.copy()
-    r["unit"] = r["measure"].map(lambda m: kpis[m].unit)
+    r["unit"] = r["measure"].map({m: k.unit for m, k in kpis.items()})
     r["engine"] = engine
-    r["definition_version"] = r["measure"].map(lambda m: kpis[m].version)
+    r["definition_version"] = r["measure"].map({m: k.version for m, k in kpis.items()})
     r["computed_at"] = pd.Timestamp(at.replace(tzinfo=None))
     return r
 

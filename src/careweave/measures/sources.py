@@ -80,7 +80,7 @@ def _span(t: Any, start: Any, end: Any) -> Any:
 def registered(ctx: Context) -> Any:
     """The registered population (careweave.definitions.population): from the later of birth and
     registration to the earlier of death and the end of registration."""
-    p = ctx.people()
+    p = ctx.persons()
     return _span(p, p.pop_from, p.pop_to)
 
 
