@@ -341,15 +341,21 @@ def bench_chart(
                 f'<text x="{x0 + step / 2:.1f}" y="{max(y(v) - 4, top + 10):.1f}" '
                 f'text-anchor="middle">{escape(str(me))}</text>'
             )
+    # Labels at the right, top to bottom, pushed apart where the lines are close.
+    label_y: list[float] = []
     for v, cls, label in (
+        (q3, "cw-spc-limit", "Q3"),
         (median, "cw-spc-mean", "Median"),
         (q1, "cw-spc-limit", "Q1"),
-        (q3, "cw-spc-limit", "Q3"),
     ):
         out.append(
             f'<line class="{cls}" x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
         )
-        out.append(f'<text x="{width - right + 4}" y="{y(v) + 5:.1f}">{label}</text>')
+        ly = y(v) + 5
+        if label_y and ly < label_y[-1] + 14:
+            ly = label_y[-1] + 14
+        label_y.append(ly)
+        out.append(f'<text x="{width - right + 4}" y="{ly:.1f}">{label}</text>')
     for v in (0.0, vmax / 1.08):
         out.append(
             f'<text x="{left - 4}" y="{y(v) + 5:.1f}" text-anchor="end">{fmt.format(v)}</text>'
