@@ -149,6 +149,7 @@ WALKS = {
         f"/app/people/{MRS}",
         "/app/search?q=jones",
         "/app/directory?q=falls",
+        "/app/discharges",
         "/app/maturity/2",
     ],
     "gp.jones": ["/app/", f"/app/people/{MRS}", f"/app/people/{MRS}/care-plan/edit"],

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careweave.care import discharge
 from careweave.care.config import EVENT_TYPES, Measure, Telehealth, TelehealthRule
 from careweave.care.context import Ctx
 from careweave.care.incidents import ALARM_TYPES, open_incident
@@ -19,6 +20,7 @@ from careweave.care.relationships import carer_event
 from careweave.security import audit
 from careweave.security.errors import Forbidden, Invalid
 from careweave.store.models import (
+    DischargePlan,
     Episode,
     Event,
     Incident,
@@ -39,9 +41,12 @@ class Routed:
     tasks: list[Task] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     incident: Incident | None = None
+    discharge_plan: DischargePlan | None = None
 
 
 def _check_payload(ctx: Ctx, event_type: str, payload: dict[str, Any]) -> None:
+    if event_type == "admission":
+        discharge.check_admission_payload(payload)
     if event_type != "telehealth_reading":
         return
     measure = payload.get("measure")
@@ -136,6 +141,12 @@ def ingest(
             )
     if event_type in ALARM_TYPES:
         out.incident = open_incident(ctx, ev)
+    if event_type == "admission":
+        out.discharge_plan = discharge.open_on_admission(ctx, ev)
+    elif event_type in ("discharge", "death"):
+        out.tasks += discharge.close_on_discharge(
+            ctx, ev, routing.unowned_to, died=event_type == "death"
+        )
     told, raised = carer_event(ctx, ev, person, routing.unowned_to)
     out.notifications += told
     out.tasks += raised

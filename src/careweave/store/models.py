@@ -522,6 +522,46 @@ class Incident(Base):
         return int((self.arrived_at - self.alarm_at).total_seconds() // 60)
 
 
+class DischargePlan(Base):
+    """Discharge planning from day one: opened by an admission, closed by the discharge
+    (care/discharge.py). Also the store's record of delayed discharges: the days from
+    ``discharge_ready_date`` to the discharge (``delayed_days``, set at discharge) feed the
+    delayed-discharge KPI through ``careweave extract``."""
+
+    __tablename__ = "discharge_plans"
+    __table_args__ = (
+        # One plan open per person (a second admission while in hospital joins it).
+        Index(
+            "uq_discharge_plans_one_open",
+            "nhs_number",
+            unique=True,
+            sqlite_where=text("discharged_at IS NULL"),
+            postgresql_where=text("discharged_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(ForeignKey("people.nhs_number"), index=True)
+    admission_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), unique=True)
+    admitted_at: Mapped[dt.datetime]
+    hospital: Mapped[str | None] = mapped_column(String(200))
+    ward: Mapped[str | None] = mapped_column(String(200))
+    expected_discharge_date: Mapped[dt.date | None] = mapped_column(Date)
+    discharge_ready_date: Mapped[dt.date | None] = mapped_column(Date)
+    # item -> {"status": "to_do" | "done" | "not_needed", "note", "by_name", "at"}
+    checklist: Mapped[dict[str, Any]]
+    # restart | change | new | none: what happens to the package of care at discharge.
+    package_decision: Mapped[str | None] = mapped_column(String(16))
+    package_note: Mapped[str | None] = mapped_column(Text)
+    discharged_at: Mapped[dt.datetime | None]
+    discharge_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    # Days in hospital after the discharge-ready date, fixed at discharge.
+    delayed_days: Mapped[int | None] = mapped_column(Integer)
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
 class TelehealthThreshold(Base):
     """A per-person override of a telehealth measure's normal range."""
 

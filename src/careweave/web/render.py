@@ -164,6 +164,8 @@ def nav_for(user: User | None, *, alarms: bool = False) -> list[tuple[str, str]]
         items.append(("Referrals", "/app/referrals"))
     if alarms:
         items.append(("Alarms", "/app/incidents"))
+    if allowed(user.role, "care_plan", "read"):
+        items.append(("Discharges", "/app/discharges"))
     if allowed(user.role, "mdt", "read"):
         items.append(("MDT meetings", "/app/mdt"))
     if allowed(user.role, "pseudonymised", "read"):

@@ -3,6 +3,7 @@
 from careweave.web.pages import (
     contacts,
     directory,
+    discharge,
     editing,
     home,
     incidents,
@@ -33,6 +34,7 @@ ROUTERS = (
     maturity.router,
     referrals.router,
     incidents.router,
+    discharge.router,
     relationships.router,
     contacts.router,
     population.router,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
-from careweave.care import incidents, mdt, notify, referrals, register
+from careweave.care import discharge, incidents, mdt, notify, referrals, register
 from careweave.care import services as service_staff
 from careweave.security import access
 from careweave.security.access import OPEN_REFERRAL as OPEN_STATUSES
@@ -157,6 +157,9 @@ def home(p: PageDep, errors: list[tuple[str, str]] | None = None, status: int = 
             context["alarm_queue"] = current
             context["alarm_queue_late"] = [i for i in current if incidents.is_late(i, ctx.now)]
         context["late_alarms"] = incidents.late_for_team(ctx)
+    if allowed(role, "care_plan", "read"):
+        # Discharge plans that need attention (before a weekend, delayed, undecided).
+        context["discharges"] = [w for w in discharge.watch_list(ctx) if w.flagged]
     if role == CARE_PROVIDER:
         context["clients"], context["visits"] = clients(p)
     if allowed(role, "break_glass", "review"):
@@ -178,6 +181,7 @@ def home(p: PageDep, errors: list[tuple[str, str]] | None = None, status: int = 
     shown += [r.nhs_number for r, _ in context.get("service_referrals", [])]
     shown += context.get("clients", [])
     shown += [i.nhs_number for i in context.get("late_alarms", [])]
+    shown += [w.person.nhs_number for w in context.get("discharges", [])]
     return p.render("home.html", status=status, people=p.people(shown), **context)
 
 

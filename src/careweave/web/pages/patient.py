@@ -11,7 +11,15 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from careweave.care import assessments, contacts, events, plans, register, relationships
+from careweave.care import (
+    assessments,
+    contacts,
+    discharge,
+    events,
+    plans,
+    register,
+    relationships,
+)
 from careweave.care.incidents import incident_text
 from careweave.care.wording import uk_date
 from careweave.security import access
@@ -127,6 +135,8 @@ def patient_context(
         )
     out["carer_alerts"] = relationships.open_carer_alerts(ctx.session, nhs)
     out["alerts"] = _alerts(out, person)
+    plan = out.get("discharge")
+    out["discharge_summary"] = discharge.summary(plan, today) if plan is not None else ""
     return out
 
 
@@ -146,7 +156,9 @@ def _care_record(p: PageDep, nhs: str, out: dict[str, Any]) -> None:
         out["team"] = [(m, names.get(m.user_id)) for m in members]
     out["plan"] = None
     out["plan_versions"] = []
+    out["discharge"] = None
     if allowed(role, "care_plan", "read"):
+        out["discharge"] = discharge.current(s, nhs)
         try:
             out["plan"] = plans.current(ctx, nhs)
             out["plan_versions"] = plans.versions(ctx, nhs)
@@ -313,6 +325,12 @@ def _alerts(out: dict[str, Any], person: Person) -> list[str]:
         f"{t.title} (since {when(t.created_at)}): check they are safe"
         for t in out.get("carer_alerts", [])
     ]
+    plan = out.get("discharge")
+    if plan is not None and discharge.undecided(plan):
+        alerts.append("Went home without a decision on the package of care: restart or change it")
+    weekend = discharge.weekend_flag(plan) if plan is not None else None
+    if weekend:
+        alerts.append(weekend)
     record = out.get("record")
     if record is not None and record.allergies:
         high = [a.what for a in record.allergies if a.criticality == "high"]
