@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from careweave.care.context import Ctx
 from careweave.care.notify import new_task, route, task_owner
-from careweave.care.wording import person_name, possessive, uk_time
+from careweave.care.wording import person_name, possessive, uk_date, uk_time
 from careweave.security import access, audit
 from careweave.security.errors import Conflict, Invalid, NotFound
 from careweave.store.models import DischargePlan, Event, Notification, Person, Task, User
@@ -451,7 +451,7 @@ def watch_list(ctx: Ctx, limit: int = 200) -> list[Watched]:
         ).tuples()
     )
     seen = access.visible(ctx.session, ctx.user, {p.nhs_number for _, p in rows}, ctx.now)
-    today = ctx.now.date()
+    today = uk_date(ctx.now)
     out = [
         Watched(plan, person, weekend_flag(plan), delayed_days(plan, today), undecided(plan))
         for plan, person in rows

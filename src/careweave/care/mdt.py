@@ -9,11 +9,22 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from careweave.care.context import Ctx
+from careweave.care.notify import notify_users
 from careweave.care.services import my_service_ids
-from careweave.care.wording import from_uk
+from careweave.care.wording import from_uk, person_name, uk_time
 from careweave.security import access
-from careweave.security.errors import Forbidden, Invalid, NotFound
-from careweave.store.models import CareTeamMember, MdtMeeting, Task, User
+from careweave.security.errors import Conflict, Forbidden, Invalid, NotFound
+from careweave.store.models import (
+    CareTeamMember,
+    Incident,
+    MdtMeeting,
+    Person,
+    Referral,
+    Service,
+    ServiceMember,
+    Task,
+    User,
+)
 
 TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
 
@@ -50,6 +61,134 @@ def create_meeting(
     ctx.session.add(m)
     ctx.session.flush()
     return m
+
+
+def _editable(ctx: Ctx, meeting_id: int) -> MdtMeeting:
+    """A meeting an attendee may change (lock it for the change)."""
+    ctx.require("mdt", "write")
+    m = ctx.session.get(MdtMeeting, meeting_id, with_for_update=True)
+    if m is None:
+        raise NotFound(f"meeting_id: no MDT meeting {meeting_id}")
+    if ctx.user.id not in m.attendees:
+        raise Forbidden(f"meeting {meeting_id}: only its attendees may change it")
+    return m
+
+
+def add_to_agenda(ctx: Ctx, meeting_id: int, nhs_number: str) -> MdtMeeting:
+    """Put a person on the agenda (from the worklist or their page): the user needs a
+    relationship with them, as at creation; a person already on it is a 409."""
+    m = _editable(ctx, meeting_id)
+    ctx.person(nhs_number, "mdt", "write")
+    if nhs_number in m.agenda:
+        raise Conflict(f"nhs_number: {nhs_number} is already on the agenda of this meeting")
+    m.agenda = [*m.agenda, nhs_number]
+    return m
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Someone who may be invited, and why: their place in an agenda person's care team,
+    or the service involved whose staff they are."""
+
+    user: User
+    why: str
+
+
+def candidates(ctx: Ctx, meeting_id: int) -> list[Candidate]:
+    """Everyone in the care teams of the agenda's people (those the user may see) and the
+    staff of the services involved with them (an open referral, a task in the service's
+    queue, an open alarm incident), not yet attending; each once, with the first reason."""
+    m = _meeting(ctx, meeting_id)
+    seen = access.visible(ctx.session, ctx.user, m.agenda, ctx.now)
+    people = [n for n in m.agenda if n in seen]
+    names = {
+        p.nhs_number: person_name(p)
+        for p in ctx.session.execute(select(Person).where(Person.nhs_number.in_(people))).scalars()
+    }
+    why: dict[int, str] = {}
+    for member in ctx.session.execute(
+        select(CareTeamMember)
+        .where(CareTeamMember.nhs_number.in_(people), CareTeamMember.ended_at.is_(None))
+        .order_by(CareTeamMember.id)
+    ).scalars():
+        role = member.team_role.replace("_", " ")
+        why.setdefault(member.user_id, f"{role} in {names.get(member.nhs_number, '')}'s team")
+    open_referral = access.OPEN_REFERRAL
+    involved: dict[str, None] = {}
+    for q in (
+        select(Referral.service_id).where(
+            Referral.nhs_number.in_(people), Referral.status.in_(open_referral)
+        ),
+        select(Task.owner_service_id).where(
+            Task.nhs_number.in_(people),
+            Task.status.in_(access.OPEN_TASK),
+            Task.owner_service_id.is_not(None),
+        ),
+        select(Incident.service_id).where(
+            Incident.nhs_number.in_(people), Incident.status != "closed"
+        ),
+        select(Incident.responder_service_id).where(
+            Incident.nhs_number.in_(people),
+            Incident.status != "closed",
+            Incident.responder_service_id.is_not(None),
+        ),
+    ):
+        for sid in ctx.session.execute(q).scalars():
+            if sid:
+                involved.setdefault(sid, None)
+    services = {
+        s.id: s.name
+        for s in ctx.session.execute(select(Service).where(Service.id.in_(involved))).scalars()
+    }
+    for sid in involved:
+        for (uid,) in ctx.session.execute(
+            select(ServiceMember.user_id).where(
+                ServiceMember.service_id == sid, ServiceMember.ended_at.is_(None)
+            )
+        ):
+            why.setdefault(uid, f"staff of {services.get(sid, sid)}")
+    users = {
+        u.id: u
+        for u in ctx.session.execute(select(User).where(User.id.in_(why), User.active)).scalars()
+    }
+    out = [Candidate(users[uid], w) for uid, w in why.items() if uid in users]
+    return [c for c in out if c.user.id not in m.attendees]
+
+
+def invite(ctx: Ctx, meeting_id: int, user_ids: list[int]) -> list[User]:
+    """Add attendees picked from :func:`candidates` (nobody else); each is told."""
+    if not user_ids:
+        raise Invalid("attendees: choose at least one person to invite")
+    allowed_ids = {c.user.id: c.user for c in candidates(ctx, meeting_id)}
+    m = _editable(ctx, meeting_id)
+    for uid in user_ids:
+        if uid not in allowed_ids:
+            raise Invalid(
+                f"attendees: user {uid} is not in the care teams or services of this agenda"
+            )
+    m.attendees = sorted(set(m.attendees) | set(user_ids))
+    notify_users(
+        ctx.session,
+        None,
+        [(uid, None) for uid in user_ids],
+        kind="mdt",
+        subject=(
+            f"{ctx.user.display_name} invited you to the MDT meeting '{m.title}' on "
+            f"{uk_time(m.held_at)} (UK time)."
+        ),
+        now=ctx.now,
+    )
+    return [allowed_ids[uid] for uid in user_ids]
+
+
+def upcoming(ctx: Ctx) -> list[MdtMeeting]:
+    """Meetings the user attends that are today or later, soonest first."""
+    ctx.require("mdt", "read")
+    start = ctx.now - dt.timedelta(hours=12)
+    rows = ctx.session.execute(
+        select(MdtMeeting).where(MdtMeeting.held_at >= start).order_by(MdtMeeting.held_at)
+    ).scalars()
+    return [m for m in rows if ctx.user.id in m.attendees][:50]
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,9 @@ PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
     ("incident", "write"): _CARE,
     ("service", "read"): _CARE | {ANALYST, ADMINISTRATOR},
     ("service", "write"): frozenset({ADMINISTRATOR}),
-    ("mdt", "read"): _PROFESSIONAL,
+    # Home care and support workers attend multi-agency MDTs: they read a meeting they
+    # attend (agenda limited to their own relationships); professionals arrange and decide.
+    ("mdt", "read"): _CARE,
     ("mdt", "write"): _PROFESSIONAL,
     ("task", "read"): _CARE,
     ("task", "write"): _CARE,

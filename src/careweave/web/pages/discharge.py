@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from careweave.care import discharge, events
 from careweave.care.discharge import CHECKLIST, ITEM_STATUSES, PACKAGE_DECISIONS, Changes
+from careweave.care.wording import uk_date
 from careweave.security.errors import Conflict, Invalid
 from careweave.store.models import DischargePlan, Notification, User
 from careweave.web.render import Form_, PageDep
@@ -49,7 +50,7 @@ def _page(
 ) -> Response:
     person = p.ctx.person(nhs, "care_plan", "read")
     plan = discharge.get_plan(p.ctx, nhs)
-    today = p.ctx.now.date()
+    today = uk_date(p.ctx.now)
     return p.render(
         "discharge_plan.html",
         status=status,

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from careweave.care import mdt
 from careweave.care.wording import from_uk, uk_date
-from careweave.security.errors import Invalid, NotFound
-from careweave.security.roles import ADMINISTRATOR, ANALYST, INTEGRATION
-from careweave.store.models import CareTeamMember, MdtMeeting, ServiceMember, Task, User
+from careweave.security.errors import Conflict, Invalid, NotFound
+from careweave.security.roles import ADMINISTRATOR, ANALYST, INTEGRATION, allowed
+from careweave.store.models import (
+    CareTeamMember,
+    MdtMeeting,
+    ServiceMember,
+    Task,
+    User,
+)
 from careweave.web.errors import form_error
 from careweave.web.render import Form_, PageDep
 
@@ -64,8 +71,13 @@ def _mine(p: PageDep) -> list[MdtMeeting]:
 
 
 def _list(
-    p: PageDep, errors: list[tuple[str, str]], values: dict[str, str], status: int
+    p: PageDep,
+    errors: list[tuple[str, str]],
+    values: dict[str, str],
+    status: int,
+    agenda: list[str],
 ) -> Response:
+    people = p.people(agenda)
     return p.render(
         "mdt_list.html",
         status=status,
@@ -74,20 +86,32 @@ def _list(
         colleagues=_colleagues(p),
         errors=errors,
         values=values,
+        agenda=[people[n] for n in agenda if n in people],
+        can_arrange=allowed(p.user.role, "mdt", "write"),
     )
 
 
 @router.get("/mdt", response_class=HTMLResponse)
-def meetings(p: PageDep) -> Response:
-    return _list(p, [], {}, 200)
+def meetings(
+    p: PageDep, nhs_number: Annotated[str, Query(pattern=r"^([0-9]{10})?$")] = ""
+) -> Response:
+    """The meetings I attend and the form to arrange one; ``nhs_number`` (from "Add to an
+    MDT meeting" on the worklist or a patient page) puts that person on its agenda."""
+    agenda = []
+    if nhs_number:
+        p.ctx.person(nhs_number, "mdt", "write")
+        agenda = [nhs_number]
+    return _list(p, [], {}, 200, agenda)
 
 
 @router.post("/mdt")
 def create(p: PageDep, form: Form_) -> Response:
-    values = {k: str(form.get(k) or "").strip() for k in ("title", "held_at", "agenda")}
+    values = {k: str(form.get(k) or "").strip() for k in ("title", "held_at")}
     attendees = [int(a) for a in form.getlist("attendees") if isinstance(a, str) and a.isdigit()]
     errors = []
-    agenda = [re.sub(r"\s", "", line) for line in values["agenda"].splitlines() if line.strip()]
+    # The agenda comes from the page (people added from the worklist or their record),
+    # never typed: hidden NHS numbers the person page or worklist put there.
+    agenda = [str(a).strip() for a in form.getlist("agenda") if str(a).strip()]
     bad = [a for a in agenda if not re.fullmatch(r"[0-9]{10}", a)]
     if not values["title"]:
         errors.append(("title", "Enter a title for the meeting"))
@@ -99,14 +123,15 @@ def create(p: PageDep, form: Form_) -> Response:
         errors.append(("held_at", "When: enter the date and time of the meeting"))
         held = p.ctx.now
     if bad:
-        errors.append(("agenda", f"Agenda: {', '.join(bad)} is not a 10-digit NHS number"))
+        errors.append(("", "Agenda: reload the page and add the people again"))
     if not errors:
         try:
             m = mdt.create_meeting(p.ctx, values["title"], held, agenda, attendees)
         except (Invalid, NotFound) as e:
             errors.append(form_error(e, MEETING_FIELDS))
     if errors:
-        return _list(p, errors, values, 422)
+        good = [a for a in agenda if a not in bad]
+        return _list(p, errors, values, 422, good)
     return RedirectResponse(f"/app/mdt/{m.id}", status_code=303)
 
 
@@ -116,7 +141,9 @@ def _meeting_page(
     errors: list[tuple[str, str]],
     status: int,
     values: dict[str, str] | None = None,
+    invited: list[str] | None = None,
 ) -> Response:
+    can_write = allowed(p.user.role, "mdt", "write")
     users = {
         u.id: u
         for u in p.ctx.session.execute(select(User).where(User.id.in_(m.attendees))).scalars()
@@ -142,12 +169,79 @@ def _meeting_page(
         errors=errors,
         values=values or {},
         default_due=(uk_date(p.ctx.now) + dt.timedelta(days=7)).isoformat(),
+        candidates=mdt.candidates(p.ctx, m.id) if can_write else [],
+        can_write=can_write,
+        invited=invited,
     )
 
 
+@router.get("/mdt/add", response_class=HTMLResponse, name="mdt_add")
+def add_page(p: PageDep, nhs_number: Annotated[str, Query(pattern=r"^[0-9]{10}$")]) -> Response:
+    """Add a person to a meeting I attend (from the worklist or their page)."""
+    person = p.ctx.person(nhs_number, "mdt", "write")
+    return p.render(
+        "mdt_add.html",
+        title="Add to an MDT meeting",
+        person=person,
+        meetings=mdt.upcoming(p.ctx),
+        errors=[],
+    )
+
+
+@router.post("/mdt/{meeting_id}/agenda")
+def add(meeting_id: PathId, p: PageDep, form: Form_) -> Response:
+    nhs = str(form.get("nhs_number") or "")
+    with contextlib.suppress(Conflict):  # already on it: the meeting page shows them there
+        mdt.add_to_agenda(p.ctx, meeting_id, nhs)
+    return RedirectResponse(f"/app/mdt/{meeting_id}#agenda", status_code=303)
+
+
+@router.post("/mdt/add")
+def add_choose(p: PageDep, form: Form_) -> Response:
+    """The add page's form: the chosen meeting, or the error summary."""
+    nhs = str(form.get("nhs_number") or "")
+    chosen = str(form.get("meeting") or "")
+    if not re.fullmatch(r"[0-9]{10}", nhs):
+        raise Invalid("nhs_number: open the person's record and try again")
+    if not chosen.isdigit():
+        person = p.ctx.person(nhs, "mdt", "write")
+        return p.render(
+            "mdt_add.html",
+            status=422,
+            title="Add to an MDT meeting",
+            person=person,
+            meetings=mdt.upcoming(p.ctx),
+            errors=[("meeting-0", "Choose the meeting to add them to")],
+        )
+    return add(int(chosen), p, form)
+
+
+@router.post("/mdt/{meeting_id}/attendees")
+def invite(meeting_id: PathId, p: PageDep, form: Form_) -> Response:
+    ids = [int(a) for a in form.getlist("invite") if isinstance(a, str) and a.isdigit()]
+    try:
+        mdt.invite(p.ctx, meeting_id, ids)
+    except Invalid as e:
+        m = mdt.get_meeting(p.ctx, meeting_id)
+        return _meeting_page(p, m, [("invite-0", str(e).split(": ", 1)[-1])], 422)
+    joined = ",".join(str(i) for i in ids)
+    return RedirectResponse(f"/app/mdt/{meeting_id}?invited={joined}#told", status_code=303)
+
+
 @router.get("/mdt/{meeting_id}", response_class=HTMLResponse)
-def meeting(meeting_id: PathId, p: PageDep) -> Response:
-    return _meeting_page(p, mdt.get_meeting(p.ctx, meeting_id), [], 200)
+def meeting(
+    meeting_id: PathId,
+    p: PageDep,
+    invited: Annotated[str, Query(max_length=2000, pattern=r"^[0-9,]*$")] = "",
+) -> Response:
+    m = mdt.get_meeting(p.ctx, meeting_id)
+    told = None
+    if invited:
+        # After inviting: the banner names the new attendees (each was told).
+        ids = {int(x) for x in invited.split(",") if x} & set(m.attendees)
+        rows = p.ctx.session.execute(select(User).where(User.id.in_(ids)).order_by(User.id))
+        told = [u.display_name for u in rows.scalars()]
+    return _meeting_page(p, m, [], 200, invited=told)
 
 
 @router.post("/mdt/{meeting_id}/decisions")

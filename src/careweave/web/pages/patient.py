@@ -104,6 +104,7 @@ def patient_context(
         "can_enrol": allowed(role, "register", "write"),
         "can_plan": allowed(role, "care_plan", "write"),
         "can_assess": allowed(role, "assessment", "write"),
+        "can_mdt": allowed(role, "mdt", "write"),
     }
     _care_record(p, nhs, out)
     since = today - dt.timedelta(days=TIMELINE_DAYS)

@@ -18,7 +18,7 @@ from careweave.care.register import LEAD_TEAM_ROLE
 from careweave.care.wording import uk_date
 from careweave.security import access
 from careweave.security.errors import Conflict, Invalid, NotFound
-from careweave.security.roles import CARE_PROVIDER
+from careweave.security.roles import CARE_PROVIDER, allowed
 from careweave.store.models import Person, User
 from careweave.web import worklist_query as wq
 from careweave.web.cache import TtlCache
@@ -125,6 +125,7 @@ def worklist(
         segments=segment_options(p.ctx.session),
         frailty_options=wq.FRAILTY,
         link=link,
+        can_mdt=allowed(p.user.role, "mdt", "write"),
         csv_link="/app/worklist.csv?" + urlencode(f.query_items()),
         prev_link=("/app/worklist?" + urlencode([("applied", "1"), *f.query_items(f.page - 1)]))
         if f.page > 1
