@@ -1,7 +1,7 @@
 """discharge plans: discharge planning from day one, and the delayed days it counts
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-01 12:20:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from careweave.store.models import UtcDateTime
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
