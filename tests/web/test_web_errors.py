@@ -454,7 +454,62 @@ def _review(client_for: Client, db: str) -> tuple[object, list[str]]:
 def _mdt(client_for: Client, db: str) -> tuple[object, list[str]]:
     c, csrf = client_for("case.manager")
     r = _post(c, "/app/mdt", {"csrf_token": csrf, "title": "", "held_at": "soon", "agenda": "1"})
-    return r, ["title", "held_at", "agenda"]
+    # The agenda is never typed: a forged one is said in words, with no field to link to.
+    return r, ["title", "held_at"]
+
+
+@case("mdt_add.html /app/mdt/add #1")
+def _mdt_add(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("case.manager")
+    _post(
+        c,
+        "/app/mdt",
+        {"csrf_token": csrf, "title": "Add", "held_at": "2027-12-10T10:00", "agenda": MRS},
+    )
+    return _post(c, "/app/mdt/add", {"csrf_token": csrf, "nhs_number": MRS}), ["meeting-0"]
+
+
+@case("mdt_meeting.html /app/mdt/*/attendees #1")
+def _mdt_invite(client_for: Client, db: str) -> tuple[object, list[str]]:
+    c, csrf = client_for("case.manager")
+    meeting = _post(
+        c,
+        "/app/mdt",
+        {"csrf_token": csrf, "title": "Invite", "held_at": "2027-12-10T10:00", "agenda": MRS},
+    )
+    url = meeting.headers["location"]  # type: ignore[attr-defined]
+    return _post(c, f"{url}/attendees", {"csrf_token": csrf}), ["invite-0"]
+
+
+@case("discharge_plan.html /app/people/*/discharge #1")
+def _discharge(client_for: Client, db: str) -> tuple[object, list[str]]:
+    from careweave.care import config as care_config
+    from careweave.care import discharge, events
+    from careweave.care.context import Ctx, system_user
+    from careweave.store.db import transaction
+
+    engine = make_engine(db)
+    with transaction(session_factory(engine)) as s:
+        plan = discharge.current(s, MRS)
+        if plan is None or plan.discharged_at is not None:
+            now = dt.datetime.now(dt.UTC)
+            feed = Ctx(session=s, user=system_user(s, now), now=now, config=care_config.load(None))
+            events.ingest(feed, MRS, "admission", now - dt.timedelta(hours=1), {})
+    engine.dispose()
+    c, csrf = client_for("coordinator")
+    page = c.get(f"/app/people/{MRS}/discharge").text
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version is not None
+    data = {
+        "csrf_token": csrf,
+        "version": version[1],
+        "expected_discharge_date": "2026-02-30",
+        "action": "discharge",
+    }
+    return _post(c, f"/app/people/{MRS}/discharge", data), [
+        "expected_discharge_date",
+        "package_decision-restart",
+    ]
 
 
 @case("mdt_meeting.html /app/mdt/*/decisions #1")
