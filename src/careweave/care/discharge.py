@@ -23,7 +23,7 @@ Two flags, both pure functions of the plan and the date:
   co-ordinator's discharge list, their home page and the patient page.
 - ``delayed_days``: whole days from the discharge-ready date to the discharge
   (to today while still in hospital). Fixed on the plan at discharge
-  (``discharge_plans.delayed_days``), which is what ``careweave extract`` reads for
+  (``discharge_plans.delayed_days``), the column for ``careweave extract`` to read (not yet read) for
   the delayed-discharge KPI (measures catalogue ``delayed_discharge_bed_days_*``:
   ``hospital_spells.discharge_ready_date`` to ``discharge_date``).
 

@@ -526,7 +526,7 @@ class DischargePlan(Base):
     """Discharge planning from day one: opened by an admission, closed by the discharge
     (care/discharge.py). Also the store's record of delayed discharges: the days from
     ``discharge_ready_date`` to the discharge (``delayed_days``, set at discharge) feed the
-    delayed-discharge KPI through ``careweave extract``."""
+    delayed-discharge KPI, for ``careweave extract`` to read (it does not yet)."""
 
     __tablename__ = "discharge_plans"
     __table_args__ = (
