@@ -342,7 +342,7 @@ def test_maturity_grid_shows_stages_and_change(new_page: Any) -> None:
     sign_in(page, "commissioner")
     page.goto("/app/maturity")
     rows = page.locator("table tbody tr")
-    assert rows.count() == 2
+    assert rows.count() == 5  # two CCM (ids 1 and 2), three localities on the nine areas
     assert "Agreed" in rows.nth(0).inner_text() and "Draft" in rows.nth(1).inner_text()
     rows.nth(1).get_by_role("link").click()
     page.wait_for_url("**/app/maturity/2")

@@ -29,6 +29,7 @@ WALKS = {
         DRAFT,
         f"{DRAFT}/history",
         "/app/maturity/compare/ccm-wales",
+        "/app/maturity/compare/integration-nine-areas",
         f"{DRAFT}/elements/needs-assessment",
         "/app/maturity/new",
     ],
@@ -77,6 +78,9 @@ def test_maturity_walk(new_page: Any, username: str, width: int) -> None:
         )
         assert overflow <= 0, (path, width, overflow)
         check(page, f"maturity-{username}-{i}-{width}")
+    page.goto("/app/maturity/compare/integration-nine-areas")
+    heads = page.locator("table").first.locator("thead th").all_inner_texts()
+    assert [h.split(",")[0] for h in heads[1:]] == ["DEMO-LOC", "DEMO-LOC-NORTH", "DEMO-LOC-SOUTH"]
     page.goto(DRAFT)
     needs = page.locator("tr#needs-assessment")
     assert "Suggests" in needs.inner_text()  # the planted warehouse speaks to it

@@ -439,3 +439,42 @@ def seed_maturity(ctx: Ctx, locality: str, today: dt.date) -> None:
         },
         None,
     )
+    _seed_nine_areas(ctx, locality, last)
+
+
+# Three localities' agreed positions on seed 001's nine-area matrix, so the comparison page
+# reads like seed 001's ratings of its localities (a few rows each; invented, not the seed's).
+NINE_AREAS_DEMO = {
+    "": {
+        "population-addressed": "well-developed",
+        "spend-included": "implementing",
+        "information-governance": "well-developed",
+        "performance": "implementing",
+    },
+    "-NORTH": {
+        "population-addressed": "implementing",
+        "spend-included": "small-start",
+        "information-governance": "implementing",
+        "performance": "small-start",
+    },
+    "-SOUTH": {
+        "population-addressed": "embedded",
+        "spend-included": "well-developed",
+        "information-governance": "embedded",
+        "performance": "well-developed",
+    },
+}
+
+
+def _seed_nine_areas(ctx: Ctx, locality: str, day: dt.date) -> None:
+    from careweave.care import maturity
+    from careweave.maturity.matrices import get_matrix
+
+    nine = get_matrix("integration-nine-areas")
+    for suffix, stages in NINE_AREAS_DEMO.items():
+        ratings = {k: maturity.Rating(stage=v) for k, v in stages.items()}
+        v = maturity.save(ctx, nine, f"{locality}{suffix}", day, ratings, None)
+        signed = [
+            maturity.Signatory(name="Demo board chair", role="Partnership board", signed_on=day)
+        ]
+        maturity.agree(ctx, v.assessment_id, signed, v.version)
