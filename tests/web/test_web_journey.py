@@ -41,7 +41,7 @@ def test_referral_lifecycle_across_agencies(new_page: Any) -> None:
     sign_in(page, "nurse.diabetes")
     assert page.url.endswith("/app/referrals")  # a service's staff land on its inbox
     page.goto("/app/")
-    home = page.locator("#notifications + table")
+    home = page.locator("#notifications + p + table, #notifications + table")
     assert home.get_by_text("referred", exact=False).count() >= 1
     page.goto("/app/referrals")
     inbox = page.locator("#inbox-diabetes-specialist-nursing + table")
@@ -76,7 +76,7 @@ def test_referral_lifecycle_across_agencies(new_page: Any) -> None:
     # 4. The co-ordinator (referrer) and the GP (her team) see it was booked.
     for who in ("coordinator", "gp.jones"):
         sign_in(page, who)
-        notes = page.locator("#notifications + table")
+        notes = page.locator("#notifications + p + table, #notifications + table")
         assert notes.get_by_text("booked", exact=False).count() >= 1, who
         assert notes.get_by_text(shown, exact=False).count() >= 1, who
         sign_out(page)
