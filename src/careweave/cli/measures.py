@@ -76,6 +76,7 @@ def measures(
             raise InputError(f"{csv}: cannot write ({e.strerror})") from None
     if as_json:
         shown.pop("timings", None)
+        shown.pop("kpi_seconds", None)
         typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
     else:
         print_summary(shown)

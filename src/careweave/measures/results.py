@@ -179,6 +179,7 @@ def run(
         "rows_written": len(frame),
         "kpis": {},
         "timings": computed.timings,
+        "kpi_seconds": computed.kpi_seconds,
     }
     for k in kpis:
         s = computed.summary.get(k.name)
