@@ -126,6 +126,15 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
         True,
     ),
     ("objection", "read", "GET", lambda x: f"/people/{x}/objections", None, True),
+    ("contact", "read", "GET", lambda x: f"/people/{x}/contacts", None, True),
+    (
+        "contact",
+        "write",
+        "POST",
+        lambda x: f"/people/{x}/contacts",
+        lambda w, x, u: {"name": "Sian Jones", "relationship": "daughter"},
+        True,
+    ),
     (
         "mdt",
         "write",
