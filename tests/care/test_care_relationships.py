@@ -193,3 +193,36 @@ def test_sync_brings_relationships_from_the_warehouse(sqlite_world: World, tmp_p
             "warehouse",
         )
     engine.dispose()
+
+
+def test_a_relationship_answer_is_kept_only_until_the_transaction_writes(
+    sqlite_world: World,
+) -> None:
+    """access.relationship keeps its answer for the transaction (the patient page asks six
+    times), but a change made in the same transaction is seen at once."""
+    import datetime as dt
+
+    from careweave.security import access
+    from careweave.store.models import CareTeamMember
+
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    with sqlite_world.session() as s, s.begin():
+        outsider = s.execute(select(User).where(User.username == "outsider")).scalar_one()
+        mrs = s.get(Person, MRS_JONES)
+        assert mrs is not None
+        assert access.relationship(s, outsider, mrs, now) is None
+        assert access.relationship(s, outsider, mrs, now) is None  # kept
+        s.add(
+            CareTeamMember(
+                nhs_number=MRS_JONES,
+                user_id=outsider.id,
+                team_role="gp",
+                organisation="Hillside",
+                added_by=outsider.id,
+                added_at=now,
+            )
+        )
+        assert access.relationship(s, outsider, mrs, now) == "care_team"  # pending: asked anew
+        s.flush()
+        assert access.relationship(s, outsider, mrs, now) == "care_team"
+        s.rollback()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import CompoundSelect, Select, and_, false, or_, select, union_all
+from sqlalchemy import CompoundSelect, Select, and_, event, false, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -110,8 +110,44 @@ def incident_current(now: dt.datetime) -> ColumnElement[bool]:
     return or_(Incident.status != "closed", Incident.closed_at >= now - INCIDENT_AFTERCARE)
 
 
+_BASIS = "careweave_relationship_basis"  # session.info: the transaction's answers so far
+
+
 def relationship(session: Session, user: User, person: Person, now: dt.datetime) -> str | None:
-    """The basis of the user's legitimate relationship with the person, or None."""
+    """The basis of the user's legitimate relationship with the person, or None.
+
+    Kept for the rest of the transaction while nothing is written: the patient page asks
+    once per part of the record it reads (six times), each up to seven queries. Any
+    flush, pending change or end of the transaction forgets it."""
+    key = (
+        user.id,
+        user.org_id,
+        user.locality_id,
+        person.nhs_number,
+        person.practice_id,
+        person.locality_id,
+        now,
+    )
+    if session.new or session.dirty or session.deleted:
+        session.info.pop(_BASIS, None)
+        return _relationship(session, user, person, now)
+    known: dict[tuple[object, ...], str | None] = session.info.setdefault(_BASIS, {})
+    if key not in known:
+        known[key] = _relationship(session, user, person, now)
+    return known[key]
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_after_flush(session: Session, _flush: object) -> None:
+    session.info.pop(_BASIS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_transaction(session: Session, _transaction: object) -> None:
+    session.info.pop(_BASIS, None)
+
+
+def _relationship(session: Session, user: User, person: Person, now: dt.datetime) -> str | None:
     member = session.execute(
         select(CareTeamMember.id).where(
             CareTeamMember.nhs_number == person.nhs_number,
