@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from live_server import live_server
 
 from careweave.server import build_app
 from careweave.settings import Settings
@@ -42,32 +40,13 @@ MRS = "9990000018"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'store.db'}"
     demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="b" * 32))
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +159,7 @@ def test_sign_in_page_and_directory_without_javascript(new_page: Any) -> None:
     page.goto("/app/worklist")
     page.get_by_label("telehealth alert", exact=False).check()
     page.get_by_role("button", name="Apply filters").click()
-    assert page.locator("#worklist").get_by_role("link", name="JONES, Margaret (Mrs)").is_visible()
+    assert page.locator("#worklist").get_by_role("link", name="JONES, Margaret (Mrs)", exact=True).is_visible()
     check(page, "worklist-no-js", axe=False)
 
 

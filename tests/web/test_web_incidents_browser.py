@@ -6,16 +6,15 @@ alerts)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from live_server import live_server
 from sqlalchemy import select
-from test_web_browser import MRS, _free_port, browser, check, new_page, sign_in, sign_out
+from test_web_browser import MRS, browser, check, new_page, sign_in, sign_out
 
 from careweave.security import auth
 from careweave.server import build_app
@@ -32,25 +31,12 @@ STORE: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo over uvicorn in a thread (as test_web_browser), remembering its store."""
-    import uvicorn
-
     url = f"sqlite:///{tmp_path_factory.mktemp('alarm-browser') / 'store.db'}"
     demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="b" * 32))
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    STORE[base] = url
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app) as base:
+        STORE[base] = url
+        yield base
 
 
 def alarm(base: str, db_url: str, minutes_ago: int) -> int:

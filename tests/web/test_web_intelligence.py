@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from pathlib import Path
 
 import duckdb
@@ -300,6 +301,9 @@ def test_pages_are_kept_per_warehouse_version(tmp_path: Path) -> None:
         again = c.get("/app/population/funnel", params={"kpi": DNA})
         assert again.text.count("Valley Surgery") == first.text.count("Valley Surgery")
         assert len(opened) == n  # served from the cache
+        # a writer (careweave load) can take the file once the pages' shared reader has
+        # let it go, IDLE_SECONDS after the last request
+        time.sleep(wh.IDLE_SECONDS + 0.5)
         con = duckdb.connect(str(warehouse))
         con.execute("UPDATE organisations SET name = 'Hill Surgery' WHERE org_id = 'GP4'")
         con.close()

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_web_browser import ARGS, CHROMIUM, _free_port, check, sign_in
+from live_server import live_server
+from test_web_browser import browser, check, sign_in
 from test_web_intelligence import DNA, make_measures
 
 from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.web import demo_setup
 
+__all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PAGES = [
@@ -29,8 +29,6 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     tmp = tmp_path_factory.mktemp("intel-browser")
     warehouse = make_measures(tmp / "warehouse.duckdb")
     url = f"sqlite:///{tmp / 'store.db'}"
@@ -38,28 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="c" * 32)
     )
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+    with live_server(app) as base:
+        yield base
 
 
 @pytest.mark.parametrize("width", [1280, 390])

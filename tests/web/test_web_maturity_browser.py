@@ -5,15 +5,14 @@ attaches a document, and meets the 409 page when someone saved first."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from live_server import live_server
 from test_maturity_evidence import make_warehouse
-from test_web_browser import _free_port, browser, check, new_page, sign_in
+from test_web_browser import browser, check, new_page, sign_in
 
 from careweave.server import build_app
 from careweave.settings import Settings
@@ -39,8 +38,6 @@ WALKS = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     tmp = tmp_path_factory.mktemp("maturity-browser")
     url = f"sqlite:///{tmp / 'store.db'}"
     demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
@@ -48,18 +45,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="m" * 32)
     )
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app) as base:
+        yield base
 
 
 @pytest.mark.parametrize("width", [1280, 390])

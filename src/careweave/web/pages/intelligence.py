@@ -244,6 +244,7 @@ def funnel_page(
         org_names=orgs,
         shown=shown,
         threshold=THRESHOLD,
+        has_measures=meta is not None,
     )
 
 

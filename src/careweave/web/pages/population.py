@@ -11,7 +11,8 @@ from careweave.measures.disclosure import THRESHOLD, count, share
 from careweave.security import audit
 from careweave.web import charts, population
 from careweave.web import warehouse as wh
-from careweave.web.pages.patient import warehouse
+from careweave.web.pages.intelligence import measures_meta
+from careweave.web.pages.patient import warehouse, warehouse_path
 from careweave.web.render import PageDep
 
 router = APIRouter(prefix="/app")
@@ -67,6 +68,8 @@ def pyramid(
         share=share,
         threshold=THRESHOLD,
         levels=population.LEVELS,
+        # the pack is made from the persisted measures: no link to a page that would refuse
+        has_measures=measures_meta(warehouse_path(p.request)) is not None,
     )
 
 
