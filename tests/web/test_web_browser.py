@@ -159,7 +159,11 @@ def test_sign_in_page_and_directory_without_javascript(new_page: Any) -> None:
     page.goto("/app/worklist")
     page.get_by_label("telehealth alert", exact=False).check()
     page.get_by_role("button", name="Apply filters").click()
-    assert page.locator("#worklist").get_by_role("link", name="JONES, Margaret (Mrs)", exact=True).is_visible()
+    assert (
+        page.locator("#worklist")
+        .get_by_role("link", name="JONES, Margaret (Mrs)", exact=True)
+        .is_visible()
+    )
     check(page, "worklist-no-js", axe=False)
 
 
