@@ -159,13 +159,17 @@ def test_events_replay_is_atomic_and_idempotent(
     with session_factory(engine)() as s:
         assert s.execute(select(func.count()).select_from(Event)).scalar_one() == 0
     assert main(["events", "replay", str(good), "--db", store_url]) == 0
-    assert "2 new, 0 already seen; 4 notifications, 1 tasks" in capsys.readouterr().out
+    # tasks: the admission's two discharge-planning tasks (social worker, home care), the
+    # discharge's follow-up, and the package decision a discharge without one asks for
+    assert "2 new, 0 already seen; 4 notifications, 4 tasks" in capsys.readouterr().out
     assert main(["events", "replay", str(good), "--db", store_url]) == 0
     assert "0 new, 2 already seen" in capsys.readouterr().out
     with session_factory(engine)() as s:
         assert s.execute(select(func.count()).select_from(Notification)).scalar_one() == 4
-        task = s.execute(select(Task)).scalar_one()
-        assert task.due_at == dt.datetime(2026, 11, 7, 10, tzinfo=dt.UTC)
+        tasks = s.execute(select(Task)).scalars().all()
+        assert len(tasks) == 4
+        # the discharge's follow-up, 48 hours after it
+        assert dt.datetime(2026, 11, 7, 10, tzinfo=dt.UTC) in {t.due_at for t in tasks}
     engine.dispose()
     assert main(["audit", "verify", "--db", store_url]) == 0
 

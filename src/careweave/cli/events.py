@@ -25,9 +25,12 @@ def replay(
     """Replay events from a JSON-lines file in one transaction (all or nothing).
 
     Lines with an external_id already in the store are skipped, so replay is idempotent.
+    The shipped service directory is added first where the store lacks it (as the API
+    does at start-up), so that tasks routed to a service's duty queue have their queue.
     """
     from careweave.care import config
     from careweave.care.context import Ctx, system_user
+    from careweave.care.referrals import seed_services
     from careweave.care.replay import replay as replay_events
     from careweave.store.db import transaction
 
@@ -37,6 +40,7 @@ def replay(
     cfg = config.load(config_dir())
     with transaction(sessions) as s, file.open("rb") as lines:
         at = now()
+        seed_services(s, cfg, at)
         ctx = Ctx(s, system_user(s, at), at, cfg)
         counts = replay_events(ctx, lines, where=str(file), source=f"replay:{file.name}")
     typer.echo(
