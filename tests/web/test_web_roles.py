@@ -105,3 +105,17 @@ def test_htmx_actions_update_every_count_they_affect(client_for: Client) -> None
             follow_redirects=False,
         )
         assert r.status_code == 303
+
+
+def test_worklist_offers_enrolment_only_to_those_who_may_enrol(
+    client_for: Callable[[str], tuple[TestClient, str]],
+) -> None:
+    """A social worker may read the worklist but not put people on the register: no
+    Enrol link (it would lead to a 403); the co-ordinator has it."""
+    sw, _ = client_for("social.worker")
+    page = sw.get("/app/worklist", params={"applied": "1", "level": ["3", "4"]})
+    assert page.status_code == 200
+    assert "/app/worklist/enrol?" not in page.text
+    cc, _ = client_for("coordinator")
+    page = cc.get("/app/worklist", params={"applied": "1", "level": ["3", "4"]})
+    assert "/app/worklist/enrol?" in page.text

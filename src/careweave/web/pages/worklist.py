@@ -126,6 +126,8 @@ def worklist(
         frailty_options=wq.FRAILTY,
         link=link,
         can_mdt=allowed(p.user.role, "mdt", "write"),
+        # only those who may put people on the register are offered the link (else a 403)
+        can_enrol=allowed(p.user.role, "register", "write"),
         csv_link="/app/worklist.csv?" + urlencode(f.query_items()),
         prev_link=("/app/worklist?" + urlencode([("applied", "1"), *f.query_items(f.page - 1)]))
         if f.page > 1
