@@ -119,3 +119,13 @@ def test_worklist_offers_enrolment_only_to_those_who_may_enrol(
     cc, _ = client_for("coordinator")
     page = cc.get("/app/worklist", params={"applied": "1", "level": ["3", "4"]})
     assert "/app/worklist/enrol?" in page.text
+
+
+def test_commissioner_finds_the_maturity_matrices_in_the_menu(
+    client_for: Callable[[str], tuple[TestClient, str]],
+) -> None:
+    """The self-assessment is the commissioner's work: it is in the header's menu."""
+    c, _ = client_for("commissioner")
+    home = c.get("/app/")
+    assert 'href="/app/maturity"' in home.text
+    assert c.get("/app/maturity").status_code == 200

@@ -170,6 +170,9 @@ def nav_for(user: User | None, *, alarms: bool = False) -> list[tuple[str, str]]
         items.append(("MDT meetings", "/app/mdt"))
     if allowed(user.role, "pseudonymised", "read"):
         items.append(("Population", "/app/population"))
+    if allowed(user.role, "maturity", "write"):
+        # those who rate the matrices; care-team roles, who only read, follow links to it
+        items.append(("Maturity", "/app/maturity"))
     if allowed(user.role, "user", "read"):
         items.append(("Users", "/app/users"))
     if allowed(user.role, "audit", "read"):
