@@ -75,3 +75,128 @@ def test_bad_input_is_one_line_exit_2(
 def test_missing_warehouse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
     assert "no such warehouse" in capsys.readouterr().err
+
+
+def test_model_is_the_prognostic_score(
+    warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--model: the risk model's prediction at each enrolment month is the score matched on
+    (composed in by the CLI: the risk and evaluation packages are siblings)."""
+    model = tmp_path / "m.pkl"
+    assert (
+        main(
+            [
+                "model",
+                "train",
+                "--warehouse",
+                str(warehouse),
+                "--as-of",
+                "2020-06-01",
+                "--out",
+                str(model),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    args = ["evaluate", "--warehouse", str(warehouse), "--outcome", "emergency_admissions"]
+    assert main([*args, "--model", str(model)]) == 0
+    text = capsys.readouterr().out
+    assert "Prognostic score: risk model 2020-06-01-" in text
+    assert main(args) == 0
+    assert "Prognostic score: fallback" in capsys.readouterr().out
+
+
+def test_model_scores_asked_at_each_month_and_unscored_left_out(warehouse: Path) -> None:
+    """The outside score is asked for once per enrolment month, on its first day; people
+    it does not score are not evaluated that month."""
+    import numpy as np
+
+    from careweave.evaluation.run import evaluate
+    from careweave.warehouse.engines import DuckDBEngine
+
+    asked: list[dt.date] = []
+    eng = DuckDBEngine.open(warehouse)
+    try:
+        ids = np.asarray(
+            eng.to_arrow(eng.table("people").select("nhs_number"))["nhs_number"].to_pylist(),
+            dtype=object,
+        )
+
+        def half_score(day: dt.date) -> tuple[np.ndarray, np.ndarray]:
+            asked.append(day)
+            keep = ids[::2]  # every other person only
+            return keep, np.zeros(len(keep))
+
+        half = evaluate(
+            eng, outcomes=("emergency_admissions",), prognostic=half_score, prognostic_source="test"
+        )
+        full = evaluate(eng, outcomes=("emergency_admissions",))
+    finally:
+        eng.close()
+    assert asked and len(asked) == len(set(asked)) and all(d.day == 1 for d in asked)
+    assert half["prognostic"] == "test"
+    assert 0 < half["matched"] < full["matched"]
+
+
+def test_model_that_is_not_one(
+    warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.pkl"
+    bad.write_text("not a model")
+    assert main(["evaluate", "--warehouse", str(warehouse), "--model", str(bad)]) == 2
+    assert "not a Careweave model artefact" in capsys.readouterr().err
+    assert main(["evaluate", "--warehouse", str(warehouse), "--model", str(tmp_path / "no")]) == 2
+    assert "no such model file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("intervention", "table", "where"),
+    [
+        ("telehealth", "telecare_services", "service_type = 'telehealth_monitoring'"),
+        ("telecare", "telecare_services", "true"),
+        ("reablement", "reablement_episodes", "true"),
+        ("community:rapid_response", "community_contacts", "service = 'rapid_response'"),
+    ],
+)
+def test_other_interventions_with_enrolment_dates(
+    warehouse: Path, intervention: str, table: str, where: str
+) -> None:
+    """The same method for a telehealth start, telecare, a referral to reablement or a
+    first contact with a community service: the treated are the people whose earliest
+    such date is in the evaluable window."""
+    import duckdb
+
+    from careweave.evaluation.run import evaluate
+    from careweave.warehouse.engines import DuckDBEngine
+
+    date = "contact_date" if table == "community_contacts" else "start_date"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    first_adm, last = con.execute(
+        "select min(admission_date), greatest(max(admission_date), "
+        "(select max(attendance_date) from ae_attendances)) from hospital_spells"
+    ).fetchone()
+    expected = con.execute(
+        f"select count(*) from (select nhs_number, min({date}) d from {table} where {where} "
+        "group by 1) where d >= ? + 365 and d <= ? "
+        "and nhs_number in (select nhs_number from people)",
+        [first_adm, last],
+    ).fetchone()[0]
+    con.close()
+    eng = DuckDBEngine.open(warehouse)
+    try:
+        out = evaluate(eng, intervention=intervention, outcomes=("emergency_admissions",))
+    finally:
+        eng.close()
+    assert out["treated"] == expected > 0
+    assert 0 < out["matched"] <= out["treated"]
+    assert out["intervention"] == intervention
+
+
+def test_unknown_community_service(warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["evaluate", "--warehouse", str(warehouse), "--intervention", "community:astrology"])
+        == 2
+    )
+    assert "--intervention: 'community:astrology'" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,10 +16,33 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
 
 
+def risk_prognostic(engine: Any, path: Path) -> tuple[Any, str]:
+    """The risk model at ``path`` as the evaluation's prognostic score: at each risk
+    set's date, the model's log-odds of an emergency admission in the next year from
+    the features at that date (careweave.risk.features, the same ones it scores with).
+    The risk model and the evaluation are sibling packages; they meet here."""
+    from careweave.risk.features import features
+    from careweave.risk.training import load_model
+
+    art = load_model(path)
+    model = art["model"]
+
+    def score_at(day: dt.date) -> tuple[Any, Any]:
+        frame = engine.to_arrow(features(engine, day)).to_pandas()
+        return frame["nhs_number"].to_numpy(dtype=object), model.log_odds(frame)
+
+    return score_at, f"risk model {art['version']} (log-odds at each risk set's date)"
+
+
 def evaluate(
     warehouse: Annotated[Path, typer.Option("--warehouse", help="DuckDB warehouse.")],
     intervention: Annotated[
-        str, typer.Option("--intervention", help="The intervention (case_management).")
+        str,
+        typer.Option(
+            "--intervention",
+            help="case_management, telehealth, telecare, reablement or community:<service> "
+            "(docs/evaluation.md).",
+        ),
     ] = "case_management",
     outcome: Annotated[
         list[str] | None,
@@ -32,7 +56,12 @@ def evaluate(
         int, typer.Option("--follow-up-days", help="Days of follow-up from enrolment.")
     ] = 365,
     model: Annotated[
-        Path | None, typer.Option("--model", help="Risk model for the prognostic score.")
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Risk model (careweave model train): its prediction at each enrolment "
+            "month is the prognostic score (default: the documented fallback).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -46,12 +75,14 @@ def evaluate(
 
     eng = DuckDBEngine.open(Path(warehouse))
     try:
+        prognostic, source = risk_prognostic(eng, model) if model else (None, "")
         result = run(
             eng,
             intervention=intervention,
             outcomes=tuple(outcome or OUTCOMES),
             follow_up_days=follow_up_days,
-            model=model,
+            prognostic=prognostic,
+            prognostic_source=source,
         )
     finally:
         eng.close()
@@ -64,9 +95,10 @@ def evaluate(
 
 def print_result(r: dict[str, Any]) -> None:
     typer.echo(
-        f"{r['treated']} enrolled, {r['matched']} matched to {r['controls']} controls "
-        f"(follow-up {r['follow_up_days']} days)."
+        f"{r['intervention']}: {r['treated']} enrolled, {r['matched']} matched to "
+        f"{r['controls']} controls (follow-up {r['follow_up_days']} days)."
     )
+    typer.echo(f"Prognostic score: {r['prognostic']}.")
     typer.echo("Balance (standardised mean differences, target below 0.1):")
     for k, v in r["balance"].items():
         typer.echo(f"  {k:<28} {v:+.3f}")

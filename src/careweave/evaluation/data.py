@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from careweave.dataset.tariff import load_tariff
+from careweave.dataset.vocabulary import COMMUNITY_SERVICE
 from careweave.definitions.costs import dated_costs
 from careweave.definitions.population import population_interval
 from careweave.definitions.registers import register_evidence
@@ -27,8 +28,50 @@ from careweave.errors import InputError
 
 Arr = np.ndarray
 EPOCH = dt.date(1970, 1, 1)
-#: The interventions with enrolment dates that can be evaluated: name -> (table, date column).
-INTERVENTIONS = {"case_management": ("case_management_episodes", "start_date")}
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """Where an intervention's enrolment dates are: a table's date column, optionally
+    only the rows whose ``column`` equals ``value``. A person's enrolment is their
+    earliest such date."""
+
+    table: str
+    date: str
+    column: str | None = None
+    value: str | None = None
+    words: str = ""
+
+
+#: The interventions with enrolment dates that can be evaluated (``--intervention``).
+#: The canonical data has no table of referrals (referrals are operational-store
+#: data): a referral to a service is evaluated by the service's start, as the
+#: warehouse records it (reablement; a first contact with a community service,
+#: ``community:<service>``).
+INTERVENTIONS = {
+    "case_management": Intervention(
+        "case_management_episodes", "start_date", words="case management"
+    ),
+    "telehealth": Intervention(
+        "telecare_services",
+        "start_date",
+        "service_type",
+        "telehealth_monitoring",
+        "telehealth monitoring",
+    ),
+    "telecare": Intervention("telecare_services", "start_date", words="telecare (any service)"),
+    "reablement": Intervention("reablement_episodes", "start_date", words="reablement"),
+    **{
+        f"community:{service}": Intervention(
+            "community_contacts",
+            "contact_date",
+            "service",
+            service,
+            f"community {service.replace('_', ' ')} (first contact)",
+        )
+        for service in COMMUNITY_SERVICE
+    },
+}
 
 
 def days(col: Any) -> Arr:
@@ -97,7 +140,11 @@ class Population:
 
 def _index(ids: Arr, of: Any) -> Arr:
     """Person index of each NHS number in ``of`` (-1 when not in people)."""
-    values = np.asarray(of.to_numpy(zero_copy_only=False), dtype=object)
+    return index_of(ids, np.asarray(of.to_numpy(zero_copy_only=False), dtype=object))
+
+
+def index_of(ids: Arr, values: Arr) -> Arr:
+    """Person index of each NHS number in ``values`` (-1 when not in ``ids``, sorted)."""
     pos = np.searchsorted(ids, values)
     pos = np.clip(pos, 0, max(len(ids) - 1, 0))
     ok = (ids[pos] == values) if len(ids) else np.zeros(len(values), bool)
@@ -110,7 +157,8 @@ def read(engine: Any, intervention: str, *, with_spend: bool) -> Population:
         raise InputError(
             f"--intervention: {intervention!r} is not one of {', '.join(INTERVENTIONS)}"
         )
-    table, column = INTERVENTIONS[intervention]
+    iv = INTERVENTIONS[intervention]
+    table, column = iv.table, iv.date
     if not engine.has_table(table):
         raise InputError(f"the warehouse has no {table} table: nothing to evaluate")
     p = population_interval(engine.table("people"))
@@ -127,6 +175,8 @@ def read(engine: Any, intervention: str, *, with_spend: bool) -> Population:
     )
     ids = np.asarray(people["nhs_number"].to_numpy(zero_copy_only=False), dtype=object)
     ep = engine.table(table)
+    if iv.column is not None:
+        ep = ep.filter(ep[iv.column] == iv.value)
     ep = engine.to_arrow(ep.group_by("nhs_number").aggregate(first=ep[column].min()))
     enrol = np.full(len(ids), days(pa.array([None], pa.date32()))[0], dtype=np.int64)
     who = _index(ids, ep["nhs_number"])

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from careweave.errors import InputError
 from careweave.evaluation import effects, matching
-from careweave.evaluation.data import Arr, Events, Population, read
+from careweave.evaluation.data import Arr, Events, Population, date_of, index_of, read
+
+#: A prognostic score from outside (the risk model, composed in by the CLI): given a
+#: date, (NHS numbers, score) for the people it scores then, e.g. the risk model's
+#: log-odds of an emergency admission in the next year. People it leaves out, or
+#: scores NaN, are not evaluated in that month's risk set.
+Prognostic = Callable[[dt.date], tuple[Arr, Arr]]
+#: The key of the outside score among a risk set's covariates (not a covariate itself).
+MODEL_SCORE = "_model_score"
 
 OUTCOMES = ("emergency_admissions", "bed_days", "ae_attendances", "spend", "deaths")
 #: Controls sampled per month to fit the prognostic and propensity models.
@@ -18,6 +27,8 @@ FIT_SAMPLE = 4000
 SEED = 20190101
 #: Years of history in the difference-in-differences' before period (where the data has them).
 PRE_YEARS = 3
+#: How the result names the prognostic score when no outside score is given.
+FALLBACK = "fallback: Poisson regression of next-year emergency admissions"
 
 
 @dataclass
@@ -32,9 +43,11 @@ def _month_start(day: Arr) -> Arr:
     return np.asarray(d.astype(np.int64))
 
 
-def _rows(pop: Population, person: Arr, m0: int) -> MonthRows:
+def _rows(pop: Population, person: Arr, m0: int, score: Arr | None = None) -> MonthRows:
     day = np.full(len(person), m0, dtype=np.int64)
     cov = matching.covariates(pop, person, day)
+    if score is not None:
+        cov[MODEL_SCORE] = score[person]
     return MonthRows(person, day, cov)
 
 
@@ -59,29 +72,46 @@ def _follow_end(pop: Population, person: Arr, start: Arr, follow_up: int, contro
 class Evaluation:
     """Risk-set matching of the enrolled, then effects on the outcomes asked for."""
 
-    def __init__(self, pop: Population, follow_up_days: int, model: Path | None) -> None:
+    def __init__(
+        self, pop: Population, follow_up_days: int, prognostic: Prognostic | None = None
+    ) -> None:
         self.pop = pop
         self.follow_up = follow_up_days
-        if model is not None:
-            raise InputError(
-                f"--model {model}: the risk model as prognostic score is not available yet; "
-                "leave --model out to use the documented fallback (docs/evaluation.md)"
-            )
+        self.outside = prognostic
+        self._scores: dict[int, Arr] = {}
         enrol = pop.enrol
         self.t_all = np.flatnonzero((enrol >= pop.first_day + 365) & (enrol <= pop.last_day))
         self.t_month = _month_start(enrol[self.t_all])
         self.rng = np.random.default_rng(SEED)
 
+    def _score(self, m0: int) -> Arr | None:
+        """The outside prognostic score at ``m0`` by person index (NaN: not scored),
+        asked for once a month."""
+        if self.outside is None:
+            return None
+        if m0 not in self._scores:
+            ids, score = self.outside(date_of(m0))
+            full = np.full(len(self.pop.ids), np.nan)
+            who = index_of(self.pop.ids, np.asarray(ids, dtype=object))
+            ok = who >= 0
+            full[who[ok]] = np.asarray(score, dtype=float)[ok]
+            self._scores[m0] = full
+        return self._scores[m0]
+
+    def _scored(self, person: Arr, m0: int) -> Arr:
+        score = self._score(m0)
+        return person if score is None else person[~np.isnan(score[person])]
+
     def _treated_rows(self, m0: int) -> MonthRows:
         t = self.t_all[self.t_month == m0]
-        t = t[matching.eligible(self.pop, t, m0)]
-        return _rows(self.pop, t, m0)
+        t = self._scored(t[matching.eligible(self.pop, t, m0)], m0)
+        return _rows(self.pop, t, m0, self._score(m0))
 
     def _pool(self, m0: int) -> Arr:
         everyone = np.arange(len(self.pop.ids))
         month = _month_start(np.minimum(self.pop.enrol, self.pop.last_day))
         pool = everyone[matching.eligible(self.pop, everyone, m0)]
-        return np.asarray(pool[month[pool] != m0])
+        return self._scored(np.asarray(pool[month[pool] != m0]), m0)
 
     def fit(self) -> None:
         """The fallback prognostic score (Poisson regression of emergency admissions in
@@ -95,21 +125,22 @@ class Evaluation:
             treated.append(self._treated_rows(int(m0)))
             pool = self._pool(int(m0))
             pick = self.rng.choice(pool, size=min(FIT_SAMPLE, len(pool)), replace=False)
-            controls.append(_rows(self.pop, np.sort(pick), int(m0)))
+            controls.append(_rows(self.pop, np.sort(pick), int(m0), self._score(int(m0))))
         t, c = _cat(treated), _cat(controls)
         if not len(t.person):
             raise InputError("no enrolled person can be evaluated (none eligible at enrolment)")
         xc = matching.design(c.cov)
-        end = _follow_end(self.pop, c.person, c.month, 365, control=True)
-        y = self.pop.emergency.total(c.person, c.month, end)
-        expo = np.maximum(end - c.month, 0) / 365.25
-        ok = expo > 0
-        self.prog = sm.GLM(
-            y[ok],
-            sm.add_constant(xc[ok], has_constant="add"),
-            family=sm.families.Poisson(),
-            offset=np.log(expo[ok]),
-        ).fit()
+        if self.outside is None:
+            end = _follow_end(self.pop, c.person, c.month, 365, control=True)
+            y = self.pop.emergency.total(c.person, c.month, end)
+            expo = np.maximum(end - c.month, 0) / 365.25
+            ok = expo > 0
+            self.prog = sm.GLM(
+                y[ok],
+                sm.add_constant(xc[ok], has_constant="add"),
+                family=sm.families.Poisson(),
+                offset=np.log(expo[ok]),
+            ).fit()
         pt, pc_ = self.prognostic(t.cov), self.prognostic(c.cov)
         x = np.vstack([np.column_stack([matching.design(t.cov), pt]), np.column_stack([xc, pc_])])
         self.mu, self.sd = x.mean(axis=0), x.std(axis=0) + 1e-12
@@ -120,6 +151,9 @@ class Evaluation:
         self.score_sd = np.array([both.std(), lp.std()]) + 1e-12
 
     def prognostic(self, cov: dict[str, Arr]) -> Arr:
+        """The outside score when there is one, else the fallback's linear predictor."""
+        if MODEL_SCORE in cov:
+            return np.asarray(cov[MODEL_SCORE])
         x = matching.design(cov)
         return np.asarray(np.column_stack([np.ones(len(x)), x]) @ np.asarray(self.prog.params))
 
@@ -139,7 +173,7 @@ class Evaluation:
         unmatched = 0
         for m0 in np.unique(self.t_month):
             t = self._treated_rows(int(m0))
-            c = _rows(self.pop, self._pool(int(m0)), int(m0))
+            c = _rows(self.pop, self._pool(int(m0)), int(m0), self._score(int(m0)))
             if not len(t.person) or not len(c.person):
                 unmatched += len(t.person)
                 continue
@@ -252,16 +286,21 @@ def evaluate(
     intervention: str = "case_management",
     outcomes: tuple[str, ...] = OUTCOMES,
     follow_up_days: int = 365,
-    model: Path | None = None,
+    prognostic: Prognostic | None = None,
+    prognostic_source: str = "",
 ) -> dict[str, Any]:
-    """The evaluation's summary (the ``--json`` document, plus the balance table)."""
+    """The evaluation's summary (the ``--json`` document, plus the balance table).
+
+    ``prognostic``: the score to match on (the risk model's prediction at each risk
+    set's date), named by ``prognostic_source``; None: the documented fallback (a
+    Poisson regression fitted here)."""
     bad = [o for o in outcomes if o not in OUTCOMES]
     if bad:
         raise InputError(f"--outcome: {bad[0]!r} is not one of {', '.join(OUTCOMES)}")
     if follow_up_days < 1:
         raise InputError(f"--follow-up-days: {follow_up_days} must be at least 1")
     pop = read(engine, intervention, with_spend="spend" in outcomes)
-    ev = Evaluation(pop, follow_up_days, model)
+    ev = Evaluation(pop, follow_up_days, prognostic)
     if not len(ev.t_all):
         raise InputError(f"nobody is enrolled in {intervention} after the data's first year")
     ev.fit()
@@ -288,4 +327,6 @@ def evaluate(
         "balance": m["balance"],
         "controls": len(np.unique(ev.control)),
         "follow_up_days": follow_up_days,
+        "intervention": intervention,
+        "prognostic": prognostic_source if prognostic is not None else FALLBACK,
     }
