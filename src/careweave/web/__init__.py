@@ -24,11 +24,15 @@ def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
     _install(app, warehouse)
 
 
-def demo_setup(db_url: str, warehouse: Path) -> list[tuple[str, str, str]]:
-    """Demo users (username, password, role), care teams and the Jones scenario."""
+def demo_setup(
+    db_url: str, warehouse: Path, *, readings: bool = True
+) -> list[tuple[str, str, str]]:
+    """Demo users (username, password, role), care teams and the Jones scenario
+    (``readings=False``: without Mrs Jones's week of glucose readings, for a test that sends
+    them through the events API as the telehealth hub would)."""
     from careweave.web.demo import demo_setup as _demo_setup
 
-    return _demo_setup(db_url, warehouse)
+    return _demo_setup(db_url, warehouse, readings=readings)
 
 
 __all__ = ["demo_setup", "install"]

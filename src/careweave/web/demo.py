@@ -128,8 +128,13 @@ def _create_joneses(session: Session, now: dt.datetime) -> tuple[Person, Person]
     return people[0], people[1]
 
 
-def demo_setup(db_url: str, warehouse: Path) -> list[tuple[str, str, str]]:
-    """Create the demo users and the Jones scenario; returns (username, password, role)."""
+def demo_setup(
+    db_url: str, warehouse: Path, *, readings: bool = True
+) -> list[tuple[str, str, str]]:
+    """Create the demo users and the Jones scenario; returns (username, password, role).
+
+    ``readings=False`` leaves out Mrs Jones's week of glucose readings (the acceptance test
+    sends them through the events API, as the telehealth hub would)."""
     engine = make_engine(db_url)
     upgrade(engine)
     sessions = session_factory(engine)
@@ -145,7 +150,7 @@ def demo_setup(db_url: str, warehouse: Path) -> list[tuple[str, str, str]]:
     with transaction(sessions) as s:
         already = s.execute(select(User).where(User.username == DEMO_MARKER)).scalar_one_or_none()
         if already is None:
-            _setup(s, cfg, now)
+            _setup(s, cfg, now, readings=readings)
         return _users(s)
 
 
@@ -191,7 +196,9 @@ def _name_joneses(mrs: Person, mr: Person) -> None:
         person.interpreter_required = False
 
 
-def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
+def _setup(
+    s: Session, cfg: care_config.CareConfig, now: dt.datetime, *, readings: bool = True
+) -> None:
     """The Jones scenario: the couple, one user per agency, teams, plan, assessment, readings."""
     picked = _pick(s, now.date())
     mrs, mr = picked if picked is not None else _create_joneses(s, now)
@@ -213,7 +220,8 @@ def _setup(s: Session, cfg: care_config.CareConfig, now: dt.datetime) -> None:
     _carer_assessment(
         Ctx(session=s, user=users["social.worker"], now=now, config=cfg), mrs.nhs_number
     )
-    _telehealth_readings(s, cfg, now, mrs.nhs_number)
+    if readings:
+        _telehealth_readings(s, cfg, now, mrs.nhs_number)
     _daughter(ctx, mrs.nhs_number, mr.nhs_number)
     if locality:
         seed_maturity(
