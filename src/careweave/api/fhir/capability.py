@@ -18,6 +18,9 @@ class Served:
     search: dict[str, str]
     versioning: str = "no-version"
     update_needs_if_match: bool = False
+    # ``_include`` values served, e.g. ``ServiceRequest:patient``.
+    includes: tuple[str, ...] = ()
+    profile: str | None = None
 
 
 # Result parameters every search takes.
@@ -41,6 +44,14 @@ SERVED: dict[str, Served] = {
 }
 
 
+def register(name: str, served: Served) -> None:
+    """Declare a resource type served by a module of its own (with its routes, registered
+    together in ``careweave.api.fhir``), so the CapabilityStatement stays true to them."""
+    if name in SERVED:
+        raise ValueError(f"FHIR {name} is declared twice")
+    SERVED[name] = served
+
+
 def capability_statement(base_url: str) -> dict[str, Any]:
     resources = []
     for name, s in SERVED.items():
@@ -52,8 +63,10 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "updateCreate": False,
             "searchParam": [{"name": p, "type": t} for p, t in {**s.search, **COMMON}.items()],
         }
-        if name in PROFILES:
-            entry["profile"] = PROFILES[name]
+        if name in PROFILES or s.profile:
+            entry["profile"] = s.profile or PROFILES[name]
+        if s.includes:
+            entry["searchInclude"] = list(s.includes)
         if s.update_needs_if_match:
             entry["conditionalUpdate"] = False
         resources.append(entry)

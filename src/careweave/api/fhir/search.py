@@ -26,6 +26,7 @@ class Search:
     params: dict[str, list[str]] = field(default_factory=dict)
     count: int = DEFAULT_COUNT
     offset: int = 0
+    includes: list[str] = field(default_factory=list)
 
     def one(self, name: str) -> str | None:
         values = self.params.get(name)
@@ -47,6 +48,17 @@ def parse(resource: str, request: Request) -> Search:
     known = SERVED[resource].search
     out = Search()
     for name, value in request.query_params.multi_items():
+        if name == "_include":
+            served = SERVED[resource].includes
+            if value not in served:
+                raise FhirError(
+                    400,
+                    f"_include: {value!r} is not served for {resource} "
+                    f"(served: {', '.join(served) or 'none'})",
+                    "not-supported",
+                )
+            out.includes.append(value)
+            continue
         if name == "_format":
             if value not in FORMAT_OK:
                 raise FhirError(406, f"_format: only JSON is served, not {value!r}")
@@ -122,12 +134,15 @@ def bundle(
     found: list[dict[str, Any]],
     search: Search,
     more: bool,
+    included: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A searchset Bundle of ``found`` with ``self`` and, when there are more, ``next``."""
+    """A searchset Bundle of ``found`` with ``self`` and, when there are more, ``next``;
+    ``included`` (resources asked for with ``_include``) are entries of mode ``include``."""
     root = base(request)
 
     def url(offset: int) -> str:
         items = [(k, v) for k, vs in search.params.items() for v in vs]
+        items += [("_include", v) for v in search.includes]
         items += [("_count", str(search.count)), ("_offset", str(offset))]
         return f"{root}/{resource}?{urlencode(items)}"
 
@@ -145,9 +160,10 @@ def bundle(
                 {
                     "fullUrl": f"{root}/{r['resourceType']}/{r['id']}",
                     "resource": r,
-                    "search": {"mode": "match"},
+                    "search": {"mode": mode},
                 }
-                for r in found
+                for mode, rows in (("match", found), ("include", included or []))
+                for r in rows
             ],
         }
     )
