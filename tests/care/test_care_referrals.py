@@ -206,6 +206,28 @@ def test_decline_needs_a_reason_that_feeds_unmet_need(sqlite_world: World) -> No
     assert w.get("cc", "/analytics/unmet-need").status_code == 403
 
 
+def test_decline_keeps_what_the_person_needed(sqlite_world: World) -> None:
+    w = sqlite_world
+    join_teams(w, (MRS_JONES,))
+    staff(w, DSN, "dsn")
+    ref = refer(w)
+    r = move(w, "dsn", ref, "declined", decline_reason="no_capacity", unmet_need_note="x" * 1001)
+    assert r.status_code == 422
+    assert "unmet_need_note" in r.json()["detail"]
+    r = move(
+        w,
+        "dsn",
+        ref,
+        "declined",
+        decline_reason="no_capacity",
+        unmet_need_note="  Evening insulin visits  ",
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["unmet_need_note"] == "Evening insulin visits"
+    assert r.json()["history"][-1]["unmet_need"] == "Evening insulin visits"
+    assert "(needed: Evening insulin visits)" in told(w, ref["id"])["cc"][-1]
+
+
 def test_redirect_opens_a_referral_at_the_other_service(sqlite_world: World) -> None:
     w = sqlite_world
     join_teams(w, (MRS_JONES,))

@@ -324,6 +324,7 @@ class ReferralOut(Out):
     reference: str
     version: int
     decline_reason: str | None
+    unmet_need_note: str | None = None
     booked_with: str | None
     redirected_to_id: int | None
 
@@ -360,6 +361,8 @@ class TransitionIn(In):
     ) = None
     booked_with: Text | None = Field(default=None, max_length=200)
     redirect_to: Text | None = Field(default=None, min_length=1, max_length=64)
+    # At a decline: what the person needs that could not be provided.
+    unmet_need_note: Text | None = Field(default=None, max_length=1000)
 
 
 class ServiceMemberOut(BaseModel):

@@ -10,7 +10,9 @@ staff (care/services.py) then, and only they:
     attended  -> completed
 
 ``declined`` needs a reason from ``DECLINE_REASONS`` (the unmet-need count
-reads them); ``scheduled`` needs a time and who will see the person;
+reads them) and may say, in ``unmet_need_note``, what the person needs that could
+not be provided (the page asks for it when the reason is unmet need: ``UNMET_NEED``;
+commissioners read it de-identified, careweave.capacity.unmet); ``scheduled`` needs a time and who will see the person;
 ``redirected`` closes this referral and opens a new one at another service,
 with the same urgency and reason, whose clock starts afresh. Every change
 bumps ``version``: a change made against an older version is refused (409),
@@ -64,6 +66,7 @@ DECLINE_REASONS: dict[str, str] = {
     "duplicate": "a duplicate of another referral",
 }
 UNMET_NEED = ("no_capacity", "out_of_area", "not_eligible")
+UNMET_NEED_NOTE_MAX = 1000
 VERBS = {
     "triaged": "triaged",
     "accepted": "accepted",
@@ -354,6 +357,7 @@ def transition(
     decline_reason: str | None = None,
     booked_with: str | None = None,
     redirect_to: str | None = None,
+    unmet_need_note: str | None = None,
 ) -> Referral:
     """One step of the lifecycle, by the service's staff only (see the module docstring).
 
@@ -397,6 +401,13 @@ def transition(
         ref.decline_reason = decline_reason
         extra["decline_reason"] = decline_reason
         detail = f": {DECLINE_REASONS[decline_reason]}"
+        needed = (unmet_need_note or "").strip()
+        if len(needed) > UNMET_NEED_NOTE_MAX:
+            raise Invalid(f"unmet_need_note: must be {UNMET_NEED_NOTE_MAX:,} characters or fewer")
+        if needed:
+            ref.unmet_need_note = needed
+            extra["unmet_need"] = needed
+            detail += f" (needed: {needed})"
     new_ref: Referral | None = None
     if new_status == "redirected":
         target = ctx.session.get(Service, redirect_to) if redirect_to else None

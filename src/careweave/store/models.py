@@ -431,6 +431,9 @@ class Referral(Base):
     # Bumped by every change: a change made against an older version is refused (409).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     decline_reason: Mapped[str | None] = mapped_column(String(32))
+    # At a decline: what the person needs that could not be provided, in the staff's
+    # words (free text: commissioners read it de-identified, careweave.capacity.unmet).
+    unmet_need_note: Mapped[str | None] = mapped_column(Text)
     booked_with: Mapped[str | None] = mapped_column(String(200))
     redirected_to_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
 

@@ -126,6 +126,7 @@ def move(referral_id: PathId, body: TransitionIn, ctx: Context) -> ReferralOut:
         decline_reason=body.decline_reason,
         booked_with=body.booked_with,
         redirect_to=body.redirect_to,
+        unmet_need_note=body.unmet_need_note,
     )
     return ReferralOut.model_validate(r)
 

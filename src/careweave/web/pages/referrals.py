@@ -92,6 +92,10 @@ FIELDS = {
     "scheduled_for": ("visit_date", "Visit date"),
     "booked_with": ("booked_with", "Who will see the person"),
     "decline_reason": ("decline_reason", "Why is it declined?"),
+    "unmet_need_note": (
+        "unmet_need_note",
+        "What does the person need that could not be provided?",
+    ),
     "redirect_to": ("redirect_to", "Service to redirect to"),
 }
 
@@ -200,6 +204,19 @@ def act(referral_id: PathId, p: PageDep, form: Form_) -> Response:
         if get("decline_reason") not in referrals.DECLINE_REASONS:
             errors.append(("decline_reason", "Choose why the referral is declined"))
         kw["decline_reason"] = get("decline_reason")
+        needed = get("unmet_need_note")
+        if get("decline_reason") in referrals.UNMET_NEED and not needed:
+            errors.append(
+                ("unmet_need_note", "Enter what the person needs that could not be provided")
+            )
+        elif len(needed) > referrals.UNMET_NEED_NOTE_MAX:
+            errors.append(
+                (
+                    "unmet_need_note",
+                    "What the person needs must be 1,000 characters or fewer",
+                )
+            )
+        kw["unmet_need_note"] = needed or None
     if status == "redirected":
         if not get("redirect_to"):
             errors.append(("redirect_to", "Choose the service to redirect the referral to"))
@@ -217,6 +234,7 @@ def act(referral_id: PathId, p: PageDep, form: Form_) -> Response:
         # Refused changes raise before writing anything but the audit of the access.
         ref = referrals.get_referral(p.ctx, referral_id)
         typed = {k: get(k) for k in ("visit_date", "visit_time", "booked_with")}
-        typed |= {k: get(k) for k in ("decline_reason", "redirect_to")} | {"note": note}
+        typed |= {k: get(k) for k in ("decline_reason", "redirect_to", "unmet_need_note")}
+        typed |= {"note": note}
         return _page(p, ref, errors, code, False, status, typed)
     return RedirectResponse(f"/app/referrals/{referral_id}?saved=1", status_code=303)
