@@ -121,9 +121,16 @@ def write_risk_scores(warehouse: Path, table: pa.Table, as_of: dt.date) -> None:
         con.execute("DELETE FROM risk_scores WHERE as_of = ?", [as_of])
         con.register("_new_scores", table)
         names = ", ".join(f'"{c.name}"' for c in RISK_SCORES.columns)
-        # In NHS-number order: the patient page reads one person's history by zone map.
+        # The whole table rewritten in NHS-number order (each person's runs together): the
+        # patient page reads one person's history by zone map, which an appended run
+        # (covering every NHS number again) would defeat. Typed as the DDL says.
+        typed = ", ".join(
+            f'CAST("{c.name}" AS {_SQL_TYPES[c.kind]}) AS "{c.name}"' for c in RISK_SCORES.columns
+        )
         con.execute(
-            f"INSERT INTO risk_scores ({names}) SELECT {names} FROM _new_scores ORDER BY nhs_number"
+            f"CREATE OR REPLACE TABLE risk_scores AS SELECT {typed} FROM ("
+            f"SELECT {names} FROM risk_scores UNION ALL SELECT {names} FROM _new_scores"
+            ") ORDER BY nhs_number, as_of"
         )
         con.unregister("_new_scores")
         con.execute("COMMIT")

@@ -234,7 +234,10 @@ class Reader:
                 if now is None:
                     return None
                 try:
-                    self._con = duck.connect(self.path, read_only=True)
+                    # one thread per query: a page's lookups touch a row group or two each,
+                    # and concurrent requests are the parallelism (two threads per lookup
+                    # cost a quarter more CPU for no faster answer)
+                    self._con = duck.connect(self.path, read_only=True, threads=1)
                 except duckdb.Error:
                     return None
                 if now != self._version:
