@@ -102,3 +102,20 @@ def test_fhirpy_search_read_and_versioned_update(served: tuple[World, str]) -> N
         outsider.reference("Patient", MRS_JONES).to_resource()
     # Their list leaves out the Joneses and shows only their own practice's patient.
     assert [p.id for p in outsider.resources("Patient").fetch_all()] == [ELSEWHERE]
+
+
+def test_fhirpy_create_and_transaction(served: tuple[World, str]) -> None:
+    from test_fhir_writes import bundle, reading, referral
+
+    w, url = served
+    join_teams(w, (MRS_JONES,))
+    client = SyncFHIRClient(url, authorization=f"Bearer {w.tokens['cc']}")
+    made = client.resource("ServiceRequest", **referral())
+    made.save()
+    assert made.id is not None and made["status"] == "active"
+    found = client.resources("ServiceRequest").search(patient=MRS_JONES).fetch_all()
+    assert [r.id for r in found] == [made.id]
+    out = client.execute("", method="post", data=bundle(reading(w.clock.now, 6.0), referral()))
+    Bundle.model_validate(dict(out))
+    assert out["type"] == "transaction-response" and len(out["entry"]) == 2
+    assert len(client.resources("ServiceRequest").search(patient=MRS_JONES).fetch_all()) == 2

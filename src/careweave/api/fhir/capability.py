@@ -44,11 +44,25 @@ SERVED: dict[str, Served] = {
 }
 
 
+# System-level interactions served (``POST /fhir`` with a transaction Bundle).
+SYSTEM: list[str] = []
+
+
 def register(name: str, served: Served) -> None:
     """Declare a resource type served by a module of its own (with its routes, registered
-    together in ``careweave.api.fhir``), so the CapabilityStatement stays true to them."""
-    if name in SERVED:
-        raise ValueError(f"FHIR {name} is declared twice")
+    together in ``careweave.api.fhir``), so the CapabilityStatement stays true to them.
+    A type two modules serve (e.g. reads from one, creates from another) is merged."""
+    old = SERVED.get(name)
+    if old is not None:
+        interactions = tuple(dict.fromkeys((*old.interactions, *served.interactions)))
+        served = Served(
+            interactions,
+            {**old.search, **served.search},
+            versioning=old.versioning,
+            update_needs_if_match=old.update_needs_if_match,
+            includes=tuple(dict.fromkeys((*old.includes, *served.includes))),
+            profile=old.profile or served.profile,
+        )
     SERVED[name] = served
 
 
@@ -61,8 +75,11 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "versioning": s.versioning,
             "readHistory": "vread" in s.interactions,
             "updateCreate": False,
-            "searchParam": [{"name": p, "type": t} for p, t in {**s.search, **COMMON}.items()],
         }
+        if "search-type" in s.interactions:
+            entry["searchParam"] = [
+                {"name": p, "type": t} for p, t in {**s.search, **COMMON}.items()
+            ]
         if name in PROFILES or s.profile:
             entry["profile"] = s.profile or PROFILES[name]
         if s.includes:
@@ -89,6 +106,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                         "description": "Authorization: Bearer <token> from POST /auth/tokens."
                     },
                     "resource": resources,
+                    **({"interaction": [{"code": c} for c in SYSTEM]} if SYSTEM else {}),
                 }
             ],
         }

@@ -1,0 +1,287 @@
+"""Creates on ``/fhir``: a telehealth reading (Observation), a referral (ServiceRequest),
+and a ``transaction`` Bundle of these, all or nothing.
+
+Each create goes through the care core's own path, so its rules are not written twice:
+an Observation is a ``telehealth_reading`` event (``care.events.ingest``, as
+``POST /events``: the telehealth rules run, the care team is told of an alert, the
+token's event-type and organisation scope applies, ``identifier`` is the event's
+``external_id`` so a resend changes nothing); a ServiceRequest is a referral through the
+single point of access (``care.referrals.create_referral``, as ``POST /referrals``: the
+service's duty inbox and staff are told). A transaction runs its entries in the request's
+one database transaction: any entry refused rolls back every other (nothing stored) and
+the answer is that entry's OperationOutcome, naming it (``entry[2]: ...``). Entries do not
+reference each other (``urn:uuid`` references between entries are not resolved).
+Flag and CommunicationRequest are not created: the care core raises alerts and
+notifications from events and rules, not on request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from careweave.api.deps import Context
+from careweave.api.fhir import care_resources as cr
+from careweave.api.fhir.capability import SYSTEM, Served, register
+from careweave.api.fhir.outcome import FhirError, FhirResponse
+from careweave.api.fhir.resources import instant, validated
+from careweave.api.fhir.router import ERRORS, fhir_body
+from careweave.api.fhir.search import base
+from careweave.care import events, referrals
+from careweave.care.context import Ctx
+from careweave.security import audit
+from careweave.security.errors import DomainError
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+    }
+}
+MEASURE_SYSTEM = cr.CS + "telehealth-measure"
+# LOINC codes of the shipped telehealth measures (a deployment's own measures use MEASURE_SYSTEM).
+LOINC = "http://loinc.org"
+LOINC_MEASURES = {
+    "15074-8": "glucose",
+    "29463-7": "weight",
+    "8480-6": "systolic_bp",
+    "59408-5": "spo2",
+    "2708-6": "spo2",
+}
+CREATABLE = ("Observation", "ServiceRequest")
+
+
+def _parse(kind: str, data: Any, where: str) -> Any:
+    if not isinstance(data, dict) or data.get("resourceType") != kind:
+        raise FhirError(400, f"{where}: expected a {kind} resource")
+    try:
+        return get_fhir_model_class(kind).model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first.get("loc", ()))
+        raise FhirError(400, f"{where}.{loc}: {first.get('msg')}", "structure") from None
+
+
+def _subject(ref: Any, where: str) -> str:
+    value = (ref.reference if ref is not None else None) or ""
+    nhs = value.removeprefix("Patient/")
+    if not value.startswith("Patient/") or not nhs.isdigit() or len(nhs) != 10:
+        raise FhirError(422, f"{where}: must reference Patient/<NHS number>")
+    return nhs
+
+
+def _measure(ctx: Ctx, obs: Any, where: str) -> str:
+    measures = ctx.config.telehealth.measures
+    for coding in obs.code.coding or []:
+        if coding.system == MEASURE_SYSTEM and coding.code in measures:
+            return str(coding.code)
+        if coding.system == LOINC and LOINC_MEASURES.get(coding.code or "") in measures:
+            return LOINC_MEASURES[coding.code or ""]
+    known = ", ".join(sorted(measures))
+    raise FhirError(
+        422,
+        f"{where}.code: not a telehealth measure; code it with system {MEASURE_SYSTEM} "
+        f"({known}) or its LOINC code",
+    )
+
+
+def create_observation(ctx: Ctx, data: Any, where: str = "Observation") -> dict[str, Any]:
+    """A telehealth reading: recorded and routed as the events API does."""
+    obs = _parse("Observation", data, where)
+    nhs = _subject(obs.subject, f"{where}.subject")
+    measure = _measure(ctx, obs, where)
+    q = obs.valueQuantity
+    if q is None or q.value is None:
+        raise FhirError(422, f"{where}.valueQuantity: a reading needs a numeric value")
+    unit = ctx.config.telehealth.measures[measure].unit
+    if q.code is not None and q.code != unit:
+        raise FhirError(422, f"{where}.valueQuantity.code: {measure} is recorded in {unit}")
+    when = obs.effectiveDateTime
+    if not isinstance(when, dt.datetime):
+        raise FhirError(422, f"{where}.effectiveDateTime: give the time of the reading, with zone")
+    external = obs.identifier[0].value if obs.identifier else None
+    routed = events.ingest(
+        ctx,
+        nhs,
+        "telehealth_reading",
+        when,
+        {"measure": measure, "value": float(q.value), "unit": unit},
+        external_id=f"fhir:{external}"[:128] if external else None,
+        source=f"fhir:{ctx.user.username}",
+    )
+    ev = routed.event
+    ctx.session.flush()
+    out: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"telehealth-{ev.id}",
+        "meta": {"lastUpdated": instant(ev.received_at)},
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": MEASURE_SYSTEM, "code": measure}]},
+        "subject": {"reference": f"Patient/{nhs}"},
+        "effectiveDateTime": instant(ev.occurred_at),
+        "valueQuantity": {
+            "value": float(ev.payload["value"]),
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
+    }
+    if external:
+        out["identifier"] = [{"value": external}]
+    if routed.alerts:
+        out["interpretation"] = [
+            {"coding": [{"system": cr.CS + "telehealth-rule", "code": a}]} for a in routed.alerts
+        ]
+    return validated(out)
+
+
+def create_service_request(ctx: Ctx, data: Any, where: str = "ServiceRequest") -> dict[str, Any]:
+    """A referral through the single point of access to ``performer`` (a HealthcareService)."""
+    sr = _parse("ServiceRequest", data, where)
+    nhs = _subject(sr.subject, f"{where}.subject")
+    services = [
+        (p.reference or "").removeprefix("HealthcareService/")
+        for p in sr.performer or []
+        if (p.reference or "").startswith("HealthcareService/")
+    ]
+    if len(services) != 1:
+        raise FhirError(
+            422, f"{where}.performer: name the one service referred to, HealthcareService/<id>"
+        )
+    urgency = {"routine": "routine", "urgent": "urgent", None: "routine"}.get(sr.priority)
+    if urgency is None:
+        raise FhirError(422, f"{where}.priority: routine or urgent")
+    reasons = [c.text for c in sr.reasonCode or [] if c.text] + [
+        n.text for n in sr.note or [] if n.text
+    ]
+    if not reasons:
+        raise FhirError(422, f"{where}.reasonCode: say why you are referring (reasonCode.text)")
+    ref = referrals.create_referral(
+        ctx, nhs, services[0], urgency, "\n".join(reasons), source=f"fhir:{ctx.user.username}"
+    )
+    ctx.session.flush()
+    return cr.service_request(ctx.session, ref)
+
+
+CREATE = {"Observation": create_observation, "ServiceRequest": create_service_request}
+
+
+def _created(request: Request, body: dict[str, Any]) -> FhirResponse:
+    location = f"{base(request)}/{body['resourceType']}/{body['id']}"
+    return FhirResponse(body, status_code=201, headers={"Location": location})
+
+
+def _load(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise FhirError(400, "body: not JSON") from None
+
+
+def observation_create(
+    request: Request, ctx: Context, body: Annotated[bytes, Depends(fhir_body)]
+) -> FhirResponse:
+    return _created(request, create_observation(ctx, _load(body)))
+
+
+def service_request_create(
+    request: Request, ctx: Context, body: Annotated[bytes, Depends(fhir_body)]
+) -> FhirResponse:
+    return _created(request, create_service_request(ctx, _load(body)))
+
+
+def transaction(
+    request: Request, ctx: Context, body: Annotated[bytes, Depends(fhir_body)]
+) -> FhirResponse:
+    data = _load(body)
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise FhirError(400, "body: expected a Bundle")
+    bundle = _parse("Bundle", data, "Bundle")
+    if bundle.type != "transaction":
+        raise FhirError(400, f"Bundle.type: only transaction is served, not {bundle.type!r}")
+    root = base(request)
+    out = []
+    for i, entry in enumerate(data.get("entry") or []):
+        where = f"Bundle.entry[{i}]"
+        req = entry.get("request") or {}
+        resource = entry.get("resource") or {}
+        kind = resource.get("resourceType")
+        if req.get("method") != "POST" or req.get("url") != kind or kind not in CREATABLE:
+            raise FhirError(
+                400,
+                f"{where}.request: only POST of {', '.join(CREATABLE)} (url = the type) is served",
+                "not-supported",
+            )
+        try:
+            made = CREATE[kind](ctx, resource, f"{where}.resource")
+        except DomainError as e:
+            if e.status == 403 and not audit.has_refusals(ctx.session):
+                audit.refused(
+                    ctx.session,
+                    actor=ctx.user.username,
+                    action="write",
+                    resource="fhir transaction",
+                    reason=str(e),
+                    now=ctx.now,
+                )
+            raise FhirError(e.status, f"{where}: {e}") from e
+        out.append(
+            {
+                "fullUrl": f"{root}/{kind}/{made['id']}",
+                "resource": made,
+                "response": {
+                    "status": "201 Created",
+                    "location": f"{kind}/{made['id']}",
+                },
+            }
+        )
+    return FhirResponse(
+        validated({"resourceType": "Bundle", "type": "transaction-response", "entry": out})
+    )
+
+
+def add_routes(router: APIRouter) -> None:
+    """The create routes and the transaction endpoint, on the ``/fhir`` router itself (the
+    transaction is ``POST /fhir``), declared in the CapabilityStatement."""
+    router.add_api_route(
+        "/Observation",
+        observation_create,
+        methods=["POST"],
+        summary="Observation create (a telehealth reading)",
+        openapi_extra=_BODY,
+        status_code=201,
+    )
+    router.add_api_route(
+        "/ServiceRequest",
+        service_request_create,
+        methods=["POST"],
+        summary="ServiceRequest create (a referral)",
+        openapi_extra=_BODY,
+        status_code=201,
+    )
+    router.add_api_route(
+        "",
+        transaction,
+        methods=["POST"],
+        summary="transaction Bundle (Observation and ServiceRequest creates, all or nothing)",
+        openapi_extra=_BODY,
+        responses=ERRORS,
+    )
+    register("Observation", Served(("create",), {}))
+    register("ServiceRequest", Served(("create",), {}))
+    SYSTEM.append("transaction")
