@@ -687,6 +687,10 @@ class Contact(Base):
     recorded_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Where an imported contact came from ("RelatedPerson/<id>"): a re-import updates it.
+    source_ref: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_contacts_source_ref", "nhs_number", "source_ref"),)
 
 
 class StaffChannel(Base):
