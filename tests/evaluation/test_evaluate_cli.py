@@ -200,3 +200,33 @@ def test_unknown_community_service(warehouse: Path, capsys: pytest.CaptureFixtur
         == 2
     )
     assert "--intervention: 'community:astrology'" in capsys.readouterr().err
+
+
+def test_store_keeps_the_result(
+    warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--store URL keeps the result (inputs, balance, effects, verdict, date, method
+    version) in the operational store; --json output stays the four keys."""
+    from careweave.care.evaluations import latest
+    from careweave.evaluation.run import DEFINITION_VERSION
+    from careweave.store.db import make_engine, session_factory
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    args = ["evaluate", "--warehouse", str(warehouse), "--outcome", "emergency_admissions"]
+    assert main([*args, "--outcome", "deaths", "--json", "--store", url]) == 0
+    cap = capsys.readouterr()
+    shown = json.loads(cap.out)
+    assert set(shown) == {"treated", "matched", "balance_max_smd", "outcomes"}
+    assert "Stored as evaluation result 1." in cap.err
+    with session_factory(make_engine(url))() as s:
+        r = latest(s, "case_management")
+        assert r is not None
+        assert (r.treated, r.matched) == (shown["treated"], shown["matched"])
+        assert r.outcomes == shown["outcomes"]
+        assert r.primary_outcome == "emergency_admissions"
+        assert r.verdict == shown["outcomes"]["emergency_admissions"]["verdict"]
+        assert r.definition_version == DEFINITION_VERSION
+        assert r.inputs["warehouse"] == "w.duckdb" and r.inputs["follow_up_days"] == 365
+        assert r.inputs["outcomes"] == ["emergency_admissions", "deaths"]
+        assert r.inputs["prognostic"].startswith("fallback")
+        assert "prognostic_score" in r.balance and r.controls > 0

@@ -64,6 +64,15 @@ def evaluate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Also keep the result in this operational store (sqlite:///file.db or "
+            "postgresql+psycopg://...) for the evaluation page, PDF pack and maturity "
+            "evidence.",
+        ),
+    ] = None,
 ) -> None:
     """Match each person enrolled to people not enrolled at that date; the effect on each
     outcome by difference-in-differences, beside the naive before/after change."""
@@ -86,11 +95,38 @@ def evaluate(
         )
     finally:
         eng.close()
+    if store is not None:
+        keep(store, result, warehouse, model, outcome)
     if as_json:
         shown = {k: result[k] for k in JSON_KEYS}
         typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
     else:
         print_result(result)
+
+
+def keep(
+    url: str, result: dict[str, Any], warehouse: Path, model: Path | None, asked: list[str] | None
+) -> None:
+    """Store the result with its inputs, in one transaction (nothing half-written)."""
+    from careweave.care.evaluations import save
+    from careweave.cli.common import now, open_store
+    from careweave.store.db import transaction
+
+    inputs = {
+        "warehouse": Path(warehouse).name,
+        "intervention": result["intervention"],
+        "outcomes": list(result["outcomes"]),
+        "outcomes_asked": asked or "all",
+        "follow_up_days": result["follow_up_days"],
+        "prognostic": result["prognostic"],
+        "model": None if model is None else Path(model).name,
+        "data_from": result["data_from"],
+        "data_to": result["data_to"],
+    }
+    with transaction(open_store(url)) as session:
+        row = save(session, result, inputs, now())
+        ident = row.id
+    typer.echo(f"Stored as evaluation result {ident}.", err=True)
 
 
 def print_result(r: dict[str, Any]) -> None:

@@ -25,8 +25,17 @@ OUTCOMES = ("emergency_admissions", "bed_days", "ae_attendances", "spend", "deat
 #: Controls sampled per month to fit the prognostic and propensity models.
 FIT_SAMPLE = 4000
 SEED = 20190101
+#: Controls kept per person enrolled in each exact stratum of a month's risk set: a
+#: larger stratum is sampled down to this many times its enrolled (seed fixed) before
+#: the covariates and scores are computed; strata with nobody enrolled are skipped.
+#: The pool is ~2,000 people per person enrolled, so this cuts the work about tenfold
+#: in the big strata and leaves the small (high prior admissions) strata whole.
+POOL_PER_TREATED = 200
 #: Years of history in the difference-in-differences' before period (where the data has them).
 PRE_YEARS = 3
+#: The evaluation method's version, stored with each result: bump it whenever the
+#: method (covariates, matching, models, outcomes) changes what a result means.
+DEFINITION_VERSION = "2026-12-01.1"
 #: How the result names the prognostic score when no outside score is given.
 FALLBACK = "fallback: Poisson regression of next-year emergency admissions"
 
@@ -113,6 +122,30 @@ class Evaluation:
         pool = everyone[matching.eligible(self.pop, everyone, m0)]
         return self._scored(np.asarray(pool[month[pool] != m0]), m0)
 
+    def _thin(self, pool: Arr, t: MonthRows, m0: int) -> Arr:
+        """The pool in the treated's exact strata, each at most POOL_PER_TREATED times
+        its treated (a random sample): the strata need only age, sex and the year's
+        emergency admissions, so they are cheap to compute for everyone."""
+        if not len(t.person):
+            return pool
+        pop = self.pop
+        cheap = {
+            "age": (m0 - pop.dob[pool]) / 365.25,
+            "emergency_admissions_1y": pop.emergency.total(
+                pool, np.full(len(pool), m0 - 365), np.full(len(pool), m0)
+            ),
+        }
+        st_c = matching.stratum(pop, pool, cheap)
+        st_t, n_t = np.unique(matching.stratum(pop, t.person, t.cov), return_counts=True)
+        keep = []
+        for s, n in zip(st_t, n_t, strict=True):
+            members = pool[st_c == s]
+            cap = POOL_PER_TREATED * int(n)
+            if len(members) > cap:
+                members = self.rng.choice(members, size=cap, replace=False)
+            keep.append(members)
+        return np.sort(np.concatenate(keep)) if keep else pool[:0]
+
     def fit(self) -> None:
         """The fallback prognostic score (Poisson regression of emergency admissions in
         the next year among controls) and the propensity score (logistic regression of
@@ -173,7 +206,8 @@ class Evaluation:
         unmatched = 0
         for m0 in np.unique(self.t_month):
             t = self._treated_rows(int(m0))
-            c = _rows(self.pop, self._pool(int(m0)), int(m0), self._score(int(m0)))
+            pool = self._thin(self._pool(int(m0)), t, int(m0))
+            c = _rows(self.pop, pool, int(m0), self._score(int(m0)))
             if not len(t.person) or not len(c.person):
                 unmatched += len(t.person)
                 continue
@@ -328,5 +362,8 @@ def evaluate(
         "controls": len(np.unique(ev.control)),
         "follow_up_days": follow_up_days,
         "intervention": intervention,
+        "definition_version": DEFINITION_VERSION,
+        "data_from": date_of(pop.first_day).isoformat(),
+        "data_to": date_of(pop.last_day).isoformat(),
         "prognostic": prognostic_source if prognostic is not None else FALLBACK,
     }

@@ -732,3 +732,34 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+
+# ---------------------------------------------------------------- evaluation results
+
+
+class EvaluationResult(Base):
+    """One stored run of ``careweave evaluate --store`` (docs/evaluation.md): aggregates
+    only, never a person-level row. ``inputs`` are what it was asked (warehouse, the
+    intervention, outcomes, follow-up, the prognostic score used); ``balance`` the
+    standardised mean differences by covariate; ``outcomes`` name -> effect, ci_low,
+    ci_high, naive_before_after, degree and verdict; ``verdict`` the primary outcome's
+    (emergency admissions when evaluated, else the first). ``definition_version`` is the
+    evaluation method's version (``careweave.evaluation.run.DEFINITION_VERSION``), so a
+    result is read by the method that made it. Pages show counts through disclosure
+    control."""
+
+    __tablename__ = "evaluation_results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intervention: Mapped[str] = mapped_column(String(64), index=True)
+    run_at: Mapped[dt.datetime]
+    definition_version: Mapped[str] = mapped_column(String(32))
+    inputs: Mapped[dict[str, Any]]
+    treated: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[int] = mapped_column(Integer)
+    controls: Mapped[int] = mapped_column(Integer)
+    balance_max_smd: Mapped[float] = mapped_column(Float)
+    balance: Mapped[dict[str, Any]]
+    outcomes: Mapped[dict[str, Any]]
+    primary_outcome: Mapped[str] = mapped_column(String(32))
+    degree: Mapped[str] = mapped_column(String(8))
+    verdict: Mapped[str] = mapped_column(Text)

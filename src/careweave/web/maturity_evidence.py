@@ -66,9 +66,12 @@ Decisions (the rules, so an assessor can see why a stage is suggested):
   commissioning ``performance-measures``): schemes with targets from a budget file;
   Careweave has no budget file yet, so "no schemes recorded" and no suggestion.
 - **Impact** (nine areas ``degree-of-impact``; ccm-wales ``evaluation-outcomes``):
-  the latest stored evaluation's degree on seed 001's scale (0%, 1-5%, 5-9%, 10%+ ->
-  the four stages); Careweave does not store evaluation results yet (``careweave
-  evaluate`` prints them), so "no evaluation result stored" and no suggestion.
+  the latest stored evaluation of case management (``careweave evaluate --store``,
+  ``evaluation_results``), its primary outcome (emergency admissions): a 95% CI that
+  includes no change, or an increase -> small start ("0%": no impact shown);
+  otherwise the degree of the reduction on seed 001's scale (1-5%, 5-9%, 10%+ ->
+  implementing, well developed, embedded), with a caution when balance misses its
+  target. None stored -> no suggestion. ccm-wales has no stage texts for it.
 - Elements of ccm-wales 9.4 and 9.5 have no stage texts in the seed, so their facts
   are shown without a suggestion.
 """
@@ -86,6 +89,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from careweave.care import evaluations
+from careweave.care.evaluations import WORDS
 from careweave.measures.catalogue import load_catalogue
 from careweave.measures.disclosure import count, safe_frame
 from careweave.measures.results import RUNS_TABLE, TABLE
@@ -545,14 +550,43 @@ def schemes() -> Fact:
     )
 
 
-def evaluation() -> Fact:
-    """The latest stored evaluation's degree of impact: none stored yet."""
+def evaluation(session: Session) -> Fact:
+    """The latest stored evaluation of case management (``careweave evaluate --store``):
+    its primary outcome's degree of impact, CI and verdict."""
+    title = "Impact of case management (evaluation)"
+    r = evaluations.latest(session, "case_management")
+    if r is None:
+        return Fact(
+            "evaluation",
+            title,
+            False,
+            "No evaluation result stored: run `careweave evaluate --store URL` to keep one.",
+        )
+    o = r.outcomes[r.primary_outcome]
+    shown = WORDS.get(r.primary_outcome, r.primary_outcome)
+    ci = f"{100 * o['ci_low']:+.1f}% to {100 * o['ci_high']:+.1f}%"
+    naive = o.get("naive_before_after")
     return Fact(
         "evaluation",
-        "Impact of case management (evaluation)",
-        False,
-        "No evaluation result stored: `careweave evaluate` prints its result but does not keep "
-        "it yet.",
+        title,
+        True,
+        r.verdict,
+        (
+            ("Evaluated", _uk(r.run_at)),
+            ("Outcome", shown),
+            ("Effect (95% CI)", f"{100 * o['effect']:+.1f}% ({ci})"),
+            ("Naive before/after", "–" if naive is None else f"{100 * naive:+.1f}%"),
+            ("Degree of impact", r.degree),
+            ("Matched", f"{count(r.matched).text} of {count(r.treated).text} enrolled"),
+        ),
+        f"evaluation_results {r.id} in the operational store (method {r.definition_version})",
+        {
+            "degree": r.degree,
+            "effect": o["effect"],
+            "ci_low": o["ci_low"],
+            "ci_high": o["ci_high"],
+            "balance_max_smd": r.balance_max_smd,
+        },
     )
 
 
@@ -635,7 +669,7 @@ def gather(session: Session, con: Any, org_id: str, now: dt.datetime) -> tuple[S
         information_governance(session, now),
         measures_refresh(con, now),
         schemes(),
-        evaluation(),
+        evaluation(session),
         settings_linked(con),
         segments_in_use(con, scope),
     ]
@@ -748,6 +782,38 @@ def _performance(f: Facts) -> tuple[str | None, str]:
     return "well-developed", f"The measures refresh every {median:.0f} days or so."
 
 
+#: Seed 001's degrees of impact -> the nine areas' stages.
+DEGREE_STAGES = {
+    "0%": "small-start",
+    "1-5%": "implementing",
+    "5-9%": "well-developed",
+    "10%+": "embedded",
+}
+
+
+def _degree_of_impact(f: Facts) -> tuple[str | None, str]:
+    e = f["evaluation"]
+    if not e.available:
+        return None, "No evaluation result is stored."
+    d = e.data
+    if d["ci_low"] <= 0 <= d["ci_high"]:
+        return "small-start", (
+            "The latest evaluation's 95% CI includes no change: no impact is shown (0%)."
+        )
+    if d["effect"] > 0:
+        return "small-start", (
+            "The latest evaluation shows more activity with case management, not less: "
+            "no beneficial impact (0%)."
+        )
+    stage = DEGREE_STAGES[d["degree"]]
+    caution = (
+        " The matched groups miss the balance target, so treat it with caution."
+        if d["balance_max_smd"] >= 0.1
+        else ""
+    )
+    return stage, f"The latest evaluation shows a {d['degree']} reduction.{caution}"
+
+
 def _no_stage(reason: str) -> Rule:
     return lambda f: (None, reason)
 
@@ -769,7 +835,7 @@ ELEMENTS: dict[str, dict[str, tuple[tuple[str, ...], Rule]]] = {
         "information-communication": (("information-governance",), _no_stage(NO_TEXTS)),
     },
     "integration-nine-areas": {
-        "degree-of-impact": (("evaluation",), _no_stage("No evaluation result is stored.")),
+        "degree-of-impact": (("evaluation",), _degree_of_impact),
         "population-addressed": (("stratification", "segments"), _population_addressed),
         "spend-included": (("settings",), _spend_included),
         "information-governance": (("information-governance", "settings"), _information_governance),
