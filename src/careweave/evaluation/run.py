@@ -28,9 +28,10 @@ SEED = 20190101
 #: Controls kept per person enrolled in each exact stratum of a month's risk set: a
 #: larger stratum is sampled down to this many times its enrolled (seed fixed) before
 #: the covariates and scores are computed; strata with nobody enrolled are skipped.
-#: The pool is ~2,000 people per person enrolled, so this cuts the work about tenfold
-#: in the big strata and leaves the small (high prior admissions) strata whole.
-POOL_PER_TREATED = 200
+#: The pool is ~2,000 people per person enrolled, mostly in the strata with no prior
+#: admission; on 200,000 people this cut the evaluation's CPU time by a third with
+#: the same estimate (docs/evaluation.md, Performance).
+POOL_PER_TREATED = 500
 #: Years of history in the difference-in-differences' before period (where the data has them).
 PRE_YEARS = 3
 #: The evaluation method's version, stored with each result: bump it whenever the
