@@ -1,7 +1,7 @@
 """evaluation results: stored runs of careweave evaluate, for the pages and the maturity evidence
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-01 15:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from careweave.store.models import UtcDateTime
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
