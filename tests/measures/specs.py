@@ -713,6 +713,88 @@ def _register_specs() -> list[Spec]:
 SPECS += _register_specs()
 
 
+# One person with activity in every setting; each setting's and funder's spend is worked by hand
+# from the default tariff (careweave/dataset/data/tariff.toml: rapid response, reablement and
+# telecare are pooled; social care otherwise the local authority's; the rest the NHS's).
+_TELECARE_DAYS = 214  # 2023-06-01 to the span's end (2024-01-01 exclusive)
+SPEND_ROWS: dict[str, list[dict[str, Any]]] = {
+    "hospital_spells": [_spell("A", D(2023, 3, 1), D(2023, 3, 3))],  # 2 days: 2600
+    "ae_attendances": [{"nhs_number": "A", "attendance_date": D(2023, 2, 1)}],  # 250
+    "primary_care_contacts": [
+        {"nhs_number": "A", "contact_date": D(2023, 3, 1)},  # GP 45
+        {
+            "nhs_number": "A",
+            "contact_date": D(2023, 4, 1),
+            "staff_role": "nurse",
+            "mode": "home_visit",
+        },
+    ],  # nurse 15 + home visit 40
+    "medications": [
+        {"nhs_number": "A", "issue_date": D(2023, m, 1), "code": "x", "term": "x"} for m in (1, 2)
+    ],  # 2 x 8
+    "community_contacts": [
+        {"nhs_number": "A", "contact_date": D(2023, 5, 1)},  # district nursing 55
+        {"nhs_number": "A", "contact_date": D(2023, 5, 2), "service": "rapid_response"},  # 120
+    ],
+    "mental_health_contacts": [{"nhs_number": "A", "contact_date": D(2023, 6, 1), **MH}],  # 150
+    "social_care_services": [
+        {
+            "nhs_number": "A",
+            "start_date": D(2023, 1, 1),
+            "end_date": D(2023, 1, 15),
+            "weekly_hours": 10.0,
+        },  # 10 h x 27 x 14/7 = 540
+        {"nhs_number": "A", "service_type": "telecare", "start_date": D(2023, 6, 1)},
+    ],  # 6 a week
+    "reablement_episodes": [
+        {"nhs_number": "A", "start_date": D(2023, 4, 1), "local_authority_id": "LA1"}
+    ],  # 1800
+    "social_care_assessments": [
+        {
+            "nhs_number": "A",
+            "assessment_date": D(2023, 4, 1),
+            "local_authority_id": "LA1",
+            "assessment_type": "needs",
+            "outcome": "services",
+        }
+    ],  # 250
+}
+SPEND_EXPECTED = {
+    "acute": 2600 + 250,
+    "community": 55 + 120,
+    "primary_care": 45 + 55,
+    "prescribing": 16,
+    "mental_health": 150,
+    "social_care": 540 + 6 * _TELECARE_DAYS / 7 + 1800 + 250,
+    "nhs": 2600 + 250 + 55 + 45 + 55 + 16 + 150,
+    "local_authority": 540 + 250,
+    "pooled": 120 + 6 * _TELECARE_DAYS / 7 + 1800,
+}
+SPECS += [
+    Spec(
+        f"spend per head by setting and funder: {name}",
+        f"spend_per_head_{name}",
+        {"A": {}},
+        SPEND_ROWS,
+        total / Y,
+        total,
+        Y,
+    )
+    for name, total in SPEND_EXPECTED.items()
+]
+SPECS.append(
+    Spec(
+        "spend per head, every setting: the settings add up to it",
+        "spend_per_head",
+        {"A": {}},
+        SPEND_ROWS,
+        sum(SPEND_EXPECTED[k] for k in list(SPEND_EXPECTED)[:6]) / Y,
+        sum(SPEND_EXPECTED[k] for k in list(SPEND_EXPECTED)[:6]),
+        Y,
+    )
+)
+
+
 def spec_tables(specs: list[Spec]) -> dict[str, pa.Table]:
     """Every spec's rows in one set of canonical tables (and risk_scores)."""
     labels = [(i, who) for i, s in enumerate(specs) for who in s.people]

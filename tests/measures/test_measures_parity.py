@@ -32,6 +32,8 @@ KPIS = [
     "lower_levels_share",
     "moved_to_lower_level_share",
     "spend_per_head",
+    "spend_per_head_acute",
+    "spend_per_head_local_authority",
     "hospital_deaths_share",
     "permanent_care_home_admissions_per_100000_65plus",
 ]

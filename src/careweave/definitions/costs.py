@@ -31,6 +31,7 @@ the cost of consecutive periods adds up to the cost of their union.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -43,12 +44,32 @@ from careweave.definitions.spells import bed_days
 WEEKLY_SERVICES = ("day_care", "direct_payment", "equipment", "telecare", "meals", "respite")
 
 
-def dated_costs(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[Any]:
-    """Ibis tables (nhs_number, day, cost) of every dated activity in (lo, hi]."""
+@dataclass(frozen=True)
+class Part:
+    """One activity table costed: ``table`` has nhs_number, day (or start_date, end_date and
+    weekly for weekly-priced care), cost and ``item`` (the tariff item ``"section.item"`` the
+    row is priced as, which says its setting and funder); ``items`` lists every item it can
+    hold."""
+
+    items: tuple[str, ...]
+    table: Any
+
+
+def _item(section: str, cases: list[tuple[Any, str]], default: str) -> Any:
+    return ibis.cases(
+        *[(c, f"{section}.{k}") for c, k in cases], else_=f"{section}.{default}"
+    ).cast("string")
+
+
+def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[Part]:
+    """Every dated activity in (lo, hi]: nhs_number, day, cost, item."""
     h, pc, cm, mh, sc = (
         tariff[k] for k in ("hospital", "primary_care", "community", "mental_health", "social_care")
     )
-    parts = []
+    parts: list[Part] = []
+
+    def add(items: list[str], t: Any, day: Any, cost: Any, item: Any) -> None:
+        parts.append(Part(tuple(items), t.select("nhs_number", day=day, cost=cost, item=item)))
 
     s = engine.table("hospital_spells")
     s = s.filter(in_window(s.admission_date, lo, hi))
@@ -60,12 +81,25 @@ def dated_costs(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[A
         (s.admission_method == "maternity", h["maternity_spell"]),
         else_=h["other_spell"],
     )
-    parts.append(s.select("nhs_number", day=s.admission_date, cost=s.cost.fill_null(spell_cost)))
+    methods = ("emergency", "elective", "maternity")
+    add(
+        [f"hospital.{m}_spell" for m in (*methods, "other")],
+        s,
+        s.admission_date,
+        s.cost.fill_null(spell_cost),
+        _item(
+            "hospital", [(s.admission_method == m, f"{m}_spell") for m in methods], "other_spell"
+        ),
+    )
 
     a = engine.table("ae_attendances")
     a = a.filter(in_window(a.attendance_date, lo, hi))
-    parts.append(
-        a.select("nhs_number", day=a.attendance_date, cost=a.cost.fill_null(h["ae_attendance"]))
+    add(
+        ["hospital.ae_attendance"],
+        a,
+        a.attendance_date,
+        a.cost.fill_null(h["ae_attendance"]),
+        ibis.literal("hospital.ae_attendance", "string"),
     )
 
     o = engine.table("outpatient_appointments")
@@ -75,59 +109,103 @@ def dated_costs(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[A
         (o.outcome == "did_not_attend", h["outpatient_did_not_attend"]),
         else_=0.0,
     )
-    parts.append(o.select("nhs_number", day=o.appointment_date, cost=o.cost.fill_null(oc)))
+    add(
+        ["hospital.outpatient_attendance", "hospital.outpatient_did_not_attend"],
+        o,
+        o.appointment_date,
+        o.cost.fill_null(oc),
+        _item(
+            "hospital",
+            [(o.outcome == "did_not_attend", "outpatient_did_not_attend")],
+            "outpatient_attendance",
+        ),
+    )
 
     g = engine.table("primary_care_contacts")
     g = g.filter(in_window(g.contact_date, lo, hi))
+    roles = ("gp", "nurse", "pharmacist")
     gc = ibis.cases(
-        (g.staff_role == "gp", pc["gp_consultation"]),
-        (g.staff_role == "nurse", pc["nurse_consultation"]),
-        (g.staff_role == "pharmacist", pc["pharmacist_consultation"]),
+        *[(g.staff_role == r, pc[f"{r}_consultation"]) for r in roles],
         else_=pc["other_consultation"],
     ) + ibis.ifelse(g["mode"] == "home_visit", pc["home_visit_uplift"], 0.0)
-    parts.append(g.select("nhs_number", day=g.contact_date, cost=g.cost.fill_null(gc)))
+    add(
+        [f"primary_care.{r}_consultation" for r in (*roles, "other")],
+        g,
+        g.contact_date,
+        g.cost.fill_null(gc),
+        _item(
+            "primary_care",
+            [(g.staff_role == r, f"{r}_consultation") for r in roles],
+            "other_consultation",
+        ),
+    )
 
     m = engine.table("medications")
     m = m.filter(in_window(m.issue_date, lo, hi))
-    parts.append(
-        m.select(
-            "nhs_number", day=m.issue_date, cost=ibis.literal(pc["medication_item"], "float64")
-        )
+    add(
+        ["primary_care.medication_item"],
+        m,
+        m.issue_date,
+        ibis.literal(pc["medication_item"], "float64"),
+        ibis.literal("primary_care.medication_item", "string"),
     )
 
-    for table, prices in (("community_contacts", cm), ("mental_health_contacts", mh)):
+    for table, section, prices in (
+        ("community_contacts", "community", cm),
+        ("mental_health_contacts", "mental_health", mh),
+    ):
         c = engine.table(table)
         c = c.filter(in_window(c.contact_date, lo, hi))
         cc = ibis.cases(*[(c.service == k, v) for k, v in prices.items()], else_=prices["other"])
-        parts.append(c.select("nhs_number", day=c.contact_date, cost=c.cost.fill_null(cc)))
+        named = [k for k in prices if k != "other"]
+        add(
+            [f"{section}.{k}" for k in prices],
+            c,
+            c.contact_date,
+            c.cost.fill_null(cc),
+            _item(section, [(c.service == k, k) for k in named], "other"),
+        )
 
     r = engine.table("reablement_episodes")
     r = r.filter(in_window(r.start_date, lo, hi))
-    parts.append(
-        r.select(
-            "nhs_number", day=r.start_date, cost=ibis.literal(sc["reablement_episode"], "float64")
-        )
+    add(
+        ["social_care.reablement_episode"],
+        r,
+        r.start_date,
+        ibis.literal(sc["reablement_episode"], "float64"),
+        ibis.literal("social_care.reablement_episode", "string"),
     )
     sa = engine.table("social_care_assessments")
     sa = sa.filter(in_window(sa.assessment_date, lo, hi))
-    parts.append(
-        sa.select(
-            "nhs_number", day=sa.assessment_date, cost=ibis.literal(sc["assessment"], "float64")
-        )
+    add(
+        ["social_care.assessment"],
+        sa,
+        sa.assessment_date,
+        ibis.literal(sc["assessment"], "float64"),
+        ibis.literal("social_care.assessment", "string"),
     )
     return [
-        p.select(
-            nhs_number=p.nhs_number.cast("string"),
-            day=p.day.cast("date"),
-            cost=p.cost.cast("float64"),
+        Part(
+            p.items,
+            p.table.select(
+                nhs_number=p.table.nhs_number.cast("string"),
+                day=p.table.day.cast("date"),
+                cost=p.table.cost.cast("float64"),
+                item=p.table.item,
+            ),
         )
         for p in parts
     ]
 
 
-def weekly_rates(engine: Any, tariff: Tariff) -> list[Any]:
-    """Ibis tables (nhs_number, start_date, end_date, weekly) of weekly-priced care:
-    social-care services and care placements."""
+def dated_costs(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[Any]:
+    """Ibis tables (nhs_number, day, cost) of every dated activity in (lo, hi]."""
+    return [p.table.drop("item") for p in dated_parts(engine, tariff, lo, hi)]
+
+
+def weekly_parts(engine: Any, tariff: Tariff) -> list[Part]:
+    """Weekly-priced care, social-care services and care placements: nhs_number, start_date,
+    end_date, weekly (pounds a week), item."""
     sc = tariff["social_care"]
     svc = engine.table("social_care_services")
     rate = ibis.cases(
@@ -135,17 +213,51 @@ def weekly_rates(engine: Any, tariff: Tariff) -> list[Any]:
         *[(svc.service_type == k, sc.get(f"{k}_week", sc["other_week"])) for k in WEEKLY_SERVICES],
         else_=sc["other_week"],
     )
+    own = [k for k in WEEKLY_SERVICES if f"{k}_week" in sc]
+    svc_item = _item(
+        "social_care",
+        [(svc.service_type == "home_care", "home_care_hour")]
+        + [(svc.service_type == k, f"{k}_week") for k in own],
+        "other_week",
+    )
+    svc_items = ["social_care.home_care_hour", *(f"social_care.{k}_week" for k in own)]
     plc = engine.table("care_placements")
     prate = ibis.ifelse(plc.placement_type == "nursing", sc["nursing_week"], sc["residential_week"])
+    plc_item = _item(
+        "social_care", [(plc.placement_type == "nursing", "nursing_week")], "residential_week"
+    )
     return [
-        t.select(
-            nhs_number=t.nhs_number.cast("string"),
-            start_date=t.start_date,
-            end_date=t.end_date,
-            weekly=t.weekly_cost.fill_null(r).cast("float64"),
+        Part(
+            tuple(items),
+            t.select(
+                nhs_number=t.nhs_number.cast("string"),
+                start_date=t.start_date,
+                end_date=t.end_date,
+                weekly=t.weekly_cost.fill_null(r).cast("float64"),
+                item=item,
+            ),
         )
-        for t, r in ((svc, rate), (plc, prate))
+        for t, r, item, items in (
+            (svc, rate, svc_item, [*svc_items, "social_care.other_week"]),
+            (plc, prate, plc_item, ["social_care.nursing_week", "social_care.residential_week"]),
+        )
     ]
+
+
+def weekly_rates(engine: Any, tariff: Tariff) -> list[Any]:
+    """Ibis tables (nhs_number, start_date, end_date, weekly) of weekly-priced care:
+    social-care services and care placements."""
+    return [p.table.drop("item") for p in weekly_parts(engine, tariff)]
+
+
+def only(part: Part, items: frozenset[str]) -> Any:
+    """``part``'s rows priced as one of ``items``; None when it can hold none of them."""
+    mine = [i for i in part.items if i in items]
+    if not mine:
+        return None
+    if len(mine) == len(part.items):
+        return part.table
+    return part.table.filter(part.table.item.isin(mine))
 
 
 def days_inside(start: Any, end: Any, lo: dt.date, hi: dt.date) -> Any:

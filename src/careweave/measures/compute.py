@@ -41,7 +41,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from careweave.dataset.tariff import Tariff
+from careweave.dataset.tariff import Funding, Tariff, default_funding
 from careweave.definitions.population import NHS_FIVE_YEAR, PROFILE
 from careweave.errors import InputError
 from careweave.measures import stats
@@ -373,6 +373,7 @@ def compute(
     tariff: Tariff,
     *,
     intervals: tuple[str, ...] = INTERVALS,
+    funding: Funding | None = None,
 ) -> Computed:
     """Every KPI in ``kpis`` for each month and rolling 12 months of [start, end], by ``dims``
     (the whole board, ``all``, is always included).
@@ -390,7 +391,9 @@ def compute(
     dims = tuple(dict.fromkeys(("all", *dims)))
     ages = {a for k in kpis for a in (k.numerator_min_age, k.denominator_min_age)}
     bands = fine_bands(tuple(ages))
-    ctx = Context(engine, months, tariff, dims, bands, months.last_day)
+    ctx = Context(
+        engine, months, tariff, dims, bands, months.last_day, funding or default_funding()
+    )
     timings: dict[str, float] = {}
     no_data = _no_data(ctx, kpis)
     live = [k for k in kpis if k.name not in no_data]

@@ -28,7 +28,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from careweave.dataset.tariff import Tariff
+from careweave.dataset.tariff import Funding, Tariff, default_funding
 from careweave.definitions.dates import OPEN_END, age_at, birthday, lit
 from careweave.definitions.population import NHS_FIVE_YEAR, PROFILE, SEGMENT, population_interval
 
@@ -105,7 +105,8 @@ def fine_bands(extra: tuple[int, ...] = ()) -> tuple[int, ...]:
 
 @dataclass
 class Context:
-    """One computation: engine, months, tariff, the requested dimensions."""
+    """One computation: engine, months, tariff (and its settings and funders), the requested
+    dimensions."""
 
     engine: Any
     months: Months
@@ -113,6 +114,7 @@ class Context:
     dims: tuple[str, ...]
     bands: tuple[int, ...]
     span_end: dt.date
+    funding: Funding = field(default_factory=default_funding)
     _groups: Any = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 

@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from careweave.dataset.tables import BY_NAME
-from careweave.dataset.tariff import load_tariff
+from careweave.dataset.tariff import load_funding, load_tariff
 from careweave.errors import InputError
 from careweave.measures.catalogue import Kpi
 from careweave.measures.compute import Computed, compute
@@ -139,6 +139,7 @@ def run(
     if engine not in ("duckdb", "spark"):
         raise InputError(f"--engine: unknown engine {engine!r} (choose from duckdb, spark)")
     prices = load_tariff(tariff)
+    funding = load_funding(tariff)
     source = DuckDBEngine.open(warehouse)
     try:
         span = warehouse_span(source.con.con)
@@ -158,7 +159,7 @@ def run(
         raise InputError(f"--from {lo} is after --to {hi}")
     eng: Any = DuckDBEngine.open(warehouse) if engine == "duckdb" else SparkEngine(tables)
     try:
-        computed = compute(eng, lo, hi, kpis, dims, prices)
+        computed = compute(eng, lo, hi, kpis, dims, prices, funding=funding)
     finally:
         eng.close()
     by_name = {k.name: k for k in kpis}

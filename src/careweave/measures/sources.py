@@ -31,6 +31,7 @@ from typing import Any
 import ibis
 
 from careweave.dataset.registers import load_registers
+from careweave.dataset.tariff import FUNDERS, SETTINGS
 from careweave.definitions import costs, spells
 from careweave.definitions.dates import OPEN_END, lit
 from careweave.definitions.registers import register_evidence
@@ -523,31 +524,68 @@ def moved_up(ctx: Context) -> Any:
 
 
 # --- cost ------------------------------------------------------------------------------------
-@_source("spend_dated_pence", "events", "people")
-def spend_dated(ctx: Context) -> Any:
-    """Cost in pence of dated activity under the tariff (careweave.definitions.costs): spells by
-    admission date (bed days to the span's end), A&E, outpatients, primary care, medicines,
-    community and mental-health contacts, assessments and reablement; each row rounded to whole
-    pence."""
-    lo = ctx.months.first - dt.timedelta(days=1)
-    parts = costs.dated_costs(ctx.engine, ctx.tariff, lo, ctx.span_end)
-    rows = ibis.union(*parts, distinct=False)
-    return _one(rows, rows.day, (rows.cost * 100).round())
+def _nothing(ctx: Context, kind: str) -> Any:
+    """No rows, in a source's shape (a setting the tariff gives nothing to that funder)."""
+    p = ctx.engine.table("people")
+    p = p.filter(ibis.literal(False))
+    if kind == "events":
+        return _one(p, p.date_of_birth, ibis.literal(0))
+    return p.select(
+        nhs_number=p.nhs_number.cast("string"),
+        s_from=p.date_of_birth,
+        s_to=p.date_of_birth,
+        weight=ibis.literal(0, "int64"),
+    )
 
 
-@_source("spend_weekly_pence", "intervals", "people", weighted=True)
-def spend_weekly(ctx: Context) -> Any:
-    """Weekly-priced care (social-care services, care placements; careweave.definitions.costs):
-    the weekly price in whole pence on each day the service runs (its ``weeks`` are
-    pence-days / 7). Overlapping services of a person each count."""
-    parts = []
-    for t in costs.weekly_rates(ctx.engine, ctx.tariff):
-        parts.append(
-            t.select(
-                nhs_number=t.nhs_number,
-                s_from=t.start_date.cast("date"),
-                s_to=t.end_date.cast("date"),
-                weight=(t.weekly * 100).round().cast("int64"),
-            )
+def _spend_sources(setting: str, funder: str) -> None:
+    def dated(ctx: Context) -> Any:
+        items = ctx.funding.items(setting, funder)
+        lo = ctx.months.first - dt.timedelta(days=1)
+        parts = costs.dated_parts(ctx.engine, ctx.tariff, lo, ctx.span_end)
+        mine = [t for p in parts if (t := costs.only(p, items)) is not None]
+        if not mine:
+            return _nothing(ctx, "events")
+        rows = ibis.union(*mine, distinct=False) if len(mine) > 1 else mine[0]
+        return _one(rows, rows.day, (rows.cost * 100).round())
+
+    def weekly(ctx: Context) -> Any:
+        items = ctx.funding.items(setting, funder)
+        parts = costs.weekly_parts(ctx.engine, ctx.tariff)
+        mine = [t for p in parts if (t := costs.only(p, items)) is not None]
+        if not mine:
+            return _nothing(ctx, "intervals")
+        return ibis.union(
+            *[
+                t.select(
+                    nhs_number=t.nhs_number,
+                    s_from=t.start_date.cast("date"),
+                    s_to=t.end_date.cast("date"),
+                    weight=(t.weekly * 100).round().cast("int64"),
+                )
+                for t in mine
+            ],
+            distinct=False,
         )
-    return ibis.union(*parts, distinct=False)
+
+    who = f"{setting.replace('_', ' ')} activity paid for by {FUNDER_WORDS[funder]}"
+    dated.__doc__ = (
+        f"Cost in pence of dated {who} (the tariff's [setting] and [funder]; "
+        "careweave.definitions.costs): each row rounded to whole pence, on its day."
+    )
+    weekly.__doc__ = (
+        f"Weekly-priced {who}: the weekly price in whole pence on each day the service runs "
+        "(its ``weeks`` are pence-days / 7; overlapping services each count)."
+    )
+    _source(f"spend_{setting}_{funder}_pence", "events", "people")(dated)
+    _source(f"spend_{setting}_{funder}_weekly_pence", "intervals", "people", weighted=True)(weekly)
+
+
+FUNDER_WORDS = {
+    "nhs": "the NHS",
+    "local_authority": "the local authority",
+    "pooled": "a pooled budget",
+}
+for _s in SETTINGS:
+    for _f in FUNDERS:
+        _spend_sources(_s, _f)
