@@ -142,3 +142,28 @@ def test_at_most_one_open_episode_per_person(store_url: str) -> None:
     with pytest.raises(IntegrityError), transaction(sessions) as s:
         s.add(episode(None))
     engine.dispose()
+
+
+def test_revision_files_form_one_chain_numbered_as_named() -> None:
+    """Each migration file NNNN_name.py declares revision NNNN, revising the one before:
+    two files landing with the same number (Alembic silently keeps one) fail here."""
+    import itertools
+    import re
+    from pathlib import Path
+
+    import careweave.store.migrations.versions as versions
+
+    folder = Path(versions.__file__).parent
+    chain: dict[str, str | None] = {}
+    for f in sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.py")):
+        text = f.read_text()
+        rev = re.search(r'^revision = "([^"]+)"', text, re.M)
+        down = re.search(r"^down_revision = (None|\"([^\"]+)\")", text, re.M)
+        assert rev and down, f.name
+        assert rev[1] == f.name[:4], f"{f.name}: revision {rev[1]!r} is not its number"
+        assert rev[1] not in chain, f"{f.name}: revision {rev[1]} declared twice"
+        chain[rev[1]] = down[2]
+    numbers = sorted(chain)
+    assert chain[numbers[0]] is None
+    for before, after in itertools.pairwise(numbers):
+        assert chain[after] == before, f"{after} revises {chain[after]}, not {before}"
