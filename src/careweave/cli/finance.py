@@ -139,3 +139,85 @@ def spend(
     console = Console()
     console.print(table)
     console.print(f"Wrote {result.summary['rows_written']:,} rows to population_measures.")
+
+
+@finance_app.command("capitation")
+def capitation(
+    warehouse: Annotated[Path, typer.Option("--warehouse", help="DuckDB warehouse.")],
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="The budgets are for the 365 days after this date.")
+    ],
+    tariff: Tariff = None,
+    total: Annotated[
+        float | None,
+        typer.Option("--total", help="Scale the budgets to this envelope (pounds)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Fit the person-based capitation model (next-year cost from age, sex, deprivation and
+    conditions), validate it on the year before --as-of, and set capitated budgets per practice
+    and locality for the year after: writes capitation_budgets and capitation_model_card."""
+    import orjson
+
+    from careweave.finance.capitation import run
+    from careweave.finance.report import card_rows, shown_budgets
+
+    day = _date(as_of, "--as-of")
+    assert day is not None
+    result = run(Path(warehouse), day, tariff=tariff, total=total)
+    doc = {
+        "as_of": day.isoformat(),
+        "periods": {k: [a.isoformat(), b.isoformat()] for k, (a, b) in result.periods.items()},
+        "modelled_total": result.modelled_total,
+        "total": result.total,
+        "model_card": card_rows(result.card),
+        "validation": shown_budgets(result.validation).to_dict("records"),
+        "budgets": shown_budgets(result.budget).to_dict("records"),
+        "coefficients": result.model.coefficient_table(),
+        "timings": result.timings,
+    }
+    if as_json:
+        typer.echo(
+            orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    overall = next(r for r in doc["model_card"] if r["group_by"] == "all")
+    lo, hi = result.periods["validation"]
+    console.print(
+        f"Capitation model, temporal validation on {lo} to {hi}: R² {overall['r2']:.3f}, "
+        f"mean absolute error {_money(overall['mae'])} a person."
+    )
+    card = Table(title="Model card (next-year cost, validation year; groups under 8 hidden)")
+    for col in ("group", "people", "R²", "MAE", "predicted", "actual"):
+        card.add_column(col, justify="left" if col == "group" else "right")
+    for r in doc["model_card"]:
+        card.add_row(
+            f"{r['group_by']}: {r['group_value']}",
+            "<8" if r["people"] is None else f"{r['people']:,}",
+            "–" if r["r2"] is None else f"{r['r2']:.3f}",
+            _money(r["mae"]),
+            _money(r["predicted_total"]),
+            _money(r["actual_total"]),
+        )
+    console.print(card)
+    lo, hi = result.periods["budget"]
+    table = Table(title=f"Capitated budgets for {lo} to {hi} (people rounded to 5)")
+    for col in ("level", "unit", "people", "budget", "per head"):
+        table.add_column(col, justify="left" if col in ("level", "unit") else "right")
+    for r in doc["budgets"]:
+        table.add_row(
+            r["level"],
+            r["unit"],
+            "<8" if r["people"] is None else f"{r['people']:,}",
+            _money(r["capitated"]),
+            _money(r["capitated_per_head"]),
+        )
+    console.print(table)
+    console.print(
+        f"Modelled total {_money(result.modelled_total)}; budgets total {_money(result.total)}. "
+        "Wrote capitation_budgets and capitation_model_card."
+    )
