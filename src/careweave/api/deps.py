@@ -134,7 +134,12 @@ def current_user(
         if user is None:
             raise Unauthorized("authorization: unknown or revoked token")
         session.info[ACTOR] = user.username
-        session.info[SCOPE] = auth.token_scope(session, bearer.credentials)
+        scope = session.info[SCOPE] = auth.token_scope(session, bearer.credentials)
+        if scope is not None and scope.fhir is not None and not _fhir_path(request):
+            raise Forbidden(
+                "token scope: this token has FHIR scopes; use it on /fhir only "
+                "(docs/fhir.md, Scopes)"
+            )
         return user
     if cookie:
         found = auth.resolve_session(session, cookie, at)
@@ -150,6 +155,11 @@ def current_user(
                 )
         return user
     raise Unauthorized("authentication: log in or send a bearer token")
+
+
+def _fhir_path(request: Request) -> bool:
+    path = request.url.path
+    return path == "/fhir" or path.startswith("/fhir/")
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

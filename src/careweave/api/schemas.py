@@ -84,6 +84,10 @@ class LoginOut(BaseModel):
 
 class TokenIn(In):
     name: Text = Field(min_length=1, max_length=auth.TOKEN_NAME_MAX)
+    #: SMART-style scopes for a FHIR client (e.g. user/Patient.read); docs/fhir.md
+    fhir_scopes: list[Annotated[str, Field(max_length=80)]] | None = Field(
+        default=None, max_length=50
+    )
 
 
 class TokenOut(BaseModel):

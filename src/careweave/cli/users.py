@@ -75,10 +75,17 @@ def users_token(
             "--org", help="Scope: a practice or locality code it may post for (repeat; default any)"
         ),
     ] = None,
+    fhir_scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fhir-scope",
+            help="A SMART-style FHIR scope, e.g. user/Patient.read (repeat; docs/fhir.md)",
+        ),
+    ] = None,
     db: Db = None,
 ) -> None:
     """Issue a bearer token for a user; printed once. Scope a feed's token with
-    --event-type and --org (docs/security.md)."""
+    --event-type and --org (docs/security.md), a FHIR client's with --fhir-scope."""
     from careweave.care.config import EVENT_TYPES
     from careweave.errors import InputError
     from careweave.security import auth
@@ -98,6 +105,7 @@ def users_token(
             now(),
             event_types=event_type or None,
             orgs=org or None,
+            fhir_scopes=fhir_scope or None,
         )
     typer.echo(token)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careweave.security import audit, passwords
+from careweave.security import audit, passwords, scopes
 from careweave.security.errors import Conflict, Invalid, TooMany, Unauthorized
 from careweave.security.roles import ROLES
 from careweave.security.throttle import ADDRESS_WINDOW, Throttle
@@ -269,15 +269,18 @@ def issue_token(
     *,
     event_types: list[str] | None = None,
     orgs: list[str] | None = None,
+    fhir_scopes: list[str] | None = None,
 ) -> str:
     """A bearer token for an API client acting as ``user``; shown once, stored hashed.
-    ``event_types`` and ``orgs`` scope it (see :class:`TokenScope`)."""
+    ``event_types`` and ``orgs`` scope it (see :class:`TokenScope`); ``fhir_scopes`` make
+    it a FHIR client's token (security/scopes.py)."""
     if not name.strip() or len(name) > TOKEN_NAME_MAX:
         raise Invalid(f"name: a token name of 1-{TOKEN_NAME_MAX} characters")
     if event_types is not None and (not event_types or any(not t for t in event_types)):
         raise Invalid("event_types: give at least one event type")
     if orgs is not None and (not orgs or any(not o or len(o) > ORG_ID_MAX for o in orgs)):
         raise Invalid(f"orgs: give organisation codes of 1-{ORG_ID_MAX} characters")
+    checked = scopes.check(fhir_scopes, user.role) if fhir_scopes is not None else None
     token = "cw_" + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
@@ -287,6 +290,7 @@ def issue_token(
             created_at=now,
             scope_event_types=sorted(set(event_types)) if event_types is not None else None,
             scope_orgs=sorted(set(orgs)) if orgs is not None else None,
+            scope_fhir=checked,
         )
     )
     return token
@@ -300,6 +304,17 @@ class TokenScope:
 
     event_types: tuple[str, ...] | None
     orgs: tuple[str, ...] | None
+    #: SMART-style scopes on /fhir (None: the account's whole permission there)
+    fhir: tuple[str, ...] | None = None
+
+    def refuse_fhir(self, resource: str, interaction: str) -> str | None:
+        """Why ``interaction`` (read or write) on ``resource`` is outside the FHIR scopes."""
+        if self.fhir is None or scopes.allows(self.fhir, resource, interaction):
+            return None
+        return (
+            f"token scope: this token's scopes ({' '.join(self.fhir)}) do not allow "
+            f"{resource}.{interaction}"
+        )
 
     def refuse_event(
         self, event_type: str, practice: str | None, locality: str | None
@@ -321,11 +336,14 @@ class TokenScope:
 def token_scope(session: Session, token: str) -> TokenScope | None:
     """The scope of a (valid) token, or None when it has none."""
     row = session.get(ApiToken, token_digest(token))
-    if row is None or (row.scope_event_types is None and row.scope_orgs is None):
+    if row is None or (
+        row.scope_event_types is None and row.scope_orgs is None and row.scope_fhir is None
+    ):
         return None
     return TokenScope(
         tuple(row.scope_event_types) if row.scope_event_types is not None else None,
         tuple(row.scope_orgs) if row.scope_orgs is not None else None,
+        tuple(row.scope_fhir) if row.scope_fhir is not None else None,
     )
 
 

@@ -223,6 +223,8 @@ class ApiToken(Base):
     # the organisations (a person's practice or locality) it may post them for.
     scope_event_types: Mapped[list[Any] | None] = mapped_column(default=None)
     scope_orgs: Mapped[list[Any] | None] = mapped_column(default=None)
+    # SMART-style scopes on /fhir (security/scopes.py; None: the account's whole permission).
+    scope_fhir: Mapped[list[Any] | None] = mapped_column(default=None)
 
 
 class Objection(Base):

@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from careweave.api.deps import Context
 from careweave.api.fhir import resources as fr
+from careweave.api.fhir import scoping
 from careweave.api.fhir.capability import Served, register
 from careweave.api.fhir.outcome import FhirError, FhirResponse
 from careweave.api.fhir.search import Search, bundle, date_range, parse, reference, token
@@ -287,6 +288,7 @@ def _included(ctx: Ctx, s: Search, people: Sequence[str]) -> list[dict[str, Any]
     """The Patients of the page, when ``_include=<Type>:patient`` (or ``:subject``) asked."""
     if not s.includes or not people:
         return []
+    scoping.require(ctx, "Patient", "read")
     if not allowed(ctx.user.role, "person", "read"):
         ctx.require("person", "read")
     found = ctx.session.execute(

@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select
 
 from careweave.api.deps import Context
 from careweave.api.fhir import resources as fr
+from careweave.api.fhir import scoping
 from careweave.api.fhir.capability import capability_statement
 from careweave.api.fhir.outcome import FHIR_JSON, FhirError, FhirResponse
 from careweave.api.fhir.search import base, bundle, date_range, parse, reference, token
@@ -46,7 +47,11 @@ _BODY = {
 }
 
 router = APIRouter(
-    prefix="/fhir", tags=["FHIR R4"], default_response_class=FhirResponse, responses=ERRORS
+    prefix="/fhir",
+    tags=["FHIR R4"],
+    default_response_class=FhirResponse,
+    responses=ERRORS,
+    dependencies=[Depends(scoping.enforce)],  # the token's FHIR scopes (api/fhir/scoping.py)
 )
 MAX_ID = 2**31 - 1
 CAREPLAN_STATUSES = {

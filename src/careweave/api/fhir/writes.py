@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from careweave.api.deps import Context
 from careweave.api.fhir import care_resources as cr
+from careweave.api.fhir import scoping
 from careweave.api.fhir.capability import SYSTEM, Served, register
 from careweave.api.fhir.outcome import FhirError, FhirResponse
 from careweave.api.fhir.resources import instant, validated
@@ -227,6 +228,7 @@ def transaction(
                 f"{where}.request: only POST of {', '.join(CREATABLE)} (url = the type) is served",
                 "not-supported",
             )
+        scoping.require(ctx, kind, "write")
         try:
             made = CREATE[kind](ctx, resource, f"{where}.resource")
         except DomainError as e:

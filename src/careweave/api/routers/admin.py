@@ -81,7 +81,8 @@ def unlock(user_id: PathId, ctx: Context) -> UserOut:
 def user_token(user_id: PathId, body: TokenIn, ctx: Context) -> TokenOut:
     """Issue an API token for another account (e.g. an integration feed)."""
     u = _user(ctx, user_id)
-    return TokenOut(token=auth.issue_token(ctx.session, u, body.name, ctx.now), name=body.name)
+    token = auth.issue_token(ctx.session, u, body.name, ctx.now, fhir_scopes=body.fhir_scopes)
+    return TokenOut(token=token, name=body.name)
 
 
 @router.post("/users/{user_id}/tokens/revoke", response_model=RevokedOut, tags=["admin"])

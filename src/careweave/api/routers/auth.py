@@ -67,4 +67,5 @@ def me(user: CurrentUser) -> UserOut:
 @router.post("/tokens", response_model=TokenOut, status_code=201)
 def new_token(body: TokenIn, session: DB, user: CurrentUser, at: Now) -> TokenOut:
     """A bearer token acting as the current user; shown once."""
-    return TokenOut(token=auth.issue_token(session, user, body.name, at), name=body.name)
+    token = auth.issue_token(session, user, body.name, at, fhir_scopes=body.fhir_scopes)
+    return TokenOut(token=token, name=body.name)
