@@ -334,6 +334,16 @@ FILTERS = {
         "/app/population/benchmark",
         {"by": "ward"},
     ),
+    "capacity.html /app/population/capacity #1": (
+        "commissioner",
+        "/app/population/capacity",
+        {"area": "NOWHERE"},
+    ),
+    "unmet_need.html /app/population/unmet-need #1": (
+        "commissioner",
+        "/app/population/unmet-need",
+        {"months": "forever"},
+    ),
     "patient.html /app/people/*#timeline #1": (
         "coordinator",
         f"/app/people/{MRS}",

@@ -78,3 +78,67 @@ def test_other_decline_reasons_need_no_note(client_for: Client, demo_db: str) ->
     with session_factory(make_engine(demo_db))() as s:
         ref = s.execute(select(Referral).where(Referral.reason == "Duplicate check")).scalar_one()
         assert ref.status == "declined" and ref.unmet_need_note is None
+
+
+def test_commissioner_pages_show_counts_only(client_for: Client, demo_db: str) -> None:
+    c, _ = client_for("commissioner")
+    pop = c.get("/app/population").text
+    assert 'href="/app/population/capacity"' in pop and 'href="/app/population/unmet-need"' in pop
+    r = c.get("/app/population/capacity")
+    assert r.status_code == 200
+    page = r.text
+    assert "Staff needed and in post, Whole health board" in page
+    assert 'data-staff="case_manager"' in page
+    assert "seed 000 §6.5" in page and "Local assumption" in page
+    assert "<desc id=\"chart-capacity-d\">" in page
+    assert "9990000018" not in page
+    r = c.get("/app/population/capacity", params={"area": "NOWHERE"})
+    assert r.status_code == 422
+    assert "Area: choose the whole board or a locality" in r.text
+    r = c.get("/app/population/unmet-need")
+    assert r.status_code == 200
+    page = r.text
+    for secret in ("9990000018", "Jones", "JONES"):
+        assert secret not in page
+    # pseudonymised pages: care roles are refused
+    cc, _ = client_for("coordinator")
+    assert cc.get("/app/population/capacity").status_code == 403
+    assert cc.get("/app/population/unmet-need").status_code == 403
+
+
+def test_unmet_need_page_shows_notes_de_identified_from_eight(
+    client_for: Client, demo_db: str
+) -> None:
+    import datetime as dt
+
+    c, _ = client_for("commissioner")
+    page = c.get("/app/population/unmet-need").text
+    assert "Insulin visits after 6pm" not in page  # one note so far: held back
+    assert "fewer than 8" in page
+    now = dt.datetime.now(dt.UTC)
+    with session_factory(make_engine(demo_db))() as s:
+        for i in range(8):
+            s.add(
+                Referral(
+                    nhs_number=MRS,
+                    service_id="district-nursing",
+                    urgency="routine",
+                    reason="x",
+                    status="declined",
+                    received_at=now - dt.timedelta(days=3),
+                    respond_by=now,
+                    responded_at=now - dt.timedelta(days=2),
+                    decline_reason="no_capacity",
+                    unmet_need_note=f"Mrs Jones (9990000018) needs evening visits {i}",
+                    history=[],
+                    source="test",
+                    version=1,
+                )
+            )
+        s.commit()
+    page = c.get("/app/population/unmet-need").text
+    assert "[removed] ([removed]) needs evening visits 0" in page
+    assert "Jones" not in page and "9990000018" not in page
+    assert "District nursing" in page
+    row = page.split('id="unmet-services"')[1].split("</table>")[0]
+    assert "District nursing</th><td class=\"nhsuk-table__cell nhsuk-table__cell--numeric\">10<" in row

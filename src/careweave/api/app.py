@@ -110,6 +110,8 @@ def create_app(
     app.state.careweave = AppState(
         sessions, cfg, clock, key, cookie_secure, matrices=load_matrices(matrix_dir)
     )
+    # The override directory, for rules read outside the care config (capacity norms).
+    app.state.careweave_config_dir = Path(config_dir) if config_dir is not None else None
     app.add_middleware(InFlightLimit, limit=MAX_IN_FLIGHT)
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
 

@@ -114,3 +114,12 @@ def load(path: Path | str | None = None) -> Norms:
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{p}: not valid TOML ({e})") from e
     return parse(data, str(p))
+
+
+def for_config_dir(config_dir: Path | None) -> tuple[Norms, str]:
+    """The norms the pages use: ``norms.toml`` in the care rules' override directory
+    (``CAREWEAVE_CONFIG_DIR``) if there is one, else the shipped file; and which it was."""
+    if config_dir is not None and (Path(config_dir) / "norms.toml").is_file():
+        path = Path(config_dir) / "norms.toml"
+        return load(path), str(path)
+    return load(), "shipped"

@@ -104,7 +104,8 @@ class UnmetNeed:
     localities: dict[str, str]  # code -> name
     reasons: dict[str, list[str]]  # service id -> de-identified notes (shown services only)
     held_back: dict[str, int]  # service id -> notes not shown (fewer than THRESHOLD)
-    # (dimension, value) -> true count: service, locality, level, kind, reason, ("all", None)
+    # (dimension, value) -> true count: service, locality, level, kind, reason, ("all", None),
+    # service_locality (service, locality) and locality_kind (locality, kind)
     totals: dict[tuple[str, Any], int] = field(default_factory=dict, repr=False)
 
     def total(self, key: str, value: Any = None) -> Cell:
@@ -223,6 +224,8 @@ def compute(session: Session, norms: Norms, now: dt.datetime, months: int = 12) 
         for key in (("service", sid), ("locality", loc), ("level", lv), ("kind", kind)):
             totals[key] += n
         totals[("all", None)] += n
+        totals[("service_locality", (sid, loc))] += n
+        totals[("locality_kind", (loc, kind))] += n
         if reason:
             totals[("reason", reason)] += n
     names = {

@@ -169,3 +169,74 @@ def _bars(chart_id: str, title: str, items: list[tuple[str, float, str]]) -> Mar
         out.append(f'<text x="{label_w + width + 6:.1f}" y="{yy + 19}">{escape(shown)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def paired_bars(
+    chart_id: str,
+    title: str,
+    desc: str,
+    items: list[tuple[str, float | None, float, str, str]],
+    first: str = "Needed",
+    second: str = "In post",
+) -> Markup:
+    """Two horizontal bars per row (label, first value or None when not shown, second
+    value, and each as text), with a title, a description and a key: e.g. staff needed
+    against staff in post. A value not shown draws no bar and says why in its text."""
+    return _both(
+        _paired(chart_id, title, desc, items, first, second, W, 230, ""),
+        _paired(
+            f"{chart_id}-narrow", title, desc, items, first, second, NARROW, 0, " cw-chart--narrow"
+        ),
+    )
+
+
+def _paired(
+    chart_id: str,
+    title: str,
+    desc: str,
+    items: list[tuple[str, float | None, float, str, str]],
+    first: str,
+    second: str,
+    width: int,
+    label_w: int,
+    klass: str,
+) -> Markup:
+    narrow = label_w == 0
+    row = 62 if narrow else 44
+    key_h = 26
+    height = T + key_h + row * len(items) + 8
+    top = max([v or 0.0 for _, v, _, _, _ in items] + [w for _, _, w, _, _ in items] + [1.0])
+    span = width - label_w - 90
+    out = [
+        f'<svg class="cw-chart{klass}" id="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{chart_id}-t" aria-describedby="{chart_id}-d" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+        f'<rect class="cw-bar" x="{label_w}" y="{T}" width="14" height="12"/>',
+        f'<text x="{label_w + 20}" y="{T + 11}">{escape(first)}</text>',
+        f'<rect class="cw-bar cw-bar--second" x="{label_w + 110}" y="{T}" width="14" height="12"/>',
+        f'<text x="{label_w + 130}" y="{T + 11}">{escape(second)}</text>',
+    ]
+    for i, (label, a, b, a_text, b_text) in enumerate(items):
+        yy = T + key_h + i * row
+        if narrow:
+            out.append(f'<text x="0" y="{yy + 14}">{escape(label)}</text>')
+            bar_y = yy + 20
+        else:
+            out.append(
+                f'<text x="{label_w - 8}" y="{yy + 24}" text-anchor="end">{escape(label)}</text>'
+            )
+            bar_y = yy + 4
+        wa = _scale(a or 0.0, 0, top, 0, span)
+        wb = _scale(b, 0, top, 0, span)
+        out.append(f'<rect class="cw-bar" x="{label_w}" y="{bar_y}" width="{wa:.1f}" height="16"/>')
+        out.append(f'<text x="{label_w + wa + 6:.1f}" y="{bar_y + 13}">{escape(a_text)}</text>')
+        out.append(
+            f'<rect class="cw-bar cw-bar--second" x="{label_w}" y="{bar_y + 19}" '
+            f'width="{wb:.1f}" height="16"/>'
+        )
+        out.append(f'<text x="{label_w + wb + 6:.1f}" y="{bar_y + 32}">{escape(b_text)}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -17,7 +17,12 @@ pages and turned into A4 pages by :mod:`careweave.pdf` (WeasyPrint). It holds:
    inside / above / below) over the latest rolling 12 months ending in the
    period; for the board, the outlying practices and localities by KPI.
 
-Needs assessment and capacity sections will join when those measures exist.
+5. **capacity and unmet need** (board or locality, when a store is given): staff
+   needed against staff in post as WTE (careweave.capacity.plan, the shipped norms)
+   and referrals showing unmet need by service (careweave.capacity.unmet: counts
+   only; the staff's notes stay on the page, not in the pack).
+
+A needs assessment section will join when those measures exist.
 
 Every figure is dated and sourced: each section says the months it covers and
 the pack's footer names the warehouse file, when ``careweave measures`` computed
@@ -131,6 +136,9 @@ class Pack:
     funnel_end: dt.date | None
     benchmark: list[Any] = field(default_factory=list)  # benchmark.ProfileRow per KPI
     peers: list[str] = field(default_factory=list)
+    capacity: Any = None  # capacity.plan.AreaPlan (board or locality, with a store)
+    unmet: list[tuple[str, Cell]] | None = None  # (service name, referrals) with a store
+    unmet_kinds: list[tuple[str, Cell]] = field(default_factory=list)
 
 
 def _pyramid(session: Session, by: str, value: str) -> tuple[list[tuple[str, Cell]], Cell] | None:
@@ -224,7 +232,13 @@ def build(
         bench_rows = benchmark.unit_profile(
             benchmark.benches(con, by, until=month_end(hi)), value, peer_units
         )
+    capacity, unmet_rows, unmet_kinds = (
+        _capacity(session, by, value, now) if session is not None else (None, None, [])
+    )
     return Pack(
+        capacity=capacity,
+        unmet=unmet_rows,
+        unmet_kinds=unmet_kinds,
         benchmark=bench_rows,
         peers=peer_units,
         area_by=by,
@@ -243,6 +257,33 @@ def build(
         outliers=outliers,
         funnel_end=funnel_end,
     )
+
+
+def _capacity(
+    session: Session, by: str, value: str, now: dt.datetime | None
+) -> tuple[Any, list[tuple[str, Cell]] | None, list[tuple[str, Cell]]]:
+    """The area's capacity plan and unmet need by service (board or locality only)."""
+    from careweave.capacity import norms, plan, staffing, unmet
+
+    if by not in ("all", "locality"):
+        return None, None, []
+    n = norms.load()
+    areas, board = plan.build(session, n, staffing.from_store(session, n))
+    area = board if by == "all" else next((a for a in areas if a.area == value), None)
+    need = unmet.compute(session, n, now or dt.datetime.now(dt.UTC))
+    rows: list[tuple[str, Cell]] = []
+    for sid, svc in need.services.items():
+        key = ("service", sid) if by == "all" else ("service_locality", (sid, value))
+        if need.totals.get(key):
+            rows.append((svc.name, count(need.totals[key])))
+    kinds = [
+        (
+            words,
+            need.total("kind", k) if by == "all" else need.total("locality_kind", (value, k)),
+        )
+        for k, words in unmet.KINDS.items()
+    ]
+    return area, rows, kinds
 
 
 def _fmt(kpi: Any) -> str:

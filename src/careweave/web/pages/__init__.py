@@ -1,6 +1,7 @@
 """Page routers; ``ROUTERS`` is what careweave.web.app.install includes."""
 
 from careweave.web.pages import (
+    capacity,
     contacts,
     directory,
     discharge,
@@ -39,6 +40,7 @@ ROUTERS = (
     contacts.router,
     population.router,
     intelligence.router,
+    capacity.router,
     directory.router,
     users.router,
     refused.router,
