@@ -90,7 +90,7 @@ def test_commissioner_pages_show_counts_only(client_for: Client, demo_db: str) -
     assert "Staff needed and in post, Whole health board" in page
     assert 'data-staff="case_manager"' in page
     assert "seed 000 §6.5" in page and "Local assumption" in page
-    assert "<desc id=\"chart-capacity-d\">" in page
+    assert '<desc id="chart-capacity-d">' in page
     assert "9990000018" not in page
     r = c.get("/app/population/capacity", params={"area": "NOWHERE"})
     assert r.status_code == 422
@@ -141,4 +141,6 @@ def test_unmet_need_page_shows_notes_de_identified_from_eight(
     assert "Jones" not in page and "9990000018" not in page
     assert "District nursing" in page
     row = page.split('id="unmet-services"')[1].split("</table>")[0]
-    assert "District nursing</th><td class=\"nhsuk-table__cell nhsuk-table__cell--numeric\">10<" in row
+    assert (
+        'District nursing</th><td class="nhsuk-table__cell nhsuk-table__cell--numeric">10<' in row
+    )
