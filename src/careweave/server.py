@@ -49,7 +49,7 @@ def build_app(settings: Settings, *, clock: Callable[[], dt.datetime] = _utcnow)
         cookie_secure=settings.cookie_secure,
         matrix_dir=settings.matrix_dir,
     )
-    install(app, warehouse=settings.warehouse)
+    install(app, warehouse=settings.warehouse, budget=settings.budget_file)
     return app
 
 

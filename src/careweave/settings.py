@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     matrix_dir: Path | None = Field(
         None, description="Directory of local maturity matrices (TOML, careweave.maturity)."
     )
+    budget_file: Path | None = Field(
+        None,
+        description="Pooled budget file (TOML, careweave.budgets) the schemes page and "
+        "`careweave budgets report` read (none: the shipped example, seed 004's LTC scheme).",
+    )
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server worker processes.")

@@ -440,6 +440,28 @@ SPECS = [
         levels={RUNS[1]: {"A": 4, "B": 3, "C": 3}},
     ),
     Spec(
+        "people with a care plan on the last day (episode care-plan date or a source care plan; "
+        "an ended plan not counted)",
+        "people_with_care_plan",
+        {"A": {}, "B": {}, "C": {}, "E": {}},
+        {
+            "case_management_episodes": [
+                {"nhs_number": "A", "start_date": D(2023, 7, 1), "care_plan_date": D(2023, 8, 1)},
+                {"nhs_number": "B", "start_date": D(2023, 7, 1)},
+                {
+                    "nhs_number": "E",
+                    "start_date": D(2023, 2, 1),
+                    "care_plan_date": D(2023, 3, 1),
+                    "end_date": D(2023, 6, 1),
+                },
+            ],
+            "care_plans": [{"nhs_number": "C", "start_date": D(2023, 2, 1)}],
+        },
+        2,
+        2,
+        None,
+    ),
+    Spec(
         "share of the practice's list on the case-management register",
         "case_management_register_share",
         {"A": {}, "B": {}, "C": {}, "E": {}},

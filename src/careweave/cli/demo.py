@@ -7,7 +7,7 @@ validation, prints the data profile, trains and validates the risk model
 stratifies everyone at the span's end into the four CCM levels, with the
 movement since a year before. It then computes the population measures
 (``careweave measures``: the KPI catalogue by month and rolling 12 months, by
-locality, practice and age band, into ``population_measures``) and prints the
+locality, practice, age band and CCM level, into ``population_measures``) and prints the
 whole board's last 12 months. Finally it syncs the people index into the
 operational store (a SQLite file beside the warehouse), creates one demo user
 per role and the Mr & Mrs Jones scenario, prints the users, and serves the web
@@ -110,7 +110,7 @@ def demo(
     compare_to = as_of - dt.timedelta(days=365)
     summary = stratify(warehouse, as_of, compare_to=compare_to, tariff=settings.tariff)
     print_stratify(summary, console)
-    console.rule("6. Population measures (careweave measures), by locality and practice")
+    console.rule("6. Population measures (careweave measures), by locality, practice and CCM level")
     _measures(warehouse, console)
     console.rule("7. Care co-ordination: people index, demo users, the Jones scenario")
     db_url = f"sqlite:///{store.resolve()}"
@@ -129,7 +129,8 @@ def _measures(warehouse: Path, console: Console) -> None:
     from careweave.measures.results import disclosed, run
 
     kpis = select(None)
-    summary, _ = run(warehouse, kpis, ("locality", "practice", "age_band"))
+    # CCM level too: the example budget's level-4 scheme reads it (careweave.budgets).
+    summary, _ = run(warehouse, kpis, ("locality", "practice", "age_band", "ccm_level"))
     print_summary(disclosed(summary, kpis), console)
 
 

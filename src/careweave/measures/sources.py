@@ -460,6 +460,13 @@ def _care_plans(ctx: Context) -> Any:
     return merge_intervals(ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0])
 
 
+@_source("care_plan", "intervals", "case_management_episodes.care_plan_date|care_plans")
+def care_plan(ctx: Context) -> Any:
+    """With a care plan in place: from a case-management episode's care_plan_date to its end,
+    or a care plan from the source systems (care_plans) from its start to its end."""
+    return _care_plans(ctx)
+
+
 @_source(
     "care_plan_levels_3_4",
     "intervals",

@@ -17,11 +17,13 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
-def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
+def install(
+    app: FastAPI, warehouse: Path | str | None = None, budget: Path | str | None = None
+) -> None:
     """Add the workbench to ``app`` (see careweave.web.app.install)."""
     from careweave.web.app import install as _install
 
-    _install(app, warehouse)
+    _install(app, warehouse, budget)
 
 
 def demo_setup(

@@ -94,17 +94,21 @@ def _is_page(request: Request) -> bool:
     return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
 
 
-def install(app: FastAPI, warehouse: Path | str | None = None) -> None:
+def install(
+    app: FastAPI, warehouse: Path | str | None = None, budget: Path | str | None = None
+) -> None:
     """Add the pages, the public directory and /assets to an app from create_app.
 
     ``warehouse`` is the DuckDB file the pages read (read-only); None: no warehouse,
-    and the pages that need one say so. Installing twice is refused."""
+    and the pages that need one say so. ``budget`` is the pooled budget file the schemes
+    page reports (None: the shipped example). Installing twice is refused."""
     from careweave.web.pages import ROUTERS
 
     if getattr(app.state, "careweave_web", False):
         raise RuntimeError("the web workbench is already installed on this app")
     app.state.careweave_web = True
     app.state.careweave_warehouse = Path(warehouse) if warehouse is not None else None
+    app.state.careweave_budget = Path(budget) if budget is not None else None
     app.state.careweave_warehouse_reader = (
         Reader(Path(warehouse)) if warehouse is not None else None
     )
