@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -500,3 +501,89 @@ def test_every_personal_read_and_write_is_audited(sqlite_world: World) -> None:
         ).all()
     assert ("dr_gp", "read", "person") in rows
     assert ("dr_gp", "write", "telehealth") in rows
+
+
+def _reading(w: World, x: str, u: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "15074-8"}]},
+        "subject": {"reference": f"Patient/{x}"},
+        "effectiveDateTime": (w.clock.now - dt.timedelta(minutes=1)).isoformat(),
+        "valueQuantity": {"value": 6.0, "unit": "mmol/L"},
+    }
+
+
+def _referral(w: World, x: str, u: str) -> dict[str, Any]:
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{x}"},
+        "performer": [{"reference": "HealthcareService/falls-service"}],
+        "reasonCode": [{"text": "Falls"}],
+    }
+
+
+# The FHIR paths: (resource, action, method, path(nhs), body, about a person?). A search
+# with patient= is a read of that person's record, as the JSON API's per-person lists.
+FHIR_ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] = [
+    ("person", "read", "GET", lambda x: f"/fhir/Patient/{x}", None, True),
+    ("person", "read", "GET", lambda x: "/fhir/Patient", None, False),
+    ("person", "read", "GET", lambda x: f"/fhir/RiskAssessment?patient={x}", None, True),
+    ("care_plan", "read", "GET", lambda x: f"/fhir/CarePlan?patient={x}", None, True),
+    ("register", "read", "GET", lambda x: f"/fhir/EpisodeOfCare?patient={x}", None, True),
+    ("care_team", "read", "GET", lambda x: f"/fhir/CareTeam?patient={x}", None, True),
+    ("referral", "read", "GET", lambda x: f"/fhir/ServiceRequest?patient={x}", None, True),
+    ("referral", "read", "GET", lambda x: "/fhir/ServiceRequest", None, False),
+    ("task", "read", "GET", lambda x: f"/fhir/Task?patient={x}", None, True),
+    ("notification", "read", "GET", lambda x: f"/fhir/Flag?patient={x}", None, True),
+    ("notification", "read", "GET", lambda x: f"/fhir/Communication?patient={x}", None, True),
+    ("assessment", "read", "GET", lambda x: f"/fhir/QuestionnaireResponse?patient={x}", None, True),
+    ("service", "read", "GET", lambda x: "/fhir/HealthcareService", None, False),
+    ("service", "read", "GET", lambda x: "/fhir/Practitioner", None, False),
+    ("service", "read", "GET", lambda x: "/fhir/PractitionerRole", None, False),
+    ("event", "write", "POST", lambda x: "/fhir/Observation", _reading, True),
+    ("referral", "write", "POST", lambda x: "/fhir/ServiceRequest", _referral, True),
+]
+
+
+def test_matrix_on_the_fhir_paths(world: World) -> None:
+    """Every role against every FHIR resource type served from the store, for a person in
+    their care team and a stranger: allowed requests succeed; refused ones are a 403
+    OperationOutcome that writes nothing but one audit entry of the refusal."""
+    from careweave.api.fhir.care_store import KINDS
+
+    assert {k.permission for k in KINDS} <= {r for r, *_ in FHIR_ENDPOINTS}
+    w = world
+    join_teams(w, (MRS_JONES,))
+    team = {"dr_gp", "cc", "sw", "homecare"}
+    checked = 0
+    for resource, action, method, path, body, personal in FHIR_ENDPOINTS:
+        for role, username in ROLE_USERS.items():
+            for nhs in (MRS_JONES, ELSEWHERE):
+                related = username in team and nhs == MRS_JONES
+                expected = role in PERMISSIONS.get((resource, action), frozenset()) and (
+                    not personal or related or role in RELATIONSHIP_EXEMPT
+                )
+                before = None if expected else snapshot(w)
+                refused_before = None if expected else len(refusals(w))
+                headers = {**w.h(username), "Content-Type": "application/fhir+json"}
+                payload = body(w, nhs, username) if body else None
+                resp = w.client.request(method, path(nhs), headers=headers, json=payload)
+                label = f"{role} {method} {path(nhs)} ({resource}:{action})"
+                assert resp.status_code < 500, label + resp.text
+                assert resp.json()["resourceType"] != "OperationOutcome" or not expected, (
+                    label + resp.text
+                )
+                if expected:
+                    assert resp.status_code in (200, 201), label + resp.text
+                else:
+                    assert resp.status_code == 403, label + resp.text
+                    assert resp.json()["resourceType"] == "OperationOutcome", label
+                    assert snapshot(w) == before, f"{label}: a refused request wrote data"
+                    new = refusals(w)[refused_before:]
+                    assert len(new) == 1, f"{label}: refusal audited {len(new)} times"
+                    assert new[0].actor == username, label
+                checked += 1
+    assert checked == len(FHIR_ENDPOINTS) * len(ROLE_USERS) * 2
