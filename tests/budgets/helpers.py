@@ -13,6 +13,7 @@ from careweave.measures.results import write
 REGISTER = "case_management_register_share"
 SPEND = "spend_per_head"
 ADMISSIONS = "emergency_admissions_per_1000"
+SOCIAL = "spend_per_head_social_care"
 BASE_START = dt.date(2024, 4, 1)
 YEAR_START = dt.date(2025, 4, 1)
 #: Baseline months (12): 100 of 10,000 on the register (1%); the year's first six months
@@ -66,6 +67,14 @@ baseline = { from = "2024-04", to = "2025-03" }
 [[scheme.kpi]]
 id = "case_management_register_share"
 target = 0.02
+
+[[scheme]]
+id = "S3"
+name = "Care packages"
+allocation = 100000
+funded_by = { council = 100000 }
+spend_settings = ["social_care"]
+baseline = { from = "2024-04", to = "2025-03" }
 """
 
 
@@ -106,7 +115,9 @@ def plant(path: Path) -> Path:
         # £100,000 of costed activity a month, over 833 person-years
         rows.append(_row(SPEND, m, "all", "all", 100_000.0, 833.0, 1))
         rows.append(_row(SPEND, m, "practice", "GP9", 4_000.0, 33.0, 1))
-    write(path, pd.DataFrame(rows), [REGISTER, ADMISSIONS, SPEND], ("all", "practice"))
+        # of which £30,000 social care (finance's split by setting)
+        rows.append(_row(SOCIAL, m, "all", "all", 30_000.0, 833.0, 1))
+    write(path, pd.DataFrame(rows), [REGISTER, ADMISSIONS, SPEND, SOCIAL], ("all", "practice"))
     return path
 
 

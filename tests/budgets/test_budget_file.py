@@ -141,6 +141,12 @@ BAD = [
     ),
     ("allocation = 100000", 'allocation = "lots"', "scheme[S2].allocation", "valid number"),
     ('id = "S2"', 'id = "S1"', "scheme[S1].id", "two schemes with this id"),
+    (
+        'spend_settings = ["social_care"]',
+        'spend_settings = ["hospital"]',
+        "scheme[S3].spend_settings",
+        "'hospital' is not a setting (choose from acute, community",
+    ),
 ]
 
 

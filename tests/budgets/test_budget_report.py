@@ -50,6 +50,15 @@ def test_spend_against_allocation_and_run_rate(planted: tuple[Path, Path]) -> No
     }
 
 
+def test_spend_of_the_settings_a_scheme_names(planted: tuple[Path, Path]) -> None:
+    s3 = _report(planted)["schemes"][2]
+    assert s3["spend_settings"] == ["social_care"]
+    assert s3["spend_to_date"] == pytest.approx(180_000.0)  # £30k social care a month
+    assert s3["spend_forecast"]["value"] == pytest.approx(360_000.0)
+    assert s3["spend_forecast_variance"] == pytest.approx(260_000.0)
+    assert s3["kpis"] == []
+
+
 def test_kpi_against_its_trajectory(planted: tuple[Path, Path]) -> None:
     k = _report(planted)["schemes"][0]["kpis"][0]
     assert k["id"] == REGISTER
@@ -101,7 +110,7 @@ def test_cli_check_and_report(
 ) -> None:
     warehouse, budget = planted
     assert main(["budgets", "check", str(budget)]) == 0
-    assert "2 schemes" in capsys.readouterr().out
+    assert "3 schemes" in capsys.readouterr().out
     assert (
         main(
             ["budgets", "report", "--warehouse", str(warehouse), "--budget", str(budget), "--json"]

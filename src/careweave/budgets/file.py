@@ -16,7 +16,10 @@ documents every field in its comments; docs/budgets.md describes them too.
   (partner id -> pounds; adds up to the allocation; each partner's shares over
   all schemes at most its contribution), ``population`` (``area`` = ``board`` |
   ``locality:<org id>`` | ``practice:<org id>``, optionally ``ccm_level`` 1-4 or
-  ``segment``), ``baseline`` (``from``/``to`` months, before the year), and
+  ``segment``), optionally ``spend_settings`` (the settings of care whose costed
+  activity counts as the scheme's spend: acute, community, primary_care,
+  prescribing, mental_health, social_care; all when absent), ``baseline``
+  (``from``/``to`` months, before the year), and
   ``[[scheme.kpi]]``.
 - ``[[scheme.kpi]]``: ``id`` (a KPI of the measures catalogue), ``target`` (the
   value at the year's end, in the KPI's unit: fractions for proportions) or
@@ -38,6 +41,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from careweave.dataset.tariff import SETTINGS
 from careweave.errors import InputError
 from careweave.measures.catalogue import load_catalogue
 
@@ -162,8 +166,19 @@ class Scheme(_Model):
     allocation: float = Field(ge=0, allow_inf_nan=False)
     funded_by: dict[str, float] = Field(default_factory=dict)
     population: Population = Field(default_factory=lambda: Population())
+    spend_settings: list[str] = Field(default_factory=list)
     baseline: Period
     kpi: list[SchemeKpi] = Field(default_factory=list)
+
+    @field_validator("spend_settings")
+    @classmethod
+    def _settings(cls, v: list[str]) -> list[str]:
+        for x in v:
+            if x not in SETTINGS:
+                raise ValueError(f"{x!r} is not a setting (choose from {', '.join(SETTINGS)})")
+        if len(set(v)) != len(v):
+            raise ValueError("a setting is listed twice")
+        return v
 
     @field_validator("funded_by")
     @classmethod

@@ -14,11 +14,15 @@ Decisions recorded here (docs/budgets.md says the same):
   (``all``), a locality or practice, or (for a board-wide scheme) a CCM level or
   segment. A scheme for a CCM level *within* a locality is reported on the
   locality as a whole, and the report says so in ``population_note``.
-- **Spend** is the costed activity of that population (every setting) under the
-  measures' cost definition (:mod:`careweave.definitions.costs`), read as the
-  money numerator of the catalogue's ``spend_per_head`` in each month of the
-  year: no second costing. What a scheme itself pays for is not in the
-  canonical data (a pooled fund's ledger is not a source Careweave loads).
+- **Spend** is the costed activity of that population under the measures' cost
+  definition (:mod:`careweave.definitions.costs`), read as the money numerator
+  of the catalogue's ``spend_per_head`` in each month of the year, or, when the
+  scheme names ``spend_settings``, the sum of the finance package's
+  ``spend_per_head_<setting>`` for those settings (:mod:`careweave.finance.spend`,
+  split by the tariff's setting of each activity): no second costing. A month
+  counts only when every one of its parts is measured. What a scheme itself
+  pays for is not in the canonical data (a pooled fund's ledger is not a source
+  Careweave loads).
 - **SPC**: each KPI's monthly series over its baseline period and the year so
   far, rebased at the year's start (the scheme's start), with the KPI's
   improvement direction from the catalogue; the assurance icon is against the
@@ -39,13 +43,23 @@ import pandas as pd
 from careweave.budgets import trajectory as traj
 from careweave.budgets.file import Budget, Population, Scheme, SchemeKpi, add_months
 from careweave.budgets.forecast import Forecast, kpi_year_end, spend_year_end
+from careweave.finance.spend import KPIS as SPEND_KPIS
 from careweave.measures.catalogue import Kpi, load_catalogue
 from careweave.measures.disclosure import safe_frame
 from careweave.measures.results import TABLE
 from careweave.stats import SpcResult, spc
 from careweave.stats.spc import Improvement
 
-SPEND = "spend_per_head"
+SPEND = SPEND_KPIS[("total", "all")]
+
+
+def spend_measures(scheme: Scheme) -> list[str]:
+    """The catalogue KPIs whose money numerators add up to the scheme's spend."""
+    if not scheme.spend_settings:
+        return [SPEND]
+    return [SPEND_KPIS[("setting", s)] for s in scheme.spend_settings]
+
+
 IMPROVEMENT: dict[str, Improvement] = {
     "higher": "increase",
     "lower": "decrease",
@@ -260,10 +274,26 @@ def kpi_report(budget: Budget, scheme: Scheme, spec: SchemeKpi, series: Series) 
     )
 
 
+def _spend(parts: list[Series], month: dt.date) -> float | None:
+    """The month's spend: the parts' money numerators added (None if any is missing)."""
+    total = 0.0
+    for p in parts:
+        got = p.get(month)
+        if got is None or got[1] or got[2] is None:
+            return None
+        total += got[2]
+    return total
+
+
 def report(con: Any, budget: Budget, source: str) -> BudgetReport:
     """The report of every scheme in ``budget`` from the warehouse connection ``con``."""
     groups = {s.id: group_of(s.population) for s in budget.scheme}
-    measures = sorted({SPEND, *(k.id for s in budget.scheme for k in s.kpi)})
+    measures = sorted(
+        {
+            *(m for s in budget.scheme for m in spend_measures(s)),
+            *(k.id for s in budget.scheme for k in s.kpi),
+        }
+    )
     starts = [budget.year_start] + [
         (k.baseline or s.baseline).start for s in budget.scheme for k in s.kpi
     ]
@@ -276,8 +306,8 @@ def report(con: Any, budget: Budget, source: str) -> BudgetReport:
     schemes = []
     for s in budget.scheme:
         by, value, note = groups[s.id]
-        spend = by_key.get((SPEND, by, value), {})
-        spend_months = [(m, spend[m][2] if m in spend and not spend[m][1] else None) for m in year]
+        parts = [by_key.get((m, by, value), {}) for m in spend_measures(s)]
+        spend_months = [(m, _spend(parts, m)) for m in year]
         monthly = [v for _, v in spend_months if v is not None]
         kpis = [kpi_report(budget, s, k, by_key.get((k.id, by, value), {})) for k in s.kpi]
         found = any(key[1:] == (by, value) for key in by_key)
@@ -357,6 +387,7 @@ def to_json(r: BudgetReport) -> dict[str, Any]:
                 "no_measures": s.no_measures,
                 "allocation": s.scheme.allocation,
                 "funded_by": s.scheme.funded_by,
+                "spend_settings": s.scheme.spend_settings or "all",
                 "spend_to_date": _f(s.spend_to_date),
                 "months_spent": s.months_spent,
                 "spend_forecast": _forecast_json(s.spend_forecast),
