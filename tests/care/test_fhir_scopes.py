@@ -5,6 +5,7 @@ clients' only; system/ scopes are for system accounts."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from care_world import MRS_JONES, World, join_teams
@@ -12,8 +13,10 @@ from sqlalchemy import select
 from test_fhir_api import audit, fhir, outcome
 from test_fhir_writes import bundle, counts, reading, referral
 
+from careweave.cli.main import main
 from careweave.security import auth, scopes
 from careweave.security.errors import Invalid
+from careweave.store.db import make_engine, session_factory
 from careweave.store.models import User
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
@@ -129,3 +132,21 @@ def test_tokens_with_scopes_through_the_api(sqlite_world: World) -> None:
     outcome(w.client.get("/fhir/CarePlan", headers=h), 403)
     r = w.post("dr_gp", "/auth/tokens", {"name": "app", "fhir_scopes": ["system/*.read"]})
     assert r.status_code == 422 and "system accounts" in r.text
+
+
+def test_the_cli_issues_fhir_scoped_tokens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["db", "upgrade", "--db", db]) == 0
+    add = ["users", "add", "hub", "--role", "integration", "--name", "Hub", "--no-password"]
+    assert main([*add, "--db", db]) == 0
+    capsys.readouterr()
+    args = ["users", "token", "hub", "--name", "hub", "--db", db]
+    assert main([*args, "--fhir-scope", "system/Observation.write"]) == 0
+    token = capsys.readouterr().out.strip()
+    with session_factory(make_engine(db))() as s:
+        scope = auth.token_scope(s, token)
+    assert scope is not None and scope.fhir == ("system/Observation.write",)
+    assert main([*args, "--fhir-scope", "user/Patient.read"]) == 2
+    assert "takes system/ scopes" in capsys.readouterr().err

@@ -141,3 +141,16 @@ def test_transaction_is_all_or_nothing(sqlite_world: World) -> None:
     assert audit(w, "cc")[-1].action == "refused"
     outcome(post(w, "cc", "/fhir", {**bundle(), "type": "batch"}), 400)
     outcome(post(w, "cc", "/fhir", {"resourceType": "Patient"}), 400)
+
+
+def test_capability_declares_the_creates_and_the_transaction(sqlite_world: World) -> None:
+    cs = fhir(sqlite_world.client.get("/fhir/metadata"), kind="CapabilityStatement")
+    rest = cs["rest"][0]
+    assert rest["interaction"] == [{"code": "transaction"}]
+    by_type = {r["type"]: r for r in rest["resource"]}
+    assert {i["code"] for i in by_type["ServiceRequest"]["interaction"]} == {
+        "read",
+        "search-type",
+        "create",
+    }
+    assert "create" in {i["code"] for i in by_type["Observation"]["interaction"]}
