@@ -101,3 +101,20 @@ def test_without_a_warehouse_the_page_says_what_to_run(tmp_path: Path) -> None:
         assert r.status_code == 200
         assert "careweave finance spend --warehouse W" in r.text
         assert "careweave finance capitation --warehouse W --as-of D" in r.text
+
+
+def test_the_pdf_pack_has_a_finance_section(warehouse: Path, tmp_path: Path) -> None:
+    import io
+
+    import pypdf
+
+    from careweave.cli.main import main
+
+    out = tmp_path / "board.pdf"
+    args = ["report", "--warehouse", str(warehouse), "--area", "board"]
+    assert main([*args, "--period", "2023-01..2023-12", "--out", str(out)]) == 0
+    reader = pypdf.PdfReader(io.BytesIO(out.read_bytes()))
+    flat = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert "Finance" in flat and "Paid by: Pooled budget" in flat
+    assert "Capitated against actual, Whole health board" in flat
+    assert "Budget Jan 2023 to Dec 2023" in flat

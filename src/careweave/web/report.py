@@ -15,12 +15,15 @@ pages and turned into A4 pages by :mod:`careweave.pdf` (WeasyPrint). It holds:
 4. **funnel position**: for a locality or practice, where it sits against its
    peers for every KPI a funnel can show (value, board value, 99.8% limits,
    inside / above / below) over the latest rolling 12 months ending in the
-   period; for the board, the outlying practices and localities by KPI.
-
+   period; for the board, the outlying practices and localities by KPI;
 5. **capacity and unmet need** (board or locality, when a store is given): staff
    needed against staff in post as WTE (careweave.capacity.plan, the shipped norms)
    and referrals showing unmet need by service (careweave.capacity.unmet: counts
-   only; the staff's notes stay on the page, not in the pack).
+   only; the staff's notes stay on the page, not in the pack);
+6. **finance** (when ``careweave finance spend`` / ``capitation`` have run): the
+   latest 12 months' spend by setting and funder (the board's; a locality's or
+   practice's total and by funder) and the capitated budget against actual spend
+   of the area, with next year's budget (web/finance.py, the page's figures).
 
 A needs assessment section will join when those measures exist.
 
@@ -139,6 +142,7 @@ class Pack:
     capacity: Any = None  # capacity.plan.AreaPlan (board or locality, with a store)
     unmet: list[tuple[str, Cell]] | None = None  # (service name, referrals) with a store
     unmet_kinds: list[tuple[str, Cell]] = field(default_factory=list)
+    finance: dict[str, Any] | None = None  # _finance: spend and capitation of the area
 
 
 def _pyramid(session: Session, by: str, value: str) -> tuple[list[tuple[str, Cell]], Cell] | None:
@@ -239,6 +243,7 @@ def build(
         capacity=capacity,
         unmet=unmet_rows,
         unmet_kinds=unmet_kinds,
+        finance=_finance(con, by, value),
         benchmark=bench_rows,
         peers=peer_units,
         area_by=by,
@@ -286,6 +291,27 @@ def _capacity(
     return area, rows, kinds
 
 
+def _finance(con: Any, by: str, value: str) -> dict[str, Any] | None:
+    """The finance section's figures (the finance page's, for the area), None when neither
+    spend nor capitation has been run."""
+    from careweave.web import finance as fin
+
+    spend = fin.board_spend(con)
+    unit = None
+    if spend is not None and by != "all":
+        unit = next((g for g in fin.spend_by(con, by) if g.value == value), None)
+    cap = fin.capitation(con)
+    level, name = ("board", "all") if by == "all" else (by, value)
+    val = bud = None
+    if cap is not None:
+        v, b = cap.validation, cap.budget
+        val = next(iter(v[(v.level == level) & (v.unit == name)].to_dict("records")), None)
+        bud = next(iter(b[(b.level == level) & (b.unit == name)].to_dict("records")), None)
+    if spend is None and cap is None:
+        return None
+    return {"spend": spend, "unit": unit, "cap": cap, "validation": val, "budget": bud}
+
+
 def _fmt(kpi: Any) -> str:
     if kpi.kind == "proportion":
         return "{:.1%}"
@@ -318,6 +344,7 @@ def html(pack: Pack, names: dict[str, str]) -> str:
         position_words=POSITION_WORDS,
         share=share,
         show=lambda v, fmt: "–" if v is None else fmt.format(v),
+        money=lambda v: "–" if v is None else f"£{v:,.0f}",
     )
 
 
