@@ -190,6 +190,8 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[str], str], Body | None, bool]] =
         False,
     ),
     ("audit", "read", "GET", lambda x: "/audit/verify", None, False),
+    ("outbox", "read", "GET", lambda x: "/outbox/problems", None, False),
+    ("outbox", "write", "POST", lambda x: "/outbox/retry", lambda w, x, u: {"ids": []}, False),
     ("pseudonymised", "read", "GET", lambda x: "/analytics/people", None, False),
     (
         "referral",

@@ -482,6 +482,28 @@ class PseudonymisedPersonOut(BaseModel):
     on_register: bool
 
 
+class OutboxProblemOut(Out):
+    """A message that failed or is being retried: no body, address or person."""
+
+    id: int
+    channel: str
+    recipient: str
+    about: str
+    status: str
+    attempts: int
+    error: str
+    next_attempt_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class OutboxRetryIn(In):
+    ids: list[Id] = Field(max_length=500)
+
+
+class OutboxRetryOut(BaseModel):
+    retried: int
+
+
 class AuditVerifyOut(BaseModel):
     intact: bool
     count: int

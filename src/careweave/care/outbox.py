@@ -363,3 +363,137 @@ def counts(session: Session) -> dict[tuple[str, str], int]:
         )
     ).tuples()
     return {(c, s): n for c, s, n in rows}
+
+
+# ------------------------------------------------------------------ the operator's view
+#
+# Administrators see the messages that failed or are being retried (GET /outbox/problems,
+# the workbench's /app/outbox) and can send one again at once. What they see is what an
+# operator needs to put a channel right, and no more: the channel, who it was for in
+# kind (a staff member by name: administrators manage the accounts; a contact only as
+# "a contact" and their relationship), what it was about (the notification kind), the
+# attempts and the last error in words. Never the body, the subject, the address, the
+# person or their NHS number: administrators have no relationship with anyone's record.
+
+#: The words for a channel's last error (care/channels.py raises these short codes).
+_SMTP_WORDS = "The email server"
+_SMS_WORDS = "The text message gateway"
+
+
+def in_words(error: str | None) -> str:
+    """A channel's last error as a sentence an operator can act on."""
+    if not error:
+        return "Not tried yet."
+    head, _, detail = error.partition(": ")
+    who = _SMS_WORDS if head.startswith("sms") else _SMTP_WORDS
+    code = detail.removeprefix("HTTP ").strip()
+    if head == "smtp connect" or not code.isdigit():
+        if detail == "recipient refused":
+            return f"{who} refused the address: correct it on the recipient's details."
+        return f"{who} could not be reached ({detail or 'no reply'}): check it is running."
+    n = int(code)
+    if n == 429:
+        return f"{who} is busy (too many messages, HTTP 429): it will be tried again."
+    if (head == "smtp" and n >= 500) or (head.startswith("sms") and 400 <= n < 500):
+        return f"{who} refused the message (code {n}): check the address and the account."
+    return f"{who} had a fault (code {n}): it will be tried again."
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A message that failed or is waiting to be tried again, as the operator sees it."""
+
+    id: int
+    channel: str
+    recipient: str
+    about: str
+    status: str
+    attempts: int
+    error: str
+    next_attempt_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+def problems(session: Session, limit: int = 200) -> list[Problem]:
+    """Failed messages and pending ones with a failed attempt, newest first."""
+    from careweave.care.contacts import RELATIONSHIPS
+    from careweave.store.models import User
+
+    rows = session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.channel,
+            OutboxMessage.kind,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.created_at,
+            User.display_name,
+            Contact.relationship,
+        )
+        .outerjoin(User, User.id == OutboxMessage.user_id)
+        .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
+        .where(
+            or_(
+                OutboxMessage.status == "failed",
+                (OutboxMessage.status == "pending") & (OutboxMessage.attempts > 0),
+            )
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    ).tuples()
+    out = []
+    for mid, channel, kind, status, attempts, error, nxt, created, staff, rel in rows:
+        if staff is not None:
+            recipient = f"Staff: {staff}"
+        else:
+            recipient = f"Contact ({RELATIONSHIPS.get(rel or 'other', 'Other').lower()})"
+        about = STAFF_TEXT.get(kind) or kind.replace("event:", "").replace("_", " ")
+        out.append(
+            Problem(
+                id=mid,
+                channel=channel,
+                recipient=recipient,
+                about=about,
+                status="failed" if status == "failed" else "retrying",
+                attempts=attempts,
+                error=in_words(error),
+                next_attempt_at=nxt if status == "pending" else None,
+                created_at=created,
+            )
+        )
+    return out
+
+
+def retry(session: Session, ids: list[int], now: dt.datetime, actor: str) -> int:
+    """Send these messages again at the next drain (a failed one too); returns how many.
+    An unknown id is NotFound; one already sent is a Conflict (nothing changes)."""
+    from careweave.security import audit
+    from careweave.security.errors import Conflict, NotFound
+
+    found = {
+        m.id: m
+        for m in session.execute(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).with_for_update()
+        ).scalars()
+    }
+    for mid in ids:
+        m = found.get(mid)
+        if m is None:
+            raise NotFound(f"message {mid}: no such message in the outbox")
+        if m.status == "sent":
+            raise Conflict(f"message {mid}: already sent")
+    for mid in dict.fromkeys(ids):
+        m = found[mid]
+        m.status, m.next_attempt_at, m.claimed_until = "pending", now, None
+        audit.record(
+            session,
+            actor=actor,
+            action="write",
+            resource="outbox",
+            resource_id=mid,
+            detail="retry",
+            now=now,
+        )
+    return len(dict.fromkeys(ids))

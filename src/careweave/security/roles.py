@@ -88,6 +88,9 @@ PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
     ("user", "read"): frozenset({ADMINISTRATOR}),
     ("user", "write"): frozenset({ADMINISTRATOR}),
     ("audit", "read"): frozenset({ADMINISTRATOR}),
+    # The outbox's failed and retrying messages (no body, address or person) and retry.
+    ("outbox", "read"): frozenset({ADMINISTRATOR}),
+    ("outbox", "write"): frozenset({ADMINISTRATOR}),
     # Maturity self-assessments (careweave.care.maturity): commissioners and administrators
     # edit and agree; care-team roles read. Not personal data. ANALYST is the product
     # brief's one "commissioner / analyst" user (docs/maturity.md, Roles), so it edits.

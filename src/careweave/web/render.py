@@ -175,6 +175,8 @@ def nav_for(user: User | None, *, alarms: bool = False) -> list[tuple[str, str]]
         items.append(("Maturity", "/app/maturity"))
     if allowed(user.role, "user", "read"):
         items.append(("Users", "/app/users"))
+    if allowed(user.role, "outbox", "read"):
+        items.append(("Outbox", "/app/outbox"))
     if allowed(user.role, "audit", "read"):
         items.append(("Refused access", "/app/refused-access"))
     items.append(("Service directory", "/app/directory"))

@@ -14,6 +14,9 @@ from careweave.api.schemas import (
     AuditHeadOut,
     AuditVerifyOut,
     BreakGlassOut,
+    OutboxProblemOut,
+    OutboxRetryIn,
+    OutboxRetryOut,
     PseudonymisedPersonOut,
     ReviewIn,
     RevokedOut,
@@ -127,6 +130,26 @@ def unreviewed(ctx: Context) -> list[BreakGlassOut]:
 def review(grant_id: PathId, body: ReviewIn, ctx: Context) -> BreakGlassOut:
     g = access.review_break_glass(ctx.session, ctx.user, grant_id, body.note, ctx.now)
     return BreakGlassOut.model_validate(g)
+
+
+@router.get("/outbox/problems", response_model=list[OutboxProblemOut], tags=["admin"])
+def outbox_problems(ctx: Context) -> list[OutboxProblemOut]:
+    """Email and SMS that failed or are being retried, newest first (at most 200): channel,
+    recipient in kind, what about, attempts, the last error in words; never the message."""
+    from careweave.care import outbox
+
+    access.require(ctx.user, "outbox", "read")
+    return [OutboxProblemOut.model_validate(p) for p in outbox.problems(ctx.session)]
+
+
+@router.post("/outbox/retry", response_model=OutboxRetryOut, tags=["admin"])
+def outbox_retry(body: OutboxRetryIn, ctx: Context) -> OutboxRetryOut:
+    """Send these messages again at the next drain (404 unknown, 409 already sent)."""
+    from careweave.care import outbox
+
+    access.require(ctx.user, "outbox", "write")
+    n = outbox.retry(ctx.session, list(body.ids), ctx.now, ctx.user.username)
+    return OutboxRetryOut(retried=n)
 
 
 @router.get("/audit/verify", response_model=AuditVerifyOut, tags=["admin"])

@@ -13,6 +13,7 @@ from careweave.web.pages import (
     maturity,
     maturity_edit,
     mdt,
+    outbox,
     patient,
     population,
     referrals,
@@ -45,5 +46,6 @@ ROUTERS = (
     finance.router,
     directory.router,
     users.router,
+    outbox.router,
     refused.router,
 )
