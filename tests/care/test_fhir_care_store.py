@@ -268,3 +268,19 @@ def test_unknown_ids_are_404(sqlite_world: World) -> None:
         "RiskAssessment/a_b",
     ):
         outcome(w.get("cc", f"/fhir/{path}"), 404)
+
+
+def test_last_updated_on_patient_and_care_plan(sqlite_world: World) -> None:
+    from test_fhir_api import plan_id
+
+    w = sqlite_world
+    join_teams(w, (MRS_JONES,))
+    pid = plan_id(w)
+    synced = fhir(w.get("cc", f"/fhir/Patient/{MRS_JONES}"), kind="Patient")["meta"]["lastUpdated"]
+    day = synced[:10]
+    assert MRS_JONES in {p["id"] for p in search(w, "cc", f"Patient?_lastUpdated={day}", "Patient")}
+    assert search(w, "cc", f"Patient?_lastUpdated=gt{day}", "Patient") == []
+    saved = fhir(w.get("cc", f"/fhir/CarePlan/{pid}"), kind="CarePlan")["meta"]["lastUpdated"]
+    q = f"CarePlan?patient={MRS_JONES}&_lastUpdated=ge{saved[:10]}"
+    assert [p["id"] for p in search(w, "cc", q, "CarePlan")] == [pid]
+    assert search(w, "cc", f"CarePlan?_lastUpdated=lt{saved[:10]}", "CarePlan") == []

@@ -29,7 +29,13 @@ COMMON = {"_count": "number", "_offset": "number"}
 SERVED: dict[str, Served] = {
     "Patient": Served(
         ("read", "search-type"),
-        {"identifier": "token", "name": "string", "birthdate": "date", "_id": "token"},
+        {
+            "identifier": "token",
+            "name": "string",
+            "birthdate": "date",
+            "_id": "token",
+            "_lastUpdated": "date",
+        },
     ),
     "Organization": Served(
         ("read", "search-type"),
@@ -37,7 +43,13 @@ SERVED: dict[str, Served] = {
     ),
     "CarePlan": Served(
         ("read", "vread", "history-instance", "update", "search-type"),
-        {"patient": "reference", "subject": "reference", "status": "token", "_id": "token"},
+        {
+            "patient": "reference",
+            "subject": "reference",
+            "status": "token",
+            "_id": "token",
+            "_lastUpdated": "date",
+        },
         versioning="versioned-update",
         update_needs_if_match=True,
     ),

@@ -19,6 +19,7 @@ from careweave.api.deps import Context
 from careweave.api.fhir import resources as fr
 from careweave.api.fhir import scoping
 from careweave.api.fhir.capability import capability_statement
+from careweave.api.fhir.kinds import date_param
 from careweave.api.fhir.outcome import FHIR_JSON, FhirError, FhirResponse
 from careweave.api.fhir.search import base, bundle, date_range, parse, reference, token
 from careweave.care import plans
@@ -63,6 +64,11 @@ CAREPLAN_STATUSES = {
     "entered-in-error",
     "unknown",
 }
+
+
+# meta.lastUpdated: when the person was synced; when the plan's current version was saved.
+LAST_UPDATED_PATIENT = date_param("_lastUpdated", Person.synced_at, instant=True)
+LAST_UPDATED_PLAN = date_param("_lastUpdated", CarePlanVersion.changed_at, instant=True)
 
 
 def _int_id(resource: str, value: str) -> int:
@@ -121,6 +127,7 @@ def patient_search(request: Request, ctx: Context) -> FhirResponse:
                 "lt": Person.date_of_birth < first,
             }[prefix]
         )
+    q = LAST_UPDATED_PATIENT.apply(q, s.params.get("_lastUpdated", []))
     rows = list(
         ctx.session.execute(
             q.order_by(Person.nhs_number).offset(s.offset).limit(s.count + 1)
@@ -280,6 +287,7 @@ def care_plan_search(request: Request, ctx: Context) -> FhirResponse:
         q = q.where(
             CarePlan.id.in_([int(i) for i in ids.split(",") if i.isdigit() and len(i) < 10])
         )
+    q = LAST_UPDATED_PLAN.apply(q, s.params.get("_lastUpdated", []))
     rows = list(
         ctx.session.execute(q.order_by(CarePlan.id).offset(s.offset).limit(s.count + 1)).all()
     )
