@@ -27,20 +27,20 @@ def _wte(v: float | None) -> str:
 
 def _area_lines(a: AreaPlan) -> list[str]:
     teams = (
-        f"core teams {_wte(a.core_teams_min)} to {_wte(a.core_teams_max)}"
+        f"core teams {a.core_teams_min:.2f} to {a.core_teams_max or 0:.2f}"
         if a.core_teams_min is not None
         else "core teams not shown"
     )
     out = [f"{a.name} ({a.area}): {a.population.text} people; {teams}"]
     out.append(
-        f"  {'staff group':<34}{'people':>8}{'per WTE':>9}{'needed':>9}{'in post':>9}{'gap':>8}"
+        f"  {'staff group':<44}{'people':>8}{'per WTE':>9}{'needed':>9}{'in post':>9}{'gap':>8}"
     )
     for x in a.lines:
         levels = "+".join(str(lv) for lv in x.norm.levels)
         label = f"{x.norm.title} (level {levels})"
         gap = "–" if x.gap_wte is None else f"{x.gap_wte:+,.1f}"
         out.append(
-            f"  {label:<34}{x.people.text:>8}{x.norm.people_per_wte:>9g}"
+            f"  {label:<44}{x.people.text:>8}{x.norm.people_per_wte:>9g}"
             f"{_wte(x.needed_wte):>9}{_wte(x.in_post_wte):>9}{gap:>8}"
         )
     return out
