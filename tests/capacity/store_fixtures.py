@@ -18,8 +18,9 @@ _seq = iter(range(1, 10**6))
 
 
 @contextmanager
-def store(tmp_path: Path) -> Iterator[tuple[str, Session]]:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+def store(tmp_path: Path, url: str | None = None) -> Iterator[tuple[str, Session]]:
+    """A migrated store: a SQLite file under ``tmp_path``, or the database at ``url``."""
+    url = url or f"sqlite:///{tmp_path / 'store.db'}"
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as s:

@@ -19,10 +19,10 @@ from .store_fixtures import NOW, orgs, people, store, user
 SHIPPED = norms.load()
 
 
-def _store(tmp_path: Path):  # type: ignore[no-untyped-def]
+def _store(tmp_path: Path, url: str | None = None):  # type: ignore[no-untyped-def]
     """North: 100 people at level 4, 203 at 3, 500 at 2, 1,200 at 1, 3 not scored (and
     one who died, one who objects, both left out). South: 5 at level 4, 40 at 3."""
-    ctx = store(tmp_path)
+    ctx = store(tmp_path, url)
     url, s = ctx.__enter__()
     orgs(s)
     people(s, "P-N1", 4, 100)
@@ -63,8 +63,8 @@ def _store(tmp_path: Path):  # type: ignore[no-untyped-def]
     return ctx, url, s
 
 
-def test_wte_needed_against_a_hand_worked_locality(tmp_path: Path) -> None:
-    ctx, _, s = _store(tmp_path)
+def test_wte_needed_against_a_hand_worked_locality(tmp_path: Path, db_url: str) -> None:
+    ctx, _, s = _store(tmp_path, db_url)
     try:
         areas, board = plan.build(s, SHIPPED, staffing.from_store(s, SHIPPED))
     finally:

@@ -93,8 +93,8 @@ def counts(result: unmet.UnmetNeed) -> dict[tuple[str, str, int, str, str | None
     }
 
 
-def test_unmet_need_by_service_locality_and_need(tmp_path: Path) -> None:
-    with store(tmp_path) as (_, s):
+def test_unmet_need_by_service_locality_and_need(tmp_path: Path, db_url: str) -> None:
+    with store(tmp_path, db_url) as (_, s):
         build(s)
         result = unmet.compute(s, norms.load(), NOW)
     assert result.since == dt.date(2025, 12, 1)
