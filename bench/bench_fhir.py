@@ -174,6 +174,9 @@ def main() -> None:
     db = args.store / "store.db"
     for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         leftover.unlink(missing_ok=True)
+    con = sqlite3.connect(pristine)  # fold the WAL in, so the copy holds everything
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
     shutil.copyfile(pristine, db)
     tokens = args.store / "tokens.json"
     tokens.write_text(json.dumps(make_tokens(db, args.users)))
