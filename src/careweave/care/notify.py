@@ -231,14 +231,18 @@ def route(
     exclude_user: int | None = None,
 ) -> list[Notification]:
     """Notify every routing target (care-team roles, '*', the lead professional, service
-    duty queues), each user once: the first target that reaches them names the role."""
-    from careweave.care.config import LEAD, SERVICE_PREFIX
-    from careweave.care.services import staff_ids
+    duty queues), each user once: the first target that reaches them names the role.
 
+    Whatever was pending is flushed once first; the targets are then read without
+    autoflush, so the notifications made for one target are not flushed (with the
+    outbox's and the task rule's flush listeners) before reading the next target: a
+    fall alarm's seven targets cost one flush, not seven. The reads (episodes, service
+    staff, users) are of rows routing never writes."""
     sent = {} if sent is None else sent
-    out: list[Notification] = []
     if members is None:
-        members = team(session, nhs_number)
+        members = team(session, nhs_number)  # its query flushes what was pending
+    else:
+        session.flush()
     common: dict[str, Any] = {
         "kind": kind,
         "subject": subject,
@@ -247,6 +251,21 @@ def route(
         "sent": sent,
         "exclude_user": exclude_user,
     }
+    with session.no_autoflush:
+        return _route(session, nhs_number, targets, members, common)
+
+
+def _route(
+    session: Session,
+    nhs_number: str,
+    targets: Iterable[str],
+    members: list[CareTeamMember],
+    common: dict[str, Any],
+) -> list[Notification]:
+    from careweave.care.config import LEAD, SERVICE_PREFIX
+    from careweave.care.services import staff_ids
+
+    out: list[Notification] = []
     for target in targets:
         if target == LEAD:
             lead = lead_professional(session, nhs_number)
