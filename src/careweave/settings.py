@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     tariff: Path | None = Field(
         None, description="Unit-cost tariff override (TOML) for `careweave stratify`."
     )
+    needs_reference: Path | None = Field(
+        None,
+        description="Reference prevalence table (CSV) for `careweave needs` "
+        "(default: the shipped measures/data/prevalence_reference.csv).",
+    )
 
     @classmethod
     def load(cls, **flags: Any) -> Settings:

@@ -119,6 +119,15 @@ def test_the_benchmark_page(warehouse: Path, tmp_path: Path) -> None:
         peers = re.search(r"Peers \(3\): ([^.]+)\.", r.text)
         assert peers is not None
         assert peers.group(1) == "Demo surgery, Other demo surgery, GP3"
+        # the peers' median is drawn on the ranked bars: a dotted line labelled Peers,
+        # named in the chart's description, the same figure as the profile's peer median
+        peer = re.search(r'<span id="peer-median">([^<]+)</span>', r.text)
+        assert peer is not None
+        assert f"peer median {peer.group(1)}" in r.text
+        assert 'class="cw-bench-peer-median"' in r.text and ">Peers</text>" in r.text
+        assert row.endswith(f">{peer.group(1)}</td>")
+        plain = analyst.get("/app/population/benchmark", params={"kpi": DNA, "by": "practice"})
+        assert "cw-bench-peer-median" not in plain.text and "peer-median" not in plain.text
         bad = analyst.get("/app/population/benchmark", params={"by": "practice", "unit": "NOPE"})
         assert bad.status_code == 422 and "choose a practice from the list" in bad.text
         assert coordinator.get("/app/population/benchmark").status_code == 403

@@ -8,7 +8,8 @@ stratifies everyone at the span's end into the four CCM levels, with the
 movement since a year before. It then computes the population measures
 (``careweave measures``: the KPI catalogue by month and rolling 12 months, by
 locality, practice, age band and CCM level, into ``population_measures``) and prints the
-whole board's last 12 months. Finally it syncs the people index into the
+whole board's last 12 months, and the health needs assessment (``careweave needs``:
+recorded against expected prevalence, needs at each CCM level). Finally it syncs the people index into the
 operational store (a SQLite file beside the warehouse), creates one demo user
 per role and the Mr & Mrs Jones scenario, prints the users, and serves the web
 workbench on localhost until interrupted (``--no-serve`` stops before that). It does
@@ -112,6 +113,8 @@ def demo(
     print_stratify(summary, console)
     console.rule("6. Population measures (careweave measures), by locality, practice and CCM level")
     _measures(warehouse, console)
+    console.rule("6b. Health needs assessment (careweave needs)")
+    _needs(warehouse, settings)
     console.rule("7. Care co-ordination: people index, demo users, the Jones scenario")
     db_url = f"sqlite:///{store.resolve()}"
     _show_users(demo_setup(db_url, warehouse), console)
@@ -132,6 +135,14 @@ def _measures(warehouse: Path, console: Console) -> None:
     # CCM level too: the example budget's level-4 scheme reads it (careweave.budgets).
     summary, _ = run(warehouse, kpis, ("locality", "practice", "age_band", "ccm_level"))
     print_summary(disclosed(summary, kpis), console)
+
+
+def _needs(warehouse: Path, settings: Settings) -> None:
+    from careweave.cli.needs import print_summary, summary
+    from careweave.measures.needs.assess import run
+
+    done = run(warehouse, reference=settings.needs_reference, tariff=settings.tariff)
+    print_summary(summary(done))
 
 
 def _show_users(users: list[tuple[str, str, str]], console: Console) -> None:

@@ -206,6 +206,12 @@ class ProfileRow:
     peers_shown: int
 
 
+def peer_median(bench: Bench, peer_units: list[str]) -> float | None:
+    """The median of the shown values of ``peer_units`` (None when none is shown)."""
+    values = [v.value for p in peer_units if (v := bench.value_of(p)) is not None]
+    return float(np.median(values)) if values else None
+
+
 def unit_profile(
     all_benches: dict[str, Bench], unit: str, peer_units: list[str]
 ) -> list[ProfileRow]:
@@ -222,7 +228,7 @@ def unit_profile(
                 rank=bench.rank(unit),
                 quarter=quarter(bench, mine.value) if mine and bench.median is not None else None,
                 verdict=verdict(bench, mine.value) if mine and bench.median is not None else None,
-                peer_median=float(np.median(peer_values)) if peer_values else None,
+                peer_median=peer_median(bench, peer_units),
                 peers_shown=len(peer_values),
             )
         )

@@ -34,8 +34,9 @@ Decisions (the rules, so an assessor can see why a stage is suggested):
   increasing") and at least 80% of level 4 are case-managed at the latest month
   (``case_managed_share_level_4``: "higher risk group patients receive intensive
   1:1 case management"). The joint needs assessment c also asks for is the
-  assessor's to judge. A needs report is shown when one is stored; Careweave stores
-  none yet, so the fact says "not available".
+  assessor's to judge. The latest needs assessment (``careweave needs``) is shown
+  beside it when one has run (its date, reference and largest gaps), else the fact
+  says "not available".
 - **Unified assessment across the four levels** (ccm-wales ``basis-for-model``):
   people with a unified assessment (any template) recorded in the last 12 months,
   by their current CCM level; some at every level -> b, otherwise a. Its stage c
@@ -385,13 +386,44 @@ def level4_case_managed(con: Any, scope: Scope) -> Fact:
     )
 
 
-def needs_report() -> Fact:
-    """The needs report's date: Careweave stores no needs report yet."""
+def needs_report(con: Any, scope: Scope) -> Fact:
+    """The latest health needs assessment (``careweave needs``): when, against which
+    reference, and the registers with the largest gap between expected and recorded
+    people (the scope's locality where it was assessed, else the whole board), from the
+    disclosure-controlled figures the needs page shows."""
+    from careweave.web import needs as nd
+
+    title = "Health needs assessment"
+    if con is None:
+        return Fact("needs-report", title, False, NO_WAREHOUSE)
+    run = nd.latest_run(con)
+    if run is None:
+        return Fact(
+            "needs-report",
+            title,
+            False,
+            "Not available: no health needs assessment has been run (careweave needs).",
+        )
+    by, value, label = "all", "all", "whole population"
+    if scope.locality is not None and scope.locality in nd.units(con)["locality"]:
+        by, value, label = "locality", scope.locality, scope.label
+    rows = [r for r in nd.area_registers(con, by, value) if r["gap"] is not None]
+    gaps = sorted((r for r in rows if r["gap"] > 0), key=lambda r: -r["gap"])[:3]
     return Fact(
         "needs-report",
-        "Health needs assessment",
-        False,
-        "Not available: Careweave has no stored needs report to date.",
+        title,
+        True,
+        f"Needs assessed on {_uk(run.as_of)} (run {_uk(_day(run.computed_at))}): "
+        f"{len(rows)} register{'' if len(rows) == 1 else 's'} against expected prevalence.",
+        (
+            ("Reference", f"{run.reference_source} ({run.reference_year})"),
+            (
+                "Largest gaps (people expected, not recorded)",
+                "; ".join(f"{r['label']} {r['gap']:,.0f}" for r in gaps) or "none",
+            ),
+        ),
+        f"needs_prevalence ({label}), /app/population/needs",
+        {"as_of": run.as_of, "registers": len(rows)},
     )
 
 
@@ -664,7 +696,7 @@ def gather(session: Session, con: Any, org_id: str, now: dt.datetime) -> tuple[S
         stratification(con, scope, now.date()),
         lower_levels_trend(con, scope),
         level4_case_managed(con, scope),
-        needs_report(),
+        needs_report(con, scope),
         unified_assessment(session, scope, now),
         information_governance(session, now),
         measures_refresh(con, now),

@@ -23,9 +23,11 @@ pages and turned into A4 pages by :mod:`careweave.pdf` (WeasyPrint). It holds:
 6. **finance** (when ``careweave finance spend`` / ``capitation`` have run): the
    latest 12 months' spend by setting and funder (the board's; a locality's or
    practice's total and by funder) and the capitated budget against actual spend
-   of the area, with next year's budget (web/finance.py, the page's figures).
-
-A needs assessment section will join when those measures exist.
+   of the area, with next year's budget (web/finance.py, the page's figures);
+7. **health needs assessment** (when ``careweave needs`` has run): the area's
+   recorded against expected prevalence per register with the gap in people and
+   their 95% intervals, dated and sourced with the reference table
+   (web/needs.py, docs/needs-assessment.md).
 
 Every figure is dated and sourced: each section says the months it covers and
 the pack's footer names the warehouse file, when ``careweave measures`` computed
@@ -143,6 +145,7 @@ class Pack:
     unmet: list[tuple[str, Cell]] | None = None  # (service name, referrals) with a store
     unmet_kinds: list[tuple[str, Cell]] = field(default_factory=list)
     finance: dict[str, Any] | None = None  # _finance: spend and capitation of the area
+    needs: dict[str, Any] | None = None  # {"run": needs.Run, "rows": shown registers}
 
 
 def _pyramid(session: Session, by: str, value: str) -> tuple[list[tuple[str, Cell]], Cell] | None:
@@ -236,10 +239,15 @@ def build(
         bench_rows = benchmark.unit_profile(
             benchmark.benches(con, by, until=month_end(hi)), value, peer_units
         )
+    from careweave.web import needs as nd
+
+    run = nd.latest_run(con)
+    needs = {"run": run, "rows": nd.area_registers(con, by, value)} if run is not None else None
     capacity, unmet_rows, unmet_kinds = (
         _capacity(session, by, value, now) if session is not None else (None, None, [])
     )
     return Pack(
+        needs=needs,
         capacity=capacity,
         unmet=unmet_rows,
         unmet_kinds=unmet_kinds,

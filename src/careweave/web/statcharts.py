@@ -281,13 +281,16 @@ def bench_chart(
     fmt: str,
     highlight: str | None = None,
     peers: frozenset[str] = frozenset(),
+    peer_median: float | None = None,
 ) -> Markup:
     """Ranked bars (highest first) with the median (solid) and quartiles (dashed), in
     the style of seed 001's exhibits; the highlighted unit is dark and labelled, its
-    peers hatched, so neither is told by colour alone."""
+    peers hatched, so neither is told by colour alone; with a peer median, a dotted
+    line labelled "Peers" at it."""
     width, height = W, 260
     left, right, top, bottom = 60, 70, 14, 30
-    vmax = max([v for _, v in units] + [q3, median]) * 1.08 or 1.0
+    extra = [peer_median] if peer_median is not None else []
+    vmax = max([v for _, v in units] + [q3, median, *extra]) * 1.08 or 1.0
     n = max(len(units), 1)
     step = (width - left - right) / n
 
@@ -305,6 +308,7 @@ def bench_chart(
             else ""
         )
         + (f"; {len(peers)} peers hatched" if peers else "")
+        + (f"; peer median {fmt.format(peer_median)}" if peer_median is not None else "")
         + "."
     )
     out = [
@@ -343,11 +347,14 @@ def bench_chart(
             )
     # Labels at the right, top to bottom, pushed apart where the lines are close.
     label_y: list[float] = []
-    for v, cls, label in (
+    lines = [
         (q3, "cw-spc-limit", "Q3"),
         (median, "cw-spc-mean", "Median"),
         (q1, "cw-spc-limit", "Q1"),
-    ):
+    ]
+    if peer_median is not None:
+        lines.append((peer_median, "cw-bench-peer-median", "Peers"))
+    for v, cls, label in sorted(lines, key=lambda t: -t[0]):
         out.append(
             f'<line class="{cls}" x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
         )
@@ -362,5 +369,67 @@ def bench_chart(
         )
     out.append(f'<text x="{left}" y="{height - 8}">Highest</text>')
     out.append(f'<text x="{width - right}" y="{height - 8}" text-anchor="end">Lowest</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def ratio_chart(
+    chart_id: str,
+    title: str,
+    items: list[tuple[str, float, float, float]],
+    desc: str,
+) -> Markup:
+    """Recorded / expected ratios with their 95% intervals (label, ratio, lower, upper), one
+    row each, against a line at 1 ("as expected"); a dot and a whisker, so nothing is told
+    by colour. Wide and narrow drawings, like every chart on the pages."""
+    return _both(
+        _ratio(chart_id, title, items, desc, W, 250, ""),
+        _ratio(f"{chart_id}-narrow", title, items, desc, NARROW, 0, " cw-chart--narrow"),
+    )
+
+
+def _ratio(
+    chart_id: str,
+    title: str,
+    items: list[tuple[str, float, float, float]],
+    desc: str,
+    width: int,
+    label_w: int,
+    extra_class: str,
+) -> Markup:
+    row = 30 if label_w else 46
+    top, bottom, right = 8, 34, 16
+    left = label_w + 8 if label_w else 8
+    height = top + row * len(items) + bottom
+    vmax = max([hi for *_, hi in items] + [1.2])
+    vmax = min(vmax, 3.0) * 1.05
+
+    def x(v: float) -> float:
+        return _scale(min(v, vmax), 0.0, vmax, left, width - right)
+
+    out = [
+        f'<svg class="cw-chart cw-ratio{extra_class}" id="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+        f'<line class="cw-spc-mean" x1="{x(1.0):.1f}" x2="{x(1.0):.1f}" y1="{top}" '
+        f'y2="{height - bottom + 4}"/>',
+        f'<text x="{x(1.0):.1f}" y="{height - 10}" text-anchor="middle">As expected (1)</text>',
+        f'<text x="{left}" y="{height - 10}">0</text>',
+    ]
+    for i, (label, ratio, lo, hi) in enumerate(items):
+        yy = top + i * row
+        cy = yy + (row / 2 if label_w else 32)
+        if label_w:
+            out.append(
+                f'<text x="{label_w}" y="{cy + 5:.1f}" text-anchor="end">{escape(label)}</text>'
+            )
+        else:
+            out.append(f'<text x="{left}" y="{yy + 16}">{escape(label)}</text>')
+        out.append(
+            f'<line class="cw-spc-line" x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{cy:.1f}" y2="{cy:.1f}"/>'
+        )
+        out.append(f'<circle class="cw-point" cx="{x(ratio):.1f}" cy="{cy:.1f}" r="4"/>')
     out.append("</svg>")
     return Markup("".join(out))

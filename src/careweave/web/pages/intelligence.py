@@ -350,6 +350,7 @@ def benchmark_page(
         peers = benchmark.peers(view["profiles"], unit) if unit else []
         bench = view["benches"].get(chosen.name)
         svg = None
+        peer_median = benchmark.peer_median(bench, peers) if bench is not None else None
         if bench is not None and bench.median is not None:
             svg = statcharts.bench_chart(
                 "bench",
@@ -362,8 +363,10 @@ def benchmark_page(
                 fmt_for(chosen),
                 highlight=unit,
                 peers=frozenset(peers),
+                peer_median=peer_median,
             )
         context.update(
+            peer_median=peer_median,
             view=view,
             bench=bench,
             svg=svg,
