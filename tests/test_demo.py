@@ -20,6 +20,9 @@ def test_demo_runs_end_to_end_and_rerun_adds_nothing(tmp_path: Path) -> None:
         measured = con.execute(
             "select count(distinct measure) from population_measures where group_by = 'locality'"
         ).fetchone()
+        needs = con.execute(
+            "select count(*) from needs_prevalence where group_by = 'practice'"
+        ).fetchone()
         levels = dict(
             con.execute(
                 "select ccm_level, count(*) from risk_scores "
@@ -31,6 +34,7 @@ def test_demo_runs_end_to_end_and_rerun_adds_nothing(tmp_path: Path) -> None:
     assert quarantined == (0,)
     assert measured is not None and measured[0] > 40  # the catalogue, by locality
     assert set(levels) == {1, 2, 3, 4}
+    assert needs is not None and needs[0] > 0  # the needs assessment ran, by practice
     assert sum(levels.values()) > 2500  # everyone alive and registered at the span end
     assert (out / "models").is_dir() and any((out / "models").glob("*.card.html"))
     store = sqlite3.connect(out / "careweave.sqlite")
