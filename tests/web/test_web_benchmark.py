@@ -21,7 +21,11 @@ pytestmark = pytest.mark.xdist_group("web-intelligence")
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = make_measures(tmp_path_factory.mktemp("bench") / "warehouse.duckdb")
+    return add_people(make_measures(tmp_path_factory.mktemp("bench") / "warehouse.duckdb"))
+
+
+def add_people(path: Path) -> Path:
+    """People for the practices' age and deprivation profiles (so GP4 has peers)."""
     con = duckdb.connect(str(path))
     # people for the age/deprivation profiles: practice -> cluster -> locality
     con.execute(

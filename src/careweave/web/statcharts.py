@@ -286,9 +286,40 @@ def bench_chart(
     """Ranked bars (highest first) with the median (solid) and quartiles (dashed), in
     the style of seed 001's exhibits; the highlighted unit is dark and labelled, its
     peers hatched, so neither is told by colour alone; with a peer median, a dotted
-    line labelled "Peers" at it."""
-    width, height = W, 260
-    left, right, top, bottom = 60, 70, 14, 30
+    line labelled "Peers" at it. Drawn wide and narrow (for phones, where the wide one
+    would shrink its labels below legibility)."""
+    args = (title, units, median, q1, q3, names, fmt, highlight, peers, peer_median)
+    return _both(
+        _bench(chart_id, *args, width=W, margins=(60, 70), extra_class=""),
+        _bench(
+            f"{chart_id}-narrow",
+            *args,
+            width=NARROW,
+            margins=(46, 52),
+            extra_class=" cw-chart--narrow",
+        ),
+    )
+
+
+def _bench(
+    chart_id: str,
+    title: str,
+    units: list[tuple[str, float]],
+    median: float,
+    q1: float,
+    q3: float,
+    names: dict[str, str],
+    fmt: str,
+    highlight: str | None,
+    peers: frozenset[str],
+    peer_median: float | None,
+    *,
+    width: int,
+    margins: tuple[int, int],
+    extra_class: str,
+) -> Markup:
+    height = 260
+    (left, right), top, bottom = margins, 14, 30
     extra = [peer_median] if peer_median is not None else []
     vmax = max([v for _, v in units] + [q3, median, *extra]) * 1.08 or 1.0
     n = max(len(units), 1)
@@ -312,7 +343,7 @@ def bench_chart(
         + "."
     )
     out = [
-        f'<svg class="cw-chart cw-bench" id="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'<svg class="cw-chart cw-bench{extra_class}" id="{chart_id}" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" '
         f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
@@ -340,10 +371,11 @@ def bench_chart(
             f'<rect class="{cls}"{fill} x="{x0:.1f}" y="{y(v):.1f}" width="{max(step - gap, 0.5):.1f}" '
             f'height="{max(y(0) - y(v), 0):.1f}"/>'
         )
-        if unit == highlight:
+        if unit == highlight:  # its name from the bar towards the middle, never past an edge
+            start = x0 < (left + width - right) / 2
             out.append(
-                f'<text x="{x0 + step / 2:.1f}" y="{max(y(v) - 4, top + 10):.1f}" '
-                f'text-anchor="middle">{escape(str(me))}</text>'
+                f'<text x="{x0 if start else x0 + step:.1f}" y="{max(y(v) - 4, top + 10):.1f}" '
+                f'text-anchor="{"start" if start else "end"}">{escape(str(me))}</text>'
             )
     # Labels at the right, top to bottom, pushed apart where the lines are close.
     label_y: list[float] = []
