@@ -118,8 +118,8 @@ def test_the_needs_page(app) -> None:  # type: ignore[no-untyped-def]
         # ratio 600/750 = 0.80; gap 150 with Byar's limits on the shown 600
         assert ">10,005<" in board and ">600<" in board and ">6.0%<" in board
         assert ">750<" in board and ">7.5%<" in board
-        assert ">0.80 (0.74 to 0.87)<" in board
-        assert ">150 (100 to 197)<" in board
+        assert '>0.80 <span class="cw-ci">(0.74 to 0.87)</span><' in board
+        assert '>150 <span class="cw-ci">(100 to 197)</span><' in board
         dep = r.text[r.text.index('data-register="depression"') :]
         assert "No reference prevalence" in dep[: dep.index("</tr>")]
         # the ratio chart: an accessible SVG with the figures in words

@@ -445,14 +445,23 @@ def _ratio(
         'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
-        f'<line class="cw-spc-mean" x1="{x(1.0):.1f}" x2="{x(1.0):.1f}" y1="{top}" '
-        f'y2="{height - bottom + 4}"/>',
         f'<text x="{x(1.0):.1f}" y="{height - 10}" text-anchor="middle">As expected (1)</text>',
         f'<text x="{left}" y="{height - 10}">0</text>',
     ]
+    if label_w:  # the line at 1 from top to bottom; on a phone only beside each dot, so
+        # it never runs through a label written above its row
+        out.append(
+            f'<line class="cw-spc-mean" x1="{x(1.0):.1f}" x2="{x(1.0):.1f}" y1="{top}" '
+            f'y2="{height - bottom + 4}"/>'
+        )
     for i, (label, ratio, lo, hi) in enumerate(items):
         yy = top + i * row
         cy = yy + (row / 2 if label_w else 32)
+        if not label_w:
+            out.append(
+                f'<line class="cw-spc-mean" x1="{x(1.0):.1f}" x2="{x(1.0):.1f}" '
+                f'y1="{cy - 9:.1f}" y2="{cy + 9:.1f}"/>'
+            )
         if label_w:
             out.append(
                 f'<text x="{label_w}" y="{cy + 5:.1f}" text-anchor="end">{escape(label)}</text>'

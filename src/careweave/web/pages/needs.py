@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from careweave.measures.disclosure import THRESHOLD
 from careweave.security.errors import Invalid
@@ -59,16 +60,21 @@ def _pct(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}%"
 
 
-def _ratio(r: dict[str, Any]) -> str:
+def _ci(value: str, lo: str, hi: str) -> Markup:
+    """A figure with its interval on a line of its own that does not break."""
+    return Markup('{} <span class="cw-ci">({} to {})</span>').format(value, lo, hi)
+
+
+def _ratio(r: dict[str, Any]) -> Markup | str:
     if r["ratio"] is None:
         return "–"
-    return f"{r['ratio']:.2f} ({r['ratio_lower']:.2f} to {r['ratio_upper']:.2f})"
+    return _ci(f"{r['ratio']:.2f}", f"{r['ratio_lower']:.2f}", f"{r['ratio_upper']:.2f}")
 
 
-def _gap(r: dict[str, Any]) -> str:
+def _gap(r: dict[str, Any]) -> Markup | str:
     if r["gap"] is None:
         return "–"
-    return f"{r['gap']:,.0f} ({r['gap_lower']:,.0f} to {r['gap_upper']:,.0f})"
+    return _ci(f"{r['gap']:,.0f}", f"{r['gap_lower']:,.0f}", f"{r['gap_upper']:,.0f}")
 
 
 def _level_charts(levels: nd.Levels) -> tuple[Any, Any]:
