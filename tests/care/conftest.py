@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from care_world import Clock, World, build_world
+from fhir_warehouse import Demo, make_demo
 from sqlalchemy import create_engine, text
 
 
@@ -52,3 +53,9 @@ def sqlite_world(tmp_path: Path, clock: Clock) -> Iterator[World]:
         yield w
     finally:
         w.client.close()
+
+
+@pytest.fixture(scope="session")
+def fhir_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """A 200-person synthetic population in a warehouse, the demo store synced from it."""
+    return make_demo(tmp_path_factory.mktemp("fhir-demo"))

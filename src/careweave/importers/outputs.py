@@ -53,6 +53,11 @@ def event(name: str, cols: str) -> str:
     )
 
 
+def detail(alias: str, name: str) -> str:
+    """A value of the encounter's ``detail`` JSON (Careweave's encounter-detail extension)."""
+    return f"json_extract_string({alias}.detail, '$.{name}')"
+
+
 def queries() -> dict[Table, str]:
     """Canonical table -> the query that writes it."""
     return {**_records(), **_journey(), **_encounters()}
@@ -74,16 +79,21 @@ def _records() -> dict[Table, str]:
     """,
         T.PEOPLE: """
         SELECT p.nhs_number, p.date_of_birth, p.sex, p.ethnic_group,
-          NULL AS small_area, NULL AS deprivation_decile,
-          coalesce(o.org_id, pr.org_id) AS practice_id, NULL AS local_authority_id,
+          json_extract_string(p.detail, '$.small_area') AS small_area,
+          CAST(json_extract(p.detail, '$.deprivation_decile') AS SMALLINT) AS deprivation_decile,
+          coalesce(o.org_id, pr.org_id) AS practice_id,
+          coalesce(la.org_id, json_extract_string(p.detail, '$.local_authority'))
+            AS local_authority_id,
           NULL AS registered_from,
           CASE WHEN p.date_of_death IS NOT NULL THEN p.date_of_death END AS registered_to,
-          false AS care_home_resident, p.date_of_death,
+          coalesce(CAST(json_extract(p.detail, '$.care_home_resident') AS BOOLEAN), false)
+            AS care_home_resident, p.date_of_death,
           CASE WHEN p.real_nhs THEN NULL ELSE p.source_id END AS source_id,
           p.title, p.given_name, p.family_name, p.address_line_1, p.address_line_2, p.town,
           p.postcode, p.telephone, p.preferred_language, p.interpreter_required
         FROM people_first p
         LEFT JOIN om o ON o.ref = p.practice_ref
+        LEFT JOIN om la ON la.ref = json_extract_string(p.detail, '$.local_authority')
         LEFT JOIN prac pr ON pr.practitioner_id = p.practice_ref
     """,
         T.PRIMARY_CARE_EVENTS: event(
@@ -182,18 +192,24 @@ def _encounters() -> dict[Table, str]:
         )
         SELECT s.id, s.nhs_number, s.provider_id, s.start_date AS admission_date,
           s.end_date AS discharge_date,
-          CASE WHEN s.kind = 'snf' THEN 'other'
+          coalesce({detail("s", "admission_method")},
+            CASE WHEN s.kind = 'snf' THEN 'other'
                WHEN s.maternity_coded THEN 'maternity'
                WHEN s.emergency_coded OR {FOLLOWS_EMERGENCY} THEN 'emergency'
-               ELSE 'elective' END AS admission_method,
-          dx.codes[1] AS primary_diagnosis,
-          CASE WHEN len(dx.codes) > 1 THEN dx.codes[2:] END AS secondary_diagnoses,
+               ELSE 'elective' END) AS admission_method,
+          coalesce(dx.codes, CAST(json_extract(s.detail, '$.diagnoses') AS VARCHAR[]))[1]
+            AS primary_diagnosis,
+          CASE WHEN dx.codes IS NOT NULL THEN
+            CASE WHEN len(dx.codes) > 1 THEN dx.codes[2:] END
+          ELSE CAST(json_extract(s.detail, '$.diagnoses') AS VARCHAR[])[2:]
+          END AS secondary_diagnoses,
           s.specialty,
           coalesce(s.discharge,
             CASE WHEN p.date_of_death IS NOT NULL AND p.date_of_death >= s.start_date
               AND p.date_of_death <= coalesce(s.end_date, s.start_date) THEN 'died' END)
             AS discharge_destination,
-          s.total_cost AS cost
+          s.total_cost AS cost,
+          CAST({detail("s", "discharge_ready_date")} AS DATE) AS discharge_ready_date
         FROM enc s
         LEFT JOIN dx ON dx.encounter_ref = s.id
         LEFT JOIN people_first p ON p.nhs_number = s.nhs_number
@@ -201,17 +217,19 @@ def _encounters() -> dict[Table, str]:
     """,
         T.AE_ATTENDANCES: f"""
         SELECT a.id, a.nhs_number, a.provider_id, a.start_date AS attendance_date,
-          CASE WHEN {ADMITTED} THEN 'admitted'
+          coalesce({detail("a", "disposal")},
+            CASE WHEN {ADMITTED} THEN 'admitted'
                WHEN a.discharge = 'died' OR p.date_of_death = a.start_date THEN 'died'
                WHEN a.discharge = 'other_hospital' THEN 'referred'
-               ELSE 'discharged' END AS disposal,
+               ELSE 'discharged' END) AS disposal,
           a.total_cost AS cost
         FROM enc a LEFT JOIN people_first p ON p.nhs_number = a.nhs_number
         WHERE a.target = 'ae'
     """,
-        T.OUTPATIENT_APPOINTMENTS: """
+        T.OUTPATIENT_APPOINTMENTS: f"""
         SELECT id, nhs_number, provider_id, start_date AS appointment_date, specialty,
-          CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'attended' END AS outcome,
+          coalesce({detail("enc", "outcome")},
+            CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'attended' END) AS outcome,
           total_cost AS cost
         FROM enc WHERE target = 'outpatient'
     """,
@@ -223,10 +241,11 @@ def _encounters() -> dict[Table, str]:
           provider_id AS org_id, total_cost AS cost
         FROM enc WHERE target = 'primary'
     """,
-        T.COMMUNITY_CONTACTS: """
+        T.COMMUNITY_CONTACTS: f"""
         SELECT id, nhs_number, provider_id, start_date AS contact_date,
-          CASE WHEN kind = 'hospice' THEN 'palliative_care' ELSE 'other' END AS service,
-          'home_visit' AS mode, total_cost AS cost
+          coalesce({detail("enc", "service")},
+            CASE WHEN kind = 'hospice' THEN 'palliative_care' ELSE 'other' END) AS service,
+          coalesce({detail("enc", "mode")}, 'home_visit') AS mode, total_cost AS cost
         FROM enc WHERE target = 'community'
     """,
     }

@@ -48,6 +48,8 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
         ("telephone", _s),
         ("preferred_language", _s),
         ("interpreter_required", _b),
+        # JSON: the Careweave person-detail extension's values; else null.
+        ("detail", _s),
     ),
     "s_orgs": (
         ("org_id", _s),
@@ -78,6 +80,9 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
         ("maternity_coded", _b),
         ("discharge", _s),
         ("cost", _f),
+        # JSON: the Careweave encounter-detail values, ICD-10 reasonCodes (``diagnoses``)
+        # and the discharge-ready date, where the Encounter carries them; else null.
+        ("detail", _s),
     ),
     "s_costs": (("id", _s), ("rtype", _s), ("encounter_ref", _s), ("amount", _f)),
     "s_conditions": (

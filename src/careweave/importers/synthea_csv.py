@@ -194,6 +194,7 @@ class SyntheaMapper(StagingMapper):
                 None,
                 parse_date(row.get("DEATHDATE")),
                 *_identity(row),
+                None,
                 *self.loc(),
             ),
         )
@@ -226,6 +227,7 @@ class SyntheaMapper(StagingMapper):
                 False,
                 None,
                 self.money(row.get("TOTAL_CLAIM_COST")),
+                None,
                 *self.loc(),
             ),
         )

@@ -8,24 +8,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from careweave.dataset import codes
+from careweave.dataset import codes, vocabulary
+from careweave.dataset import fhir_vocabulary as _fhir
 
-NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-
-#: FHIR code-system URI -> canonical ``code_system``.
-SYSTEMS: dict[str, str] = {
-    "http://snomed.info/sct": "snomed",
-    "https://snomed.info/sct": "snomed",
-    "http://hl7.org/fhir/sid/icd-10": "icd10",
-    "http://hl7.org/fhir/sid/icd-10-uk": "icd10",
-    "http://hl7.org/fhir/sid/icd-10-cm": "icd10",
-    "https://fhir.hl7.org.uk/Id/icd-10": "icd10",
-    "http://loinc.org": "loinc",
-    "https://loinc.org": "loinc",
-    "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
-    "https://dmd.nhs.uk": "dmd",
-    "https://fhir.nhs.uk/Id/dmd-code": "dmd",
-}
+# The FHIR vocabulary shared with the FHIR API (careweave.dataset.fhir_vocabulary: code
+# systems, identifier systems, extensions), under the importer's names.
+NHS_NUMBER_SYSTEM = _fhir.NHS_NUMBER_SYSTEM
+SYSTEMS = _fhir.SYSTEMS
+UKCORE_EXTENSION = _fhir.UKCORE_EXTENSION
+INTERPRETER_REQUIRED = _fhir.INTERPRETER_REQUIRED
+CAREWEAVE_EXTENSION = _fhir.CAREWEAVE_EXTENSION
+ENCOUNTER_DETAIL = _fhir.ENCOUNTER_DETAIL
+ENCOUNTER_DETAIL_VALUES = _fhir.ENCOUNTER_DETAIL_VALUES
+DISCHARGE_READY_DATE = _fhir.DISCHARGE_READY_DATE
+PERSON_DETAIL = _fhir.PERSON_DETAIL
+ALLERGY_CATEGORIES = _fhir.ALLERGY_CATEGORIES
+ALLERGY_CRITICALITY = _fhir.ALLERGY_CRITICALITY
 
 #: Order in which codings are preferred when a concept carries several.
 SYSTEM_PREFERENCE = ("snomed", "dmd", "icd10", "loinc", "rxnorm")
@@ -203,6 +201,8 @@ ORG_TYPE: dict[str, str] = {
     "RO98": "health_board",
     "RO144": "health_board",
     "RO261": "gp_practice",
+    # Careweave's own organisation-type codes (its FHIR Organization.type): as they are.
+    **{t: t for t in vocabulary.ORG_TYPE},
 }
 
 #: PractitionerRole / provider speciality words -> primary-care staff role.
@@ -258,24 +258,15 @@ def lead_role(text: str | None) -> str | None:
     return _role(text, LEAD_ROLE_WORDS)
 
 
-#: UK Core extensions read from a Patient (https://fhir.hl7.org.uk/StructureDefinition/...).
-UKCORE_EXTENSION = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-"
 NHS_NUMBER_VERIFICATION = UKCORE_EXTENSION + "NHSNumberVerificationStatus"
 DEATH_NOTIFICATION = UKCORE_EXTENSION + "DeathNotificationStatus"
 NHS_COMMUNICATION = UKCORE_EXTENSION + "NHSCommunication"
-INTERPRETER_REQUIRED = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
 #: NHS-number verification status 01 is "Number present and verified"; any other
 #: status (trace required, trace attempted, ...) is reported, and the number kept.
 NHS_NUMBER_VERIFIED = "01"
 #: Death notification status U: the death notice was removed (the person is not dead).
 DEATH_NOTICE_REMOVED = "U"
 
-#: Allergy categories kept as sent (FHIR AllergyIntolerance.category, Synthea CATEGORY);
-#: anything else is ``other``.
-ALLERGY_CATEGORIES = ("food", "medication", "environment", "biologic")
-
-#: AllergyIntolerance.criticality -> allergies.criticality.
-ALLERGY_CRITICALITY = {"low": "low", "high": "high", "unable-to-assess": "unable_to_assess"}
 
 #: RelatedPerson.relationship codes (v3 RoleCode, v2-0131, SNOMED CT) -> what the related
 #: person is to the patient, as person_relationships.relationship.

@@ -21,6 +21,8 @@ class Served:
     # ``_include`` values served, e.g. ``ServiceRequest:patient``.
     includes: tuple[str, ...] = ()
     profile: str | None = None
+    # Operations on the type: (name, canonical OperationDefinition), e.g. Bulk Data export.
+    operations: tuple[tuple[str, str], ...] = ()
 
 
 # Result parameters every search takes.
@@ -58,6 +60,8 @@ SERVED: dict[str, Served] = {
 
 # System-level interactions served (``POST /fhir`` with a transaction Bundle).
 SYSTEM: list[str] = []
+# Canonical CapabilityStatements this server also implements (e.g. Bulk Data).
+INSTANTIATES: list[str] = []
 
 
 def register(name: str, served: Served) -> None:
@@ -74,6 +78,7 @@ def register(name: str, served: Served) -> None:
             update_needs_if_match=old.update_needs_if_match,
             includes=tuple(dict.fromkeys((*old.includes, *served.includes))),
             profile=old.profile or served.profile,
+            operations=tuple(dict.fromkeys((*old.operations, *served.operations))),
         )
     SERVED[name] = served
 
@@ -96,6 +101,8 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             entry["profile"] = s.profile or PROFILES[name]
         if s.includes:
             entry["searchInclude"] = list(s.includes)
+        if s.operations:
+            entry["operation"] = [{"name": n, "definition": d} for n, d in s.operations]
         if s.update_needs_if_match:
             entry["conditionalUpdate"] = False
         resources.append(entry)
@@ -107,6 +114,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "kind": "instance",
             "software": {"name": "Careweave", "version": __version__},
             "implementation": {"description": "Careweave FHIR R4 API", "url": base_url},
+            **({"instantiates": INSTANTIATES} if INSTANTIATES else {}),
             "fhirVersion": "4.0.1",
             "format": ["application/fhir+json", "json"],
             "rest": [

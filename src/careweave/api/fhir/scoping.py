@@ -20,7 +20,9 @@ from careweave.care.context import Ctx
 from careweave.security import audit, auth
 from careweave.security.errors import Forbidden
 
-OPEN = ("metadata",)
+# ``_bulk``: a Bulk Data export's status and files, which only the account that kicked it
+# off may fetch; the kick-off checked each exported type against the scopes.
+OPEN = ("metadata", "_bulk")
 
 
 def _refuse(

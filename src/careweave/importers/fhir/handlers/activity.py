@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import orjson
+
 from careweave.importers import vocab
 from careweave.importers.fhir.fields import (
     Resource,
@@ -91,9 +93,45 @@ def encounter(m: FhirMapper, res: Resource, key: str) -> None:
             maternity,
             discharge,
             None,
+            detail(res),
             *m.loc(),
         ),
     )
+
+
+def detail(res: Resource) -> str | None:
+    """JSON of what an Encounter says beyond the staged fields: the Careweave
+    encounter-detail values (checked against the canonical vocabulary), the ICD-10
+    codes of ``reasonCode`` in order (spell diagnoses when no Condition is linked) and
+    the discharge-ready date; None when it says none of these."""
+    out: dict[str, object] = {}
+    for ext in res.get("extension") or ():
+        if not isinstance(ext, dict):
+            continue
+        if ext.get("url") == vocab.ENCOUNTER_DETAIL:
+            for sub in ext.get("extension") or ():
+                if not isinstance(sub, dict):
+                    continue
+                name, value = sub.get("url"), sub.get("valueCode")
+                allowed = vocab.ENCOUNTER_DETAIL_VALUES.get(str(name))
+                if allowed is not None and value in allowed:
+                    out[str(name)] = value
+        elif ext.get("url") == vocab.DISCHARGE_READY_DATE:
+            ready = parse_date(ext.get("valueDate"))
+            if ready is not None:
+                out["discharge_ready_date"] = ready.isoformat()
+    diagnoses = []
+    for cc in as_list(res.get("reasonCode")):
+        for uri, c, _ in codes_of(cc):
+            if vocab.SYSTEMS.get(uri) == "icd10":
+                from careweave.dataset.codes import normalise_icd10
+
+                c = normalise_icd10(c)
+                if vocab.code_ok("icd10", c):
+                    diagnoses.append(c)
+    if diagnoses:
+        out["diagnoses"] = diagnoses
+    return orjson.dumps(out).decode() if out else None
 
 
 def condition(m: FhirMapper, res: Resource, key: str) -> None:

@@ -67,6 +67,12 @@ def medication(m: FhirMapper, res: Resource, key: str) -> None:
     )
     encounter = ref_id(res.get("encounter") or res.get("context"))
     quantity = float(qty) if isinstance(qty, int | float) else None
+    # The prescribing organisation, where the requester (or performer) is one.
+    org = None
+    for who in (res.get("requester"), res.get("performer")):
+        if ref_type(who) == "Organization":
+            org = ref_id(who)
+            break
     m.stager.add(
         "s_medications",
         (
@@ -74,7 +80,7 @@ def medication(m: FhirMapper, res: Resource, key: str) -> None:
             rtype,
             patient,
             encounter,
-            None,
+            org,
             when,
             system,
             code,

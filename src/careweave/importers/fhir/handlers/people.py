@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import orjson
+
 from careweave.dataset.nhs_number import is_valid
 from careweave.importers import vocab
 from careweave.importers.fhir.fields import (
@@ -63,8 +65,34 @@ def patient(m: FhirMapper, res: Resource, key: str) -> None:
     dod = None if death_notice_removed(res) else parse_date(res.get("deceasedDateTime"))
     m.stager.add(
         "s_people",
-        (key, nhs, real, dob, sex, ethnicity(res), practice, dod, *identity(res), *m.loc()),
+        (
+            *(key, nhs, real, dob, sex, ethnicity(res), practice, dod, *identity(res)),
+            person_detail(res),
+            *m.loc(),
+        ),
     )
+
+
+def person_detail(res: Resource) -> str | None:
+    """JSON of the Careweave person-detail extension (small area, deprivation decile,
+    local authority, care-home resident) where the Patient carries it; else None."""
+    out: dict[str, object] = {}
+    for ext in res.get("extension") or ():
+        if not isinstance(ext, dict) or ext.get("url") != vocab.PERSON_DETAIL:
+            continue
+        for sub in ext.get("extension") or ():
+            if not isinstance(sub, dict):
+                continue
+            name = sub.get("url")
+            if name == "small-area" and isinstance(sub.get("valueString"), str):
+                out["small_area"] = sub["valueString"][:16]
+            elif name == "deprivation-decile" and sub.get("valueInteger") in range(1, 11):
+                out["deprivation_decile"] = sub["valueInteger"]
+            elif name == "local-authority" and ref_id(sub.get("valueReference")):
+                out["local_authority"] = ref_id(sub.get("valueReference"))
+            elif name == "care-home-resident" and isinstance(sub.get("valueBoolean"), bool):
+                out["care_home_resident"] = sub["valueBoolean"]
+    return orjson.dumps(out).decode() if out else None
 
 
 def ethnicity(res: Resource) -> str:

@@ -1,0 +1,223 @@
+"""Read and search of the linked record (Encounter, Condition, Observation,
+MedicationRequest, AllergyIntolerance) from the warehouse.
+
+Access is the Patient read's: ``ctx.person(nhs, "person", "read")`` checks the role, the
+legitimate relationship (objections, break-glass) and audits the read; a refusal is a
+403 OperationOutcome. A search is about one person (``patient`` or ``subject`` is
+required): the warehouse is a separate database, so a search across everyone the caller
+may see is a Bulk export (``Group/[id]/$export``), not a search.
+
+The warehouse is the DuckDB file the server was started with (``careweave serve
+--warehouse``, read through the workbench's shared read-only reader); without one the
+searches are empty and reads are 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+from fastapi import APIRouter, Request
+
+from careweave.api.deps import Context
+from careweave.api.fhir import linked
+from careweave.api.fhir.capability import Served, register
+from careweave.api.fhir.outcome import FhirError, FhirResponse
+from careweave.api.fhir.resources import validated
+from careweave.api.fhir.search import Search, bundle, date_range, parse, reference
+from careweave.dataset import fhir_vocabulary as vocab
+
+router = APIRouter()
+
+
+class WarehouseCursor(Protocol):
+    def execute(self, sql: str, params: Any = None) -> Any: ...
+
+
+class WarehouseReader(Protocol):
+    def cursor(self) -> AbstractContextManager[WarehouseCursor | None]: ...
+
+
+@contextmanager
+def warehouse(request: Request) -> Iterator[WarehouseCursor | None]:
+    """The server's shared read-only warehouse cursor, or None without a warehouse."""
+    reader: WarehouseReader | None = getattr(request.app.state, "careweave_warehouse_reader", None)
+    if reader is None:
+        yield None
+        return
+    with reader.cursor() as cur:
+        yield cur
+
+
+def tables(cur: WarehouseCursor) -> set[str]:
+    return {
+        r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+
+
+def rows(cur: WarehouseCursor, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    result = cur.execute(sql, used)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+
+
+def build(kind: str, src: linked.Source, row: dict[str, Any]) -> dict[str, Any]:
+    return validated(linked.resource(src, row))
+
+
+def _valid_id(value: str) -> bool:
+    return 0 < len(value) <= 64 and all(c.isalnum() or c in "-." for c in value)
+
+
+def read(request: Request, ctx: Any, kind: str, rid: str) -> FhirResponse:
+    if not _valid_id(rid):
+        raise FhirError(404, f"{kind}/{rid[:64]}: no such resource")
+    with warehouse(request) as cur:
+        found: tuple[linked.Source, dict[str, Any]] | None = None
+        if cur is not None:
+            for src in linked.sources(kind, tables(cur)):
+                hit = rows(cur, linked.select_sql(src) + " WHERE t.id = $id", {"id": rid})
+                if hit:
+                    found = (src, hit[0])
+                    break
+        if found is None:
+            raise FhirError(404, f"{kind}/{rid}: no such resource")
+        src, row = found
+        ctx.person(str(row["nhs_number"]), "person", "read")
+        return FhirResponse(build(kind, src, row))
+
+
+def _code_filter(s: Search) -> tuple[str, dict[str, Any]]:
+    """``code=[system|]code,...`` as SQL; a system Careweave never holds matches nothing."""
+    value = s.one("code")
+    if value is None:
+        return "", {}
+    terms: list[str] = []
+    params: dict[str, Any] = {}
+    for i, v in enumerate(value.split(",")):
+        system, bar, code = v.rpartition("|")
+        if bar and system:
+            canonical = vocab.SYSTEMS.get(system)
+            if canonical is None:
+                continue
+            terms.append(f"(code = $code{i} AND code_system = $sys{i})")
+            params[f"sys{i}"] = canonical
+        else:
+            terms.append(f"code = $code{i}")
+        params[f"code{i}"] = code
+    if not terms:
+        return " AND false", {}
+    return " AND (" + " OR ".join(terms) + ")", params
+
+
+def _date_filter(kind: str, s: Search, column: str) -> tuple[str, dict[str, Any]]:
+    name = linked.DATE_PARAM[kind]
+    sql = ""
+    params: dict[str, Any] = {}
+    for i, value in enumerate(s.params.get(name, [])):
+        prefix, first, last = date_range(name, value)
+        a, b = f"$d{i}a", f"$d{i}b"
+        sql += {
+            "eq": f" AND {column} >= {a} AND {column} <= {b}",
+            "ge": f" AND {column} >= {a}",
+            "gt": f" AND {column} > {b}",
+            "le": f" AND {column} <= {b}",
+            "lt": f" AND {column} < {a}",
+        }[prefix]
+        params |= {f"d{i}a": first, f"d{i}b": last}
+    return sql, params
+
+
+def search(request: Request, ctx: Any, kind: str) -> FhirResponse:
+    s = parse(kind, request)
+    ctx.require("person", "read")
+    subject = [reference(v, "Patient") for n in ("patient", "subject") for v in s.params.get(n, [])]
+    if not subject:
+        raise FhirError(
+            400,
+            f"patient: required (a {kind} search is about one person; "
+            "for a cohort use Group/[id]/$export)",
+        )
+    if len(set(subject)) > 1:
+        return FhirResponse(bundle(request, kind, [], s, False))
+    nhs = subject[0]
+    ctx.person(nhs, "person", "read")  # 403 without a relationship; audited
+    code_sql, code_params = _code_filter(s)
+    ids = s.one("_id")
+    wanted_tables: set[str] | None = None
+    if kind == "Encounter" and s.one("class") is not None:
+        classes = [c.rpartition("|")[2] for c in (s.one("class") or "").split(",")]
+        wanted_tables = {linked.ENCOUNTER_CLASS[c] for c in classes if c in linked.ENCOUNTER_CLASS}
+    found: list[dict[str, Any]] = []
+    more = False
+    with warehouse(request) as cur:
+        if cur is not None:
+            parts: list[str] = []
+            params: dict[str, Any] = {"nhs": nhs}
+            for n, src in enumerate(linked.sources(kind, tables(cur))):
+                if wanted_tables is not None and src.table not in wanted_tables:
+                    continue
+                where = " WHERE nhs_number = $nhs"
+                date_sql, date_params = _date_filter(kind, s, src.date)
+                where += date_sql
+                params |= date_params
+                if kind != "Encounter":
+                    where += code_sql
+                    params |= code_params
+                if ids is not None:
+                    where += " AND id IN (SELECT unnest($ids))"
+                    params["ids"] = ids.split(",")
+                parts.append(
+                    f"SELECT {n} AS src, id, {src.date}::DATE AS d FROM {src.table}{where}"
+                )
+            if parts:
+                sql = (
+                    " UNION ALL ".join(parts)
+                    + f" ORDER BY d, id LIMIT {s.count + 1} OFFSET {s.offset}"
+                )
+                page = rows(cur, sql, params)
+                more = len(page) > s.count
+                page = page[: s.count]
+                srcs = linked.sources(kind, tables(cur))
+                by_src: dict[int, list[str]] = {}
+                for r in page:
+                    by_src.setdefault(int(r["src"]), []).append(str(r["id"]))
+                built: dict[str, dict[str, Any]] = {}
+                for n, wanted in by_src.items():
+                    src = srcs[n]
+                    for row in rows(
+                        cur,
+                        linked.select_sql(src) + " WHERE t.id IN (SELECT unnest($ids))",
+                        {"ids": wanted},
+                    ):
+                        built[str(row["id"])] = build(kind, src, row)
+                found = [built[str(r["id"])] for r in page if str(r["id"]) in built]
+    return FhirResponse(bundle(request, kind, found, s, more))
+
+
+def _routes(kind: str) -> None:
+    def do_read(request: Request, rid: str, ctx: Context) -> FhirResponse:
+        return read(request, ctx, kind, rid)
+
+    def do_search(request: Request, ctx: Context) -> FhirResponse:
+        return search(request, ctx, kind)
+
+    router.add_api_route(
+        f"/{kind}/{{rid}}", do_read, methods=["GET"], summary=f"{kind} read (warehouse)"
+    )
+    router.add_api_route(
+        f"/{kind}", do_search, methods=["GET"], summary=f"{kind} search (warehouse)"
+    )
+
+
+for _kind in linked.SOURCES:
+    _routes(_kind)
+
+
+def add_routes(parent: APIRouter) -> None:
+    """The linked record's routes under ``parent`` (``/fhir``), declared in the capability."""
+    parent.include_router(router)
+    for kind, params in linked.SEARCH.items():
+        register(kind, Served(("read", "search-type"), params, profile=linked.PROFILES[kind]))
