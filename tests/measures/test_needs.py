@@ -266,3 +266,19 @@ def test_a_bad_reference_file_is_one_line_naming_file_line_and_field(
 def test_a_missing_reference_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such reference file"):
         ref_mod.load(tmp_path / "nope.csv")
+
+
+def test_not_scored_is_a_level_only_when_someone_is() -> None:
+    from careweave.dataset.registers import load_registers
+    from careweave.measures.needs.assess import levels_frame
+
+    row = {"practice": "P1", "sex": "female", "age": 70, "quintile": 3, "population": 9}
+    row |= {"multimorbid": 0, **{f"reg_{r.name}": 0 for r in load_registers()}}
+    counts = pd.DataFrame([{**row, "ccm_level": 4}, {**row, "ccm_level": 1}])
+    cols = ["measure", "interval", "interval_end", "group_by", "group_value", "numerator"]
+    empty = pd.DataFrame({c: [] for c in [*cols, "denominator"]})
+    levels = levels_frame(counts, empty, (D(2023, 1, 1), AS_OF))
+    assert sorted(set(levels.ccm_level)) == [1, 2, 3, 4]  # no 0: everyone is scored
+    people = levels[levels.item == "people"].set_index("ccm_level")["value"]
+    assert people.to_dict() == {1: 9.0, 2: 0.0, 3: 0.0, 4: 9.0}
+    assert levels[levels.item == "spend"]["value"].isna().all()  # no measures: no figure
