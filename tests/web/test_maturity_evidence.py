@@ -266,7 +266,6 @@ def test_settings_segments_and_the_not_yet_available(world: Any) -> None:
     assert f["segments"].data["severe"] == list(NEEDS)
     for key, words in (
         ("needs-report", "Not available"),
-        ("schemes", "No schemes recorded"),
         ("evaluation", "No evaluation result stored"),
     ):
         assert not f[key].available and words in f[key].summary

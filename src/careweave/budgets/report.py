@@ -107,6 +107,7 @@ class SchemeReport:
     spend_forecast: Forecast
     kpis: list[KpiReport]
     no_measures: str | None = None  # why nothing is shown, when the group has no measures
+    spend_note: str | None = None  # why no spend is shown, when no month of it is measured
 
     @property
     def months_spent(self) -> int:
@@ -322,6 +323,15 @@ def report(con: Any, budget: Budget, source: str) -> BudgetReport:
                     else ": run careweave measures --warehouse W."
                 )
             )
+        spend_note = None
+        if not monthly:
+            how = (
+                f"careweave finance spend --warehouse W --by {by}"
+                if s.spend_settings
+                else f"careweave measures --warehouse W --kpi {SPEND}"
+                + ("" if by == "all" else f" --by {by}")
+            )
+            spend_note = f"No spend is measured for {s.population.words()} in the year: run {how}."
         schemes.append(
             SchemeReport(
                 scheme=s,
@@ -333,6 +343,7 @@ def report(con: Any, budget: Budget, source: str) -> BudgetReport:
                 spend_forecast=spend_year_end(monthly),
                 kpis=kpis,
                 no_measures=missing,
+                spend_note=spend_note,
             )
         )
     partners = []
@@ -385,6 +396,7 @@ def to_json(r: BudgetReport) -> dict[str, Any]:
                 "group_value": s.group_value,
                 "population_note": s.population_note,
                 "no_measures": s.no_measures,
+                "spend_note": s.spend_note,
                 "allocation": s.scheme.allocation,
                 "funded_by": s.scheme.funded_by,
                 "spend_settings": s.scheme.spend_settings or "all",

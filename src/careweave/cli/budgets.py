@@ -109,6 +109,8 @@ def _print(r: BudgetReport) -> None:
             typer.echo(f"  note: {s.population_note}")
         if s.no_measures:
             typer.echo(f"  {s.no_measures}")
+        elif s.spend_note:
+            typer.echo(f"  {s.spend_note}")
         for k in s.kpis:
             kind = k.kpi.kind
             last = k.latest

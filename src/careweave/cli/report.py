@@ -38,9 +38,11 @@ def report(
 ) -> None:
     """Write an area's pack (CCM pyramid, KPIs as SPC charts, funnel position) as a PDF."""
     from careweave import duck
+    from careweave.settings import Settings
     from careweave.web import intelligence as intel
     from careweave.web import report as pack_report
 
+    budget = Settings.load().budget_file  # the schemes section's budget file (None: example)
     chosen = pack_report.parse_area(f"{area} {code}" if code else area)
     months = pack_report.parse_period(period)
     if not warehouse.is_file():
@@ -64,10 +66,16 @@ def report(
                     names=names,
                     source=warehouse.name,
                     session=session,
+                    budget=budget,
                 )
         else:
             pack = pack_report.build(
-                con, area=chosen, period=months, names=names, source=warehouse.name
+                con,
+                area=chosen,
+                period=months,
+                names=names,
+                source=warehouse.name,
+                budget=budget,
             )
     finally:
         con.close()

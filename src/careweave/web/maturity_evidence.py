@@ -64,8 +64,10 @@ Decisions (the rules, so an assessor can see why a stage is suggested):
   ("shared periodically"); at most a day apart with the latest within two days ->
   embedded ("in real time").
 - **Payment linked to measurable change** (nine areas ``payment`` and
-  commissioning ``performance-measures``): schemes with targets from a budget file;
-  Careweave has no budget file yet, so "no schemes recorded" and no suggestion.
+  commissioning ``performance-measures``): the schemes with targets in the budget
+  file (careweave.budgets: the settings' ``budget_file``, else the shipped example),
+  with how many KPI targets are on trajectory at the latest month and forecast to be
+  met; whether payment follows the targets is not in the data, so no suggestion.
 - **Impact** (nine areas ``degree-of-impact``; ccm-wales ``evaluation-outcomes``):
   the latest stored evaluation of case management (``careweave evaluate --store``,
   ``evaluation_results``), its primary outcome (emergency admissions): a 95% CI that
@@ -84,6 +86,7 @@ import itertools
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -572,13 +575,67 @@ def measures_refresh(con: Any, now: dt.datetime) -> Fact:
     )
 
 
-def schemes() -> Fact:
-    """Schemes with targets from a budget file: none recorded (no budget file yet)."""
+def schemes(con: Any, budget: Path | None = None) -> Fact:
+    """Schemes with targets from the budget file (the settings' ``budget_file``, else the
+    shipped example), reported from the measures (careweave.budgets.report): how many
+    schemes and KPI targets, and at the latest month how many are on trajectory and how
+    many are forecast to meet their target."""
+    from careweave.budgets.file import example_path, load_budget
+    from careweave.budgets.report import report
+    from careweave.errors import InputError
+
+    title = "Schemes with targets"
+    path = budget if budget is not None else example_path()
+    try:
+        b = load_budget(path)
+    except InputError as e:
+        return Fact("schemes", title, False, f"The budget file does not validate: {e}")
+    targets = [k for s in b.scheme for k in s.kpi if not k.monitor_only]
+    allocated = sum(s.allocation for s in b.scheme)
+    contributed = sum(p.contribution for p in b.partner)
+    where = f"budget file {path.name} (careweave budgets)"
+    summary = (
+        f"{len(b.scheme)} scheme{'s' if len(b.scheme) != 1 else ''} in {path.name}, "
+        f"£{allocated:,.0f} of £{contributed:,.0f} allocated, with {len(targets)} KPI "
+        f"target{'s' if len(targets) != 1 else ''}"
+    )
+    figures: list[tuple[str, str]] = [
+        ("Schemes", str(len(b.scheme))),
+        ("KPI targets", str(len(targets))),
+        ("Allocated", f"£{allocated:,.0f} of £{contributed:,.0f}"),
+    ]
+    data: dict[str, Any] = {"schemes": len(b.scheme), "targets": len(targets)}
+    if con is None or TABLE not in _tables(con):
+        return Fact(
+            "schemes",
+            title,
+            True,
+            summary + "; no measures to report them against.",
+            tuple(figures),
+            where,
+            data,
+        )
+    r = report(con, b, path.name)
+    kpis = [k for s in r.schemes for k in s.kpis if not k.spec.monitor_only]
+    latest = [k.latest for k in kpis]
+    on = sum(1 for x in latest if x is not None and x.on_track)
+    measured = sum(1 for x in latest if x is not None and x.on_track is not None)
+    meets = sum(1 for k in kpis if k.forecast_on_target)
+    forecast = sum(1 for k in kpis if k.forecast_on_target is not None)
+    figures += [
+        ("On trajectory at the latest month", f"{on} of {measured}"),
+        ("Forecast to meet the target", f"{meets} of {forecast}"),
+    ]
+    data.update(on_trajectory=on, measured=measured, forecast_meets=meets, forecast=forecast)
     return Fact(
         "schemes",
-        "Schemes with targets",
-        False,
-        "No schemes recorded: Careweave has no budget file of schemes and their targets yet.",
+        title,
+        True,
+        f"{summary}; {on} of {measured} on trajectory at the latest month, {meets} of "
+        f"{forecast} forecast to meet the target.",
+        tuple(figures),
+        where + " and population_measures",
+        data,
     )
 
 
@@ -690,7 +747,9 @@ class Facts:
         return self.by_key[key]
 
 
-def gather(session: Session, con: Any, org_id: str, now: dt.datetime) -> tuple[Scope, Facts]:
+def gather(
+    session: Session, con: Any, org_id: str, now: dt.datetime, budget: Path | None = None
+) -> tuple[Scope, Facts]:
     scope = scope_for(session, org_id)
     facts = [
         stratification(con, scope, now.date()),
@@ -700,7 +759,7 @@ def gather(session: Session, con: Any, org_id: str, now: dt.datetime) -> tuple[S
         unified_assessment(session, scope, now),
         information_governance(session, now),
         measures_refresh(con, now),
-        schemes(),
+        schemes(con, budget),
         evaluation(session),
         settings_linked(con),
         segments_in_use(con, scope),
@@ -872,8 +931,20 @@ ELEMENTS: dict[str, dict[str, tuple[tuple[str, ...], Rule]]] = {
         "spend-included": (("settings",), _spend_included),
         "information-governance": (("information-governance", "settings"), _information_governance),
         "performance": (("measures-refresh",), _performance),
-        "payment": (("schemes",), _no_stage("No schemes are recorded.")),
-        "performance-measures": (("schemes",), _no_stage("No schemes are recorded.")),
+        "payment": (
+            ("schemes",),
+            _no_stage(
+                "Whether payment follows the schemes' targets is not in the data, so no stage "
+                "is suggested."
+            ),
+        ),
+        "performance-measures": (
+            ("schemes",),
+            _no_stage(
+                "Whether payment follows the schemes' targets is not in the data, so no stage "
+                "is suggested."
+            ),
+        ),
     },
 }
 
@@ -888,10 +959,16 @@ def suggestions(matrix_id: str, facts: Facts) -> dict[str, Suggestion]:
 
 
 def for_assessment(
-    session: Session, con: Any, matrix_id: str, org_id: str, now: dt.datetime
+    session: Session,
+    con: Any,
+    matrix_id: str,
+    org_id: str,
+    now: dt.datetime,
+    budget: Path | None = None,
 ) -> tuple[Scope, dict[str, Suggestion]]:
-    """The evidence for an assessment of ``org_id`` on ``matrix_id``, now."""
-    scope, facts = gather(session, con, org_id, now)
+    """The evidence for an assessment of ``org_id`` on ``matrix_id``, now (``budget``: the
+    budget file, None for the shipped example)."""
+    scope, facts = gather(session, con, org_id, now, budget)
     return scope, suggestions(matrix_id, facts)
 
 

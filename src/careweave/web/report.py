@@ -39,6 +39,7 @@ pyramid counts pass :func:`careweave.measures.disclosure.count`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -146,6 +147,8 @@ class Pack:
     unmet_kinds: list[tuple[str, Cell]] = field(default_factory=list)
     finance: dict[str, Any] | None = None  # _finance: spend and capitation of the area
     needs: dict[str, Any] | None = None  # {"run": needs.Run, "rows": shown registers}
+    schemes: Any = None  # careweave.budgets.report.BudgetReport: the area's schemes
+    scheme_error: str | None = None  # the budget file's error, when it does not validate
 
 
 def _pyramid(session: Session, by: str, value: str) -> tuple[list[tuple[str, Cell]], Cell] | None:
@@ -171,8 +174,10 @@ def build(
     source: str,
     session: Session | None = None,
     now: dt.datetime | None = None,
+    budget: Path | None = None,
 ) -> Pack:
-    """The pack's figures for ``area`` over ``period`` from the warehouse connection."""
+    """The pack's figures for ``area`` over ``period`` from the warehouse connection
+    (``budget``: the pooled budget file for the schemes section; None: the shipped example)."""
     by, value = area
     lo, hi = period
     if not intel.has_measures(con):
@@ -246,8 +251,11 @@ def build(
     capacity, unmet_rows, unmet_kinds = (
         _capacity(session, by, value, now) if session is not None else (None, None, [])
     )
+    schemes, scheme_error = _schemes(con, by, value, budget)
     return Pack(
         needs=needs,
+        schemes=schemes,
+        scheme_error=scheme_error,
         capacity=capacity,
         unmet=unmet_rows,
         unmet_kinds=unmet_kinds,
@@ -318,6 +326,24 @@ def _finance(con: Any, by: str, value: str) -> dict[str, Any] | None:
     if spend is None and cap is None:
         return None
     return {"spend": spend, "unit": unit, "cap": cap, "validation": val, "budget": bud}
+
+
+def _schemes(con: Any, by: str, value: str, budget: Path | None) -> tuple[Any, str | None]:
+    """The budget report of the schemes covering the area (the board: every scheme; a
+    locality or practice: those reported on it), or the budget file's error."""
+    from careweave.budgets.file import load_budget
+    from careweave.budgets.report import report
+
+    try:
+        b = load_budget(budget)
+    except CareweaveError as e:
+        return None, str(e)
+    r = report(con, b, (budget.name if budget else "the shipped example"))
+    if by != "all":
+        r = dataclasses.replace(
+            r, schemes=[s for s in r.schemes if (s.group_by, s.group_value) == (by, value)]
+        )
+    return r, None
 
 
 def _fmt(kpi: Any) -> str:

@@ -9,6 +9,7 @@ points are diamonds, so nothing is said by colour alone.
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 
 import numpy as np
@@ -82,13 +83,25 @@ def _marker(kind: str, x: float, y: float) -> str:
     return f'<circle class="cw-point cw-spc-common" cx="{x:.1f}" cy="{y:.1f}" r="3"/>'
 
 
-def spc_chart(chart_id: str, title: str, result: SpcResult, fmt: str = "{:.3g}") -> Markup:
-    """A small XmR chart: the values, the mean (solid) and process limits (dashed)."""
+def spc_chart(
+    chart_id: str,
+    title: str,
+    result: SpcResult,
+    fmt: str = "{:.3g}",
+    trajectory: dict[dt.date, float] | None = None,
+) -> Markup:
+    """A small XmR chart: the values, the mean (solid) and process limits (dashed); with a
+    ``trajectory`` (month -> planned value, a scheme's), the plan as a dotted line through
+    the months charted (class ``cw-spc-trajectory``)."""
     width, height = 340, 190
     left, right, top, bottom = 52, 10, 10, 30
     pts = result.points
+    planned = [
+        (i, trajectory[p.date]) for i, p in enumerate(pts) if trajectory and p.date in trajectory
+    ]
     ys = [p.value for p in pts]
     ys += [v for p in pts for v in (p.lower, p.upper) if v is not None]
+    ys += [v for _, v in planned]
     if result.target is not None:
         ys.append(result.target)
     lo, hi = min(ys), max(ys)
@@ -109,6 +122,11 @@ def spc_chart(chart_id: str, title: str, result: SpcResult, fmt: str = "{:.3g}")
         + (
             f", process limits {fmt.format(pts[-1].lower)} to {fmt.format(pts[-1].upper)}"
             if pts[-1].lower is not None and pts[-1].upper is not None
+            else ""
+        )
+        + (
+            f"; trajectory {fmt.format(planned[-1][1])} in {pts[planned[-1][0]].date:%b %Y}"
+            if planned
             else ""
         )
         + f"; {special} special-cause point{'s' if special != 1 else ''}; "
@@ -143,6 +161,15 @@ def spc_chart(chart_id: str, title: str, result: SpcResult, fmt: str = "{:.3g}")
         out.append(
             f'<line class="cw-spc-target" x1="{left}" x2="{width - right}" '
             f'y1="{ty:.1f}" y2="{ty:.1f}"/>'
+        )
+    if len(planned) > 1:
+        line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in planned)
+        out.append(f'<polyline class="cw-spc-trajectory" points="{line}"/>')
+    elif planned:
+        i, v = planned[0]
+        out.append(
+            f'<line class="cw-spc-trajectory" x1="{x(i) - 6:.1f}" x2="{x(i) + 6:.1f}" '
+            f'y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
         )
     for v in (lo + pad, hi - pad):
         out.append(

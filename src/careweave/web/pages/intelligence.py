@@ -249,7 +249,13 @@ def funnel_page(
 
 
 def _pack_pdf(
-    path: Path, session: Any, by: str, value: str, lo: dt.date, hi: dt.date
+    path: Path,
+    session: Any,
+    by: str,
+    value: str,
+    lo: dt.date,
+    hi: dt.date,
+    budget: Path | None = None,
 ) -> tuple[str, bytes]:
     """The area's PDF pack and its download name (cached by the caller)."""
     from careweave.web import report
@@ -259,7 +265,13 @@ def _pack_pdf(
             raise Invalid("There is no warehouse to report on")
         names = {**intel.org_names(con), **{k: v.name for k, v in _orgs_of(session).items()}}
         pack = report.build(
-            con, area=(by, value), period=(lo, hi), names=names, source=path.name, session=session
+            con,
+            area=(by, value),
+            period=(lo, hi),
+            names=names,
+            source=path.name,
+            session=session,
+            budget=budget,
         )
     return report.filename(pack), report.render(pack, names)
 
@@ -294,10 +306,11 @@ def report_pdf(
     if lo > hi:
         raise Invalid("from: the first month must not be after the last")
     hour = p.ctx.now.strftime("%Y-%m-%dT%H")
+    budget: Path | None = getattr(p.request.app.state, "careweave_budget", None)
     name, data = intel.cached(
         path,
         ("pack", by, value, lo, hi, hour),
-        lambda: _pack_pdf(path, p.ctx.session, by, value, lo, hi),
+        lambda: _pack_pdf(path, p.ctx.session, by, value, lo, hi, budget),
     )
     _audit(p, f"PDF pack {area} {lo:%Y-%m}..{hi:%Y-%m}")
     return Response(

@@ -20,6 +20,7 @@ from careweave.web import maturity_evidence as ev
 from careweave.web import maturity_view as view
 from careweave.web import warehouse as wh
 from careweave.web.pages.patient import warehouse_path
+from careweave.web.pages.schemes import budget_path
 from careweave.web.render import PageDep
 
 router = APIRouter(prefix="/app")
@@ -59,7 +60,9 @@ def assessment_view(
     m = _matrix(p, a.matrix_id)
     before = maturity.previous(p.ctx, a)
     with wh.connect(warehouse_path(p.request)) as con:
-        scope, found = ev.for_assessment(p.ctx.session, con, a.matrix_id, a.org_id, p.ctx.now)
+        scope, found = ev.for_assessment(
+            p.ctx.session, con, a.matrix_id, a.org_id, p.ctx.now, budget_path(p.request)
+        )
     saved = p.request.query_params.get("saved", "")
     element = m.element(saved) if saved else None
     return p.render(

@@ -30,6 +30,7 @@ from careweave.store.models import MaturityAssessment, MaturityAssessmentVersion
 from careweave.web import maturity_evidence as ev
 from careweave.web import warehouse as wh
 from careweave.web.pages.patient import warehouse_path
+from careweave.web.pages.schemes import budget_path
 from careweave.web.render import Form_, PageDep
 
 router = APIRouter(prefix="/app")
@@ -65,7 +66,9 @@ def _element_page(
     if e is None:
         raise NotFound(f"element: {element_id!r} is not an element of {m.title}")
     with wh.connect(warehouse_path(p.request)) as con:
-        _, found = ev.for_assessment(p.ctx.session, con, a.matrix_id, a.org_id, p.ctx.now)
+        _, found = ev.for_assessment(
+            p.ctx.session, con, a.matrix_id, a.org_id, p.ctx.now, budget_path(p.request)
+        )
     evidence = list(rating.get("evidence") or [])
     rows = [*evidence, *([{}] * EVIDENCE_ROWS)]
     return p.render(
