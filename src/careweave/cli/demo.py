@@ -8,8 +8,9 @@ stratifies everyone at the span's end into the four CCM levels, with the
 movement since a year before. It then computes the population measures
 (``careweave measures``: the KPI catalogue by month and rolling 12 months, by
 locality, practice, age band and CCM level, into ``population_measures``) and prints the
-whole board's last 12 months, and the health needs assessment (``careweave needs``:
-recorded against expected prevalence, needs at each CCM level). Finally it syncs the people index into the
+whole board's last 12 months, the health needs assessment (``careweave needs``:
+recorded against expected prevalence, needs at each CCM level) and capitated budgets for
+the year after the span (``careweave finance capitation``, docs/finance.md). Finally it syncs the people index into the
 operational store (a SQLite file beside the warehouse), creates one demo user
 per role and the Mr & Mrs Jones scenario, prints the users, and serves the web
 workbench on localhost until interrupted (``--no-serve`` stops before that). It does
@@ -115,6 +116,8 @@ def demo(
     _measures(warehouse, console)
     console.rule("6b. Health needs assessment (careweave needs)")
     _needs(warehouse, settings)
+    console.rule("6c. Capitated budgets (careweave finance capitation)")
+    _capitation(warehouse, as_of, console)
     console.rule("7. Care co-ordination: people index, demo users, the Jones scenario")
     db_url = f"sqlite:///{store.resolve()}"
     _show_users(demo_setup(db_url, warehouse), console)
@@ -143,6 +146,19 @@ def _needs(warehouse: Path, settings: Settings) -> None:
 
     done = run(warehouse, reference=settings.needs_reference, tariff=settings.tariff)
     print_summary(summary(done))
+
+
+def _capitation(warehouse: Path, as_of: dt.date, console: Console) -> None:
+    """Capitated budgets for the year after the span (the finance page's second half)."""
+    from careweave.finance.capitation import run
+
+    r = run(warehouse, as_of)
+    overall = r.card[r.card.group_by == "all"].iloc[0]
+    console.print(
+        f"Capitation (careweave finance capitation --as-of {as_of}): validation R² "
+        f"{overall.r2:.3f}, mean absolute error £{overall.mae:,.0f} a person; budgets for the "
+        f"year after total £{r.total:,.0f} (docs/finance.md)."
+    )
 
 
 def _show_users(users: list[tuple[str, str, str]], console: Console) -> None:
