@@ -35,7 +35,9 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 
 def _money(v: Any) -> str:
-    return "–" if v is None or v != v else f"£{v:,.0f}"
+    if v is None or v != v:
+        return "–"
+    return f"−£{-v:,.0f}" if round(v) < 0 else f"£{v:,.0f}"
 
 
 @finance_app.command("spend")

@@ -37,6 +37,13 @@ TOTAL = "spend_per_head"
 BY = ("segment", "ccm_level", "locality", "practice")
 
 
+def money(v: float | None) -> str:
+    """Whole pounds: −£1,234 for a negative amount, – for none."""
+    if v is None:
+        return "–"
+    return f"−£{-v:,.0f}" if round(v) < 0 else f"£{v:,.0f}"
+
+
 def measure(category: str) -> str:
     return TOTAL if category == "all" else f"{TOTAL}_{category}"
 

@@ -307,6 +307,12 @@ def _capacity(
     return area, rows, kinds
 
 
+def finance_money() -> Any:
+    from careweave.web.finance import money
+
+    return money
+
+
 def _finance(con: Any, by: str, value: str) -> dict[str, Any] | None:
     """The finance section's figures (the finance page's, for the area), None when neither
     spend nor capitation has been run."""
@@ -378,7 +384,7 @@ def html(pack: Pack, names: dict[str, str]) -> str:
         position_words=POSITION_WORDS,
         share=share,
         show=lambda v, fmt: "–" if v is None else fmt.format(v),
-        money=lambda v: "–" if v is None else f"£{v:,.0f}",
+        money=finance_money(),
     )
 
 

@@ -13,6 +13,7 @@ from careweave.measures.disclosure import THRESHOLD
 from careweave.security import audit
 from careweave.web import charts
 from careweave.web import finance as fin
+from careweave.web.finance import money
 from careweave.web.intelligence import org_names
 from careweave.web.pages.patient import warehouse
 from careweave.web.render import PageDep
@@ -26,10 +27,6 @@ BY_LABELS = {
 }
 
 
-def money(v: float | None) -> str:
-    return "–" if v is None else f"£{v:,.0f}"
-
-
 def pct(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}%"
 
@@ -38,7 +35,7 @@ def _spend_chart(chart_id: str, title: str, rows: list[fin.SpendRow]) -> Any:
     return charts.bars(
         chart_id,
         title,
-        [(r.label, r.per_head or 0.0, f"{money(r.per_head)} a head") for r in rows],
+        [(r.label, r.per_head or 0.0, money(r.per_head)) for r in rows],
     )
 
 
