@@ -553,69 +553,6 @@ class IncidentMoveIn(In):
     note: Text | None = Field(default=None, max_length=2000)
 
 
-# ---------------------------------------------------------------- contacts and channels
-
-ContactTopic = Literal["admission", "discharge", "fall_alarm", "carer_at_risk"]
-ContactRelationship = Literal[
-    "daughter", "son", "spouse", "partner", "sibling", "grandchild", "friend", "neighbour", "other"
-]
-
-
-class ContactIn(In):
-    name: Text = Field(min_length=1, max_length=200)
-    relationship: ContactRelationship
-    email: Text | None = Field(default=None, max_length=254)
-    phone: Text | None = Field(default=None, max_length=32)
-    by_email: bool = False
-    by_sms: bool = False
-    topics: list[ContactTopic] = Field(default_factory=list, max_length=4)
-    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
-
-
-class ContactOut(Out):
-    id: int
-    nhs_number: str
-    name: str
-    relationship: str
-    email: str | None
-    phone: str | None
-    by_email: bool
-    by_sms: bool
-    topics: list[str]
-    recorded_at: dt.datetime
-    version: int
-
-
-StaffKind = Literal[
-    "event:fall_alarm",
-    "incident",
-    "incident_breach",
-    "carer_at_risk",
-    "event:admission",
-    "event:discharge",
-    "event:ae_attendance",
-    "referral",
-    "referral_breach",
-    "care_plan",
-]
-
-
-class StaffChannelIn(In):
-    email: Text | None = Field(default=None, max_length=254)
-    phone: Text | None = Field(default=None, max_length=32)
-    by_email: bool = False
-    by_sms: bool = False
-    kinds: list[StaffKind] = Field(default_factory=list, max_length=10)
-
-
-class StaffChannelOut(Out):
-    email: str | None
-    phone: str | None
-    by_email: bool
-    by_sms: bool
-    kinds: list[str]
-
-
 class IncidentCountOut(BaseModel):
     month: str
     outcome: str

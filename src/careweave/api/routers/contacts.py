@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from careweave.api.deps import Context
 from careweave.api.routers.people import Nhs, PathId
-from careweave.api.schemas import ContactIn, ContactOut, StaffChannelIn, StaffChannelOut
+from careweave.api.schemas_contacts import ContactIn, ContactOut, StaffChannelIn, StaffChannelOut
 from careweave.care import contacts
 
 router = APIRouter(tags=["contacts and channels"])
