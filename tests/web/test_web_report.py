@@ -149,3 +149,55 @@ def test_the_pages_download_the_pack(warehouse: Path, tmp_path: Path) -> None:
         assert coordinator.get("/app/population/report.pdf").status_code == 403
         bad = analyst.get("/app/population/report.pdf", params={"area": "practice:NOPE"})
         assert bad.status_code == 422
+
+
+def test_the_pack_has_the_latest_stored_evaluation(warehouse: Path, tmp_path: Path) -> None:
+    """With a store holding an evaluation result, the pack ends with its section: verdict,
+    effects beside the naive before/after, balance, counts through disclosure control."""
+    import datetime as dt
+
+    import duckdb
+    from test_web_evaluation import stored
+
+    from careweave.care import evaluations
+    from careweave.store.db import make_engine, session_factory, transaction, upgrade
+    from careweave.web import report
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    sessions = session_factory(engine)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        with sessions() as s:
+            empty = report.build(
+                con,
+                area=("all", "all"),
+                period=(dt.date(2025, 1, 1), dt.date(2025, 8, 1)),
+                names={},
+                source="w.duckdb",
+                session=s,
+            )
+        assert empty.evaluation is None
+        assert 'id="evaluation"' not in report.html(empty, {})
+        with transaction(sessions) as s:
+            evaluations.save(
+                s, stored(), {"follow_up_days": 365}, dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+            )
+        with sessions() as s:
+            pack = report.build(
+                con,
+                area=("all", "all"),
+                period=(dt.date(2025, 1, 1), dt.date(2025, 8, 1)),
+                names={},
+                source="w.duckdb",
+                session=s,
+            )
+    finally:
+        con.close()
+    flat = " ".join(_text(report.render(pack, {})).split())
+    assert "Evaluation: case management" in flat
+    assert "Enrolment was followed by 12% fewer emergency admissions." in flat
+    assert "3,925 people enrolled, 3,830 matched to 9,010" in flat
+    assert re.search(r"Emergency admissions −12\.4% −17\.4% to −7\.1% −14\.2% 10%\+", flat), flat[
+        -1500:
+    ]

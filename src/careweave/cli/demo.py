@@ -12,7 +12,9 @@ whole board's last 12 months, the health needs assessment (``careweave needs``:
 recorded against expected prevalence, needs at each CCM level) and capitated budgets for
 the year after the span (``careweave finance capitation``, docs/finance.md). Finally it syncs the people index into the
 operational store (a SQLite file beside the warehouse), creates one demo user
-per role and the Mr & Mrs Jones scenario, prints the users, and serves the web
+per role and the Mr & Mrs Jones scenario, prints the users, evaluates case
+management against matched controls and keeps the result in the store
+(``careweave evaluate --store``, for the evaluation page), and serves the web
 workbench on localhost until interrupted (``--no-serve`` stops before that). It does
 not run ``careweave extract``: its store is made after the measures and holds only the
 scenario, dated after the synthetic span (docs/loading.md). Re-running reuses the dataset when
@@ -121,6 +123,8 @@ def demo(
     console.rule("7. Care co-ordination: people index, demo users, the Jones scenario")
     db_url = f"sqlite:///{store.resolve()}"
     _show_users(demo_setup(db_url, warehouse), console)
+    console.rule("8. Evaluation of case management against matched controls (careweave evaluate)")
+    _evaluate(warehouse, db_url, console)
     console.print(f"[bold]Demo pipeline finished in {time.perf_counter() - t0:.0f} s.[/bold]")
     if serve:
         # The environment may add a pseudonym key or rules; the demo's own store,
@@ -161,6 +165,26 @@ def _capitation(warehouse: Path, as_of: dt.date, console: Console) -> None:
     )
 
 
+def _evaluate(warehouse: Path, db_url: str, console: Console) -> None:
+    """Evaluate case management and keep the result in the store, for the evaluation page,
+    the pack and the maturity evidence; a population too small to evaluate says so."""
+    from careweave.cli.evaluate import keep, print_result
+    from careweave.errors import InputError
+    from careweave.evaluation.run import evaluate
+    from careweave.warehouse.engines import DuckDBEngine
+
+    eng = DuckDBEngine.open(warehouse)
+    try:
+        result = evaluate(eng)
+    except InputError as e:
+        console.print(f"No evaluation: {e}.")
+        return
+    finally:
+        eng.close()
+    print_result(result)
+    keep(db_url, result, warehouse, None, None)
+
+
 def _show_users(users: list[tuple[str, str, str]], console: Console) -> None:
     from rich.table import Table
 
@@ -176,7 +200,7 @@ def _serve(settings: Settings, console: Console) -> None:
     """Serve API and workbench on localhost (browsers accept Secure cookies there)."""
     from careweave.server import serve
 
-    console.rule(f"8. Web workbench: open http://localhost:{settings.port}/ (Ctrl+C to stop)")
+    console.rule(f"9. Web workbench: open http://localhost:{settings.port}/ (Ctrl+C to stop)")
     console.print(
         "Sign in as [bold]coordinator[/bold] to see Mrs Jones's telehealth alert, "
         "then as [bold]gp.jones[/bold] to see the notifications."

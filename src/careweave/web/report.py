@@ -27,7 +27,10 @@ pages and turned into A4 pages by :mod:`careweave.pdf` (WeasyPrint). It holds:
 7. **health needs assessment** (when ``careweave needs`` has run): the area's
    recorded against expected prevalence per register with the gap in people and
    their 95% intervals, dated and sourced with the reference table
-   (web/needs.py, docs/needs-assessment.md).
+   (web/needs.py, docs/needs-assessment.md);
+8. **the evaluation** of case management: the latest stored result
+   (``careweave evaluate --store``), when a store is given and holds one: verdict,
+   forest plot, effects beside the naive before/after, balance (web/evaluation_view.py).
 
 Every figure is dated and sourced: each section says the months it covers and
 the pack's footer names the warehouse file, when ``careweave measures`` computed
@@ -50,10 +53,11 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from careweave import pdf
+from careweave.care import evaluations
 from careweave.care.wording import uk_date, uk_time
 from careweave.errors import CareweaveError
 from careweave.measures.disclosure import THRESHOLD, Cell, count, share
-from careweave.web import charts, population, statcharts
+from careweave.web import charts, evaluation_view, population, statcharts
 from careweave.web import intelligence as intel
 from careweave.web.render import env
 
@@ -149,6 +153,7 @@ class Pack:
     needs: dict[str, Any] | None = None  # {"run": needs.Run, "rows": shown registers}
     schemes: Any = None  # careweave.budgets.report.BudgetReport: the area's schemes
     scheme_error: str | None = None  # the budget file's error, when it does not validate
+    evaluation: Any = None  # evaluation_view.View of the latest stored case-management result
 
 
 def _pyramid(session: Session, by: str, value: str) -> tuple[list[tuple[str, Cell]], Cell] | None:
@@ -252,6 +257,10 @@ def build(
         _capacity(session, by, value, now) if session is not None else (None, None, [])
     )
     schemes, scheme_error = _schemes(con, by, value, budget)
+    evaluation = None
+    if session is not None:
+        stored = evaluations.latest(session, "case_management")
+        evaluation = evaluation_view.view(stored, "pdf-forest") if stored is not None else None
     return Pack(
         needs=needs,
         schemes=schemes,
@@ -260,6 +269,7 @@ def build(
         unmet=unmet_rows,
         unmet_kinds=unmet_kinds,
         finance=_finance(con, by, value),
+        evaluation=evaluation,
         benchmark=bench_rows,
         peers=peer_units,
         area_by=by,
@@ -385,6 +395,7 @@ def html(pack: Pack, names: dict[str, str]) -> str:
         share=share,
         show=lambda v, fmt: "–" if v is None else fmt.format(v),
         money=finance_money(),
+        pct=evaluation_view.pct,
     )
 
 
