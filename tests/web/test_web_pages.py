@@ -353,6 +353,7 @@ def test_population_pages_pseudonymised_and_suppressed(client_for: Client) -> No
         "/app/population?by=practice",
         "/app/population/segments",
         "/app/population/movement",
+        "/app/population/evaluation",
     ):
         r = c.get(path)
         assert r.status_code == 200, path
