@@ -392,3 +392,25 @@ def test_segment_spend_is_read_not_recomputed(tmp_path: Path) -> None:
     con.close()
     with wh.connect(path) as con:
         assert wh.segment_spend(con) is None
+
+
+def test_one_off_readers_open_the_warehouse_while_the_shared_reader_holds_it(
+    tmp_path: Path,
+) -> None:
+    """DuckDB refuses a second connection to a file in one process with another
+    configuration: the schemes page's own reader failed ("cannot open the warehouse")
+    while the shared reader was open with a different one."""
+    from careweave.web import warehouse as wh
+
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.close()
+    reader = wh.Reader(path)
+    with reader.cursor() as cur:
+        assert cur is not None
+        with wh.connect(path) as other:
+            assert other is not None
+            assert other.execute("SELECT x FROM t").fetchall() == [(1,)]
+        assert cur.execute("SELECT x FROM t").fetchall() == [(1,)]
+    reader.close()

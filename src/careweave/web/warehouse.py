@@ -234,10 +234,10 @@ class Reader:
                 if now is None:
                     return None
                 try:
-                    # one thread per query: a page's lookups touch a row group or two each,
-                    # and concurrent requests are the parallelism (two threads per lookup
-                    # cost a quarter more CPU for no faster answer)
-                    self._con = duck.connect(self.path, read_only=True, threads=1)
+                    # the default configuration: DuckDB refuses a second connection to the
+                    # file in this process with another one (connect() and the pages' own
+                    # one-off readers open it so while this is open)
+                    self._con = duck.connect(self.path, read_only=True)
                 except duckdb.Error:
                     return None
                 if now != self._version:
