@@ -75,3 +75,20 @@ def test_did_recovers_a_known_ratio() -> None:
     treated = np.concatenate([np.ones(n), np.zeros(n)])
     e = effects.did(y_pre, y_post, expo, expo, treated, np.arange(2 * n), -0.5)
     assert e.ci_low < -0.5 < e.ci_high and e.ci_high < -0.35
+
+
+def test_too_few_with_the_outcome_is_not_an_effect() -> None:
+    # no deaths among the enrolled: the fit says "-100%"; the verdict must not
+    n = 300
+    treated = np.concatenate([np.ones(n), np.zeros(n)])
+    y = np.concatenate([np.zeros(n), (np.arange(n) % 10 == 0).astype(float)])
+    e = effects.rate_ratio(y, np.full(2 * n, 365.25), treated, np.arange(2 * n))
+    assert (e.with_outcome_treated, e.with_outcome_control) == (0, 30)
+    assert e.too_few and e.degree == effects.TOO_FEW
+    text = effects.verdict("deaths", e, 0.02, n)
+    assert text.startswith("Too few people had deaths in the follow-up")
+    assert "nothing can be said" in text and "%" not in text.split("(")[0]
+    # enough on both sides: the degree is on seed 001's scale again
+    y2 = np.concatenate([(np.arange(n) % 20 == 0), (np.arange(n) % 10 == 0)]).astype(float)
+    e2 = effects.rate_ratio(y2, np.full(2 * n, 365.25), treated, np.arange(2 * n))
+    assert not e2.too_few and e2.degree == effects.degree(e2.effect)

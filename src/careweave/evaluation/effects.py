@@ -22,6 +22,12 @@ from careweave.evaluation.data import Arr
 Z95 = 1.959963984540054
 #: Seed 001's degrees of impact, as (upper bound of |relative change|, label).
 DEGREES = ((0.01, "0%"), (0.05, "1-5%"), (0.095, "5-9%"), (float("inf"), "10%+"))
+#: Fewer enrolled people (or matched control sets) than this with the outcome in the
+#: follow-up, and the regression has nothing to estimate from (no deaths among the
+#: enrolled gives "-100%" with a meaningless interval): the verdict says so instead.
+MIN_WITH_OUTCOME = 10
+#: The degree when there were too few to estimate an effect.
+TOO_FEW = "too few to say"
 
 
 @dataclass
@@ -30,6 +36,26 @@ class Effect:
     ci_low: float
     ci_high: float
     naive_before_after: float | None
+    #: Enrolled people and matched control sets with the outcome in the follow-up
+    #: (-1: not counted).
+    with_outcome_treated: int = -1
+    with_outcome_control: int = -1
+
+    @property
+    def too_few(self) -> bool:
+        counted = self.with_outcome_treated >= 0 and self.with_outcome_control >= 0
+        least = min(self.with_outcome_treated, self.with_outcome_control)
+        return counted and least < MIN_WITH_OUTCOME
+
+    @property
+    def degree(self) -> str:
+        """Seed 001's degree of impact, or :data:`TOO_FEW`."""
+        return TOO_FEW if self.too_few else degree(self.effect)
+
+
+def _with_outcome(y_post: Arr, treated: Arr) -> tuple[int, int]:
+    has = y_post > 0
+    return int((has & (treated == 1)).sum()), int((has & (treated != 1)).sum())
 
 
 def degree(effect: float) -> str:
@@ -64,10 +90,11 @@ def did(
     )
     b, se = float(fit.params[3]), float(fit.bse[3])
     return Effect(
-        effect=float(np.expm1(b)),
-        ci_low=float(np.expm1(b - Z95 * se)),
-        ci_high=float(np.expm1(b + Z95 * se)),
-        naive_before_after=naive,
+        float(np.expm1(b)),
+        float(np.expm1(b - Z95 * se)),
+        float(np.expm1(b + Z95 * se)),
+        naive,
+        *_with_outcome(y_post, treated),
     )
 
 
@@ -87,10 +114,11 @@ def rate_ratio(y_post: Arr, exp_post: Arr, treated: Arr, cluster: Arr) -> Effect
     ).fit(cov_type="cluster", cov_kwds={"groups": cluster[keep]})
     b, se = float(fit.params[1]), float(fit.bse[1])
     return Effect(
-        effect=float(np.expm1(b)),
-        ci_low=float(np.expm1(b - Z95 * se)),
-        ci_high=float(np.expm1(b + Z95 * se)),
-        naive_before_after=None,
+        float(np.expm1(b)),
+        float(np.expm1(b - Z95 * se)),
+        float(np.expm1(b + Z95 * se)),
+        None,
+        *_with_outcome(y_post, treated),
     )
 
 
@@ -121,6 +149,12 @@ def verdict(name: str, e: Effect, balance_max_smd: float, matched: int) -> str:
         )
     if matched == 0:
         return f"No enrolled person could be matched: nothing can be said about {what}."
+    if e.too_few:
+        return (
+            f"Too few people had {what} in the follow-up to estimate an effect "
+            f"({e.with_outcome_treated} enrolled, {e.with_outcome_control} matched control "
+            f"sets; at least {MIN_WITH_OUTCOME} of each are needed): nothing can be said."
+        )
     if e.ci_low <= 0 <= e.ci_high:
         head = (
             f"The evidence is too weak to claim any effect on {what} "

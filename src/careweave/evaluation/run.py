@@ -351,7 +351,7 @@ def evaluate(
             "ci_low": e.ci_low,
             "ci_high": e.ci_high,
             "naive_before_after": e.naive_before_after,
-            "degree": effects.degree(e.effect),
+            "degree": e.degree,
             "verdict": effects.verdict(name, e, max_smd, matched_n),
         }
     return {

@@ -887,6 +887,8 @@ def _degree_of_impact(f: Facts) -> tuple[str | None, str]:
     if not e.available:
         return None, "No evaluation result is stored."
     d = e.data
+    if d["degree"] not in DEGREE_STAGES:
+        return None, "The latest evaluation had too few events to estimate an impact."
     if d["ci_low"] <= 0 <= d["ci_high"]:
         return "small-start", (
             "The latest evaluation's 95% CI includes no change: no impact is shown (0%)."
