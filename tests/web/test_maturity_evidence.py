@@ -472,3 +472,40 @@ def test_the_assessment_as_a_pdf(world: Any, tmp_path: Path) -> None:
         ).scalar_one()
         assert exports == 2
         assert s.execute(select(User).where(User.username == "pdfcomm")).scalar_one()
+
+
+def test_the_cli_reads_the_configured_budget_file(
+    world: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`careweave maturity evidence` (and the PDF) read the settings' budget file, as the
+    pages do, not always the shipped example."""
+    from careweave.care import config, maturity
+    from careweave.care.context import Ctx
+    from careweave.maturity.matrices import get_matrix
+
+    url, sessions, warehouse = world
+    with transaction(sessions) as s:
+        user = auth.create_user(
+            s,
+            username="budgeter",
+            display_name="B",
+            role="analyst",
+            now=NOW,
+            password="Pa55word-long!",
+        )
+        ctx = Ctx(session=s, user=user, now=NOW, config=config.load())
+        v = maturity.save(
+            ctx, get_matrix("integration-nine-areas"), "LOC1", dt.date(2024, 6, 1), {}, None
+        )
+        aid = v.assessment_id
+    broken = tmp_path / "our-budget.toml"
+    broken.write_text("[[partners]]\nname = 3\n")
+    args = ["maturity", "evidence", str(aid), "--as", "budgeter", "--db", url]
+    args += ["--warehouse", str(warehouse)]
+    monkeypatch.setenv("CAREWEAVE_BUDGET_FILE", str(broken))
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "The budget file does not validate" in out and "our-budget.toml" in out
+    monkeypatch.delenv("CAREWEAVE_BUDGET_FILE")
+    assert main(args) == 0
+    assert "The budget file does not validate" not in capsys.readouterr().out

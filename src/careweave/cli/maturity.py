@@ -205,12 +205,15 @@ def _export_pdf(
 
     if output is None:
         raise InputError("--output: give the PDF file to write (a PDF is not printed)")
-    path = Settings.load(warehouse=warehouse).warehouse
+    settings = Settings.load(warehouse=warehouse)
+    path = settings.warehouse
     with _acting(db, as_user) as ctx:
         a, v = maturity.get(ctx, assessment_id, version)
         m = get_matrix(a.matrix_id, matrix_dir(matrix_dir_flag))
         with wh.connect(path) as con:
-            _, html, footer = maturity_report.build(ctx, assessment_id, m, con, version)
+            _, html, footer = maturity_report.build(
+                ctx, assessment_id, m, con, version, settings.budget_file
+            )
         title = maturity_report.title(m, a.org_id, a.assessed_on)
         number = v.version
     pdf.write_pdf(html, output, title=title, footer=footer, css=maturity_report.REPORT_CSS)
@@ -301,11 +304,14 @@ def evidence_cmd(
     from careweave.web import maturity_evidence as ev
     from careweave.web import warehouse as wh
 
-    path = Settings.load(warehouse=warehouse).warehouse
+    settings = Settings.load(warehouse=warehouse)
+    path = settings.warehouse
     with _acting(db, as_user) as ctx:
         a, v = maturity.get(ctx, assessment_id)
         with wh.connect(path) as con:
-            scope, found = ev.for_assessment(ctx.session, con, a.matrix_id, a.org_id, ctx.now)
+            scope, found = ev.for_assessment(
+                ctx.session, con, a.matrix_id, a.org_id, ctx.now, settings.budget_file
+            )
         chosen = {k: (r or {}).get("stage") for k, r in v.ratings.items()}
     if as_json:
         out = ev.to_json(scope, found)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Any
 
 from careweave import pdf
@@ -35,10 +36,16 @@ td.cw-data { font-size: 7.5pt; color: #4c6272; }
 
 
 def build(
-    ctx: Ctx, assessment_id: int, m: Matrix, con: Any, version: int | None = None
+    ctx: Ctx,
+    assessment_id: int,
+    m: Matrix,
+    con: Any,
+    version: int | None = None,
+    budget: Path | None = None,
 ) -> tuple[str, str, str]:
     """(file name, HTML, footer) of the assessment at ``version`` (default current); the
-    export is audited."""
+    export is audited. ``budget``: the budget file the schemes evidence reads (None: the
+    shipped example), as on the pages."""
     a, v = maturity.get(ctx, assessment_id, version)
     before = maturity.previous(ctx, a)
     before_on = (
@@ -46,7 +53,7 @@ def build(
         if before
         else None
     )
-    scope, found = ev.for_assessment(ctx.session, con, a.matrix_id, a.org_id, ctx.now)
+    scope, found = ev.for_assessment(ctx.session, con, a.matrix_id, a.org_id, ctx.now, budget)
     docs = maturity.documents(ctx, a.id)
     footer = (
         f"Careweave maturity self-assessment {a.id}, version {v.version} "
@@ -83,11 +90,16 @@ def title(m: Matrix, org_id: str, day: dt.date) -> str:
 
 
 def render(
-    ctx: Ctx, assessment_id: int, m: Matrix, con: Any, version: int | None = None
+    ctx: Ctx,
+    assessment_id: int,
+    m: Matrix,
+    con: Any,
+    version: int | None = None,
+    budget: Path | None = None,
 ) -> tuple[str, bytes]:
     """(file name, PDF bytes)."""
     a, _ = maturity.get(ctx, assessment_id, version)
-    name, html, footer = build(ctx, assessment_id, m, con, version)
+    name, html, footer = build(ctx, assessment_id, m, con, version, budget)
     return name, pdf.render_pdf(
         html, title=title(m, a.org_id, a.assessed_on), footer=footer, css=REPORT_CSS
     )

@@ -137,7 +137,9 @@ def assessment_pdf(p: PageDep, assessment_id: PathId) -> Response:
     a, _ = maturity.get(p.ctx, assessment_id)
     m = _matrix(p, a.matrix_id)
     with wh.connect(warehouse_path(p.request)) as con:
-        name, data = maturity_report.render(p.ctx, assessment_id, m, con)
+        name, data = maturity_report.render(
+            p.ctx, assessment_id, m, con, budget=budget_path(p.request)
+        )
     return Response(
         data,
         media_type="application/pdf",
