@@ -312,6 +312,7 @@ BUTTONS = {
     "referral.html /app/referrals/* #1": "accept, triage, record seen, complete",
     "users.html /app/users/*/unlock #1": "unlock an account",
     "users.html /app/users/*/revoke-tokens #1": "revoke API tokens",
+    "outbox.html /app/outbox/*/retry #1": "send a failed message again",
 }
 
 # Filters made of choices (GET): a bad value can only come from an edited address, and is
@@ -343,6 +344,21 @@ FILTERS = {
         "commissioner",
         "/app/population/unmet-need",
         {"months": "forever"},
+    ),
+    "needs.html /app/population/needs #1": (
+        "commissioner",
+        "/app/population/needs",
+        {"area": "NOWHERE"},
+    ),
+    "evaluation.html /app/population/evaluation #1": (
+        "commissioner",
+        "/app/population/evaluation",
+        {"intervention": "astrology"},
+    ),
+    "finance.html /app/population/finance#by #1": (
+        "commissioner",
+        "/app/population/finance",
+        {"by": "ward"},
     ),
     "patient.html /app/people/*#timeline #1": (
         "coordinator",

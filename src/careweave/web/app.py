@@ -125,8 +125,11 @@ def install(
         if e.status == 401:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)
+        # A choice the page does not offer (an edited address): explained, with the way
+        # back to the plain page, as for a malformed one.
+        again = request.url.path if request.method == "GET" and e.status in (400, 422) else None
         return await run_in_threadpool(
-            render_error, request, e.status, domain_message(e.status, str(e))
+            render_error, request, e.status, domain_message(e.status, str(e)), None, again
         )
 
     async def validation(request: Request, e: Exception) -> Response:
