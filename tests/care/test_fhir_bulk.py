@@ -21,7 +21,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir_warehouse import KEY, Demo, client
 from fhirpy import SyncFHIRClient
 from sqlalchemy import select
-from test_fhir_linked import busiest, fhir, wh
+from test_fhir_linked import TABLES, busiest, fhir, seen_by_gp, wh
 
 from careweave.cli.main import main
 from careweave.security import auth
@@ -39,6 +39,10 @@ RECORD_TABLES = (
     "ae_attendances",
     "outpatient_appointments",
     "community_contacts",
+    "mental_health_contacts",
+    "primary_care_contacts",
+    "social_care_services",
+    "telehealth_readings",
 )
 
 
@@ -267,19 +271,8 @@ def test_fhirpy_reads_the_linked_record_with_paging(fhir_demo: Demo) -> None:
     nhs = busiest(fhir_demo)
     with live_server(fhir_demo.app()) as url:
         c = SyncFHIRClient(f"{url}/fhir", authorization=f"Bearer {fhir_demo.tokens['gp.jones']}")
-        for kind, tables in (
-            (
-                "Encounter",
-                (
-                    "hospital_spells",
-                    "ae_attendances",
-                    "outpatient_appointments",
-                    "community_contacts",
-                ),
-            ),
-            ("Observation", ("observations",)),
-            ("MedicationRequest", ("medications",)),
-        ):
+        for kind in ("Encounter", "Observation", "MedicationRequest"):
+            tables = TABLES[kind]
             nhs = str(
                 wh(
                     fhir_demo,
@@ -295,6 +288,19 @@ def test_fhirpy_reads_the_linked_record_with_paging(fhir_demo: Demo) -> None:
             assert len({r.id for r in found}) == want
             for r in found:
                 get_fhir_model_class(kind).model_validate(r.serialize())
+        # A setting's contacts (Encounter.type) and telehealth readings (category).
+        for table, kind, params in (
+            ("mental_health_contacts", "Encounter", {"type": "mental-health"}),
+            ("primary_care_contacts", "Encounter", {"type": "primary-care"}),
+            ("telehealth_readings", "Observation", {"category": "vital-signs"}),
+        ):
+            who = seen_by_gp(fhir_demo, table)
+            got = c.resources(kind).search(patient=who, **params).limit(3).fetch_all()
+            (n,) = wh(fhir_demo, f"SELECT count(*) FROM {table} WHERE nhs_number = ?", who)[0]
+            assert len(got) == n > 0
+            assert all(
+                r.get_by_path(["meta", "profile", 0]).endswith(f"UKCore-{kind}") for r in got
+            )
         first = c.resources("Encounter").search(patient=nhs).first()
         assert first is not None
         again = c.reference("Encounter", first.id).to_resource()

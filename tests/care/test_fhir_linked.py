@@ -1,5 +1,7 @@
-"""The linked record from the warehouse over FHIR: Encounter, Condition, Observation,
-MedicationRequest and AllergyIntolerance read and searched for one person, with the
+"""The linked record from the warehouse over FHIR: Encounter (every setting: hospital,
+A&E, outpatient, community, mental health, primary care, social care), Condition,
+Observation (GP and telehealth), MedicationRequest and AllergyIntolerance read and
+searched for one person, with the
 Patient read's relationship check and audit; every body validated with fhir.resources R4B."""
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import select
 
 from careweave import duck
 from careweave.store.db import make_engine, session_factory
-from careweave.store.models import AuditEntry
+from careweave.store.models import AuditEntry, User
 
 FHIR_JSON = "application/fhir+json"
 #: resource type -> (warehouse tables, date column per table)
@@ -25,9 +27,12 @@ TABLES = {
         "ae_attendances",
         "outpatient_appointments",
         "community_contacts",
+        "mental_health_contacts",
+        "primary_care_contacts",
+        "social_care_services",
     ),
     "Condition": ("primary_care_events",),
-    "Observation": ("observations",),
+    "Observation": ("observations", "telehealth_readings"),
     "MedicationRequest": ("medications",),
     "AllergyIntolerance": ("allergies",),
 }
@@ -143,8 +148,14 @@ def test_search_parameters_date_code_class(api: TestClient, fhir_demo: Demo) -> 
     h = fhir_demo.h("gp.jones")
     spells = every_page(api, fhir_demo, "gp.jones", f"/fhir/Encounter?patient={nhs}&class=IMP")
     assert {e["class"]["code"] for e in spells} == {"IMP"}
+    # Spells, and contacts of a mental-health inpatient service.
     assert len(spells) == len(
-        wh(fhir_demo, "SELECT id FROM hospital_spells WHERE nhs_number = ?", nhs)
+        wh(
+            fhir_demo,
+            "SELECT id FROM hospital_spells WHERE nhs_number = $1 UNION ALL "
+            "SELECT id FROM mental_health_contacts WHERE nhs_number = $1 AND service = 'inpatient'",
+            nhs,
+        )
     )
     since = wh(
         fhir_demo,
@@ -206,3 +217,173 @@ def test_capability_statement_lists_the_linked_record(api: TestClient) -> None:
         assert {"read", "search-type"} <= {i["code"] for i in served[kind]["interaction"]}
         assert {"patient", "_count"} <= {p["name"] for p in served[kind]["searchParam"]}
     assert {p["name"] for p in served["Condition"]["searchParam"]} >= {"onset-date", "code"}
+    assert {p["name"] for p in served["Encounter"]["searchParam"]} >= {"type", "class", "date"}
+    assert {p["name"] for p in served["Observation"]["searchParam"]} >= {"category", "date"}
+    for kind in TABLES:
+        assert "_lastUpdated" in {p["name"] for p in served[kind]["searchParam"]}
+
+
+def seen_by_gp(demo: Demo, table: str) -> str:
+    """Of the people gp.jones's practice holds, the one with the most rows of ``table``."""
+    with session_factory(make_engine(demo.db))() as s:
+        practice = s.execute(select(User.org_id).where(User.username == "gp.jones")).scalar_one()
+    rows = wh(
+        demo,
+        f"SELECT t.nhs_number FROM {table} t JOIN people p USING (nhs_number) "
+        "WHERE p.practice_id = ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        practice,
+    )
+    assert rows, f"no one at gp.jones's practice has a row of {table}"
+    return str(rows[0][0])
+
+
+#: setting (Encounter.type) -> (its table, the class a row of each mode gets)
+SETTINGS = {
+    "mental-health": "mental_health_contacts",
+    "primary-care": "primary_care_contacts",
+    "community": "community_contacts",
+    "social-care": "social_care_services",
+}
+MODE_CLASS = {"face_to_face": "AMB", "home_visit": "HH", "telephone": "VR", "video": "VR"}
+CODES = "https://careweave.org/fhir/CodeSystem/"
+
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+def test_contacts_of_every_setting_are_encounters(
+    api: TestClient, fhir_demo: Demo, setting: str
+) -> None:
+    """Mental-health, primary-care and community contacts and social-care services: the
+    setting as type, the class by mode, the service, the provider (the practice, the
+    local authority), searchable by type, class, date and _lastUpdated."""
+    table = SETTINGS[setting]
+    nhs = seen_by_gp(fhir_demo, table)
+    cols = {
+        "mental_health_contacts": "id, contact_date, NULL, service, mode, provider_id",
+        "community_contacts": "id, contact_date, NULL, service, mode, provider_id",
+        "primary_care_contacts": "id, contact_date, NULL, staff_role, mode, org_id",
+        "social_care_services": "id, start_date, end_date, service_type, weekly_hours, "
+        "local_authority_id",
+    }[table]
+    want = {
+        str(r[0]): r for r in wh(fhir_demo, f"SELECT {cols} FROM {table} WHERE nhs_number = ?", nhs)
+    }
+    found = every_page(
+        api, fhir_demo, "gp.jones", f"/fhir/Encounter?patient={nhs}&type={setting}&_count=50"
+    )
+    assert sorted(e["id"] for e in found) == sorted(want)
+    for e in found:
+        _, start, end, service, mode_or_hours, provider = want[e["id"]]
+        assert e["type"][0]["coding"][0] == {
+            "system": CODES + "encounter-setting",
+            "code": setting,
+        }
+        assert e["meta"]["profile"] == [
+            "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Encounter"
+        ]
+        assert e["period"]["start"] == start.isoformat()
+        assert e["serviceProvider"] == {"reference": f"Organization/{provider}"}
+        detail = {
+            x["url"]: x.get("valueCode", x.get("valueDecimal"))
+            for x in next(x for x in e["extension"] if x["url"].endswith("encounter-detail"))[
+                "extension"
+            ]
+        }
+        assert detail["table"] == table
+        if setting == "social-care":
+            assert e["class"]["code"] == ("AMB" if service == "day_care" else "HH")
+            assert e["serviceType"]["coding"][0] == {
+                "system": CODES + "social-care-service",
+                "code": service,
+            }
+            assert e["status"] == ("finished" if end else "in-progress")
+            if end:
+                assert e["period"]["end"] == end.isoformat()
+            if mode_or_hours is not None:
+                assert detail["weekly_hours"] == mode_or_hours
+        elif setting == "primary-care":
+            assert e["class"]["code"] == MODE_CLASS.get(mode_or_hours, "AMB")
+            assert e["participant"][0]["type"][0]["coding"][0] == {
+                "system": CODES + "primary-care-role",
+                "code": service,
+            }
+        else:
+            inpatient = setting == "mental-health" and service == "inpatient"
+            assert e["class"]["code"] == (
+                "IMP" if inpatient else MODE_CLASS.get(mode_or_hours, "AMB")
+            )
+            system = "mental-health-service" if setting == "mental-health" else "community-service"
+            assert e["serviceType"]["coding"][0] == {"system": CODES + system, "code": service}
+    # class= finds the same rows by the class each was given.
+    cls = found[0]["class"]["code"]
+    same = every_page(
+        api, fhir_demo, "gp.jones", f"/fhir/Encounter?patient={nhs}&type={setting}&class={cls}"
+    )
+    assert {e["id"] for e in same} == {e["id"] for e in found if e["class"]["code"] == cls}
+    # Each found Encounter reads back the same.
+    one = fhir(api.get(f"/fhir/Encounter/{found[-1]['id']}", headers=fhir_demo.h("gp.jones")))
+    assert one == found[-1]
+    # _lastUpdated: everything was loaded by one `careweave load` before now.
+    loaded = found[0]["meta"]["lastUpdated"][:10]
+    assert len(
+        every_page(
+            api,
+            fhir_demo,
+            "gp.jones",
+            f"/fhir/Encounter?patient={nhs}&type={setting}&_lastUpdated=ge{loaded}",
+        )
+    ) == len(found)
+    assert not every_page(
+        api,
+        fhir_demo,
+        "gp.jones",
+        f"/fhir/Encounter?patient={nhs}&type={setting}&_lastUpdated=lt{loaded}",
+    )
+
+
+def test_telehealth_readings_are_vital_signs_observations(api: TestClient, fhir_demo: Demo) -> None:
+    nhs = seen_by_gp(fhir_demo, "telehealth_readings")
+    readings = {
+        str(r[0]): r
+        for r in wh(
+            fhir_demo,
+            "SELECT id, measure, value, unit, recorded_at, device FROM telehealth_readings "
+            "WHERE nhs_number = ?",
+            nhs,
+        )
+    }
+    found = every_page(
+        api, fhir_demo, "gp.jones", f"/fhir/Observation?patient={nhs}&category=vital-signs"
+    )
+    assert sorted(o["id"] for o in found) == sorted(readings)
+    loinc = {"blood_glucose": "15074-8", "systolic_bp": "8480-6", "weight": "29463-7"}
+    for o in found:
+        _, measure, value, unit, at, device = readings[o["id"]]
+        assert o["category"][0]["coding"][0]["code"] == "vital-signs"
+        if measure in loinc:
+            assert o["code"]["coding"][0]["system"] == "http://loinc.org"
+            assert o["code"]["coding"][0]["code"] == loinc[measure]
+        assert o["valueQuantity"]["value"] == value and o["valueQuantity"]["code"] == unit
+        assert o["effectiveDateTime"] == at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert o["device"] == {"display": device}
+    # code= finds readings by the measure's LOINC code; date= by the day of the instant.
+    measure = next(iter(readings.values()))[1]
+    by_code = every_page(
+        api,
+        fhir_demo,
+        "gp.jones",
+        f"/fhir/Observation?patient={nhs}&code=http://loinc.org|{loinc[measure]}",
+    )
+    assert {o["id"] for o in found if o["code"]["coding"][0]["code"] == loinc[measure]} <= {
+        o["id"] for o in by_code
+    }
+    day = found[0]["effectiveDateTime"][:10]
+    on_day = every_page(
+        api,
+        fhir_demo,
+        "gp.jones",
+        f"/fhir/Observation?patient={nhs}&category=vital-signs&date={day}",
+    )
+    assert on_day and all(o["effectiveDateTime"].startswith(day) for o in on_day)
+    assert {o["id"] for o in on_day} == {
+        o["id"] for o in found if o["effectiveDateTime"][:10] == day
+    }

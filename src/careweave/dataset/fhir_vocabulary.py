@@ -41,7 +41,23 @@ ENCOUNTER_DETAIL_VALUES: dict[str, tuple[str, ...]] = {
     "outcome": vocabulary.OUTPATIENT_OUTCOME,
     "service": vocabulary.COMMUNITY_SERVICE,
     "mode": vocabulary.CONTACT_MODE,
+    "staff_role": vocabulary.PRIMARY_CARE_ROLE,
+    "mental_health_service": vocabulary.MENTAL_HEALTH_SERVICE,
+    "social_care_service": vocabulary.SOCIAL_CARE_SERVICE,
+    # The canonical table the encounter is a row of: the importer writes it back there.
+    "table": (
+        "hospital_spells",
+        "ae_attendances",
+        "outpatient_appointments",
+        "community_contacts",
+        "mental_health_contacts",
+        "primary_care_contacts",
+        "social_care_services",
+    ),
 }
+#: Numeric encounter-detail values (``valueDecimal``, not negative): a social-care
+#: service's planned hours and cost a week.
+ENCOUNTER_DETAIL_DECIMALS = ("weekly_hours", "weekly_cost")
 DISCHARGE_READY_DATE = CAREWEAVE_EXTENSION + "discharge-ready-date"
 #: The person-detail extension on a Patient: ``small-area`` (valueString),
 #: ``deprivation-decile`` (valueInteger 1-10), ``local-authority`` (valueReference to the

@@ -410,7 +410,15 @@ class Finaliser:
                    o.org_type AS provider_type,
                    pr.role AS practitioner_role,
                    coalesce(e.cost, costs.amount) AS total_cost,
-                   CASE
+                   CASE json_extract_string(e.detail, '$.table')
+                     WHEN 'hospital_spells' THEN 'spell'
+                     WHEN 'ae_attendances' THEN 'ae'
+                     WHEN 'outpatient_appointments' THEN 'outpatient'
+                     WHEN 'community_contacts' THEN 'community'
+                     WHEN 'mental_health_contacts' THEN 'mental_health'
+                     WHEN 'primary_care_contacts' THEN 'primary'
+                     WHEN 'social_care_services' THEN 'social_care'
+                     ELSE CASE
                      WHEN e.kind IN ('emergency', 'urgent') THEN 'ae'
                      WHEN e.kind IN ('inpatient', 'snf') THEN 'spell'
                      WHEN e.kind = 'outpatient' THEN 'outpatient'
@@ -419,7 +427,7 @@ class Finaliser:
                      WHEN e.kind IN ('ambulatory', 'virtual') THEN 'primary'
                      WHEN e.kind IN ('home', 'hospice') THEN 'community'
                      ELSE 'other'
-                   END AS target
+                   END END AS target
             FROM s_encounters e
             JOIN pm ON pm.ref = e.patient_ref
             LEFT JOIN om o ON o.ref = e.provider_ref

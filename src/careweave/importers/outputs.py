@@ -233,13 +233,30 @@ def _encounters() -> dict[Table, str]:
           total_cost AS cost
         FROM enc WHERE target = 'outpatient'
     """,
-        T.PRIMARY_CARE_CONTACTS: """
+        T.PRIMARY_CARE_CONTACTS: f"""
         SELECT id, nhs_number, start_date AS contact_date,
-          CASE WHEN practitioner_role IS NOT NULL THEN practitioner_role
-               WHEN practitioner_ref IS NOT NULL THEN 'gp' ELSE 'other' END AS staff_role,
-          CASE WHEN kind = 'virtual' THEN 'video' ELSE 'face_to_face' END AS mode,
+          coalesce({detail("enc", "staff_role")},
+            CASE WHEN practitioner_role IS NOT NULL THEN practitioner_role
+               WHEN practitioner_ref IS NOT NULL THEN 'gp' ELSE 'other' END) AS staff_role,
+          coalesce({detail("enc", "mode")},
+            CASE WHEN kind = 'virtual' THEN 'video' ELSE 'face_to_face' END) AS mode,
           provider_id AS org_id, total_cost AS cost
         FROM enc WHERE target = 'primary'
+    """,
+        # Only Encounters that say they are (Careweave's encounter-detail ``table``).
+        T.MENTAL_HEALTH_CONTACTS: f"""
+        SELECT id, nhs_number, provider_id, start_date AS contact_date,
+          coalesce({detail("enc", "mental_health_service")}, 'other') AS service,
+          coalesce({detail("enc", "mode")}, 'face_to_face') AS mode, total_cost AS cost
+        FROM enc WHERE target = 'mental_health'
+    """,
+        T.SOCIAL_CARE_SERVICES: f"""
+        SELECT id, nhs_number, provider_id AS local_authority_id,
+          coalesce({detail("enc", "social_care_service")}, 'other') AS service_type,
+          start_date, end_date,
+          CAST({detail("enc", "weekly_hours")} AS DOUBLE) AS weekly_hours,
+          CAST({detail("enc", "weekly_cost")} AS DOUBLE) AS weekly_cost
+        FROM enc WHERE target = 'social_care'
     """,
         T.COMMUNITY_CONTACTS: f"""
         SELECT id, nhs_number, provider_id, start_date AS contact_date,

@@ -29,6 +29,7 @@ from careweave.api.fhir.search import Search, bundle, date_range, parse, referen
 from careweave.dataset import fhir_vocabulary as vocab
 
 router = APIRouter()
+Params = dict[str, Any]
 
 
 class WarehouseCursor(Protocol):
@@ -89,21 +90,39 @@ def read(request: Request, ctx: Any, kind: str, rid: str) -> FhirResponse:
         return FhirResponse(build(kind, src, row))
 
 
-def _code_filter(s: Search) -> tuple[str, dict[str, Any]]:
-    """``code=[system|]code,...`` as SQL; a system Careweave never holds matches nothing."""
+def _codes(s: Search) -> list[tuple[str | None, str]] | None:
+    """``code=[system|]code,...`` as (canonical system or None for any, code); a system
+    Careweave never holds is left out (so it matches nothing). None without ``code``."""
     value = s.one("code")
     if value is None:
-        return "", {}
-    terms: list[str] = []
-    params: dict[str, Any] = {}
-    for i, v in enumerate(value.split(",")):
+        return None
+    out: list[tuple[str | None, str]] = []
+    for v in value.split(","):
         system, bar, code = v.rpartition("|")
         if bar and system:
             canonical = vocab.SYSTEMS.get(system)
-            if canonical is None:
-                continue
+            if canonical is not None:
+                out.append((canonical, code))
+        else:
+            out.append((None, code))
+    return out
+
+
+def _code_filter(src: linked.Source, codes: list[tuple[str | None, str]]) -> tuple[str, Params]:
+    """The codes as SQL on ``src``: its code columns, or (a table of measures, telehealth
+    readings) the measures the LOINC codes name."""
+    terms: list[str] = []
+    params: Params = {}
+    for i, (system, code) in enumerate(codes):
+        if src.measure_codes is not None:
+            measure = src.measure_codes.get(code)
+            if measure is not None and system in (None, "loinc"):
+                terms.append(f"measure = $code{i}")
+                params[f"code{i}"] = measure
+            continue
+        if system is not None:
             terms.append(f"(code = $code{i} AND code_system = $sys{i})")
-            params[f"sys{i}"] = canonical
+            params[f"sys{i}"] = system
         else:
             terms.append(f"code = $code{i}")
         params[f"code{i}"] = code
@@ -112,22 +131,52 @@ def _code_filter(s: Search) -> tuple[str, dict[str, Any]]:
     return " AND (" + " OR ".join(terms) + ")", params
 
 
-def _date_filter(kind: str, s: Search, column: str) -> tuple[str, dict[str, Any]]:
-    name = linked.DATE_PARAM[kind]
+def _date_sql(column: str, values: list[str], name: str, key: str) -> tuple[str, Params]:
+    """Date search values on ``column`` (compared as a date: a reading's instant too)."""
     sql = ""
-    params: dict[str, Any] = {}
-    for i, value in enumerate(s.params.get(name, [])):
+    params: Params = {}
+    col = f"CAST({column} AS DATE)"
+    for i, value in enumerate(values):
         prefix, first, last = date_range(name, value)
-        a, b = f"$d{i}a", f"$d{i}b"
+        a, b = f"${key}{i}a", f"${key}{i}b"
         sql += {
-            "eq": f" AND {column} >= {a} AND {column} <= {b}",
-            "ge": f" AND {column} >= {a}",
-            "gt": f" AND {column} > {b}",
-            "le": f" AND {column} <= {b}",
-            "lt": f" AND {column} < {a}",
+            "eq": f" AND {col} >= {a} AND {col} <= {b}",
+            "ge": f" AND {col} >= {a}",
+            "gt": f" AND {col} > {b}",
+            "le": f" AND {col} <= {b}",
+            "lt": f" AND {col} < {a}",
         }[prefix]
-        params |= {f"d{i}a": first, f"d{i}b": last}
+        params |= {f"{key}{i}a": first, f"{key}{i}b": last}
     return sql, params
+
+
+def _tokens(s: Search, name: str) -> list[str] | None:
+    value = s.one(name)
+    return None if value is None else [v.rpartition("|")[2] for v in value.split(",")]
+
+
+def _wanted(kind: str, s: Search, src: linked.Source) -> tuple[bool, str, Params]:
+    """Whether ``src`` can match the search, and its filters beyond person and date."""
+    sql = ""
+    params: Params = {}
+    settings = _tokens(s, "type") if kind == "Encounter" else None
+    if settings is not None and src.setting not in settings:
+        return False, "", {}
+    categories = _tokens(s, "category") if kind == "Observation" else None
+    if categories is not None and src.table not in {
+        linked.OBSERVATION_CATEGORY.get(c) for c in categories
+    }:
+        return False, "", {}
+    classes = _tokens(s, "class") if kind == "Encounter" else None
+    if classes is not None:
+        sql += f" AND ({src.class_sql}) IN (SELECT unnest($classes))"
+        params["classes"] = classes
+    codes = _codes(s) if kind != "Encounter" else None
+    if codes is not None:
+        code_sql, code_params = _code_filter(src, codes)
+        sql += code_sql
+        params |= code_params
+    return True, sql, params
 
 
 def search(request: Request, ctx: Any, kind: str) -> FhirResponse:
@@ -144,31 +193,36 @@ def search(request: Request, ctx: Any, kind: str) -> FhirResponse:
         return FhirResponse(bundle(request, kind, [], s, False))
     nhs = subject[0]
     ctx.person(nhs, "person", "read")  # 403 without a relationship; audited
-    code_sql, code_params = _code_filter(s)
     ids = s.one("_id")
-    wanted_tables: set[str] | None = None
-    if kind == "Encounter" and s.one("class") is not None:
-        classes = [c.rpartition("|")[2] for c in (s.one("class") or "").split(",")]
-        wanted_tables = {linked.ENCOUNTER_CLASS[c] for c in classes if c in linked.ENCOUNTER_CLASS}
+    date_name = linked.DATE_PARAM[kind]
+    updated_sql, updated_params = _date_sql(
+        "loaded_at", s.params.get("_lastUpdated", []), "_lastUpdated", "u"
+    )
     found: list[dict[str, Any]] = []
     more = False
     with warehouse(request) as cur:
         if cur is not None:
             parts: list[str] = []
-            params: dict[str, Any] = {"nhs": nhs}
-            for n, src in enumerate(linked.sources(kind, tables(cur))):
-                if wanted_tables is not None and src.table not in wanted_tables:
+            params: Params = {"nhs": nhs}
+            srcs = linked.sources(kind, tables(cur))
+            for n, src in enumerate(srcs):
+                ok, where_more, more_params = _wanted(kind, s, src)
+                if not ok:
                     continue
-                where = " WHERE nhs_number = $nhs"
-                date_sql, date_params = _date_filter(kind, s, src.date)
-                where += date_sql
-                params |= date_params
-                if kind != "Encounter":
-                    where += code_sql
-                    params |= code_params
+                date_sql, date_params = _date_sql(
+                    src.date, s.params.get(date_name, []), date_name, "d"
+                )
+                where = " WHERE nhs_number = $nhs" + date_sql + where_more
+                params |= date_params | more_params
                 if ids is not None:
                     where += " AND id IN (SELECT unnest($ids))"
                     params["ids"] = ids.split(",")
+                if updated_sql:
+                    where += (
+                        " AND _batch_id IN (SELECT batch_id FROM _load_batches"
+                        f" WHERE true{updated_sql})"
+                    )
+                    params |= updated_params
                 parts.append(
                     f"SELECT {n} AS src, id, {src.date}::DATE AS d FROM {src.table}{where}"
                 )
@@ -180,7 +234,6 @@ def search(request: Request, ctx: Any, kind: str) -> FhirResponse:
                 page = rows(cur, sql, params)
                 more = len(page) > s.count
                 page = page[: s.count]
-                srcs = linked.sources(kind, tables(cur))
                 by_src: dict[int, list[str]] = {}
                 for r in page:
                     by_src.setdefault(int(r["src"]), []).append(str(r["id"]))

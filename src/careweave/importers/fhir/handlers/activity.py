@@ -101,7 +101,8 @@ def encounter(m: FhirMapper, res: Resource, key: str) -> None:
 
 def detail(res: Resource) -> str | None:
     """JSON of what an Encounter says beyond the staged fields: the Careweave
-    encounter-detail values (checked against the canonical vocabulary), the ICD-10
+    encounter-detail values (checked against the canonical vocabulary; the source
+    ``table`` decides the canonical table written), the ICD-10
     codes of ``reasonCode`` in order (spell diagnoses when no Condition is linked) and
     the discharge-ready date; None when it says none of these."""
     out: dict[str, object] = {}
@@ -116,6 +117,14 @@ def detail(res: Resource) -> str | None:
                 allowed = vocab.ENCOUNTER_DETAIL_VALUES.get(str(name))
                 if allowed is not None and value in allowed:
                     out[str(name)] = value
+                number = sub.get("valueDecimal")
+                if (
+                    name in vocab.ENCOUNTER_DETAIL_DECIMALS
+                    and isinstance(number, int | float)
+                    and not isinstance(number, bool)
+                    and number >= 0
+                ):
+                    out[str(name)] = float(number)
         elif ext.get("url") == vocab.DISCHARGE_READY_DATE:
             ready = parse_date(ext.get("valueDate"))
             if ready is not None:
