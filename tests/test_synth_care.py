@@ -1,5 +1,5 @@
-"""Allergies, discharge ready dates (and, as they come, case management,
-telecare, carers) in the synthetic population: rates, codes and dates."""
+"""Allergies, discharge ready dates, case management, care plans in care homes,
+telecare, carers in the synthetic population: rates, codes and dates."""
 
 from __future__ import annotations
 
@@ -178,6 +178,33 @@ def test_case_management_ends_by_death(ds: Path) -> None:
         "OR c.end_date > p.date_of_death OR c.end_date IS NULL OR c.care_plan_date > p.date_of_death)",
     )[0][0]
     assert bad == 0
+
+
+def test_care_home_residents_have_care_plans_at_the_baseline_share(ds: Path) -> None:
+    """About 65% of permanent care-home residents have a care plan from the GP record,
+    agreed after the move and never after death, SNOMED CT coded."""
+    ((residents, with_plan),) = _sql(
+        ds,
+        """SELECT count(DISTINCT p.nhs_number), count(DISTINCT c.nhs_number)
+           FROM care_placements p LEFT JOIN care_plans c USING (nhs_number)
+           WHERE p.permanent""",
+    )
+    assert isinstance(residents, int) and isinstance(with_plan, int)
+    assert residents > 50
+    assert 0.5 < with_plan / residents < 0.8
+    ((bad_dates, bad_codes, total),) = _sql(
+        ds,
+        """SELECT count(*) FILTER (WHERE c.start_date > coalesce(p.date_of_death, DATE '9999-01-01')
+                                   OR c.end_date < c.start_date),
+                  count(*) FILTER (WHERE c.code_system <> 'snomed' OR NOT c.code = ?),
+                  count(*)
+           FROM care_plans c JOIN people p USING (nhs_number)""".replace(
+            "?", f"'{K.CARE_HOME_PLANS.code}'"
+        ),
+    )
+    assert total >= with_plan  # self-funded residents have no council placement
+    assert bad_dates == 0 and bad_codes == 0
+    assert is_snomed(K.CARE_HOME_PLANS.code)
 
 
 def test_telecare_pendant_alarms_among_older_people_at_home(ds: Path) -> None:

@@ -63,6 +63,7 @@ from careweave.synth import (
 )
 from careweave.synth import params as P
 from careweave.synth.allergies import allergies_table
+from careweave.synth.care_plans import care_plans_table
 from careweave.synth.conditions import condition_intercepts, events_table, sample_conditions
 from careweave.synth.core import (
     NEVER,
@@ -105,6 +106,7 @@ MAX_PEOPLE = capacity(SYNTHETIC_RANGES)
 OUTPUT_TABLES = (
     *T.PERSON_TABLES,
     T.ALLERGIES,
+    T.CARE_PLANS,
     T.CASE_MANAGEMENT_EPISODES,
     T.TELECARE_SERVICES,
     T.PERSON_RELATIONSHIPS,
@@ -265,6 +267,7 @@ def _tables(
     )
     out["telehealth_readings"] = telehealth.telehealth_table(ctx)
     out["allergies"] = allergies_table(ctx, seed)
+    out["care_plans"] = care_plans_table(ctx, seed)
     out["telecare_services"] = telecare_table(
         ctx, out["social_care_services"], out["telehealth_readings"]
     )

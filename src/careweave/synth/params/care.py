@@ -230,3 +230,24 @@ class Couples:
 
 
 COUPLES = Couples()
+
+
+# --- Care plans in care homes --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CareHomePlans:
+    """A personalised care and support plan recorded in the GP system for a care-home
+    resident (NHS England's Enhanced Health in Care Homes framework asks for one
+    within 7 days of moving in; in practice weeks): for ``share`` of residents,
+    agreed ``days`` (uniform) after the move, open until death. Seed 004's scheme
+    targets 95% of care-home patients with a plan, so the baseline is set well
+    below it."""
+
+    share: float = 0.65
+    days: tuple[int, int] = (7, 57)
+    code: str = "734163000"
+    term: str = "Care plan"
+
+
+CARE_HOME_PLANS = CareHomePlans()
