@@ -150,6 +150,8 @@ def test_capability_declares_the_creates_and_the_transaction(sqlite_world: World
     by_type = {r["type"]: r for r in rest["resource"]}
     assert {i["code"] for i in by_type["ServiceRequest"]["interaction"]} == {
         "read",
+        "vread",
+        "history-instance",
         "search-type",
         "create",
     }

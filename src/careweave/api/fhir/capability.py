@@ -74,8 +74,8 @@ def register(name: str, served: Served) -> None:
         served = Served(
             interactions,
             {**old.search, **served.search},
-            versioning=old.versioning,
-            update_needs_if_match=old.update_needs_if_match,
+            versioning=old.versioning if served.versioning == "no-version" else served.versioning,
+            update_needs_if_match=old.update_needs_if_match or served.update_needs_if_match,
             includes=tuple(dict.fromkeys((*old.includes, *served.includes))),
             profile=old.profile or served.profile,
             operations=tuple(dict.fromkeys((*old.operations, *served.operations))),

@@ -9,6 +9,7 @@ care-team roles, referral statuses) use Careweave code systems (``CS``).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -182,20 +183,58 @@ def care_team(session: Session, p: Person) -> dict[str, Any]:
     return validated(data)
 
 
-def service_request(session: Session, r: Referral) -> dict[str, Any]:
-    """A referral through the single point of access; ``meta.versionId`` is its version."""
+def referral_versions(r: Referral) -> range:
+    """The versions of a referral whose state its history keeps: every change bumps
+    ``version`` and appends one history entry, so the last entry is the current version
+    and the one before it the version before (a referral whose history is shorter than its
+    version, from before versions were counted, keeps only its newest versions)."""
+    return range(max(1, r.version - len(r.history) + 1), r.version + 1)
+
+
+def _entry_at(r: Referral, version: int) -> tuple[int, dict[str, Any]]:
+    index = len(r.history) - 1 - (r.version - version)
+    return index, r.history[index]
+
+
+def referral_changed_at(r: Referral, version: int) -> dt.datetime:
+    """When the referral reached ``version`` (one of :func:`referral_versions`)."""
+    return dt.datetime.fromisoformat(_entry_at(r, version)[1]["at"])
+
+
+def service_request(session: Session, r: Referral, version: int | None = None) -> dict[str, Any]:
+    """A referral through the single point of access; ``meta.versionId`` is its version.
+
+    ``version``: the referral as it stood at that version (one of
+    :func:`referral_versions`), rebuilt from its history: what changes from version to
+    version (the status, the appointment, the decline reason) is in each history entry;
+    the rest (person, service, urgency, reason, referrer) never changes."""
+    status, scheduled, declined = r.status, r.scheduled_for, r.decline_reason
+    updated: dt.datetime | None = None
+    at = r.version if version is None else version
+    if r.history and at in referral_versions(r):
+        index, entry = _entry_at(r, at)
+        updated = referral_changed_at(r, at)
+        if version is not None:
+            status = entry["status"]
+            declined = entry.get("decline_reason")
+            times = [e["scheduled_for"] for e in r.history[: index + 1] if e.get("scheduled_for")]
+            scheduled = dt.datetime.fromisoformat(times[-1]) if times else None
     data: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "id": str(r.id),
-        "meta": _meta("ServiceRequest", versionId=str(r.version)),
+        "meta": _meta(
+            "ServiceRequest",
+            versionId=str(at),
+            lastUpdated=instant(updated) if updated is not None else None,
+        ),
         "identifier": [{"system": ID + "referral", "value": r.reference}],
         "extension": [
             {
                 "url": EXT + "referral-status",
-                "valueCoding": {"system": CS + "referral-status", "code": r.status},
+                "valueCoding": {"system": CS + "referral-status", "code": status},
             }
         ],
-        "status": REFERRAL_STATUS[r.status],
+        "status": REFERRAL_STATUS[status],
         "intent": "order",
         "category": [
             {
@@ -215,10 +254,13 @@ def service_request(session: Session, r: Referral) -> dict[str, Any]:
         "performer": [{"reference": f"HealthcareService/{r.service_id}"}],
         "reasonCode": [{"text": r.reason}],
     }
-    if r.scheduled_for is not None:
-        data["occurrenceDateTime"] = instant(r.scheduled_for)
-    if r.decline_reason:
-        data["extension"].append({"url": EXT + "decline-reason", "valueCode": r.decline_reason})
+    supporting = r.history[0].get("supporting_info") if r.history else None
+    if supporting:
+        data["supportingInfo"] = [{"reference": ref} for ref in supporting]
+    if scheduled is not None:
+        data["occurrenceDateTime"] = instant(scheduled)
+    if declined and status == "declined":
+        data["extension"].append({"url": EXT + "decline-reason", "valueCode": declined})
     return validated({k: v for k, v in data.items() if v is not None})
 
 

@@ -122,7 +122,7 @@ def _my_tasks(ctx: Ctx) -> ColumnElement[bool]:
     )
 
 
-def _read_referral(ctx: Ctx, value: str) -> Referral:
+def read_referral(ctx: Ctx, value: str) -> Referral:
     if not re.fullmatch(r"[0-9]{1,9}", value):
         raise FhirError(404, f"ServiceRequest/{value}: no such resource")
     return referrals.get_referral(ctx, int(value))
@@ -211,7 +211,7 @@ KINDS = (
         },
         includes=("ServiceRequest:patient",),
         profile=cr.PROFILES["ServiceRequest"],
-        read=_read_referral,
+        read=read_referral,
     ),
     Kind(
         "Task",

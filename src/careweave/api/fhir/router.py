@@ -22,6 +22,7 @@ from careweave.api.fhir.capability import capability_statement
 from careweave.api.fhir.kinds import date_param
 from careweave.api.fhir.outcome import FHIR_JSON, FhirError, FhirResponse
 from careweave.api.fhir.search import base, bundle, date_range, parse, reference, token
+from careweave.api.fhir.versions import etag, history_bundle
 from careweave.care import plans
 from careweave.care.context import Ctx
 from careweave.security import access
@@ -75,10 +76,6 @@ def _int_id(resource: str, value: str) -> int:
     if not re.fullmatch(r"[0-9]{1,10}", value) or not 1 <= int(value) <= MAX_ID:
         raise FhirError(404, f"{resource}/{value}: no such resource")
     return int(value)
-
-
-def _etag(version: int) -> dict[str, str]:
-    return {"ETag": f'W/"{version}"'}
 
 
 @router.get("/metadata", summary="CapabilityStatement")
@@ -207,7 +204,7 @@ def _plan_resource(ctx: Ctx, plan: CarePlan, v: CarePlanVersion) -> dict[str, An
 def care_plan_read(plan_id: str, ctx: Context) -> FhirResponse:
     plan = _plan(ctx, plan_id)
     v = plans.current(ctx, plan.nhs_number)
-    return FhirResponse(_plan_resource(ctx, plan, v), headers=_etag(v.version))
+    return FhirResponse(_plan_resource(ctx, plan, v), headers=etag(v.version))
 
 
 @router.get("/CarePlan/{plan_id}/_history/{version_id}", summary="CarePlan vread")
@@ -215,7 +212,7 @@ def care_plan_vread(plan_id: str, version_id: str, ctx: Context) -> FhirResponse
     plan = _plan(ctx, plan_id)
     version = _int_id(f"CarePlan/{plan_id}/_history", version_id)
     v = plans.current(ctx, plan.nhs_number, version)
-    return FhirResponse(_plan_resource(ctx, plan, v), headers=_etag(v.version))
+    return FhirResponse(_plan_resource(ctx, plan, v), headers=etag(v.version))
 
 
 @router.get("/CarePlan/{plan_id}/_history", summary="CarePlan history")
@@ -223,28 +220,11 @@ def care_plan_history(request: Request, plan_id: str, ctx: Context) -> FhirRespo
     plan = _plan(ctx, plan_id)
     versions = plans.versions(ctx, plan.nhs_number)
     authors = _authors(ctx, versions)
-    root = base(request)
-    entries = [
-        {
-            "fullUrl": f"{root}/CarePlan/{plan.id}",
-            "resource": fr.care_plan(plan.id, plan.nhs_number, v, authors.get(v.changed_by)),
-            "request": {
-                "method": "POST" if v.version == 1 else "PUT",
-                "url": "CarePlan" if v.version == 1 else f"CarePlan/{plan.id}",
-            },
-            "response": {
-                "status": "201 Created" if v.version == 1 else "200 OK",
-                "etag": f'W/"{v.version}"',
-                "lastModified": fr.instant(v.changed_at),
-            },
-        }
-        for v in reversed(versions)
+    found = [
+        (fr.care_plan(plan.id, plan.nhs_number, v, authors.get(v.changed_by)), v.changed_at)
+        for v in versions
     ]
-    return FhirResponse(
-        fr.validated(
-            {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
-        )
-    )
+    return FhirResponse(history_bundle(base(request), "CarePlan", str(plan.id), found))
 
 
 @router.get("/CarePlan", summary="CarePlan search")
@@ -356,7 +336,7 @@ def care_plan_update(
     return FhirResponse(
         _plan_resource(ctx, plan, v),
         headers={
-            **_etag(v.version),
+            **etag(v.version),
             "Content-Location": f"{base(request)}/CarePlan/{plan.id}/_history/{v.version}",
         },
     )
