@@ -27,6 +27,7 @@ class Inbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    peers: list[tuple[str, int]] = field(default_factory=list)  # each message's connection
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_RCPT(
@@ -42,6 +43,7 @@ class Inbox:
         assert isinstance(msg, EmailMessage)
         with self.arrived:
             self.messages.append(msg)
+            self.peers.append(tuple(session.peer))
             self.arrived.notify_all()
         return "250 Message accepted for delivery"
 

@@ -19,9 +19,11 @@ Careweave to see it."); contacts get "your relative" and what happened, because 
 text can be read on a locked phone by anyone. Death is never sent by text or email:
 someone from the care team tells the family.
 
-**How it drains.** ``drain`` claims due messages (one guarded UPDATE each, so two
-drainers never take the same message; a claim lapses after ``LEASE`` if the drainer
-dies), commits the claim, sends, and records each result in a second transaction:
+**How it drains.** ``drain`` first looks for anything due with a plain read (the
+idle poll takes no write lock); then claims up to ``BATCH`` due messages with one
+guarded UPDATE over rows locked as they are chosen, so two drainers never take the
+same message (a claim lapses after ``LEASE`` if the drainer dies), commits the claim,
+sends, and records the results in a second transaction (the sent ones in one UPDATE):
 sent; or a transient failure retried with back-off (``backoff``: 5 s doubling to 15
 min, for ever: nothing is dropped while a gateway is down); or a permanent refusal
 (the address is refused) kept as ``failed`` for staff to correct. Every message
@@ -43,7 +45,7 @@ from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from careweave.care.channels import ChannelError, Channels, Email, Permanent
-from careweave.store.db import transaction
+from careweave.store.db import read_only, transaction
 from careweave.store.models import Contact, Notification, OutboxMessage, Person, StaffChannel
 
 LEASE = dt.timedelta(seconds=60)
@@ -259,34 +261,50 @@ class Drained:
     ids: list[int] = field(default_factory=list)
 
 
+def _due(now: dt.datetime, channels: list[str]) -> Any:
+    """What may be claimed now: pending, due, on a configured channel, not under a lease."""
+    return (
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+        OutboxMessage.channel.in_(channels),
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def _anything_due(sessions: sessionmaker[Session], now: dt.datetime, channels: list[str]) -> bool:
+    """A read, taking no write lock: the idle poll (most of them) costs one SELECT."""
+    with sessions() as s:
+        read_only(s)
+        return (
+            s.execute(select(OutboxMessage.id).where(*_due(now, channels)).limit(1)).first()
+            is not None
+        )
+
+
 def _claim(session: Session, now: dt.datetime, channels: list[str], limit: int) -> list[Any]:
-    due = session.execute(
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= now,
-            OutboxMessage.channel.in_(channels),
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    ).scalars()
-    claimed = []
-    for mid in list(due):
-        r = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == mid,
-                OutboxMessage.status == "pending",
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-            )
-            .values(claimed_until=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        if r.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(mid)
-    if not claimed:
+    """Claim up to ``limit`` due messages with one guarded UPDATE and read them back.
+
+    The rows are locked as they are chosen (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; a
+    SQLite write transaction holds the single writer lock from its start), so two drainers
+    never choose the same message, and the UPDATE's own guard keeps that true for
+    anything that changed meanwhile."""
+    due = list(
+        session.execute(
+            select(OutboxMessage.id)
+            .where(*_due(now, channels))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not due:
         return []
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due), *_due(now, channels))
+        .values(claimed_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
     return list(
         session.execute(
             select(
@@ -297,7 +315,7 @@ def _claim(session: Session, now: dt.datetime, channels: list[str], limit: int) 
                 OutboxMessage.subject,
                 OutboxMessage.body,
                 OutboxMessage.event_id,
-            ).where(OutboxMessage.id.in_(claimed))
+            ).where(OutboxMessage.id.in_(due))
         ).tuples()
     )
 
@@ -330,23 +348,39 @@ def drain(
     names = channels.names()
     if not names:
         return out
+    now = clock()
+    if not _anything_due(sessions, now, names):
+        return out
     with transaction(sessions) as s:
-        rows = _claim(s, clock(), names, limit)
+        rows = _claim(s, now, names, limit)
     if not rows:
         return out
     results = _send(rows, channels)
     done = clock()
+    sent = [mid for mid, err in results.items() if err is None]
     with transaction(sessions) as s:
+        if sent:  # the usual case, every message of the batch in one statement
+            s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))
+                .values(
+                    status="sent",
+                    sent_at=done,
+                    last_error=None,
+                    claimed_until=None,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            out.sent, out.ids = len(sent), sent
         for mid, err in results.items():
+            if err is None:
+                continue
             m = s.get(OutboxMessage, mid)
             assert m is not None
             m.claimed_until = None
             m.attempts += 1
-            if err is None:
-                m.status, m.sent_at, m.last_error = "sent", done, None
-                out.sent += 1
-                out.ids.append(mid)
-            elif isinstance(err, Permanent):
+            if isinstance(err, Permanent):
                 m.status, m.last_error = "failed", str(err)[:200]
                 out.failed += 1
             else:
