@@ -198,7 +198,13 @@ def test_several_workers_build_from_one_settings_object_with_one_key(
     from careweave import server
 
     built: list[Settings] = []
-    clean_env.setattr(server, "build_app", built.append)
+    serving: list[bool] = []
+
+    def build(settings: Settings, **kw: bool) -> None:
+        built.append(settings)
+        serving.append(kw.get("serving", False))
+
+    clean_env.setattr(server, "build_app", build)
 
     class Workers:
         def __init__(self, config: object, sockets: list[object]) -> None:
@@ -211,5 +217,6 @@ def test_several_workers_build_from_one_settings_object_with_one_key(
     clean_env.setattr(uvicorn.supervisors, "Multiprocess", Workers)
     server.serve(Settings.load(workers=2, port=_free_port()))
     assert len(built) == 3  # the parent (migrations), then each worker
+    assert serving == [False, True, True]  # only the workers warm up and freeze their heap
     keys = {s.pseudonym_key_bytes() for s in built}
     assert len(keys) == 1 and None not in keys

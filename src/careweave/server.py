@@ -36,8 +36,14 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def build_app(settings: Settings, *, clock: Callable[[], dt.datetime] = _utcnow) -> FastAPI:
-    """The API and the workbench over the store ``settings.db`` (migrated and seeded first)."""
+def build_app(
+    settings: Settings, *, clock: Callable[[], dt.datetime] = _utcnow, serving: bool = False
+) -> FastAPI:
+    """The API and the workbench over the store ``settings.db`` (migrated and seeded first).
+
+    ``serving``: the app is what this process serves (``careweave serve``), so after its
+    start-up warm-up the start-up heap is frozen out of the garbage collector's sight
+    (``careweave.web.app.freeze_heap``)."""
     from careweave.api import create_app
     from careweave.web import install
 
@@ -49,7 +55,7 @@ def build_app(settings: Settings, *, clock: Callable[[], dt.datetime] = _utcnow)
         cookie_secure=settings.cookie_secure,
         matrix_dir=settings.matrix_dir,
     )
-    install(app, warehouse=settings.warehouse, budget=settings.budget_file)
+    install(app, warehouse=settings.warehouse, budget=settings.budget_file, freeze=serving)
     return app
 
 
@@ -88,7 +94,7 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     if settings.workers == 1:
-        app = build_app(settings)  # migrates and seeds before listening
+        app = build_app(settings, serving=True)  # migrates and seeds before listening
         uvicorn.run(
             app, host=settings.host, port=settings.port, log_level="warning", access_log=False
         )
@@ -104,7 +110,7 @@ def _serve(settings: Settings) -> None:
     # uvicorn.run insists on an import string for several workers; build its pieces
     # here instead so each worker gets this settings object, not the environment.
     config = uvicorn.Config(
-        functools.partial(build_app, settings),
+        functools.partial(build_app, settings, serving=True),
         factory=True,
         workers=settings.workers,
         host=settings.host,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,60 @@ def test_a_failed_warm_up_does_not_stop_the_app(
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200
     assert "warm-up skipped: RuntimeError" in caplog.text
+
+
+def test_a_serving_app_prepares_its_routes_and_freezes_the_start_up_heap(demo_db: str) -> None:
+    # The first request used to prepare FastAPI's routes in the event loop (about 1 s of
+    # CPU with every request waiting), and full garbage collections walked the whole
+    # start-up heap (about 200 ms of CPU each) in the middle of requests.
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from careweave.server import build_app
+    from careweave.settings import Settings
+
+    settings = Settings(db=demo_db, insecure_cookies=True, pseudonym_key="k" * 32)
+    before = gc.get_freeze_count()
+    try:
+        app = build_app(settings, serving=True)
+        assert app.openapi_schema is None
+        with TestClient(app) as client:
+            assert app.openapi_schema is not None  # every route prepared before serving
+            assert gc.get_freeze_count() > before
+            assert client.get("/health").status_code == 200
+    finally:
+        gc.unfreeze()
+    test_app = build_app(settings)  # the tests' apps: nothing frozen (it is never freed)
+    with TestClient(test_app):
+        assert gc.get_freeze_count() == 0
+
+
+def test_the_warm_up_reads_one_persons_warehouse_history(
+    demo_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first patient page in a process paid DuckDB's first use of each table and the
+    # code descriptions' loading (about 360 ms of CPU); the warm-up pays it instead.
+    import duckdb
+    from fastapi.testclient import TestClient
+
+    from careweave.server import build_app
+    from careweave.settings import Settings
+    from careweave.web import record
+    from careweave.web import warehouse as wh
+
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    read: list[tuple[str, str]] = []
+    for module, name in ((wh, "timeline"), (wh, "telehealth"), (wh, "risk_history")):
+        monkeypatch.setattr(
+            module, name, lambda con, nhs, *a, _n=name: read.append((_n, nhs)) or []
+        )
+    monkeypatch.setattr(record, "shared_record", lambda con, nhs, today: read.append(("r", nhs)))
+    app = build_app(
+        Settings(db=demo_db, warehouse=path, insecure_cookies=True, pseudonym_key="k" * 32)
+    )
+    with TestClient(app):
+        pass
+    assert [n for n, _ in read] == ["timeline", "telehealth", "risk_history", "r"]
+    assert len({nhs for _, nhs in read}) == 1 and read[0][1].isdigit()

@@ -18,12 +18,16 @@ if TYPE_CHECKING:
 
 
 def install(
-    app: FastAPI, warehouse: Path | str | None = None, budget: Path | str | None = None
+    app: FastAPI,
+    warehouse: Path | str | None = None,
+    budget: Path | str | None = None,
+    *,
+    freeze: bool = False,
 ) -> None:
     """Add the workbench to ``app`` (see careweave.web.app.install)."""
     from careweave.web.app import install as _install
 
-    _install(app, warehouse, budget)
+    _install(app, warehouse, budget, freeze=freeze)
 
 
 def demo_setup(
