@@ -202,7 +202,14 @@ def test_decline_needs_a_reason_that_feeds_unmet_need(sqlite_world: World) -> No
     assert "declined the referral" in told(w, ref["id"])["cc"][-1]
     assert "no capacity in the service" in told(w, ref["id"])["cc"][-1]
     need = w.get("analyst", "/analytics/unmet-need").json()
-    assert need == [{"service_id": DSN, "reason": "no_capacity", "unmet_need": True, "count": 1}]
+    assert need["threshold"] == 8
+    (row,) = [r for r in need["rows"] if r["kind"] == "declined"]
+    assert (row["service_id"], row["decline_reason"]) == (DSN, "no_capacity")
+    # one decline: a count of 1-7 is suppressed for analysts, never shown as 1
+    assert row["count"] is None
+    assert {"service_id", "locality", "need_level"} <= row.keys()
+    assert {s["service_id"]: s["at_capacity"] for s in need["services"]}[DSN] is True
+    assert w.get("analyst", "/analytics/unmet-need?months=0").status_code == 422
     assert w.get("cc", "/analytics/unmet-need").status_code == 403
 
 

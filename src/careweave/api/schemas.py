@@ -376,11 +376,35 @@ class ServiceMemberOut(BaseModel):
     added_at: dt.datetime
 
 
-class UnmetNeedOut(BaseModel):
+class UnmetNeedRowOut(BaseModel):
     service_id: str
-    reason: str
-    unmet_need: bool
-    count: int
+    locality: str
+    need_level: int
+    kind: str
+    decline_reason: str | None
+    count: int | None = Field(
+        description="Shown count: null when 1-7 (suppressed), else rounded to 5."
+    )
+
+
+class UnmetNeedServiceOut(BaseModel):
+    service_id: str
+    name: str
+    capacity: int | None
+    at_capacity: bool
+
+
+class UnmetNeedOut(BaseModel):
+    """Unmet need for commissioners (careweave.capacity.unmet), disclosure-controlled."""
+
+    since: dt.date
+    until: dt.datetime
+    threshold: int
+    rows: list[UnmetNeedRowOut]
+    services: list[UnmetNeedServiceOut]
+    localities: dict[str, str]
+    reasons: dict[str, list[str]]
+    reasons_held_back: dict[str, int]
 
 
 class BreachCheckIn(In):

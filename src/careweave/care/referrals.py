@@ -460,27 +460,6 @@ def transition(
     return ref
 
 
-def unmet_need(session: Session) -> list[dict[str, Any]]:
-    """Declined referrals counted by service and reason (no personal data), for commissioners."""
-    from sqlalchemy import func
-
-    rows = session.execute(
-        select(Referral.service_id, Referral.decline_reason, func.count())
-        .where(Referral.status == "declined")
-        .group_by(Referral.service_id, Referral.decline_reason)
-        .order_by(Referral.service_id, Referral.decline_reason)
-    ).all()
-    return [
-        {
-            "service_id": sid,
-            "reason": reason or "not_recorded",
-            "unmet_need": reason in UNMET_NEED,
-            "count": int(n),
-        }
-        for sid, reason, n in rows
-    ]
-
-
 def _alert(
     session: Session, user_id: int | None, ref: Referral, subject: str, now: dt.datetime
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import or_, select
 
 from careweave.api.deps import Context
@@ -19,8 +19,11 @@ from careweave.api.schemas import (
     TransitionIn,
     UnmetNeedOut,
 )
+from careweave.capacity import norms as norms_mod
+from careweave.capacity import unmet
 from careweave.care import referrals
 from careweave.care import services as service_staff
+from careweave.security import audit
 from careweave.store.models import Referral
 
 router = APIRouter(tags=["single point of access"])
@@ -70,11 +73,31 @@ def remove_service_member(service_id: ServiceId, user_id: PathId, ctx: Context) 
     return Response(status_code=204)
 
 
-@router.get("/analytics/unmet-need", response_model=list[UnmetNeedOut], tags=["analytics"])
-def unmet_need(ctx: Context) -> list[UnmetNeedOut]:
-    """Declined referrals by service and reason; no personal data (commissioners)."""
+@router.get("/analytics/unmet-need", response_model=UnmetNeedOut, tags=["analytics"])
+def unmet_need(
+    request: Request,
+    ctx: Context,
+    months: Annotated[
+        int, Query(ge=1, le=120, description="Declines received in the last N months.")
+    ] = 12,
+) -> UnmetNeedOut:
+    """Unmet need as the commissioners' page and ``careweave unmet-need`` show it: referrals
+    declined for unmet need, waiting past their standard, or waiting at a service at
+    capacity, by service, locality and CCM level, every count disclosure-controlled
+    (1-7 null, others rounded to 5); the staff's notes de-identified (docs/capacity.md).
+    Analysts only; audited like the page."""
     ctx.require("pseudonymised", "read")
-    return [UnmetNeedOut(**row) for row in referrals.unmet_need(ctx.session)]
+    norms, _ = norms_mod.for_config_dir(getattr(request.app.state, "careweave_config_dir", None))
+    result = unmet.compute(ctx.session, norms, ctx.now, months)
+    audit.record(
+        ctx.session,
+        actor=ctx.user.username,
+        action="read",
+        resource="pseudonymised",
+        detail=f"unmet need {months} months (API)",
+        now=ctx.now,
+    )
+    return UnmetNeedOut.model_validate(result.as_json())
 
 
 @router.post("/referrals", response_model=ReferralOut, status_code=201)
