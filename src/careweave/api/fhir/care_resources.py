@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careweave.api.fhir.resources import ODS_CODE, UKCORE, instant, validated
+from careweave.care.alerts import KIND_PREFIX as ALERT_KIND
 from careweave.store.models import (
     Assessment,
     CareTeamMember,
@@ -308,28 +309,27 @@ def communication(session: Session, n: Notification) -> dict[str, Any]:
     return validated(data)
 
 
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
+
+
 def flag(session: Session, n: Notification) -> dict[str, Any]:
-    """A telehealth alert about a person (the first notification it sent is its id)."""
-    rule = n.kind.removeprefix("telehealth:")
+    """An alert about a person (the first notification it sent is its id): a telehealth
+    rule's (``telehealth:<rule>``, clinical) or one staff raised (``alert:<category>``,
+    care/alerts.py), whose text names who raised it."""
+    code: dict[str, Any] = {"text": n.subject}
+    if n.kind.startswith(ALERT_KIND):
+        category = n.kind.removeprefix(ALERT_KIND)
+    else:
+        rule = n.kind.removeprefix("telehealth:")
+        category = "clinical"
+        code["coding"] = [{"system": CS + "telehealth-rule", "code": rule}]
     data: dict[str, Any] = {
         "resourceType": "Flag",
         "id": str(n.id),
         "meta": _meta("Flag", lastUpdated=instant(n.created_at)),
         "status": "active",
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/flag-category",
-                        "code": "clinical",
-                    }
-                ]
-            }
-        ],
-        "code": {
-            "coding": [{"system": CS + "telehealth-rule", "code": rule}],
-            "text": n.subject,
-        },
+        "category": [{"coding": [{"system": FLAG_CATEGORY, "code": category}]}],
+        "code": code,
         "subject": _patient(n.nhs_number or ""),
         "period": {"start": instant(n.created_at)},
     }

@@ -14,8 +14,9 @@ of the JSON API. Decisions where FHIR and the store differ (docs/fhir.md):
 - ServiceRequest keeps the referral's own status as an extension; its service's staff
   keep sight of a referral after it closes (as ``GET /referrals/{id}``).
 - Communication is a notification: only its recipient reads it.
-- Flag is a telehealth alert about a person (every care-team member told shares one
-  Flag, the first notification's id), for anyone with a relationship with the person.
+- Flag is an alert about a person, a telehealth rule's or one staff raised (every
+  care-team member told shares one Flag, the first notification's id), for anyone with a
+  relationship with the person.
 - RiskAssessment is the person's latest score (id = NHS number), as the people index
   holds it.
 """
@@ -43,6 +44,7 @@ from careweave.api.fhir.kinds import (
 )
 from careweave.api.fhir.outcome import FhirError
 from careweave.care import referrals
+from careweave.care.alerts import KIND_PREFIX as ALERT_KIND
 from careweave.care.context import Ctx
 from careweave.security import access
 from careweave.security.roles import INTEGRATION
@@ -108,10 +110,24 @@ def _members() -> ColumnElement[bool]:
 
 
 def _alerts() -> ColumnElement[bool]:
-    return Notification.id.in_(
-        select(func.min(Notification.id))
-        .where(Notification.kind.like("telehealth:%"), Notification.nhs_number.is_not(None))
-        .group_by(Notification.nhs_number, Notification.event_id, Notification.kind)
+    """One Flag per alert: a telehealth alert's notifications share its event; those of
+    an alert staff raised (care/alerts.py) share the moment and the sentence."""
+    return or_(
+        Notification.id.in_(
+            select(func.min(Notification.id))
+            .where(Notification.kind.like("telehealth:%"), Notification.nhs_number.is_not(None))
+            .group_by(Notification.nhs_number, Notification.event_id, Notification.kind)
+        ),
+        Notification.id.in_(
+            select(func.min(Notification.id))
+            .where(Notification.kind.like(ALERT_KIND + "%"), Notification.nhs_number.is_not(None))
+            .group_by(
+                Notification.nhs_number,
+                Notification.kind,
+                Notification.created_at,
+                Notification.subject,
+            )
+        ),
     )
 
 

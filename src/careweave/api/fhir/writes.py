@@ -1,5 +1,5 @@
 """Creates on ``/fhir``: a telehealth reading (Observation), a referral (ServiceRequest),
-and a ``transaction`` Bundle of these, all or nothing.
+an alert (Flag), and a ``transaction`` Bundle of these, all or nothing.
 
 Each create goes through the care core's own path, so its rules are not written twice:
 an Observation is a ``telehealth_reading`` event (``care.events.ingest``, as
@@ -11,8 +11,9 @@ service's duty inbox and staff are told). A transaction runs its entries in the 
 one database transaction: any entry refused rolls back every other (nothing stored) and
 the answer is that entry's OperationOutcome, naming it (``entry[2]: ...``). Entries do not
 reference each other (``urn:uuid`` references between entries are not resolved).
-Flag and CommunicationRequest are not created: the care core raises alerts and
-notifications from events and rules, not on request.
+A Flag is an alert staff raise on a person (``care.alerts.raise_alert``): told to the
+person's care team, read back as the Flag the telehealth alerts are. CommunicationRequest
+is not created.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ from careweave.api.fhir.outcome import FhirError, FhirResponse
 from careweave.api.fhir.resources import instant, validated
 from careweave.api.fhir.router import ERRORS, fhir_body
 from careweave.api.fhir.search import base
-from careweave.care import events, referrals
+from careweave.care import alerts, events, referrals
 from careweave.care.context import Ctx
 from careweave.security import audit
-from careweave.security.errors import DomainError
+from careweave.security.errors import DomainError, Invalid
 
 _BODY = {
     "requestBody": {
@@ -54,7 +55,7 @@ LOINC_MEASURES = {
     "59408-5": "spo2",
     "2708-6": "spo2",
 }
-CREATABLE = ("Observation", "ServiceRequest")
+CREATABLE = ("Observation", "ServiceRequest", "Flag")
 
 
 def _parse(kind: str, data: Any, where: str) -> Any:
@@ -179,7 +180,42 @@ def create_service_request(ctx: Ctx, data: Any, where: str = "ServiceRequest") -
     return cr.service_request(ctx.session, ref)
 
 
-CREATE = {"Observation": create_observation, "ServiceRequest": create_service_request}
+def create_flag(ctx: Ctx, data: Any, where: str = "Flag") -> dict[str, Any]:
+    """An alert about a person, told to their care team (care/alerts.py): ``code.text`` (or
+    a coding's display) says what it is; ``category`` a flag-category code (default
+    ``clinical``); a new Flag is ``active``."""
+    flag = _parse("Flag", data, where)
+    nhs = _subject(flag.subject, f"{where}.subject")
+    if flag.status != "active":
+        raise FhirError(422, f"{where}.status: a new alert is active, not {flag.status!r}")
+    codes = [
+        c.code
+        for concept in flag.category or []
+        for c in concept.coding or []
+        if c.system == cr.FLAG_CATEGORY and c.code
+    ]
+    if len(codes) > 1:
+        raise FhirError(422, f"{where}.category: give one flag-category code")
+    category = codes[0] if codes else "clinical"
+    if category not in alerts.CATEGORIES:
+        raise FhirError(422, f"{where}.category: {category!r} is not a code of {cr.FLAG_CATEGORY}")
+    text = flag.code.text or next((c.display for c in flag.code.coding or [] if c.display), None)
+    if not text or not text.strip():
+        raise FhirError(422, f"{where}.code.text: say what the alert is")
+    try:
+        sent = alerts.raise_alert(ctx, nhs, category, text)
+    except Invalid as e:
+        field = str(e).partition(":")[0]
+        element = {"text": "code.text", "category": "category"}.get(field, "subject")
+        raise FhirError(422, f"{where}.{element}: {str(e).partition(': ')[2]}") from None
+    return cr.flag(ctx.session, sent[0])
+
+
+CREATE = {
+    "Observation": create_observation,
+    "ServiceRequest": create_service_request,
+    "Flag": create_flag,
+}
 
 
 def _created(request: Request, body: dict[str, Any]) -> FhirResponse:
@@ -204,6 +240,12 @@ def service_request_create(
     request: Request, ctx: Context, body: Annotated[bytes, Depends(fhir_body)]
 ) -> FhirResponse:
     return _created(request, create_service_request(ctx, _load(body)))
+
+
+def flag_create(
+    request: Request, ctx: Context, body: Annotated[bytes, Depends(fhir_body)]
+) -> FhirResponse:
+    return _created(request, create_flag(ctx, _load(body)))
 
 
 def transaction(
@@ -277,13 +319,22 @@ def add_routes(router: APIRouter) -> None:
         status_code=201,
     )
     router.add_api_route(
+        "/Flag",
+        flag_create,
+        methods=["POST"],
+        summary="Flag create (an alert to the person's care team)",
+        openapi_extra=_BODY,
+        status_code=201,
+    )
+    router.add_api_route(
         "",
         transaction,
         methods=["POST"],
-        summary="transaction Bundle (Observation and ServiceRequest creates, all or nothing)",
+        summary="transaction Bundle (Observation, ServiceRequest and Flag creates, all or nothing)",
         openapi_extra=_BODY,
         responses=ERRORS,
     )
     register("Observation", Served(("create",), {}))
     register("ServiceRequest", Served(("create",), {}))
+    register("Flag", Served(("create",), {}))
     SYSTEM.append("transaction")
