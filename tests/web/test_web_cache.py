@@ -136,7 +136,8 @@ def test_a_serving_app_prepares_its_routes_and_freezes_the_start_up_heap(demo_db
             assert client.get("/health").status_code == 200
     finally:
         gc.unfreeze()
-    test_app = build_app(settings)  # the tests' apps: nothing frozen (it is never freed)
+    # The tests' apps freeze nothing (a frozen cycle is never collected).
+    test_app = build_app(settings)
     with TestClient(test_app):
         assert gc.get_freeze_count() == 0
 

@@ -104,8 +104,10 @@ def freeze_heap() -> None:
     thread while it walks all tracked objects: over the start-up heap that was about
     200 ms of CPU (0.8 s wall on the shared machine), in the middle of whichever requests
     were running, a few times a minute under load; over what requests leave behind it is
-    about 15 ms. What is frozen is never freed, so only a serving process does this
-    (``install(..., freeze=True)``, from ``careweave.server``), not the tests' apps."""
+    about 15 ms. A frozen object in a reference cycle is never collected (reference
+    counting still frees the rest, such as a cache's replaced values), so only a serving
+    process does this (``install(..., freeze=True)``, from ``careweave.server``), not
+    the tests' apps, which come and go by the hundred."""
     gc.collect()
     gc.freeze()
 
