@@ -34,7 +34,11 @@ store's side only. Targets (issue 13): search p95 < 100 ms, patient p95 <
 
 Sessions are made before the run (sign-in's deliberately slow password hash
 is not what this measures); statistics are reset once all users have started.
-Both modes print p50/p95/p99 per page, the targets and ``uptime`` before and
+The users start once the server reports ready, as a deployment's health check
+would: ``/health`` answers only after the app's start-up (uvicorn runs the
+lifespan start-up, the workbench's warm-up, before it listens), so the first
+requests are counted and find what any first user would (docs/web.md, the
+p99 tail). Both modes print p50/p95/p99 per page, the targets and ``uptime`` before and
 after the run. locust runs on the same machine as the server.
 """
 
