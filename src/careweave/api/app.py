@@ -14,6 +14,7 @@ import secrets
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from careweave import __version__
 from careweave.api.deps import AppState
+from careweave.api.fhir import openapi as fhir_openapi
 from careweave.api.fhir import outcome as fhir_outcome
 from careweave.api.headers import SecurityHeaders
 from careweave.api.schemas import ErrorOut, HealthOut
@@ -180,4 +182,13 @@ def create_app(
 
     for router in ALL:
         app.include_router(router)
+    openapi = app.openapi
+
+    def with_fhir_parameters() -> dict[str, Any]:
+        """The OpenAPI document, the FHIR searches' parameters declared (api/fhir/openapi.py)."""
+        if app.openapi_schema is None:
+            app.openapi_schema = fhir_openapi.declare(openapi())
+        return app.openapi_schema
+
+    app.openapi = with_fhir_parameters  # type: ignore[method-assign]
     return app
