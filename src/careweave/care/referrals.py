@@ -219,6 +219,7 @@ def _open(
     referrer_id: int | None,
     source: str,
     redirected_from: Referral | None = None,
+    supporting_info: list[str] | None = None,
 ) -> Referral:
     if not svc.active:
         raise NotFound(f"service_id: no active service {svc.id!r} in the directory")
@@ -263,6 +264,7 @@ def _open(
             "received",
             told=told,
             redirected_from=redirected_from.reference if redirected_from else None,
+            supporting_info=supporting_info or None,
         )
     ]
     audit.record(
@@ -287,8 +289,13 @@ def create_referral(
     *,
     source: str = "manual",
     check_access: bool = True,
+    supporting_info: list[str] | None = None,
 ) -> Referral:
-    """Refer a person; it lands in the service's duty inbox and its staff are told."""
+    """Refer a person; it lands in the service's duty inbox and its staff are told.
+
+    ``supporting_info``: what the referrer points the service at (FHIR references, e.g. a
+    telehealth reading ``Observation/telehealth-12``), kept in the first history entry;
+    the caller checks they are about the person."""
     if check_access:
         person = ctx.person(nhs_number, "referral", "write")
     else:
@@ -299,7 +306,16 @@ def create_referral(
     svc = ctx.session.get(Service, service_id)
     if svc is None or not svc.active:
         raise NotFound(f"service_id: no active service {service_id!r} in the directory")
-    return _open(ctx, person, svc, urgency, reason, referrer_id=ctx.user.id, source=source)
+    return _open(
+        ctx,
+        person,
+        svc,
+        urgency,
+        reason,
+        referrer_id=ctx.user.id,
+        source=source,
+        supporting_info=supporting_info,
+    )
 
 
 def visible_only(ctx: Ctx, rows: list[Referral], what: str) -> list[Referral]:

@@ -1,5 +1,5 @@
-"""Creates on ``/fhir``: a telehealth reading (Observation), a referral (ServiceRequest),
-an alert (Flag), and a ``transaction`` Bundle of these, all or nothing.
+"""Creates on ``/fhir``: a telehealth reading (Observation), a referral (ServiceRequest)
+and an alert (Flag); ``transaction.py`` runs a Bundle of these, all or nothing.
 
 Each create goes through the care core's own path, so its rules are not written twice:
 an Observation is a ``telehealth_reading`` event (``care.events.ingest``, as
@@ -7,10 +7,8 @@ an Observation is a ``telehealth_reading`` event (``care.events.ingest``, as
 token's event-type and organisation scope applies, ``identifier`` is the event's
 ``external_id`` so a resend changes nothing); a ServiceRequest is a referral through the
 single point of access (``care.referrals.create_referral``, as ``POST /referrals``: the
-service's duty inbox and staff are told). A transaction runs its entries in the request's
-one database transaction: any entry refused rolls back every other (nothing stored) and
-the answer is that entry's OperationOutcome, naming it (``entry[2]: ...``). Entries do not
-reference each other (``urn:uuid`` references between entries are not resolved).
+service's duty inbox and staff are told; ``supportingInfo`` may point at telehealth
+readings of the person).
 A Flag is an alert staff raise on a person (``care.alerts.raise_alert``): told to the
 person's care team, read back as the Flag the telehealth alerts are. CommunicationRequest
 is not created.
@@ -20,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -28,16 +27,15 @@ from pydantic import ValidationError
 
 from careweave.api.deps import Context
 from careweave.api.fhir import care_resources as cr
-from careweave.api.fhir import scoping
-from careweave.api.fhir.capability import SYSTEM, Served, register
+from careweave.api.fhir.capability import Served, register
 from careweave.api.fhir.outcome import FhirError, FhirResponse
 from careweave.api.fhir.resources import instant, validated
-from careweave.api.fhir.router import ERRORS, fhir_body
+from careweave.api.fhir.router import fhir_body
 from careweave.api.fhir.search import base
 from careweave.care import alerts, events, referrals
 from careweave.care.context import Ctx
-from careweave.security import audit
-from careweave.security.errors import DomainError, Invalid
+from careweave.security.errors import Invalid
+from careweave.store.models import Event
 
 _BODY = {
     "requestBody": {
@@ -58,7 +56,7 @@ LOINC_MEASURES = {
 CREATABLE = ("Observation", "ServiceRequest", "Flag")
 
 
-def _parse(kind: str, data: Any, where: str) -> Any:
+def parse_resource(kind: str, data: Any, where: str) -> Any:
     if not isinstance(data, dict) or data.get("resourceType") != kind:
         raise FhirError(400, f"{where}: expected a {kind} resource")
     try:
@@ -94,7 +92,7 @@ def _measure(ctx: Ctx, obs: Any, where: str) -> str:
 
 def create_observation(ctx: Ctx, data: Any, where: str = "Observation") -> dict[str, Any]:
     """A telehealth reading: recorded and routed as the events API does."""
-    obs = _parse("Observation", data, where)
+    obs = parse_resource("Observation", data, where)
     nhs = _subject(obs.subject, f"{where}.subject")
     measure = _measure(ctx, obs, where)
     q = obs.valueQuantity
@@ -152,9 +150,28 @@ def create_observation(ctx: Ctx, data: Any, where: str = "Observation") -> dict[
     return validated(out)
 
 
+def _supporting(ctx: Ctx, sr: Any, nhs: str, where: str) -> list[str]:
+    """``supportingInfo``: telehealth readings of the same person (``Observation/telehealth-
+    <id>``, as a create answers, or a transaction's ``urn:uuid`` of one, resolved)."""
+    out = []
+    for i, ref in enumerate(sr.supportingInfo or []):
+        value = ref.reference or ""
+        m = re.fullmatch(r"Observation/telehealth-([0-9]{1,9})", value)
+        ev = ctx.session.get(Event, int(m.group(1))) if m else None
+        if ev is None or ev.type != "telehealth_reading" or ev.nhs_number != nhs:
+            raise FhirError(
+                422,
+                f"{where}.supportingInfo[{i}]: {value[:80]!r} is not a telehealth reading of "
+                f"Patient/{nhs} (Observation/telehealth-<id>)",
+            )
+        out.append(value)
+    return out
+
+
 def create_service_request(ctx: Ctx, data: Any, where: str = "ServiceRequest") -> dict[str, Any]:
-    """A referral through the single point of access to ``performer`` (a HealthcareService)."""
-    sr = _parse("ServiceRequest", data, where)
+    """A referral through the single point of access to ``performer`` (a HealthcareService),
+    with any ``supportingInfo`` (telehealth readings of the person) kept with it."""
+    sr = parse_resource("ServiceRequest", data, where)
     nhs = _subject(sr.subject, f"{where}.subject")
     services = [
         (p.reference or "").removeprefix("HealthcareService/")
@@ -174,7 +191,13 @@ def create_service_request(ctx: Ctx, data: Any, where: str = "ServiceRequest") -
     if not reasons:
         raise FhirError(422, f"{where}.reasonCode: say why you are referring (reasonCode.text)")
     ref = referrals.create_referral(
-        ctx, nhs, services[0], urgency, "\n".join(reasons), source=f"fhir:{ctx.user.username}"
+        ctx,
+        nhs,
+        services[0],
+        urgency,
+        "\n".join(reasons),
+        source=f"fhir:{ctx.user.username}",
+        supporting_info=_supporting(ctx, sr, nhs, where),
     )
     ctx.session.flush()
     return cr.service_request(ctx.session, ref)
@@ -184,7 +207,7 @@ def create_flag(ctx: Ctx, data: Any, where: str = "Flag") -> dict[str, Any]:
     """An alert about a person, told to their care team (care/alerts.py): ``code.text`` (or
     a coding's display) says what it is; ``category`` a flag-category code (default
     ``clinical``); a new Flag is ``active``."""
-    flag = _parse("Flag", data, where)
+    flag = parse_resource("Flag", data, where)
     nhs = _subject(flag.subject, f"{where}.subject")
     if flag.status != "active":
         raise FhirError(422, f"{where}.status: a new alert is active, not {flag.status!r}")
@@ -248,60 +271,9 @@ def flag_create(
     return _created(request, create_flag(ctx, _load(body)))
 
 
-def transaction(
-    request: Request, ctx: Context, body: Annotated[bytes, Depends(fhir_body)]
-) -> FhirResponse:
-    data = _load(body)
-    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        raise FhirError(400, "body: expected a Bundle")
-    bundle = _parse("Bundle", data, "Bundle")
-    if bundle.type != "transaction":
-        raise FhirError(400, f"Bundle.type: only transaction is served, not {bundle.type!r}")
-    root = base(request)
-    out = []
-    for i, entry in enumerate(data.get("entry") or []):
-        where = f"Bundle.entry[{i}]"
-        req = entry.get("request") or {}
-        resource = entry.get("resource") or {}
-        kind = resource.get("resourceType")
-        if req.get("method") != "POST" or req.get("url") != kind or kind not in CREATABLE:
-            raise FhirError(
-                400,
-                f"{where}.request: only POST of {', '.join(CREATABLE)} (url = the type) is served",
-                "not-supported",
-            )
-        scoping.require(ctx, kind, "write")
-        try:
-            made = CREATE[kind](ctx, resource, f"{where}.resource")
-        except DomainError as e:
-            if e.status == 403 and not audit.has_refusals(ctx.session):
-                audit.refused(
-                    ctx.session,
-                    actor=ctx.user.username,
-                    action="write",
-                    resource="fhir transaction",
-                    reason=str(e),
-                    now=ctx.now,
-                )
-            raise FhirError(e.status, f"{where}: {e}") from e
-        out.append(
-            {
-                "fullUrl": f"{root}/{kind}/{made['id']}",
-                "resource": made,
-                "response": {
-                    "status": "201 Created",
-                    "location": f"{kind}/{made['id']}",
-                },
-            }
-        )
-    return FhirResponse(
-        validated({"resourceType": "Bundle", "type": "transaction-response", "entry": out})
-    )
-
-
 def add_routes(router: APIRouter) -> None:
-    """The create routes and the transaction endpoint, on the ``/fhir`` router itself (the
-    transaction is ``POST /fhir``), declared in the CapabilityStatement."""
+    """The create routes, declared in the CapabilityStatement (the transaction endpoint,
+    ``POST /fhir``, is ``transaction.py``'s)."""
     router.add_api_route(
         "/Observation",
         observation_create,
@@ -326,15 +298,6 @@ def add_routes(router: APIRouter) -> None:
         openapi_extra=_BODY,
         status_code=201,
     )
-    router.add_api_route(
-        "",
-        transaction,
-        methods=["POST"],
-        summary="transaction Bundle (Observation, ServiceRequest and Flag creates, all or nothing)",
-        openapi_extra=_BODY,
-        responses=ERRORS,
-    )
     register("Observation", Served(("create",), {}))
     register("ServiceRequest", Served(("create",), {}))
     register("Flag", Served(("create",), {}))
-    SYSTEM.append("transaction")
