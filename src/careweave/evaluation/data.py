@@ -95,22 +95,39 @@ class Events:
 
     key: Arr  # person * STRIDE + day, sorted
     cum: Arr  # cumulative value, cum[0] = 0
+    #: has[p]: person index p has at least one event (length: the largest index + 1).
+    #: Most people have no events of a kind (no emergency admission, not on a given
+    #: register), so :meth:`total` searches only for the people who have some.
+    has: Arr
 
     STRIDE = 1 << 20  # more days than any date range
 
     @classmethod
     def of(cls, person: Arr, day: Arr, value: Arr | None = None) -> Events:
-        key = person.astype(np.int64) * cls.STRIDE + day
+        person = np.asarray(person, dtype=np.int64)
+        key = person * cls.STRIDE + day
         order = np.argsort(key, kind="stable")
         v = np.ones(len(key)) if value is None else np.asarray(value, dtype=float)
-        return cls(key=key[order], cum=np.concatenate([[0.0], np.cumsum(v[order])]))
+        has = np.zeros(int(person.max()) + 1 if len(person) else 0, dtype=bool)
+        has[person] = True
+        return cls(key=key[order], cum=np.concatenate([[0.0], np.cumsum(v[order])]), has=has)
 
     def total(self, person: Arr, lo: Arr, hi: Arr) -> Arr:
         """Sum of the values of each person's events on days lo <= day < hi."""
-        base = person.astype(np.int64) * self.STRIDE
-        a = np.searchsorted(self.key, base + lo, side="left")
-        b = np.searchsorted(self.key, base + np.maximum(hi, lo), side="left")
-        return np.asarray(self.cum[b] - self.cum[a])
+        person = np.asarray(person, dtype=np.int64)
+        out = np.zeros(len(person))
+        n = len(self.has)
+        if not n or not len(person):
+            return out
+        some = np.flatnonzero(self.has[np.minimum(person, n - 1)] & (person < n))
+        if not len(some):
+            return out
+        lo_, hi_ = np.broadcast_to(lo, person.shape)[some], np.broadcast_to(hi, person.shape)[some]
+        base = person[some] * self.STRIDE
+        a = np.searchsorted(self.key, base + lo_, side="left")
+        b = np.searchsorted(self.key, base + np.maximum(hi_, lo_), side="left")
+        out[some] = self.cum[b] - self.cum[a]
+        return out
 
 
 @dataclass

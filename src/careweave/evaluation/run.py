@@ -92,6 +92,8 @@ class Evaluation:
         enrol = pop.enrol
         self.t_all = np.flatnonzero((enrol >= pop.first_day + 365) & (enrol <= pop.last_day))
         self.t_month = _month_start(enrol[self.t_all])
+        #: Everyone's enrolment month (the data's last month when never enrolled).
+        self.enrol_month = _month_start(np.minimum(enrol, pop.last_day))
         self.rng = np.random.default_rng(SEED)
 
     def _score(self, m0: int) -> Arr | None:
@@ -119,9 +121,8 @@ class Evaluation:
 
     def _pool(self, m0: int) -> Arr:
         everyone = np.arange(len(self.pop.ids))
-        month = _month_start(np.minimum(self.pop.enrol, self.pop.last_day))
         pool = everyone[matching.eligible(self.pop, everyone, m0)]
-        return self._scored(np.asarray(pool[month[pool] != m0]), m0)
+        return self._scored(np.asarray(pool[self.enrol_month[pool] != m0]), m0)
 
     def _thin(self, pool: Arr, t: MonthRows, m0: int) -> Arr:
         """The pool in the treated's exact strata, each at most POOL_PER_TREATED times
@@ -175,26 +176,28 @@ class Evaluation:
                 family=sm.families.Poisson(),
                 offset=np.log(expo[ok]),
             ).fit()
-        pt, pc_ = self.prognostic(t.cov), self.prognostic(c.cov)
-        x = np.vstack([np.column_stack([matching.design(t.cov), pt]), np.column_stack([xc, pc_])])
+        xt = matching.design(t.cov)
+        pt, pc_ = self.prognostic(t.cov, xt), self.prognostic(c.cov, xc)
+        x = np.vstack([np.column_stack([xt, pt]), np.column_stack([xc, pc_])])
         self.mu, self.sd = x.mean(axis=0), x.std(axis=0) + 1e-12
         lab = np.concatenate([np.ones(len(pt)), np.zeros(len(pc_))])
         self.prop = LogisticRegression(max_iter=1000).fit((x - self.mu) / self.sd, lab)
         both = np.concatenate([pt, pc_])
-        lp = np.concatenate([self.propensity(t.cov, pt), self.propensity(c.cov, pc_)])
+        lp = np.concatenate([self.propensity(xt, pt), self.propensity(xc, pc_)])
         self.score_sd = np.array([both.std(), lp.std()]) + 1e-12
 
-    def prognostic(self, cov: dict[str, Arr]) -> Arr:
-        """The outside score when there is one, else the fallback's linear predictor."""
+    def prognostic(self, cov: dict[str, Arr], x: Arr) -> Arr:
+        """The outside score when there is one, else the fallback's linear predictor
+        (``x``: the rows' :func:`matching.design`)."""
         if MODEL_SCORE in cov:
             return np.asarray(cov[MODEL_SCORE])
-        x = matching.design(cov)
-        return np.asarray(np.column_stack([np.ones(len(x)), x]) @ np.asarray(self.prog.params))
+        b = np.asarray(self.prog.params)
+        return np.asarray(x @ b[1:] + b[0])
 
-    def propensity(self, cov: dict[str, Arr], prog: Arr) -> Arr:
-        """Logit of the propensity score."""
-        x = (np.column_stack([matching.design(cov), prog]) - self.mu) / self.sd
-        return np.asarray(self.prop.decision_function(x))
+    def propensity(self, x: Arr, prog: Arr) -> Arr:
+        """Logit of the propensity score (``x``: the rows' :func:`matching.design`)."""
+        z = (np.column_stack([x, prog]) - self.mu) / self.sd
+        return np.asarray(self.prop.decision_function(z))
 
     def match(self) -> dict[str, Any]:
         """Match month by month; the matched sets and the balance table."""
@@ -212,8 +215,9 @@ class Evaluation:
             if not len(t.person) or not len(c.person):
                 unmatched += len(t.person)
                 continue
-            pt, pc_ = self.prognostic(t.cov), self.prognostic(c.cov)
-            lt, lc = self.propensity(t.cov, pt), self.propensity(c.cov, pc_)
+            xt, xc = matching.design(t.cov), matching.design(c.cov)
+            pt, pc_ = self.prognostic(t.cov, xt), self.prognostic(c.cov, xc)
+            lt, lc = self.propensity(xt, pt), self.propensity(xc, pc_)
             st_t = matching.stratum(self.pop, t.person, t.cov)
             st_c = matching.stratum(self.pop, c.person, c.cov)
             m = matching.nearest(
