@@ -155,9 +155,12 @@ class Population:
     registers: dict[str, tuple[Events, Events]]
 
 
-def _index(ids: Arr, of: Any) -> Arr:
-    """Person index of each NHS number in ``of`` (-1 when not in people)."""
-    return index_of(ids, np.asarray(of.to_numpy(zero_copy_only=False), dtype=object))
+def _index(ids: Any, of: Any) -> Arr:
+    """Person index of each NHS number in the Arrow column ``of`` (-1 when not in
+    ``ids``, the people's NHS numbers as an Arrow array): a hash lookup in Arrow,
+    rather than binary searches over Python strings."""
+    found = pc.fill_null(pc.index_in(pc.cast(of, ids.type), value_set=ids), -1)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def index_of(ids: Arr, values: Arr) -> Arr:
@@ -190,27 +193,28 @@ def read(engine: Any, intervention: str, *, with_spend: bool) -> Population:
             "deprivation_decile",
         ).order_by("nhs_number")
     )
-    ids = np.asarray(people["nhs_number"].to_numpy(zero_copy_only=False), dtype=object)
+    ids_arrow = people["nhs_number"].combine_chunks()
+    ids = np.asarray(ids_arrow.to_numpy(zero_copy_only=False), dtype=object)
     ep = engine.table(table)
     if iv.column is not None:
         ep = ep.filter(ep[iv.column] == iv.value)
     ep = engine.to_arrow(ep.group_by("nhs_number").aggregate(first=ep[column].min()))
     enrol = np.full(len(ids), days(pa.array([None], pa.date32()))[0], dtype=np.int64)
-    who = _index(ids, ep["nhs_number"])
+    who = _index(ids_arrow, ep["nhs_number"])
     ok = who >= 0
     enrol[who[ok]] = days(ep["first"])[ok]
 
     s = emergency(engine.table("hospital_spells"))
     s = engine.to_arrow(s.select("nhs_number", "admission_date", "discharge_date"))
     sp, adm, dis = (
-        _index(ids, s["nhs_number"]),
+        _index(ids_arrow, s["nhs_number"]),
         days(s["admission_date"]),
         days(s["discharge_date"]),
     )
     keep = sp >= 0
     sp, adm, dis = sp[keep], adm[keep], dis[keep]
     a = engine.to_arrow(engine.table("ae_attendances").select("nhs_number", "attendance_date"))
-    ap, ad = _index(ids, a["nhs_number"]), days(a["attendance_date"])
+    ap, ad = _index(ids_arrow, a["nhs_number"]), days(a["attendance_date"])
     pop_from, pop_to = days(people["pop_from"]), days(people["pop_to"])
     first_day = int(adm.min()) if len(adm) else 0
     last_day = int(np.max(np.concatenate([adm, ad[ap >= 0], [first_day]])))
@@ -228,7 +232,7 @@ def read(engine: Any, intervention: str, *, with_spend: bool) -> Population:
         cp, cd, cv = [], [], []
         for part in parts:
             t = engine.to_arrow(part.select("nhs_number", "day", "cost"))
-            idx = _index(ids, t["nhs_number"])
+            idx = _index(ids_arrow, t["nhs_number"])
             k = idx >= 0
             cp.append(idx[k])
             cd.append(days(t["day"])[k])
@@ -237,14 +241,16 @@ def read(engine: Any, intervention: str, *, with_spend: bool) -> Population:
     r = engine.to_arrow(
         register_evidence(engine).select("nhs_number", "reg_name", "ev_from", "ev_to")
     )
-    rp = _index(ids, r["nhs_number"])
+    rp = _index(ids_arrow, r["nhs_number"])
     rk = rp >= 0
     r_from, r_to = days(r["ev_from"]), days(r["ev_to"])
-    names = np.asarray(r["reg_name"].to_numpy(zero_copy_only=False), dtype=object)
+    coded = pc.dictionary_encode(r["reg_name"].combine_chunks())
+    code = np.asarray(pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False))
+    names = [str(v) for v in coded.dictionary.to_pylist()]
     registers = {
-        str(name): (Events.of(rp[k], r_from[k]), Events.of(rp[k], r_to[k]))
-        for name in sorted(set(names[rk]))
-        for k in [rk & (names == name)]
+        names[c]: (Events.of(rp[k], r_from[k]), Events.of(rp[k], r_to[k]))
+        for c in sorted(set(code[rk].tolist()) - {-1}, key=lambda c: names[c])
+        for k in [rk & (code == c)]
     }
     dep = people["deprivation_decile"].to_numpy(zero_copy_only=False)
     return Population(
