@@ -136,3 +136,25 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_ols_is_least_squares_even_when_rank_deficient() -> None:
+    """The normal-equations fit gives scikit-learn's LinearRegression solution (float64),
+    with an empty column at 0 and two identical columns sharing their effect."""
+    from sklearn.linear_model import LinearRegression
+
+    from careweave.finance.capitation import OLS_CHUNK, ols
+
+    rng = np.random.default_rng(5)
+    n, k = OLS_CHUNK + 1000, 12  # more than one chunk
+    x = (rng.random((n, k)) < rng.random(k) * 0.4).astype(np.float32)
+    x[:, 3] = 0.0  # nobody in this cell
+    x[:, 5] = x[:, 4]  # collinear
+    y = 150 + x.astype(np.float64) @ rng.gamma(1.0, 400.0, k) + rng.gamma(1.0, 700.0, n)
+    intercept, coef = ols(x, y)
+    ref = LinearRegression().fit(x.astype(np.float64), y)
+    assert intercept == pytest.approx(ref.intercept_, rel=1e-9)
+    np.testing.assert_allclose(coef, ref.coef_, rtol=1e-8, atol=1e-8)
+    assert coef[3] == pytest.approx(0.0, abs=1e-9)
+    assert coef[4] == pytest.approx(coef[5], rel=1e-9)
+    assert (x @ coef + intercept).sum() == pytest.approx(y.sum(), rel=1e-12)
