@@ -13,8 +13,8 @@ by the product's generator and loaded by its loader (cached in ``--work``). The
 timed step runs in a child process (its peak RSS is its own):
 ``careweave.evaluation.run.evaluate`` on emergency admissions. Prints one row per
 run (treated, matched, max SMD, effect and CI, naive before/after, whether the
-CI covers the planted effect and excludes 0, seconds, peak MB) and the load
-average.
+CI covers the planted effect and excludes 0, wall and CPU seconds (user + system,
+all threads), peak RSS in MB: the child's VmHWM) and the load average.
 """
 
 from __future__ import annotations
@@ -29,18 +29,24 @@ import sys
 import time
 from pathlib import Path
 
+#: The timed child. Its peak is VmHWM (this process image's high-water RSS): ru_maxrss
+#: would carry over the parent's RSS at fork (Linux keeps it across exec), and the
+#: parent may just have generated and loaded a million people.
 CHILD = """
-import json, resource, sys, time
+import json, os, re, sys, time
 from pathlib import Path
 from careweave.evaluation.run import evaluate
 from careweave.warehouse.engines import DuckDBEngine
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), os.times()
 eng = DuckDBEngine.open(Path(sys.argv[1]))
 out = evaluate(eng, outcomes=("emergency_admissions",))
 eng.close()
+c1 = os.times()
 e = out["outcomes"]["emergency_admissions"]
+hwm = re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())
 print(json.dumps({"seconds": time.perf_counter() - t0,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "cpu": c1.user + c1.system - c0.user - c0.system,
+                  "rss_mb": int(hwm.group(1)) / 1024 if hwm else float("nan"),
                   "treated": out["treated"], "matched": out["matched"],
                   "smd": out["balance_max_smd"], **e}))
 """
@@ -76,7 +82,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/careweave-bench-evaluation"))
     a = ap.parse_args()
     print(f"{a.people:,} people, seeds {a.seeds}, planted effects {a.effects}")
-    head = "seed  planted  treated matched  smd    effect  (95% CI)           naive   covers excl0  s     MB"
+    print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    head = (
+        "seed  planted  treated matched  smd    effect  (95% CI)           naive   covers excl0"
+        "  wall s  CPU s  MB"
+    )
     print(head)
     for seed in a.seeds:
         for effect in a.effects:
@@ -93,7 +103,7 @@ def main() -> None:
                 f"{seed:<5} {effect:+.2f}    {r['treated']:>7} {r['matched']:>7}  "
                 f"{r['smd']:.3f}  {r['effect']:+.3f}  ({r['ci_low']:+.3f} to {r['ci_high']:+.3f})  "
                 f"{r['naive_before_after']:+.3f}  {covers!s:<6} {excl0!s:<5}  "
-                f"{wall:5.1f} {r['rss_mb']:6.0f}"
+                f"{wall:6.1f} {r['cpu']:6.1f} {r['rss_mb']:6.0f}"
             )
     print(
         f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
