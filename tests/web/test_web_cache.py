@@ -170,3 +170,32 @@ def test_the_warm_up_reads_one_persons_warehouse_history(
         pass
     assert [n for n, _ in read] == ["timeline", "telehealth", "risk_history", "r"]
     assert len({nhs for _, nhs in read}) == 1 and read[0][1].isdigit()
+
+
+def test_a_kept_fragment_is_spliced_into_the_page_as_utf8_bytes() -> None:
+    """A Fragment renders as its marker and the page gets its kept bytes in its place,
+    wherever and however often the template shows it; text around it is encoded."""
+    from jinja2 import Environment
+    from markupsafe import Markup
+
+    from careweave.web.templating import Fragment, splice
+
+    jinja = Environment(autoescape=True)
+    kept = Fragment("<ul><li>Valley Surgery – 12.5%</li></ul>")
+    other = Fragment("<p>second</p>")
+    page = jinja.from_string("<h1>{{ title }}</h1>{{ body }}<hr>{{ other }}{{ body }}").render(
+        title="Mrs Jones’s <script>", body=kept, other=other
+    )
+    assert kept.marker in page and "Valley" not in page
+    out = splice(page, [kept, other])
+    assert (
+        out
+        == (
+            "<h1>Mrs Jones’s &lt;script&gt;</h1><ul><li>Valley Surgery – 12.5%</li></ul><hr>"
+            "<p>second</p><ul><li>Valley Surgery – 12.5%</li></ul>"
+        ).encode()
+    )
+    # a marker typed into a page's text is escaped, so it cannot pull a fragment in
+    forged = jinja.from_string("{{ q }}").render(q=kept.marker)
+    assert splice(forged, [kept]) == forged.encode() and b"Valley" not in splice(forged, [kept])
+    assert isinstance(Markup(kept), Markup) and len(kept) == len(kept.data)

@@ -301,6 +301,11 @@ def test_pages_are_kept_per_warehouse_version(tmp_path: Path) -> None:
         again = c.get("/app/population/funnel", params={"kpi": DNA})
         assert again.text.count("Valley Surgery") == first.text.count("Valley Surgery")
         assert len(opened) == n  # served from the cache
+        board = c.get("/app/population/kpis")
+        assert board.status_code == 200 and "Valley Surgery" in board.text
+        n = len(opened)
+        assert c.get("/app/population/kpis").text == board.text
+        assert len(opened) == n  # the dashboard's content is kept too
         # a writer (careweave load) can take the file once the pages' shared reader has
         # let it go, IDLE_SECONDS after the last request
         time.sleep(wh.IDLE_SECONDS + 0.5)
@@ -310,3 +315,5 @@ def test_pages_are_kept_per_warehouse_version(tmp_path: Path) -> None:
         after = c.get("/app/population/funnel", params={"kpi": DNA})
         assert len(opened) > n
         assert "Hill Surgery" in after.text and "Valley Surgery" not in after.text
+        dashboard = c.get("/app/population/kpis")
+        assert "Hill Surgery" in dashboard.text and "Valley Surgery" not in dashboard.text

@@ -201,3 +201,23 @@ def test_the_pack_has_the_latest_stored_evaluation(warehouse: Path, tmp_path: Pa
     assert re.search(r"Emergency admissions −12\.4% −17\.4% to −7\.1% −14\.2% 10%\+", flat), flat[
         -1500:
     ]
+
+
+def test_the_report_command_does_not_import_the_web_framework() -> None:
+    """`careweave report` without a store loads neither FastAPI, the API nor the store's
+    models (about two seconds of CPU of a pack that should take at most ten)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from careweave.cli import report as cli_report\n"
+        "from careweave.web import report, intelligence\n"
+        "heavy = [m for m in ('fastapi', 'careweave.api', 'careweave.store.models', 'argon2')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == ""

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from careweave.care.wording import uk_date, uk_time
 from careweave.store.db import make_engine, session_factory, transaction
 from careweave.store.models import Notification, User
-from careweave.web import render
+from careweave.web import templating as render
 
 WEB = Path(render.__file__).parent
 UTC = dt.UTC

@@ -9,9 +9,11 @@ UK local time (Europe/London, GMT or BST), never UTC.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from careweave.store.models import Person
+if TYPE_CHECKING:
+    from careweave.store.models import Person
 
 UK = ZoneInfo("Europe/London")
 

@@ -63,7 +63,7 @@ def warm_up(app: FastAPI) -> None:
     from careweave.web import warehouse as wh
     from careweave.web.pages.worklist import segment_options
     from careweave.web.record import shared_record
-    from careweave.web.render import env
+    from careweave.web.templating import env
     from careweave.web.worklist_query import organisations
 
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from careweave.web.render import ROLE_NAMES, nhs_format
+from careweave.web.templating import ROLE_NAMES, nhs_format
 
 # Query and form parameters as their pages label them.
 LABELS = {

@@ -25,7 +25,7 @@ from careweave.security import audit
 from careweave.store.models import MaturityAssessment
 from careweave.web import maturity_evidence as ev
 from careweave.web import maturity_view as view
-from careweave.web.render import env
+from careweave.web.templating import env
 
 REPORT_CSS = """
 .cw-stage { font-weight: bold; }

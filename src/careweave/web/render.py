@@ -5,147 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from careweave.api.deps import SESSION_COOKIE, Context
 from careweave.care.context import Ctx
-from careweave.care.wording import uk_date, uk_time
+from careweave.care.wording import uk_date
 from careweave.security import access, auth
 from careweave.security.roles import CARE_PROVIDER, allowed
 from careweave.store.models import LoginSession, Person, User
 
-TEMPLATES = Path(__file__).parent / "templates"
-
-env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html", "svg"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-ROLE_NAMES = {
-    "clinician": "Clinician (GP)",
-    "care_coordinator": "Care co-ordinator",
-    "case_manager": "Case manager",
-    "social_worker": "Social worker",
-    "care_provider": "Care provider",
-    "analyst": "Commissioner / analyst",
-    "administrator": "Administrator",
-    "integration": "Integration feed",
-}
-
-
-def nhs_format(nhs: str | None) -> str:
-    """NHS numbers are shown 3-3-4, as on every NHS record."""
-    if not nhs or len(nhs) != 10:
-        return nhs or ""
-    return f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"
-
-
-def when(value: dt.datetime | dt.date | str | None) -> str:
-    """Dates and times on pages: ``careweave.care.wording.uk_time`` (UK local time, GMT or
-    BST, never UTC), the one helper every page, message and chart uses."""
-    return uk_time(value)
-
-
-def age(dob: dt.date, today: dt.date) -> int:
-    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
-
-
-def org_name(org_id: str | None, orgs: dict[str, Any]) -> str:
-    """An organisation by its name (the code only when the index does not know it)."""
-    if not org_id:
-        return "Not registered"
-    o = orgs.get(org_id)
-    return str(o.name) if o is not None else org_id
-
-
-# Preferred languages (ISO 639-1) as care staff say them; the common ones in England and
-# Wales, else the code as recorded.
-LANGUAGES = {
-    "en": "English",
-    "cy": "Welsh",
-    "gd": "Scottish Gaelic",
-    "ga": "Irish",
-    "pl": "Polish",
-    "ro": "Romanian",
-    "pa": "Punjabi",
-    "ur": "Urdu",
-    "bn": "Bengali",
-    "gu": "Gujarati",
-    "ar": "Arabic",
-    "pt": "Portuguese",
-    "es": "Spanish",
-    "so": "Somali",
-    "lt": "Lithuanian",
-    "tr": "Turkish",
-    "it": "Italian",
-    "fr": "French",
-    "zh": "Chinese",
-    "ta": "Tamil",
-    "bg": "Bulgarian",
-    "fa": "Persian",
-    "ku": "Kurdish",
-    "uk": "Ukrainian",
-    "ru": "Russian",
-    "hi": "Hindi",
-    "sq": "Albanian",
-    "ti": "Tigrinya",
-    "ps": "Pashto",
-    "de": "German",
-}
-
-
-def language(code: str | None) -> str:
-    if not code:
-        return "Not recorded"
-    return LANGUAGES.get(code.lower(), code)
-
-
-def percent(probability: float | None) -> str:
-    """A probability as people read it: 42%, "less than 1%", "more than 99%"."""
-    if probability is None:
-        return ""
-    pct = probability * 100
-    if pct < 1:
-        return "less than 1%"
-    if pct > 99:
-        return "more than 99%"
-    return f"{pct:.0f}%"
-
-
-def top_share(percentile: float | None) -> str:
-    """Percentile 99.7 -> "0.3%": the share of people scored as high or higher (>= 0.1%)."""
-    if percentile is None:
-        return ""
-    share = max(0.1, 100.0 - percentile)
-    return f"{share:.1f}%" if share < 10 else f"{share:.0f}%"
-
-
-def replace_pair(value: str) -> tuple[str, str]:
-    """A code for a select's options: ("home_care_provider", "home care provider")."""
-    return value, value.replace("_", " ")
-
-
-env.filters["replace_pair"] = replace_pair
-env.filters["percent"] = percent
-env.filters["top_share"] = top_share
-env.filters["nhs"] = nhs_format
-env.filters["when"] = when
-env.filters["age_on"] = age
-env.filters["org_name"] = org_name
-env.filters["language"] = language
-# One helper under three names the templates already use: dates and times in UK local time.
-env.filters["uk"] = uk_time
-env.filters["uk_iso"] = uk_time
-env.globals["ROLE_NAMES"] = ROLE_NAMES
+# The templates and their filters live in web/templating.py (no web framework there).
+from careweave.web.templating import Fragment, env, splice
 
 
 def nav_for(user: User | None, *, alarms: bool = False) -> list[tuple[str, str]]:
@@ -202,7 +77,8 @@ class LazyHTMLResponse(HTMLResponse):
         text = await anyio.to_thread.run_sync(
             lambda: env.get_template(self._template).render(**self._context)
         )
-        self.body = self.render(text)
+        kept = [v for v in self._context.values() if isinstance(v, Fragment)]
+        self.body = splice(text, kept) if kept else self.render(text)
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.raw_headers.append((b"content-length", str(len(self.body)).encode("latin-1")))
         await super().__call__(scope, receive, send)

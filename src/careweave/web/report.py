@@ -47,19 +47,23 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from careweave import pdf
-from careweave.care import evaluations
 from careweave.care.wording import uk_date, uk_time
 from careweave.errors import CareweaveError
 from careweave.measures.disclosure import THRESHOLD, Cell, count, share
-from careweave.web import charts, evaluation_view, population, statcharts
+from careweave.web import charts, statcharts
 from careweave.web import intelligence as intel
-from careweave.web.render import env
+from careweave.web.templating import env
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# The store's modules (SQLAlchemy models: the pyramid, capacity, the evaluation) are
+# imported where a store is given, so `careweave report` without --db does not load them.
 
 STATIC = Path(__file__).parent / "static"
 LEVEL_NAMES = {
@@ -157,6 +161,8 @@ class Pack:
 
 
 def _pyramid(session: Session, by: str, value: str) -> tuple[list[tuple[str, Cell]], Cell] | None:
+    from careweave.web import population
+
     if by == "all":
         totals = population.level_counts(session)
     else:
@@ -259,6 +265,9 @@ def build(
     schemes, scheme_error = _schemes(con, by, value, budget)
     evaluation = None
     if session is not None:
+        from careweave.care import evaluations
+        from careweave.web import evaluation_view
+
         stored = evaluations.latest(session, "case_management")
         evaluation = evaluation_view.view(stored, "pdf-forest") if stored is not None else None
     return Pack(
@@ -382,6 +391,12 @@ def footer(pack: Pack) -> str:
     )
 
 
+def _pct(v: float | None) -> str:
+    from careweave.web.evaluation_view import pct
+
+    return pct(v)
+
+
 def html(pack: Pack, names: dict[str, str]) -> str:
     return env.get_template("report.html").render(
         pack=pack,
@@ -395,7 +410,7 @@ def html(pack: Pack, names: dict[str, str]) -> str:
         share=share,
         show=lambda v, fmt: "–" if v is None else fmt.format(v),
         money=finance_money(),
-        pct=evaluation_view.pct,
+        pct=_pct,
     )
 
 

@@ -24,7 +24,8 @@ from careweave.web import intelligence as intel
 from careweave.web import statcharts
 from careweave.web import warehouse as wh
 from careweave.web.pages.patient import warehouse_path
-from careweave.web.render import PageDep, env
+from careweave.web.render import PageDep
+from careweave.web.templating import Fragment, env
 
 router = APIRouter(prefix="/app")
 
@@ -104,14 +105,40 @@ WORDS: dict[str, Any] = {
 }
 
 
-def _dashboard_cards(
-    path: Path, by: str, value: str, lo: dt.date, hi: dt.date
-) -> tuple[int, Markup]:
-    """The number of KPI cards and their HTML (43 charts with their monthly tables:
-    about a megabyte at 60 months, so rendered once per version and kept)."""
+def names_key(orgs: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The organisation names a kept page fragment was made with, as part of its key
+    (the store's names can change between versions of the warehouse)."""
+    return tuple(sorted(orgs.items()))
+
+
+def _dashboard_body(
+    path: Path,
+    by: str,
+    value: str,
+    lo: dt.date,
+    hi: dt.date,
+    meta: Meta,
+    orgs: dict[str, str],
+) -> Fragment:
+    """The dashboard's content for an area and months: the choices, the heading, the
+    pack's link and the KPI cards (43 charts with their monthly tables, about a megabyte
+    at 60 months), rendered once per version and kept as UTF-8 bytes."""
+    months, known, _ = meta
     items = dashboard_items(path, by, value, lo, hi)
-    html = env.get_template("_kpi_cards.html").render(charts=items, threshold=THRESHOLD, **WORDS)
-    return len(items), Markup(html)
+    area = "all" if by == "all" else f"{by}:{value}"
+    html = env.get_template("_kpis_body.html").render(
+        charts=items,
+        months=months,
+        known=known,
+        area=area,
+        area_name=_area_name(by, value, orgs),
+        start=lo,
+        end=hi,
+        org_names=orgs,
+        threshold=THRESHOLD,
+        **WORDS,
+    )
+    return Fragment(html)
 
 
 def dashboard_items(
@@ -145,7 +172,6 @@ def dashboard(
     end: Annotated[str | None, Query(alias="to", max_length=7)] = None,
 ) -> Response:
     p.ctx.require("pseudonymised", "read")
-    context: dict[str, Any] = {"title": "KPI dashboard", "charts": None, "threshold": THRESHOLD}
     path = warehouse_path(p.request)
     meta = measures_meta(path)
     if path is not None and meta is not None:
@@ -156,24 +182,17 @@ def dashboard(
         hi = _month(end, "to") or (months[-1] if months else dt.date.max)
         if lo > hi:
             raise Invalid("from: the first month must not be after the last")
-        count, cards = intel.cached(
+        body = intel.cached(
             path,
-            ("dashboard-cards", by, value, lo, hi),
-            lambda: _dashboard_cards(path, by, value, lo, hi),
+            ("dashboard-body", by, value, lo, hi, names_key(orgs)),
+            lambda: _dashboard_body(path, by, value, lo, hi, meta, orgs),
         )
-        context.update(
-            charts=count,
-            cards=cards,
-            months=months,
-            known=known,
-            area=area,
-            area_name=_area_name(by, value, orgs),
-            start=lo,
-            end=hi,
-            org_names=orgs,
+    else:
+        body = Fragment(
+            env.get_template("_kpis_body.html").render(charts=None, threshold=THRESHOLD)
         )
     _audit(p, f"KPI dashboard {area}")
-    return p.render("kpis.html", **context)
+    return p.render("kpis.html", title="KPI dashboard", body=body)
 
 
 def _orgs(p: PageDep) -> dict[str, Any]:
@@ -221,22 +240,36 @@ def funnel_page(
     if overdispersion not in intel.OVERDISPERSION:
         raise Invalid("overdispersion: choose none, additive or multiplicative")
     orgs = {k: v.name for k, v in _orgs(p).items()}
-    found, svg = None, None
     path = warehouse_path(p.request)
     meta = measures_meta(path)
     if path is not None and meta is not None:
         orgs = {**meta[2], **orgs}
-        found, svg = intel.cached(
+        body = intel.cached(
             path,
-            ("funnel-view", chosen.name, by, overdispersion),
-            lambda: _funnel_view(path, chosen, by, overdispersion, orgs),
+            ("funnel-body", chosen.name, by, overdispersion, names_key(orgs)),
+            lambda: _funnel_body(path, chosen, by, overdispersion, orgs, True),
         )
+    else:
+        body = _funnel_body(None, chosen, by, overdispersion, orgs, False)
     _audit(p, f"funnel {chosen.name} by {by}")
-    return p.render(
-        "funnel.html",
-        title="Funnel plot",
-        choices=choices,
-        kpi=chosen,
+    return p.render("funnel.html", title="Funnel plot", body=body)
+
+
+def _funnel_body(
+    path: Path | None,
+    kpi: Kpi,
+    by: str,
+    overdispersion: str,
+    orgs: dict[str, str],
+    has_measures: bool,
+) -> Fragment:
+    """The funnel page's content (kept per version and question by the caller)."""
+    found, svg = (
+        _funnel_view(path, kpi, by, overdispersion, orgs) if path is not None else (None, None)
+    )
+    html = env.get_template("_funnel_body.html").render(
+        choices=intel.funnel_kpis(),
+        kpi=kpi,
         by=by,
         overdispersion=overdispersion,
         found=found,
@@ -244,8 +277,9 @@ def funnel_page(
         org_names=orgs,
         shown=shown,
         threshold=THRESHOLD,
-        has_measures=meta is not None,
+        has_measures=has_measures,
     )
+    return Fragment(html)
 
 
 def _pack_pdf(

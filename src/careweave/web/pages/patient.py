@@ -37,7 +37,8 @@ from careweave.store.models import (
 from careweave.web import charts
 from careweave.web import warehouse as wh
 from careweave.web.record import shared_record
-from careweave.web.render import PageDep, age, nhs_format, when
+from careweave.web.render import PageDep
+from careweave.web.templating import age, nhs_format, when
 
 router = APIRouter(prefix="/app")
 Nhs = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="NHS number")]

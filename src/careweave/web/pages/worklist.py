@@ -23,7 +23,8 @@ from careweave.store.models import Person, User
 from careweave.web import worklist_query as wq
 from careweave.web.cache import TtlCache
 from careweave.web.errors import form_error
-from careweave.web.render import Form_, PageDep, age
+from careweave.web.render import Form_, PageDep
+from careweave.web.templating import age
 
 router = APIRouter(prefix="/app")
 Nhs = Annotated[str, Form(pattern=r"^[0-9]{10}$")]
