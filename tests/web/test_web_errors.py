@@ -320,12 +320,12 @@ BUTTONS = {
 FILTERS = {
     "worklist.html /app/worklist #1": ("coordinator", "/app/worklist", {"sort": "name"}),
     "population.html /app/population #1": ("commissioner", "/app/population", {"by": "ward"}),
-    "kpis.html /app/population/kpis #1": (
+    "_kpis_body.html /app/population/kpis #1": (
         "commissioner",
         "/app/population/kpis",
         {"from": "December"},
     ),
-    "funnel.html /app/population/funnel #1": (
+    "_funnel_body.html /app/population/funnel #1": (
         "commissioner",
         "/app/population/funnel",
         {"by": "ward"},
