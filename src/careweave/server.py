@@ -17,7 +17,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -30,6 +30,25 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
+
+#: How ``serve`` runs uvicorn, whatever the worker count.
+#:
+#: - ``timeout_keep_alive``: an idle keep-alive connection is closed after 75 s, not
+#:   uvicorn's 5 s. A client's pool keeps idle connections for as long or longer (httpx
+#:   5 s, nginx and load balancers 60 s), so at 5 s the server's close races the client's
+#:   next request on that connection, which then fails with a reset (seen as "connection
+#:   reset" in bench_events at 100 events/s). The server must outlast its clients.
+#: - ``timeout_worker_healthcheck``: with several workers uvicorn's supervisor pings each
+#:   one and kills it (every connection it holds reset) when it does not answer in time;
+#:   5 s is too short for a worker busy on a saturated machine, 30 s is not.
+#: - HTTP parsing by httptools and the uvloop event loop (both pinned): uvicorn picks them
+#:   when installed; pure-Python h11 cost about a quarter of a request's CPU.
+UVICORN: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "timeout_keep_alive": 75,
+    "timeout_worker_healthcheck": 30,
+}
 
 
 def _utcnow() -> dt.datetime:
@@ -95,9 +114,7 @@ def _serve(settings: Settings) -> None:
 
     if settings.workers == 1:
         app = build_app(settings, serving=True)  # migrates and seeds before listening
-        uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level="warning", access_log=False
-        )
+        uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN)
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -115,8 +132,7 @@ def _serve(settings: Settings) -> None:
         workers=settings.workers,
         host=settings.host,
         port=settings.port,
-        log_level="warning",
-        access_log=False,
+        **UVICORN,
     )
     sock = config.bind_socket()
     try:

@@ -1,14 +1,17 @@
 """Reads do not take SQLite's write lock; their audit entries are chained afterwards in a
-short transaction of their own; a read-mode session refuses to write."""
+short transaction of their own; a read-mode session refuses to write; one process's
+writers queue at its gate, not in SQLite's sleeping busy handler."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from careweave.api import create_app
 from careweave.security import audit
@@ -70,3 +73,40 @@ def test_a_read_mode_session_refuses_to_write(url: str) -> None:
         with pytest.raises(RuntimeError, match="read-only request tried to write"):
             s.flush()
     engine.dispose()
+
+
+def test_writers_of_one_process_queue_at_its_gate_not_in_sqlite(url: str) -> None:
+    """With SQLite's own busy wait switched off, any two writers meeting at SQLite would
+    fail at once ("database is locked"); the process's gate queues them instead, and the
+    next one starts as the last commits (two engines on one file share the gate)."""
+    engines = [make_engine(url), make_engine(url)]
+    for engine in engines:
+
+        @event.listens_for(engine, "connect")
+        def _no_busy_wait(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute("PRAGMA busy_timeout=0")
+
+    errors: list[BaseException] = []
+    go = threading.Barrier(8)
+
+    def write(k: int) -> None:
+        sessions = session_factory(engines[k % 2])
+        go.wait()
+        for _ in range(10):
+            try:
+                with sessions() as s, s.begin():
+                    s.execute(text("UPDATE audit_head SET last_seq = last_seq + 1"))
+                    time.sleep(0.001)  # hold the lock while others arrive
+            except BaseException as e:
+                errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with session_factory(engines[0])() as s:
+        assert s.execute(text("SELECT last_seq FROM audit_head")).scalar_one() == 80
+    for engine in engines:
+        engine.dispose()

@@ -130,11 +130,12 @@ def current_user(
 ) -> User:
     # Sync on purpose: it queries the store, which must never block the event loop.
     if bearer is not None:
-        user = auth.resolve_token(session, bearer.credentials)
-        if user is None:
+        bearer_of = auth.resolve_bearer(session, bearer.credentials)
+        if bearer_of is None:
             raise Unauthorized("authorization: unknown or revoked token")
+        user, scope = bearer_of
         session.info[ACTOR] = user.username
-        scope = session.info[SCOPE] = auth.token_scope(session, bearer.credentials)
+        session.info[SCOPE] = scope
         if scope is not None and scope.fhir is not None and not _fhir_path(request):
             raise Forbidden(
                 "token scope: this token has FHIR scopes; use it on /fhir only "

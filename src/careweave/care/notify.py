@@ -263,8 +263,12 @@ def _route(
     common: dict[str, Any],
 ) -> list[Notification]:
     from careweave.care.config import LEAD, SERVICE_PREFIX
-    from careweave.care.services import staff_ids
+    from careweave.care.services import staff_of
 
+    targets = list(targets)
+    staff = staff_of(  # every duty queue's staff in one read, not two queries a queue
+        session, [t[len(SERVICE_PREFIX) :] for t in targets if t.startswith(SERVICE_PREFIX)]
+    )
     out: list[Notification] = []
     for target in targets:
         if target == LEAD:
@@ -276,7 +280,7 @@ def _route(
             out += notify_users(
                 session,
                 nhs_number,
-                [(uid, None) for uid in staff_ids(session, service_id)],
+                [(uid, None) for uid in staff[service_id]],
                 service_id=service_id,
                 **common,
             )

@@ -19,22 +19,35 @@ from careweave.store.models import Service, ServiceMember, User
 
 def staff_ids(session: Session, service_id: str) -> list[int]:
     """User ids of the service's active members and its named contact, in a stable order."""
-    svc = session.get(Service, service_id)
-    ids = list(
-        session.execute(
-            select(ServiceMember.user_id)
-            .join(User, User.id == ServiceMember.user_id)
-            .where(
-                ServiceMember.service_id == service_id,
-                ServiceMember.ended_at.is_(None),
-                User.active,
-            )
-            .order_by(ServiceMember.id)
-        ).scalars()
-    )
-    if svc is not None and svc.contact_user_id is not None and svc.contact_user_id not in ids:
-        ids.insert(0, svc.contact_user_id)
-    return ids
+    return staff_of(session, [service_id])[service_id]
+
+
+def staff_of(session: Session, service_ids: list[str]) -> dict[str, list[int]]:
+    """``staff_ids`` of several services in two queries, whatever their number (routing
+    a fall alarm reaches three duty queues): the named contact first unless a member,
+    then the active members in the order they joined."""
+    out: dict[str, list[int]] = {sid: [] for sid in service_ids}
+    if not service_ids:
+        return out
+    for sid, uid in session.execute(
+        select(ServiceMember.service_id, ServiceMember.user_id)
+        .join(User, User.id == ServiceMember.user_id)
+        .where(
+            ServiceMember.service_id.in_(service_ids),
+            ServiceMember.ended_at.is_(None),
+            User.active,
+        )
+        .order_by(ServiceMember.id)
+    ).tuples():
+        out[sid].append(uid)
+    for sid, contact in session.execute(
+        select(Service.id, Service.contact_user_id).where(
+            Service.id.in_(service_ids), Service.contact_user_id.is_not(None)
+        )
+    ).tuples():
+        if contact is not None and contact not in out[sid]:
+            out[sid].insert(0, contact)
+    return out
 
 
 def my_service_ids(session: Session, user: User) -> list[str]:

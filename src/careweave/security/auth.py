@@ -336,15 +336,35 @@ class TokenScope:
 def token_scope(session: Session, token: str) -> TokenScope | None:
     """The scope of a (valid) token, or None when it has none."""
     row = session.get(ApiToken, token_digest(token))
-    if row is None or (
-        row.scope_event_types is None and row.scope_orgs is None and row.scope_fhir is None
-    ):
+    return None if row is None else _scope_of(row)
+
+
+def _scope_of(row: ApiToken) -> TokenScope | None:
+    if row.scope_event_types is None and row.scope_orgs is None and row.scope_fhir is None:
         return None
     return TokenScope(
         tuple(row.scope_event_types) if row.scope_event_types is not None else None,
         tuple(row.scope_orgs) if row.scope_orgs is not None else None,
         tuple(row.scope_fhir) if row.scope_fhir is not None else None,
     )
+
+
+def resolve_bearer(session: Session, token: str) -> tuple[User, TokenScope | None] | None:
+    """The active user of an unrevoked token and the token's scope, in one query (every
+    API request runs it: ``resolve_token`` then ``token_scope`` was two)."""
+    found = session.execute(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == token_digest(token),
+            ApiToken.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    user, row = found
+    return user, _scope_of(row)
 
 
 def resolve_token(session: Session, token: str) -> User | None:

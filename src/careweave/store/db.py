@@ -5,7 +5,9 @@ transaction starts with ``BEGIN IMMEDIATE`` (it takes the single-writer lock at
 once), so concurrent writers queue instead of failing half-way, except a
 session put in read mode by :func:`read_only` (every GET, HEAD and OPTIONS
 request of the API and workbench): it begins with a plain ``BEGIN`` and takes no
-lock, so a long read (a CSV export) never delays anyone. A read-mode session may
+lock, so a long read (a CSV export) never delays anyone. Within one process,
+writers queue at a per-file gate before ``BEGIN IMMEDIATE`` (:class:`GatedConnection`),
+so the next one starts the moment the last commits. A read-mode session may
 not write: a flush with changes raises (a read transaction cannot safely become
 a writer under WAL); its audit entries are chained in afterwards, in their own
 short ``BEGIN IMMEDIATE`` transaction (careweave.security.audit).
@@ -13,6 +15,9 @@ short ``BEGIN IMMEDIATE`` transaction (careweave.security.audit).
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +47,11 @@ def make_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = create_engine(
                 url,
-                connect_args={"timeout": 60, "check_same_thread": False},
+                connect_args={
+                    "timeout": BUSY_TIMEOUT,
+                    "check_same_thread": False,
+                    "factory": GatedConnection,
+                },
                 pool_size=10,
                 hide_parameters=True,
             )
@@ -56,9 +65,86 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+BUSY_TIMEOUT = 60  # seconds a SQLite writer waits for the lock before giving up
+
+_GATES: dict[str, threading.Lock] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _gate(database: str | None) -> threading.Lock | None:
+    """This process's writer gate for one SQLite file (None for an in-memory database)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = os.path.realpath(database)
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, threading.Lock())
+
+
+class GatedConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions pass this process's writer gate.
+
+    SQLite has one writer at a time. A writer that finds the lock taken waits in SQLite's
+    busy handler, which polls with sleeps growing to 100 ms: under load the lock sits free
+    while the next writer sleeps, and whoever polls at the right moment wins, so the
+    wait of a request is unbounded in practice (the p99 of bench_events) and the
+    outbox's drainer, one thread among many, starves. So every write transaction of
+    this process first takes the file's gate (a plain lock: the next writer is woken the
+    moment the last one commits), then ``BEGIN IMMEDIATE``; commit, rollback and close
+    release it. Only writers in other processes (a CLI job, a second server) still meet
+    the busy handler. A transaction may end in another thread than it began (FastAPI
+    runs a request's dependencies in different worker threads), hence a plain lock."""
+
+    _cw_gate: threading.Lock | None = None
+    _cw_held = False
+
+    def _cw_release(self) -> None:
+        if self._cw_held:
+            self._cw_held = False
+            assert self._cw_gate is not None
+            self._cw_gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._cw_release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._cw_release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._cw_release()
+
+
+def _begin_write(conn: Any) -> None:
+    raw = conn.connection.dbapi_connection
+    gate = getattr(raw, "_cw_gate", None)
+    if gate is None or raw._cw_held:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    if not gate.acquire(timeout=BUSY_TIMEOUT):
+        raise sqlite3.OperationalError("database is locked (waited for this process's writers)")
+    raw._cw_held = True
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        raw._cw_release()
+        raise
+
+
 def _sqlite_immediate(engine: Engine) -> None:
+    gate = _gate(engine.url.database)
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
+        if isinstance(dbapi_conn, GatedConnection):
+            dbapi_conn._cw_gate = gate
         dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
@@ -71,8 +157,10 @@ def _sqlite_immediate(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        read = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            _begin_write(conn)
 
 
 def read_only(session: Session) -> None:
