@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from test_fhir_api import audit, fhir, outcome
 from test_fhir_client import served  # noqa: F401  (the uvicorn server fixture)
 from test_fhir_scopes import scoped
-from test_fhir_writes import post
+from test_fhir_writes import post, reading, referral
 
 from careweave.store.models import Notification
 
@@ -122,3 +122,33 @@ def test_capability_declares_flag_create(sqlite_world: World) -> None:
     cs = fhir(sqlite_world.client.get("/fhir/metadata"), kind="CapabilityStatement")
     flag = next(r for r in cs["rest"][0]["resource"] if r["type"] == "Flag")
     assert {i["code"] for i in flag["interaction"]} == {"read", "search-type", "create"}
+
+
+def test_flags_and_a_referencing_transaction_on_both_stores(world: World) -> None:
+    """SQLite and PostgreSQL: one Flag per alert (the same words raised twice are two),
+    and a transaction's urn:uuid reference resolved, then a failing one rolled back."""
+    w = world
+    join_teams(w, (MRS_JONES,))
+    first = fhir(post(w, "cc", "/fhir/Flag", alert()), 201, "Flag")
+    w.clock.advance(minutes=5)
+    second = fhir(post(w, "dn", "/fhir/Flag", alert()), 201, "Flag")
+    found = fhir(w.get("dr_gp", f"/fhir/Flag?patient={MRS_JONES}"), kind="Bundle")
+    assert [e["resource"]["id"] for e in found["entry"]] == [first["id"], second["id"]]
+    assert fhir(w.get("sw", f"/fhir/Flag/{second['id']}"), kind="Flag") == second
+    ref = "urn:uuid:0b7a4a4e-8f7e-4a53-9d0e-2a3c5e6f7a8b"
+    reading_entry = {
+        "fullUrl": ref,
+        "resource": reading(w.clock.now, 16.3),
+        "request": {"method": "POST", "url": "Observation"},
+    }
+    sr = {**referral(), "supportingInfo": [{"reference": ref}]}
+    sr_entry = {"resource": sr, "request": {"method": "POST", "url": "ServiceRequest"}}
+    ok = {"resourceType": "Bundle", "type": "transaction", "entry": [sr_entry, reading_entry]}
+    out = fhir(post(w, "cc", "/fhir", ok), 200, "Bundle")
+    obs_id = out["entry"][1]["resource"]["id"]
+    assert out["entry"][0]["resource"]["supportingInfo"] == [{"reference": f"Observation/{obs_id}"}]
+    before = notifications(w)
+    bad_flag = {"resource": alert(nhs=ELSEWHERE), "request": {"method": "POST", "url": "Flag"}}
+    broken = {**ok, "entry": [sr_entry, reading_entry, bad_flag]}
+    assert "Bundle.entry[2]" in outcome(post(w, "cc", "/fhir", broken), 403)
+    assert notifications(w) == before
