@@ -11,12 +11,16 @@ commissioner (analyst) session per simulated user, starts ``careweave serve
 1. **first views**: opens every dashboard (the board, each locality and each
    practice, whole period) and every funnel (each funnel KPI by practice and by
    locality, exact and with each over-dispersion adjustment) once, one after
-   another, and prints their p50/p95/max: what the first commissioner to ask
-   each question waits, before the per-version cache holds the answer;
+   another, as soon as /health answers, and prints their p50/p95/max: what the
+   first commissioner to ask each question waits. The server's warmer
+   (web.pages.intelligence.PageWarmer) is making the same views from its start,
+   so a view it has made is a cache hit and one it is making is waited for;
 2. **load**: locust with N users, each opening dashboards of random areas
    (3 in 5 requests) and funnels of random KPIs, units and limits (2 in 5),
-   waiting 0.5-1.5 s between pages; prints p50/p95/p99 per page against the
-   target (p95 < 300 ms) and the load average.
+   waiting 0.5-1.5 s between pages (the think time of bench_web.py's users: at
+   20 users about 13-20 requests a second, so a page's p95 holds only while the
+   server's CPU per request stays well under 50 ms on a free core); prints
+   p50/p95/p99 per page against the target (p95 < 300 ms) and the load average.
 
 ``--report-area locality:CODE`` (repeatable) also times ``careweave report``
 making that area's PDF pack over the last 24 measured months (target <= 10 s,

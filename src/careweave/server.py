@@ -24,9 +24,12 @@ from pydantic import SecretStr
 from careweave.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from fastapi import FastAPI
 
     from careweave.care.background import Loop
+    from careweave.web.pages.intelligence import PageWarmer
 
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,8 @@ def build_app(
 
     ``serving``: the app is what this process serves (``careweave serve``), so after its
     start-up warm-up the start-up heap is frozen out of the garbage collector's sight
-    (``careweave.web.app.freeze_heap``)."""
+    (``careweave.web.app.freeze_heap``), and with a warehouse a thread makes the
+    commissioner pages' first views (``careweave.web.pages.intelligence.PageWarmer``)."""
     from careweave.api import create_app
     from careweave.web import install
 
@@ -75,7 +79,29 @@ def build_app(
         matrix_dir=settings.matrix_dir,
     )
     install(app, warehouse=settings.warehouse, budget=settings.budget_file, freeze=serving)
+    if serving and settings.warehouse is not None:
+        _warm_commissioner_pages(app, settings.warehouse)
     return app
+
+
+def _warm_commissioner_pages(
+    app: FastAPI, warehouse: Path | str, every: float = 10.0
+) -> PageWarmer:
+    """Start the thread that makes the commissioner pages' first views at start and after
+    each new measures run (careweave.web.pages.intelligence.PageWarmer)."""
+    from pathlib import Path
+
+    from careweave.web.pages.intelligence import PageWarmer
+    from careweave.web.worklist_query import organisations
+
+    def store_names() -> dict[str, str]:
+        with app.state.careweave.sessions() as session:
+            return {k: str(v.name) for k, v in organisations(session).items()}
+
+    warmer = PageWarmer(Path(warehouse), store_names, every)
+    app.state.careweave_page_warmer = warmer
+    warmer.start()
+    return warmer
 
 
 def jobs_loop(settings: Settings) -> Loop:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from careweave.measures.results import write
 from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.web import demo_setup
+from careweave.web import intelligence as intel
 
 pytestmark = pytest.mark.xdist_group("web-intelligence")
 
@@ -317,3 +320,63 @@ def test_pages_are_kept_per_warehouse_version(tmp_path: Path) -> None:
         assert "Hill Surgery" in after.text and "Valley Surgery" not in after.text
         dashboard = c.get("/app/population/kpis")
         assert "Hill Surgery" in dashboard.text and "Valley Surgery" not in dashboard.text
+
+
+def test_the_server_warms_the_first_views_and_again_after_a_measures_run(
+    tmp_path: Path,
+) -> None:
+    """careweave serve's warmer makes every whole-period dashboard and every funnel before
+    anyone asks (their first view opens no connection), and again once the warehouse
+    changes; the views it keeps are the pages' own (the store's names included)."""
+    from careweave.server import _warm_commissioner_pages
+    from careweave.web import warehouse as wh
+
+    warehouse = make_measures(tmp_path / "warehouse.duckdb")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    app = build_app(
+        Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="v" * 32)
+    )
+    warmer = _warm_commissioner_pages(app, warehouse, every=0.1)
+    try:
+        assert warmer.warmed.wait(120) and warmer.rounds == 1
+        n_kpis = len(intel.funnel_kpis())
+        # the board, its locality and practices; each funnel KPI by 2 units, 3 limits
+        assert warmer.views == 1 + 1 + len(PRACTICES) + n_kpis * 2 * 3
+        opened = []
+        real = wh.connect
+
+        def counting(path):  # type: ignore[no-untyped-def]
+            opened.append(path)
+            return real(path)
+
+        with TestClient(app) as c, pytest.MonkeyPatch.context() as mp:
+            mp.setattr(wh, "connect", counting)
+            sign_in(c, "commissioner")
+            for path, params in (
+                ("/app/population/kpis", {"area": "practice:GP4"}),
+                ("/app/population/kpis", {}),
+                ("/app/population/funnel", {"kpi": DNA, "overdispersion": "additive"}),
+                ("/app/population/funnel", {"kpi": DNA, "by": "locality"}),
+            ):
+                r = c.get(path, params=params)
+                assert r.status_code == 200, (path, params)
+                assert ("Valley Surgery" in r.text) == (params.get("by") != "locality")
+            assert opened == []
+            time.sleep(wh.IDLE_SECONDS + 0.5)  # the pages' shared reader lets the file go
+            warmer.warmed.clear()
+            # a new version at once (written beside it, then moved over it), so the
+            # warmer never sees the file half-written
+            fresh = tmp_path / "fresh.duckdb"
+            shutil.copy(warehouse, fresh)
+            con = duckdb.connect(str(fresh))
+            con.execute("UPDATE organisations SET name = 'Hill Surgery' WHERE org_id = 'GP4'")
+            con.close()
+            os.replace(fresh, warehouse)
+            assert warmer.warmed.wait(120) and warmer.rounds == 2
+            n = len(opened)  # the warmer's own connection
+            after = c.get("/app/population/kpis", params={"area": "practice:GP4"})
+            assert "Hill Surgery" in after.text and "Valley Surgery" not in after.text
+            assert len(opened) == n
+    finally:
+        warmer.stop()

@@ -8,6 +8,10 @@ statistic; analysts (commissioners) only, like every population page.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +32,7 @@ from careweave.web.render import PageDep
 from careweave.web.templating import Fragment, env
 
 router = APIRouter(prefix="/app")
+log = logging.getLogger(__name__)
 
 
 def fmt_for(kpi: Kpi) -> str:
@@ -141,11 +146,126 @@ def _dashboard_body(
     return Fragment(html)
 
 
+def dashboard_body(
+    path: Path,
+    by: str,
+    value: str,
+    lo: dt.date,
+    hi: dt.date,
+    meta: Meta,
+    orgs: dict[str, str],
+) -> Fragment:
+    """:func:`_dashboard_body`, kept per warehouse version, question and names."""
+    return intel.cached(
+        path,
+        ("dashboard-body", by, value, lo, hi, names_key(orgs)),
+        lambda: _dashboard_body(path, by, value, lo, hi, meta, orgs),
+    )
+
+
+def funnel_body(
+    path: Path, kpi: Kpi, by: str, overdispersion: str, orgs: dict[str, str]
+) -> Fragment:
+    """:func:`_funnel_body`, kept per warehouse version, question and names."""
+    return intel.cached(
+        path,
+        ("funnel-body", kpi.name, by, overdispersion, names_key(orgs)),
+        lambda: _funnel_body(path, kpi, by, overdispersion, orgs, True),
+    )
+
+
+_WARMING = threading.local()  # the warmer's one connection, while it warms
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[Any]:
+    """The warmer's connection when this thread is warming, else one of its own."""
+    con = getattr(_WARMING, "con", None)
+    if con is not None:
+        yield con
+        return
+    with wh.connect(path) as own:
+        yield own
+
+
+def warm_pages(path: Path | None, store_names: dict[str, str]) -> int:
+    """Make and keep the first view of every whole-period dashboard (the board, each
+    locality, each practice) and every funnel (each KPI by practice and by locality,
+    with each choice of limits) of the warehouse's current version, as the pages would
+    on their first request: what the server does at start and after each new
+    ``careweave measures`` run (see :class:`PageWarmer`). ``store_names``: the store's
+    organisation names (they win over the warehouse's, as on the pages). Returns the
+    number of views made or found kept; 0 when there are no measures."""
+    meta = measures_meta(path)
+    if path is None or meta is None:
+        return 0
+    months, known, names = meta
+    if not months:
+        return 0
+    orgs = {**names, **store_names}
+    lo, hi = months[0], months[-1]
+    done = 0
+    with wh.connect(path) as con:  # one connection for every view (opening one: ~20 ms)
+        _WARMING.con = con
+        try:
+            for by, value in [("all", "all"), *((b, v) for b in intel.GROUPS for v in known[b])]:
+                dashboard_body(path, by, value, lo, hi, meta, orgs)
+                done += 1
+            for kpi in intel.funnel_kpis():
+                for by in intel.GROUPS:
+                    for overdispersion in intel.OVERDISPERSION:
+                        funnel_body(path, kpi, by, overdispersion, orgs)
+                        done += 1
+        finally:
+            _WARMING.con = None
+    return done
+
+
+class PageWarmer:
+    """A daemon thread of ``careweave serve`` that runs :func:`warm_pages` at start and
+    again whenever the warehouse file's version changes (a new ``careweave measures``
+    run), checking every ``every`` seconds. Each view is made under the per-version
+    cache's single-flight lock, so a commissioner asking for one the warmer is making
+    waits for it rather than making it twice. At 1,000,000 people warming one version
+    costs about a minute of CPU (126 dashboards, 282 funnels) in that one thread; a
+    failure is logged by its type only and tried again at the next version."""
+
+    def __init__(self, path: Path, store_names: Callable[[], dict[str, str]], every: float = 10.0):
+        self.path = path
+        self.store_names = store_names
+        self.every = every
+        self.rounds = 0  # versions warmed (or tried) so far
+        self.views = 0  # views made or found kept in the latest round
+        self.warmed = threading.Event()  # set after each round
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="careweave-warm-pages", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        warmed: tuple[int, int] | None = None
+        while not self._stop.is_set():
+            stamp = intel.version(self.path)
+            if stamp is not None and stamp != warmed:
+                try:
+                    self.views = warm_pages(self.path, self.store_names())
+                except Exception as e:  # warming is an optimisation only
+                    log.warning("commissioner pages not warmed: %s", type(e).__name__)
+                warmed = stamp
+                self.rounds += 1
+                self.warmed.set()
+            self._stop.wait(self.every)
+
+
 def dashboard_items(
     path: Path, by: str, value: str, lo: dt.date, hi: dt.date
 ) -> list[dict[str, Any]]:
     """The dashboard's charts with their SVGs and points by month."""
-    with wh.connect(path) as con:
+    with _reading(path) as con:
         charts = intel.dashboard(con, by, value, lo, hi) if con is not None else []
     items = []
     for i, c in enumerate(charts):
@@ -182,11 +302,7 @@ def dashboard(
         hi = _month(end, "to") or (months[-1] if months else dt.date.max)
         if lo > hi:
             raise Invalid("from: the first month must not be after the last")
-        body = intel.cached(
-            path,
-            ("dashboard-body", by, value, lo, hi, names_key(orgs)),
-            lambda: _dashboard_body(path, by, value, lo, hi, meta, orgs),
-        )
+        body = dashboard_body(path, by, value, lo, hi, meta, orgs)
     else:
         body = Fragment(
             env.get_template("_kpis_body.html").render(charts=None, threshold=THRESHOLD)
@@ -211,7 +327,7 @@ def _funnel_view(
     path: Path, kpi: Kpi, by: str, overdispersion: str, orgs: dict[str, str]
 ) -> tuple[intel.Funnel | None, Markup | None]:
     """The funnel and its chart (cached by the caller)."""
-    with wh.connect(path) as con:
+    with _reading(path) as con:
         found = intel.funnel_of(con, kpi, by, overdispersion) if con is not None else None
     if found is None or found.result is None:
         return found, None
@@ -244,11 +360,7 @@ def funnel_page(
     meta = measures_meta(path)
     if path is not None and meta is not None:
         orgs = {**meta[2], **orgs}
-        body = intel.cached(
-            path,
-            ("funnel-body", chosen.name, by, overdispersion, names_key(orgs)),
-            lambda: _funnel_body(path, chosen, by, overdispersion, orgs, True),
-        )
+        body = funnel_body(path, chosen, by, overdispersion, orgs)
     else:
         body = _funnel_body(None, chosen, by, overdispersion, orgs, False)
     _audit(p, f"funnel {chosen.name} by {by}")
