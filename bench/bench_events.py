@@ -297,7 +297,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(1200):  # up to 2 minutes: several workers start slowly under load
             try:
                 if httpx.get(f"{base}/health").status_code == 200:
                     break
@@ -365,7 +365,11 @@ def main() -> None:
         print(f"uptime after:  {uptime()}")
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:  # a supervisor slow to stop its workers under load
+            server.kill()
+            server.wait(10)
         smtp.stop()
 
 
