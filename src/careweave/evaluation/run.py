@@ -139,9 +139,14 @@ class Evaluation:
         }
         st_c = matching.stratum(pop, pool, cheap)
         st_t, n_t = np.unique(matching.stratum(pop, t.person, t.cov), return_counts=True)
+        # the pool grouped by stratum once (stable: each stratum's members in pool order),
+        # rather than a comparison over the whole pool for each stratum
+        order = np.argsort(st_c.astype(np.int16), kind="stable")  # a radix sort: < 64 strata
+        lo = np.searchsorted(st_c[order], st_t, side="left")
+        hi = np.searchsorted(st_c[order], st_t, side="right")
         keep = []
-        for s, n in zip(st_t, n_t, strict=True):
-            members = pool[st_c == s]
+        for a, b, n in zip(lo, hi, n_t, strict=True):
+            members = pool[order[a:b]]
             cap = POOL_PER_TREATED * int(n)
             if len(members) > cap:
                 members = self.rng.choice(members, size=cap, replace=False)
