@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_helpers import sign_in
+from web_helpers import demo_store, sign_in
 
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("web") / "store.db"
     url = f"sqlite:///{path}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     return url
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,13 +33,13 @@ import pytest
 from live_server import live_server
 from sqlalchemy import select
 from test_web_browser import MRS, browser, check, new_page, sign_in
+from web_helpers import demo_store
 
 from careweave.security import auth
 from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import DischargePlan, PersonLink, User
-from careweave.web import demo_setup
 
 __all__ = ["browser", "new_page"]  # fixtures, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -62,7 +61,7 @@ AGENCIES = (
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo without its glucose readings (they come through the events API here)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('acceptance') / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"), readings=False)
+    demo_store(url, readings=False)
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="b" * 32))
     with live_server(app) as base:
         STORE[base] = url

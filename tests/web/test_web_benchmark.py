@@ -10,11 +10,11 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 from test_web_intelligence import DNA, make_measures
-from web_helpers import sign_in
+from web_helpers import demo_store, sign_in
 
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import benchmark, demo_setup
+from careweave.web import benchmark
 
 pytestmark = pytest.mark.xdist_group("web-intelligence")
 
@@ -96,7 +96,7 @@ def test_profiles_of_living_registered_people(warehouse: Path) -> None:
 
 def test_the_benchmark_page(warehouse: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="b" * 32)
     )

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from live_server import live_server
+from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 from careweave.web.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -43,7 +43,7 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="b" * 32))
     with live_server(app) as base:
         yield base

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from live_server import live_server
 from test_web_browser import MRS, browser, check, sign_in
+from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import Organisation, Person, Referral
-from careweave.web import demo_setup
 
 __all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -81,7 +80,7 @@ def _population(url: str) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("capacity-browser")
     url = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     _population(url)
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="d" * 32))
     with live_server(app) as base:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pypdf
 import pytest
 from test_web_intelligence import make_measures
+from web_helpers import demo_store
 
 from careweave.capacity import norms, plan, staffing, unmet
 from careweave.cli.main import main
 from careweave.store.db import make_engine, session_factory
-from careweave.web import demo_setup
 
 pytestmark = pytest.mark.xdist_group("web-intelligence")
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.xdist_group("web-intelligence")
 def test_board_pack_has_capacity_and_unmet_need(tmp_path: Path) -> None:
     warehouse = make_measures(tmp_path / "warehouse.duckdb")
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     out = tmp_path / "board.pdf"
     args = ["report", "--warehouse", str(warehouse), "--db", url, "--area", "board"]
     assert main([*args, "--period", "2024-01..2025-08", "--out", str(out)]) == 0

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from live_server import live_server
 from test_web_browser import browser, check, sign_in
 from test_web_evaluation import stored
+from web_helpers import demo_store
 
 from careweave.care import evaluations
 from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory, transaction
-from careweave.web import demo_setup
 
 __all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -28,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("evaluation-browser")
     url = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     with transaction(session_factory(make_engine(url))) as s:
         evaluations.save(
             s,

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_helpers import sign_in
+from web_helpers import demo_store, sign_in
 
 from careweave.finance.capitation import run as capitation_run
 from careweave.finance.spend import spend_by_setting_and_funder
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 from risk.simdata import simulate, write_warehouse
 
 pytestmark = pytest.mark.xdist_group("web-finance")
@@ -35,7 +34,7 @@ def clients(
 ) -> tuple[TestClient, TestClient]:
     tmp = tmp_path_factory.mktemp("finstore")
     url = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="f" * 32)
     )
@@ -93,7 +92,7 @@ def test_bad_choice_and_other_roles_are_refused_in_words(
 
 def test_without_a_warehouse_the_page_says_what_to_run(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="n" * 32))
     with TestClient(app) as c:
         sign_in(c, "commissioner")

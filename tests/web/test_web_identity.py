@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from web_helpers import sign_in
+from web_helpers import demo_store, sign_in
 
 from careweave.dataset.nhs_number import synthetic_numbers
 from careweave.security import access
@@ -19,7 +18,6 @@ from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory, transaction
 from careweave.store.models import AuditEntry, Event, Incident, Objection, Person, User
-from careweave.web import demo_setup
 from careweave.web import search as finder
 
 MRS = "9990000018"
@@ -57,7 +55,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The demo (Mr and Mrs Jones at DEMO-GP1) plus three people: another Jones and an
     O'Brien at DEMO-GP2 (gp.elsewhere's practice), and a Jones who objects to sharing."""
     url = f"sqlite:///{tmp_path_factory.mktemp('identity') / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     a, b, c = EXTRA
     with transaction(session_factory(make_engine(url))) as s:
         s.add(_person(a, "Alice", "Jones", dt.date(1950, 3, 4), "DEMO-GP2"))

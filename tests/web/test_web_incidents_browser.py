@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,13 +14,13 @@ import pytest
 from live_server import live_server
 from sqlalchemy import select
 from test_web_browser import MRS, browser, check, new_page, sign_in, sign_out
+from web_helpers import demo_store
 
 from careweave.security import auth
 from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import User
-from careweave.web import demo_setup
 
 __all__ = ["browser", "new_page"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -32,7 +31,7 @@ STORE: dict[str, str] = {}
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo over uvicorn in a thread (as test_web_browser), remembering its store."""
     url = f"sqlite:///{tmp_path_factory.mktemp('alarm-browser') / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="b" * 32))
     with live_server(app) as base:
         STORE[base] = url

@@ -13,12 +13,11 @@ import duckdb
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from web_helpers import sign_in
+from web_helpers import demo_store, sign_in
 
 from careweave.measures.results import write
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 from careweave.web import intelligence as intel
 
 pytestmark = pytest.mark.xdist_group("web-intelligence")
@@ -107,7 +106,7 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, Te
     tmp = tmp_path_factory.mktemp("intel")
     warehouse = make_measures(tmp / "warehouse.duckdb")
     url = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="i" * 32)
     )
@@ -238,7 +237,7 @@ def test_care_roles_may_not_see_the_commissioner_pages(
 
 def test_pages_without_measures_say_how_to_make_them(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="n" * 32))
     with TestClient(app) as c:
         sign_in(c, "commissioner")
@@ -284,7 +283,7 @@ def test_pages_are_kept_per_warehouse_version(tmp_path: Path) -> None:
 
     warehouse = make_measures(tmp_path / "warehouse.duckdb")
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="v" * 32)
     )
@@ -333,7 +332,7 @@ def test_the_server_warms_the_first_views_and_again_after_a_measures_run(
 
     warehouse = make_measures(tmp_path / "warehouse.duckdb")
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="v" * 32)
     )

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from live_server import live_server
 from test_web_browser import browser, check, sign_in
 from test_web_intelligence import DNA, make_measures
+from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 
 __all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -32,7 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("intel-browser")
     warehouse = make_measures(tmp / "warehouse.duckdb")
     url = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="c" * 32)
     )

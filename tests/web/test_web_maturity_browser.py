@@ -13,10 +13,10 @@ import pytest
 from live_server import live_server
 from test_maturity_evidence import make_warehouse
 from test_web_browser import browser, check, new_page, sign_in
+from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser", "new_page"]  # the fixtures, used by name
@@ -40,7 +40,7 @@ WALKS = {
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("maturity-browser")
     url = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     warehouse = make_warehouse(tmp / "warehouse.duckdb", locality="DEMO-LOC")
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="m" * 32)

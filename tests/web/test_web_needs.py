@@ -11,12 +11,11 @@ import duckdb
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from web_helpers import sign_in
+from web_helpers import demo_store, sign_in
 
 from careweave.measures.needs.assess import write
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 
 pytestmark = pytest.mark.xdist_group("web-needs")
 
@@ -98,7 +97,7 @@ def make_needs(path: Path) -> Path:
 def app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("needs")
     url = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     warehouse = make_needs(tmp / "warehouse.duckdb")
     return build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="n" * 32)
@@ -153,7 +152,7 @@ def test_the_needs_page(app) -> None:  # type: ignore[no-untyped-def]
 
 def test_no_needs_assessment_yet(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     w = tmp_path / "w.duckdb"
     duckdb.connect(str(w)).close()
     app = build_app(Settings(db=url, warehouse=w, insecure_cookies=True, pseudonym_key="m" * 32))

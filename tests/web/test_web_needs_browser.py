@@ -5,7 +5,6 @@ with its title, description and data table; the benchmark chart's peer-median li
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +13,10 @@ from test_web_benchmark import add_people
 from test_web_browser import CHART_TEXT, WIDEST, browser, check, sign_in
 from test_web_intelligence import DNA, make_measures
 from test_web_needs import make_needs
+from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 
 __all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -33,7 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("needs-browser")
     warehouse = make_needs(add_people(make_measures(tmp / "warehouse.duckdb")))
     url = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="d" * 32)
     )

@@ -4,17 +4,16 @@ messages, "Send again now", the banner; axe on each, no sideways scrolling."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from live_server import live_server
 from test_web_browser import browser, check, new_page, sign_in
 from test_web_outbox import seed_failures
+from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 
 __all__ = ["browser", "new_page"]  # fixtures, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -24,7 +23,7 @@ IDS: dict[str, tuple[int, int]] = {}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('outbox-browser') / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     IDS["seeded"] = seed_failures(url)
     app = build_app(Settings(db=url, insecure_cookies=True, pseudonym_key="b" * 32))
     with live_server(app) as base:

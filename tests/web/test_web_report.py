@@ -11,12 +11,11 @@ import pypdf
 import pytest
 from fastapi.testclient import TestClient
 from test_web_intelligence import DNA, make_measures
-from web_helpers import sign_in
+from web_helpers import demo_store, sign_in
 
 from careweave.cli.main import main
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 
 pytestmark = pytest.mark.xdist_group("web-intelligence")
 
@@ -121,7 +120,7 @@ def test_bad_choices_are_one_line_errors(
 
 def test_the_pages_download_the_pack(warehouse: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+    demo_store(url)
     app = build_app(
         Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="r" * 32)
     )

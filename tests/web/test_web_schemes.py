@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_helpers import sign_in
+from web_helpers import demo_store, sign_in
 
 from budgets.helpers import BUDGET, budget_file, plant
 from careweave.server import build_app
 from careweave.settings import Settings
-from careweave.web import demo_setup
 
 pytestmark = pytest.mark.xdist_group("web-schemes")
 
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.xdist_group("web-schemes")
 def _app(tmp: Path, budget: Path | None) -> TestClient:
     url = f"sqlite:///{tmp / 'store.db'}"
     if not (tmp / "store.db").exists():
-        demo_setup(url, Path("/nonexistent/warehouse.duckdb"))
+        demo_store(url)
     warehouse = tmp / "w.duckdb"
     if not warehouse.exists():
         plant(warehouse)
