@@ -1,8 +1,11 @@
-"""Fixtures for the workbench: a demo store and a signed-in TestClient per role."""
+"""Fixtures for the workbench: a demo store, a signed-in TestClient per role, and headless
+Chromium for the browser tests (one per test process: each test and module has its own
+browser contexts, so nothing is shared between them but the browser process)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +13,30 @@ from web_helpers import demo_store, sign_in
 
 from careweave.server import build_app
 from careweave.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through Playwright, launched once (the driver and the browser
+    take a few seconds of CPU to start, and a dozen modules use them)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="module")

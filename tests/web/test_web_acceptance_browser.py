@@ -32,7 +32,7 @@ import httpx
 import pytest
 from live_server import live_server
 from sqlalchemy import select
-from test_web_browser import MRS, browser, check, new_page, sign_in
+from test_web_browser import MRS, check, new_page, sign_in
 from web_helpers import demo_store
 
 from careweave.security import auth
@@ -41,7 +41,7 @@ from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import DischargePlan, PersonLink, User
 
-__all__ = ["browser", "new_page"]  # fixtures, used by name
+__all__ = ["new_page"]  # fixtures, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 STORE: dict[str, str] = {}
 AGENCIES = (

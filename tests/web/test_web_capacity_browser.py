@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from live_server import live_server
-from test_web_browser import MRS, browser, check, sign_in
+from test_web_browser import MRS, check, sign_in
 from web_helpers import demo_store
 
 from careweave.server import build_app
@@ -17,7 +17,6 @@ from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import Organisation, Person, Referral
 
-__all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 

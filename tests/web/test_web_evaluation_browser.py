@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from live_server import live_server
-from test_web_browser import browser, check, sign_in
+from test_web_browser import check, sign_in
 from test_web_evaluation import stored
 from web_helpers import demo_store
 
@@ -19,7 +19,6 @@ from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory, transaction
 
-__all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from live_server import live_server
 from sqlalchemy import select
-from test_web_browser import MRS, browser, check, new_page, sign_in, sign_out
+from test_web_browser import MRS, check, new_page, sign_in, sign_out
 from web_helpers import demo_store
 
 from careweave.security import auth
@@ -22,7 +22,7 @@ from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import User
 
-__all__ = ["browser", "new_page"]  # fixtures, used by name
+__all__ = ["new_page"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
 STORE: dict[str, str] = {}
 

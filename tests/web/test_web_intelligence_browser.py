@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 from live_server import live_server
-from test_web_browser import browser, check, sign_in
+from test_web_browser import check, sign_in
 from test_web_intelligence import DNA, make_measures
 from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
 
-__all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PAGES = [

@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 import pytest
-from test_web_browser import MRS, browser, check, new_page, server, sign_in, sign_out
+from test_web_browser import MRS, check, new_page, server, sign_in, sign_out
 
-__all__ = ["browser", "new_page", "server"]  # fixtures used by name below
+__all__ = ["new_page", "server"]  # fixtures used by name below
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from live_server import live_server
 from test_maturity_evidence import make_warehouse
-from test_web_browser import browser, check, new_page, sign_in
+from test_web_browser import check, new_page, sign_in
 from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "new_page"]  # the fixtures, used by name
+__all__ = ["new_page"]  # the fixtures, used by name
 
 DRAFT = "/app/maturity/2"
 WALKS = {

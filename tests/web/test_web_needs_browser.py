@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from live_server import live_server
 from test_web_benchmark import add_people
-from test_web_browser import CHART_TEXT, WIDEST, browser, check, sign_in
+from test_web_browser import CHART_TEXT, WIDEST, check, sign_in
 from test_web_intelligence import DNA, make_measures
 from test_web_needs import make_needs
 from web_helpers import demo_store
@@ -18,7 +18,6 @@ from web_helpers import demo_store
 from careweave.server import build_app
 from careweave.settings import Settings
 
-__all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PAGES = [

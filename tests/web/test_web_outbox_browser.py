@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 from live_server import live_server
-from test_web_browser import browser, check, new_page, sign_in
+from test_web_browser import check, new_page, sign_in
 from test_web_outbox import seed_failures
 from web_helpers import demo_store
 
 from careweave.server import build_app
 from careweave.settings import Settings
 
-__all__ = ["browser", "new_page"]  # fixtures, used by name
+__all__ = ["new_page"]  # fixtures, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 IDS: dict[str, tuple[int, int]] = {}
 
