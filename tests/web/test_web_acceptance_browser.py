@@ -84,7 +84,9 @@ def device_token(db_url: str, username: str, name: str) -> str:
 
 
 def post_event(base: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = httpx.post(f"{base}/events", json=body, headers={"Authorization": f"Bearer {token}"})
+    r = httpx.post(
+        f"{base}/events", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
     assert r.status_code == 200, r.text
     result: dict[str, Any] = r.json()
     return result
