@@ -10,16 +10,28 @@ straight into it. Every run starts from a pristine copy. Each simulated client h
 API bearer token of one locality's co-ordinator and, in turn, searches
 ``Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|<nhs>`` for someone in its locality
 and reads ``CarePlan/<id>`` of a plan there; both pass the relationship check (locality)
-and write their audit entry, as in production. Served by ``careweave serve`` (one worker,
-SQLite) on the same machine as locust. Targets (issue 18): p95 < 100 ms for both.
-Prints p50/p95/p99 and ``uptime`` before and after the run.
+and write their audit entry, as in production. Served by ``careweave serve`` (SQLite; one
+worker, the documented deployment, or ``--workers N``) on the same machine as locust.
+Targets (issue 18): p95 < 100 ms for both. Prints p50/p95/p99 and ``uptime`` before and
+after the run.
+
+**The clients.** 20 integration clients (a GP system, an EPR, a shared-care-record
+portal, ...) each send about one request a second: locust users with a think time of
+0.5-1.5 s between requests, as bench_web's users, so 20 clients offer about 20 requests
+a second. A client is closed-loop (it waits for its answer before thinking), which is
+how an integration engine's worker behaves; with no think time the 20 clients would
+offer as much as the server can take and the percentiles would measure the queue, not
+the service.
+
+``--profile N`` measures instead what a request costs: CPU per request (process time,
+whatever the machine's load) and a cProfile of N of each, in process
+(``profile_fhir.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import json
 import os
 import random
@@ -35,85 +47,10 @@ from locust import HttpUser, between, task
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_web import LOCALITIES, _nhs, _uptime, _wait_up, build_store
+from fhir_store import add_plans, make_tokens
 
-PLANS_PER_LOCALITY = 100
 TARGETS = {"Patient?identifier": 100.0, "CarePlan read": 100.0}
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
-PLAN = {
-    "goals": [{"text": "Stay well at home", "target_date": "2027-03-01"}],
-    "interventions": [
-        {
-            "description": "Medication review",
-            "owner_organisation": "Community nursing",
-            "owner_role": "district_nurse",
-            "due_date": "2027-01-10",
-            "status": "planned",
-        }
-    ],
-    "crisis_contacts": [{"name": "Daughter", "relationship": "daughter", "phone": "07700900123"}],
-    "crisis_plan": "Call the rapid response team.",
-    "step_status": "stable",
-    "review_date": "2027-02-01",
-}
-
-
-def add_plans(db: Path, people: int) -> None:
-    """One current care-plan version each for the first people of every locality."""
-    con = sqlite3.connect(db)
-    users = dict(con.execute("SELECT locality_id, id FROM users").fetchall())
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
-    plan_id = 0
-    plans, versions = [], []
-    for loc in range(LOCALITIES):
-        for k in range(PLANS_PER_LOCALITY):
-            i = k * LOCALITIES + loc
-            if i >= people:
-                break
-            plan_id += 1
-            plans.append((plan_id, _nhs(i), 1))
-            versions.append(
-                (plan_id, plan_id, 1, json.dumps(PLAN), "[]", users[f"L{loc:02d}"], now)
-            )
-    con.executemany(
-        "INSERT INTO care_plans (id, nhs_number, current_version) VALUES (?, ?, ?)", plans
-    )
-    con.executemany(
-        "INSERT INTO care_plan_versions (id, care_plan_id, version, content, changes, "
-        "changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        versions,
-    )
-    con.commit()
-    con.close()
-
-
-def make_tokens(db: Path, n: int) -> list[dict[str, object]]:
-    """A bearer token per simulated client (co-ordinators across the localities), with the
-    care plans of its locality."""
-    from sqlalchemy import select
-
-    from careweave.security import auth
-    from careweave.store.db import make_engine, session_factory, transaction
-    from careweave.store.models import CarePlan, Person, User
-
-    engine = make_engine(f"sqlite:///{db}")
-    out: list[dict[str, object]] = []
-    now = dt.datetime.now(dt.UTC)
-    with transaction(session_factory(engine)) as s:
-        for i in range(n):
-            loc = i % LOCALITIES
-            user = s.execute(select(User).where(User.username == f"cc{loc:02d}")).scalar_one()
-            plans = list(
-                s.execute(
-                    select(CarePlan.id)
-                    .join(Person, Person.nhs_number == CarePlan.nhs_number)
-                    .where(Person.locality_id == f"L{loc:02d}")
-                ).scalars()
-            )
-            out.append(
-                {"token": auth.issue_token(s, user, "bench", now), "loc": loc, "plans": plans}
-            )
-    engine.dispose()
-    return out
 
 
 class FhirClient(HttpUser):
@@ -161,6 +98,13 @@ def main() -> None:
         "--store", type=Path, default=Path(tempfile.gettempdir()) / "careweave-bench-fhir"
     )
     ap.add_argument("--port", type=int, default=8766)
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="instead of the load test: CPU per request and a cProfile of N of each, in process",
+    )
     args = ap.parse_args()
     args.store.mkdir(parents=True, exist_ok=True)
     pristine = args.store / f"pristine-{args.people}.db"
@@ -178,6 +122,18 @@ def main() -> None:
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     shutil.copyfile(pristine, db)
+    if args.profile:  # in a process of its own: locust's gevent would patch this one
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("profile_fhir.py")),
+                str(db),
+                str(args.people),
+                str(args.profile),
+            ],
+            check=True,
+        )
+        return
     tokens = args.store / "tokens.json"
     tokens.write_text(json.dumps(make_tokens(db, args.users)))
     bin_dir = Path(sys.executable).parent
@@ -194,6 +150,8 @@ def main() -> None:
             "--port",
             str(args.port),
             "--insecure-cookies",
+            "--workers",
+            str(args.workers),
         ]
     )
     out = args.store / "locust"
@@ -230,7 +188,10 @@ def main() -> None:
     uptime_after = _uptime()
     with open(f"{out}_stats.csv") as f:
         stats = {r["Name"]: r for r in csv.DictReader(f)}
-    print(f"\n{args.people:,} people, {args.users} FHIR clients, {args.seconds} s, one worker")
+    print(
+        f"\n{args.people:,} people, {args.users} FHIR clients, {args.seconds} s, "
+        f"{args.workers} worker(s)"
+    )
     ok = True
     for name, target in TARGETS.items():
         row = stats.get(name)

@@ -22,3 +22,12 @@ def pg_url() -> str:
             "starts a throwaway PostgreSQL (scripts/pg-throwaway.sh)."
         )
     return url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def validate_fhir_output() -> None:
+    """Every FHIR resource the server builds in any test is checked against its R4B
+    model before it is served (off when serving: api/fhir/resources.VALIDATE_OUTPUT)."""
+    from careweave.api.fhir import resources
+
+    resources.VALIDATE_OUTPUT = True

@@ -51,6 +51,7 @@ def state(request: Request) -> AppState:
 
 ACTOR = "careweave_actor"
 SCOPE = "careweave_token_scope"
+PRINCIPAL = "careweave_bearer_principal"
 
 
 def db(request: Request) -> Iterator[Session]:
@@ -120,6 +121,16 @@ async def form_csrf(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def bearer_principal(session: Session, token: str) -> tuple[User, auth.TokenScope | None] | None:
+    """The token's user and scope, looked up once per request (the request's session
+    keeps them: the FHIR scope check and the sign-in both ask)."""
+    key = (PRINCIPAL, auth.token_digest(token))
+    if key not in session.info:
+        session.info[key] = auth.resolve_bearer(session, token)
+    found: tuple[User, auth.TokenScope | None] | None = session.info[key]
+    return found
+
+
 def current_user(
     request: Request,
     session: DB,
@@ -130,10 +141,10 @@ def current_user(
 ) -> User:
     # Sync on purpose: it queries the store, which must never block the event loop.
     if bearer is not None:
-        bearer_of = auth.resolve_bearer(session, bearer.credentials)
-        if bearer_of is None:
+        principal = bearer_principal(session, bearer.credentials)
+        if principal is None:
             raise Unauthorized("authorization: unknown or revoked token")
-        user, scope = bearer_of
+        user, scope = principal
         session.info[ACTOR] = user.username
         session.info[SCOPE] = scope
         if scope is not None and scope.fhir is not None and not _fhir_path(request):

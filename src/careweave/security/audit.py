@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -175,33 +175,35 @@ def _write_refused(session: Session, transaction: SessionTransaction) -> None:
         _write_own(session, entries)
 
 
-def _append(session: Session, entries: list[PendingEntry]) -> None:
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
-    seq, prev = head.last_seq, head.last_hash
+def _append(session: Session | Connection, entries: list[PendingEntry]) -> None:
+    """Chain ``entries`` after the head (locked) in the caller's transaction. Core
+    statements, not ORM units of work: every audited request runs this."""
+    seq, prev = session.execute(
+        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
+    rows = []
     for p in entries:
         seq += 1
         digest = entry_hash(
             seq, p.at, p.actor, p.action, p.resource, p.resource_id, p.nhs_number, p.detail, prev
         )
-        session.add(
-            AuditEntry(
-                seq=seq,
-                at=p.at,
-                actor=p.actor,
-                action=p.action,
-                resource=p.resource,
-                resource_id=p.resource_id,
-                nhs_number=p.nhs_number,
-                detail=p.detail,
-                prev_hash=prev,
-                hash=digest,
-            )
+        rows.append(
+            {
+                "seq": seq,
+                "at": p.at,
+                "actor": p.actor,
+                "action": p.action,
+                "resource": p.resource,
+                "resource_id": p.resource_id,
+                "nhs_number": p.nhs_number,
+                "detail": p.detail,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
         prev = digest
-    head.last_seq, head.last_hash = seq, prev
-    session.flush()
+    session.execute(insert(AuditEntry), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev))
 
 
 _AFTER = "careweave_audit_after_commit"
@@ -230,7 +232,7 @@ def _write_own(session: Session, entries: list[PendingEntry]) -> None:
     """Chain ``entries`` in a transaction of their own, on the session's engine."""
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
-    with Session(engine) as own, own.begin():
+    with engine.begin() as own:
         _append(own, entries)
 
 

@@ -1,7 +1,7 @@
 """Operational-store rows as FHIR R4 resources (UK Core profiles where one exists).
 
-One function per resource type, each returning JSON validated by its fhir.resources R4B
-model. Who did something is a ``Practitioner/<user id>`` reference (with the display
+One function per resource type, each returning JSON (``resources.validated``: checked by
+its fhir.resources R4B model when ``VALIDATE_OUTPUT`` is on, as in the tests). Who did something is a ``Practitioner/<user id>`` reference (with the display
 name); the person is ``Patient/<NHS number>``; a service of the directory is
 ``HealthcareService/<service id>``. Codes that FHIR has no value set for (user roles,
 care-team roles, referral statuses) use Careweave code systems (``CS``).

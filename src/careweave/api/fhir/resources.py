@@ -1,7 +1,7 @@
 """The store's rows as FHIR R4 (UK Core) resources, and FHIR CarePlans back into content.
 
-Each function returns a resource validated by its fhir.resources R4B model, dumped as
-JSON. UK Core where a profile exists: Patient (NHS number, system
+Each function returns a resource as a plain JSON dict (:func:`validated`: checked by its
+fhir.resources R4B model when ``VALIDATE_OUTPUT`` is on, as in the tests). UK Core where a profile exists: Patient (NHS number, system
 ``https://fhir.nhs.uk/Id/nhs-number``), Organization (ODS code, system
 ``https://fhir.nhs.uk/Id/ods-organization-code``). A care plan's content (goals,
 interventions, crisis contacts and plan, step status, review date) has no one-to-one
@@ -43,10 +43,38 @@ ACTIVITY_STATUS = {
 ACTIVITY_STATUS_BACK = {v: k for k, v in ACTIVITY_STATUS.items()}
 
 
+#: Check every served resource against its R4B model before it goes out. Off when
+#: serving: a model validation costs 0.5-1 ms of CPU a resource (over half a keyed read's
+#: CPU, a Bundle validating its entries again); the resources are plain dicts built by
+#: the tables of this package, and the test suite turns this on for every test
+#: (tests/conftest.py), so every body any test is served was validated, and the tests'
+#: clients validate what they receive too (docs/fhir.md, Performance).
+VALIDATE_OUTPUT = False
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or value == {}
+
+
+def _no_nulls(value: Any) -> Any:
+    """``value`` without nulls, empty arrays and empty objects (FHIR JSON has none)."""
+    if isinstance(value, dict):
+        out = {k: _no_nulls(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if not _empty(v)}
+    if isinstance(value, list):
+        items = [_no_nulls(v) for v in value]
+        return [v for v in items if not _empty(v)]
+    return value
+
+
 def validated(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` checked against its resource type's R4B model, as JSON (nulls dropped)."""
-    model = get_fhir_model_class(data["resourceType"])
-    return model.model_validate(data).model_dump(mode="json", exclude_none=True)
+    """``data`` as served: nulls and empty arrays dropped (at any depth), and, with
+    :data:`VALIDATE_OUTPUT`, checked against its resource type's R4B model (a resource it
+    refuses is a bug: the error propagates, a 500)."""
+    out: dict[str, Any] = _no_nulls(data)
+    if VALIDATE_OUTPUT:
+        get_fhir_model_class(out["resourceType"]).model_validate(out)
+    return out
 
 
 def instant(value: dt.datetime) -> str:

@@ -15,9 +15,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from careweave.api.deps import DB, _bearer, now
+from careweave.api.deps import DB, _bearer, bearer_principal, now
 from careweave.care.context import Ctx
-from careweave.security import audit, auth
+from careweave.security import audit
 from careweave.security.errors import Forbidden
 
 # ``_bulk``: a Bulk Data export's status and files, which only the account that kicked it
@@ -49,12 +49,12 @@ def enforce(
     resource = parts[0]
     if bearer is None or resource in OPEN or not resource:
         return  # a browser session, no credentials (401 later), metadata, a transaction
-    scope = auth.token_scope(session, bearer.credentials)
+    found = bearer_principal(session, bearer.credentials)
+    if found is None:
+        return  # refused as unauthenticated by the route itself
+    user, scope = found
     if scope is None or scope.fhir is None:
         return
-    user = auth.resolve_token(session, bearer.credentials)
-    if user is None:
-        return  # refused as unauthenticated by the route itself
     interaction = "read" if request.method in ("GET", "HEAD") else "write"
     why = scope.refuse_fhir(resource, interaction)
     if why is not None:
