@@ -60,3 +60,35 @@ def test_runs_are_stored_person_by_person_and_a_rerun_replaces_its_date(tmp_path
     assert len(rows) == 2 * len(people)
     assert types["ccm_level"] in ("SMALLINT", "TINYINT", "INTEGER", "BIGINT")
     assert types["as_of"] == "DATE"
+
+
+def test_ordering_keeps_every_value_of_both_runs(tmp_path: Path) -> None:
+    """Two runs written in arbitrary order come back row for row, every column as written
+    (the rewrite in NHS-number order only moves rows), and stored in (NHS number, as_of)."""
+    wh = tmp_path / "w.duckdb"
+    first, second = dt.date(2024, 12, 31), dt.date(2025, 12, 31)
+    people = [f"{9_990_000_000 + (i * 7919) % 1000:010d}" for i in range(200)]
+    runs = []
+    for as_of, level, nhs in ((second, 4, people), (first, 2, list(reversed(people)))):
+        t = _run(nhs, as_of, level)
+        t = t.set_column(
+            t.schema.get_field_index("probability"),
+            "probability",
+            pa.array([int(p[-3:]) / 1000 for p in nhs], pa.float64()),
+        )
+        t = t.set_column(
+            t.schema.get_field_index("explanation"),
+            "explanation",
+            pa.array([[f"driver {p}", str(as_of)] for p in nhs], pa.list_(pa.string())),
+        )
+        runs.append(t)
+        write_risk_scores(wh, t, as_of)
+    names = ", ".join(f'"{c.name}"' for c in RISK_SCORES.columns)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        stored = con.execute(f"SELECT {names} FROM risk_scores").fetchall()
+    finally:
+        con.close()
+    written = [tuple(r.values()) for t in runs for r in t.to_pylist()]
+    key = [RISK_SCORES.column_names.index(c) for c in ("nhs_number", "as_of")]
+    assert stored == sorted(written, key=lambda r: tuple(r[i] for i in key))
