@@ -199,3 +199,36 @@ def test_a_kept_fragment_is_spliced_into_the_page_as_utf8_bytes() -> None:
     forged = jinja.from_string("{{ q }}").render(q=kept.marker)
     assert splice(forged, [kept]) == forged.encode() and b"Valley" not in splice(forged, [kept])
     assert isinstance(Markup(kept), Markup) and len(kept) == len(kept.data)
+
+
+def test_kept_page_content_is_bounded_in_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commissioner pages' cache empties itself once the content it keeps passes
+    MAX_BYTES, not only after MAX_ENTRIES entries (arbitrary date ranges of megabyte
+    dashboards would otherwise fill a worker's memory)."""
+    from careweave.web import intelligence as intel
+    from careweave.web.templating import Fragment
+
+    warehouse = tmp_path / "w.duckdb"
+    warehouse.write_bytes(b"x")
+    monkeypatch.setattr(intel, "MAX_BYTES", 2500)
+    intel._CACHE.clear()
+    intel._KEPT[0] = 0
+    made: list[int] = []
+
+    def page(i: int) -> tuple[str, Fragment]:
+        made.append(i)
+        return (f"page {i}", Fragment("é" * 500))  # 1,000 bytes of UTF-8
+
+    for i in range(3):
+        intel.cached(warehouse, ("page", i), lambda i=i: page(i))
+    assert intel._KEPT[0] == 3000 and len(intel._CACHE) == 3
+    intel.cached(warehouse, ("page", 0), lambda: page(0))  # over the bound: emptied, remade
+    assert made == [0, 1, 2, 0]
+    assert len(intel._CACHE) == 1 and intel._KEPT[0] == 1000
+    intel.cached(warehouse, ("page", 0), lambda: page(0))  # under it: kept
+    assert made == [0, 1, 2, 0]
+    assert intel.kept_bytes(("a", [b"xy", Fragment("z")], 3)) == 3
+    intel._CACHE.clear()
+    intel._KEPT[0] = 0

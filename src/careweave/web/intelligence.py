@@ -61,8 +61,24 @@ GROUPS = ("locality", "practice")
 #: Units the benchmarking page compares (clusters too: they are measured).
 BENCH_GROUPS = ("practice", "cluster", "locality")
 MAX_ENTRIES = 4096
+#: Kept page content (``Fragment`` bytes) before the cache is emptied: a 60-month
+#: dashboard is about a megabyte, so 4,096 arbitrary date ranges could otherwise
+#: hold gigabytes in every worker.
+MAX_BYTES = 256 * 1024 * 1024
 _CACHE = TtlCache(math.inf)
 _VERSIONS: dict[str, tuple[int, int]] = {}
+_KEPT = [0]  # bytes of kept content in _CACHE (approximate under threads: a bound, not a ledger)
+
+
+def kept_bytes(value: Any) -> int:
+    """The bytes of page content ``value`` keeps: a fragment's or bytes' length, summed
+    over tuples and lists; 0 for anything else (small query results)."""
+    data = getattr(value, "data", value)
+    if isinstance(data, bytes | bytearray):
+        return len(data)
+    if isinstance(value, tuple | list):
+        return sum(kept_bytes(v) for v in value)
+    return 0
 
 
 def version(path: Path | None) -> tuple[int, int] | None:
@@ -82,10 +98,17 @@ def cached(path: Any, key: tuple[Any, ...], make: Callable[[], T]) -> T:
     if stamp is None:
         return make()
     name = str(path)
-    if _VERSIONS.get(name, stamp) != stamp or len(_CACHE) >= MAX_ENTRIES:
+    if _VERSIONS.get(name, stamp) != stamp or len(_CACHE) >= MAX_ENTRIES or _KEPT[0] > MAX_BYTES:
         _CACHE.clear()
+        _KEPT[0] = 0
     _VERSIONS[name] = stamp
-    return _CACHE.get((name, stamp, *key), make)
+
+    def sized() -> T:
+        value = make()
+        _KEPT[0] += kept_bytes(value)
+        return value
+
+    return _CACHE.get((name, stamp, *key), sized)
 
 
 def org_names(con: Any) -> dict[str, str]:
