@@ -49,10 +49,15 @@ class Part:
     """One activity table costed: ``table`` has nhs_number, day (or start_date, end_date and
     weekly for weekly-priced care), cost and ``item`` (the tariff item ``"section.item"`` the
     row is priced as, which says its setting and funder); ``items`` lists every item it can
-    hold."""
+    hold. ``name`` is the activity table; ``rows`` (dated parts) is the same rows with every
+    column of that table kept beside day, cost and item, so that other definitions over the
+    same rows (an outpatient appointment's outcome, a spell's admission method) can be read
+    from one pass over the table (:mod:`careweave.measures.sources`)."""
 
     items: tuple[str, ...]
     table: Any
+    name: str = ""
+    rows: Any = None
 
 
 def _item(section: str, cases: list[tuple[Any, str]], default: str) -> Any:
@@ -68,8 +73,16 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
     )
     parts: list[Part] = []
 
-    def add(items: list[str], t: Any, day: Any, cost: Any, item: Any) -> None:
-        parts.append(Part(tuple(items), t.select("nhs_number", day=day, cost=cost, item=item)))
+    def add(name: str, items: list[str], t: Any, day: Any, cost: Any, item: Any) -> None:
+        rows = t.mutate(day=day, cost=cost, item=item)
+        parts.append(
+            Part(
+                tuple(items),
+                t.select("nhs_number", day=day, cost=cost, item=item),
+                name,
+                rows,
+            )
+        )
 
     s = engine.table("hospital_spells")
     s = s.filter(in_window(s.admission_date, lo, hi))
@@ -83,6 +96,7 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
     )
     methods = ("emergency", "elective", "maternity")
     add(
+        "hospital_spells",
         [f"hospital.{m}_spell" for m in (*methods, "other")],
         s,
         s.admission_date,
@@ -95,6 +109,7 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
     a = engine.table("ae_attendances")
     a = a.filter(in_window(a.attendance_date, lo, hi))
     add(
+        "ae_attendances",
         ["hospital.ae_attendance"],
         a,
         a.attendance_date,
@@ -110,6 +125,7 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
         else_=0.0,
     )
     add(
+        "outpatient_appointments",
         ["hospital.outpatient_attendance", "hospital.outpatient_did_not_attend"],
         o,
         o.appointment_date,
@@ -129,6 +145,7 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
         else_=pc["other_consultation"],
     ) + ibis.ifelse(g["mode"] == "home_visit", pc["home_visit_uplift"], 0.0)
     add(
+        "primary_care_contacts",
         [f"primary_care.{r}_consultation" for r in (*roles, "other")],
         g,
         g.contact_date,
@@ -143,6 +160,7 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
     m = engine.table("medications")
     m = m.filter(in_window(m.issue_date, lo, hi))
     add(
+        "medications",
         ["primary_care.medication_item"],
         m,
         m.issue_date,
@@ -159,6 +177,7 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
         cc = ibis.cases(*[(c.service == k, v) for k, v in prices.items()], else_=prices["other"])
         named = [k for k in prices if k != "other"]
         add(
+            table,
             [f"{section}.{k}" for k in prices],
             c,
             c.contact_date,
@@ -169,6 +188,7 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
     r = engine.table("reablement_episodes")
     r = r.filter(in_window(r.start_date, lo, hi))
     add(
+        "reablement_episodes",
         ["social_care.reablement_episode"],
         r,
         r.start_date,
@@ -178,6 +198,7 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
     sa = engine.table("social_care_assessments")
     sa = sa.filter(in_window(sa.assessment_date, lo, hi))
     add(
+        "social_care_assessments",
         ["social_care.assessment"],
         sa,
         sa.assessment_date,
@@ -192,6 +213,12 @@ def dated_parts(engine: Any, tariff: Tariff, lo: dt.date, hi: dt.date) -> list[P
                 day=p.table.day.cast("date"),
                 cost=p.table.cost.cast("float64"),
                 item=p.table.item,
+            ),
+            p.name,
+            p.rows.mutate(
+                nhs_number=p.rows.nhs_number.cast("string"),
+                day=p.rows.day.cast("date"),
+                cost=p.rows.cost.cast("float64"),
             ),
         )
         for p in parts

@@ -32,12 +32,21 @@ READMISSION_DAYS = 30
 CANCER_PREFIXES = tuple(f"C{i:02d}" for i in range(98)) + tuple(f"D{i}" for i in range(37, 49))
 
 
+def is_emergency(spells: Any) -> Any:
+    """The spell is an emergency (a predicate, for tables that carry the spell's columns)."""
+    return spells.admission_method == "emergency"
+
+
+def is_elective(spells: Any) -> Any:
+    return spells.admission_method == "elective"
+
+
 def emergency(spells: Any) -> Any:
-    return spells.filter(spells.admission_method == "emergency")
+    return spells.filter(is_emergency(spells))
 
 
 def elective(spells: Any) -> Any:
-    return spells.filter(spells.admission_method == "elective")
+    return spells.filter(is_elective(spells))
 
 
 def bed_days(spells: Any, until: dt.date) -> Any:

@@ -21,12 +21,42 @@ hashed per row; every dimension's grid is then summed from the gid in numpy,
 and a rolling 12 months is the sum of its months' flows (stocks are taken on
 its last day), never a second query.
 
+**Lanes ("wide" rows).** Most events sources count rows of the same few
+activity tables: the spend sources price every contact, appointment,
+attendance, medicine issue and admission, and the counts (primary-care,
+community and mental-health contacts, outpatient appointments kept, missed or
+attended, A&E attendances and conversions, emergency, elective and ACSC
+admissions, reablement outcomes) read the same rows again. Each such source is
+a *pick* on its lane's rows (:func:`careweave.measures.sources.lanes`: which
+rows count, and each row's value), and all of them are computed by one query:
+each lane's rows are read once, carrying one value column per source that
+reads it (0 where the row is not that source's), so an activity row is joined
+to the people once, however many sources read it (before, the primary-care
+contacts were joined twice and the outpatient appointments four times). A
+source that picks some of a lane's rows and may have a value of 0 also
+carries a count, so a group value appears in a source's results exactly when
+it has a row of that source, as when each source is its own query.
+``compute(..., wide=False)`` computes every lane source from its own rows
+instead; a test holds the two results tables identical on a synthetic
+warehouse (tests/measures/test_measures_wide.py). The registered
+population's person-time is the population pieces themselves (not the people
+cut by the people), the tables are looked up once per computation and the
+"no data" checks are one query.
+
 **Performance** (bench/bench_measures.py; figures with their load in
 bench/README.md). The issue's target is the whole catalogue, monthly and rolling
 12 months, by six dimensions, for 1,000,000 people in <= 30 s and <= 4 GB on two
-cores with DuckDB. Not met: on 2026-12-01 it took 85 s of CPU (342.7 s wall on a
-machine shared by other sessions), 2.67 GB peak RSS. Most of the CPU is joining
-every activity row (spend per head and the contact counts) to the people.
+cores with DuckDB. Not shown met: on 2026-12-01 (session 6), on a machine shared by
+eight engineers (load 15-27), :func:`compute` alone (not writing the table) for all 67
+KPIs (every one with data, 1,379,722 rows) on a fresh 1,000,000-person warehouse with case-management
+episodes took 61.0 s of CPU (user + system, DuckDB's two threads included) and
+2.74 GB peak RSS; before the lanes the same work was about 85 s of CPU (of which
+the bench's RSS sampler, no longer counted, was a part) on a warehouse with less
+data. The lane query is about half of it (about 52 million activity rows joined to
+the people once and reduced to 4.4 million group rows), the bed-day and CCM-level
+intervals a fifth. On an idle machine DuckDB's two threads would make the wall time
+roughly half the CPU time plus the single-threaded Ibis compile (a few seconds), so
+about 30 s: at the target, not below it (an estimate, not a measurement).
 """
 
 from __future__ import annotations
@@ -35,6 +65,7 @@ import datetime as dt
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import ibis
@@ -46,8 +77,15 @@ from careweave.definitions.population import NHS_FIVE_YEAR, PROFILE
 from careweave.errors import InputError
 from careweave.measures import stats
 from careweave.measures.catalogue import Kpi, Quantity
-from careweave.measures.context import DIMENSIONS, PERSON_DIMENSIONS, Context, Months, fine_bands
-from careweave.measures.sources import SOURCES
+from careweave.measures.context import (
+    DIMENSIONS,
+    PERSON_DIMENSIONS,
+    Context,
+    Months,
+    TableMemo,
+    fine_bands,
+)
+from careweave.measures.sources import SOURCES, Pick, lane
 
 INTERVALS = ("month", "rolling_12_months")
 DAYS_PER_YEAR = 365.25
@@ -119,6 +157,18 @@ class Groups:
         return out
 
 
+def _sum_at(size: int, index: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Integer sums of ``values`` by ``index`` (0 .. size-1), exactly: by bincount in floating
+    point when the sum of their sizes is below 2**52 (so every partial sum is exact), else
+    np.add.at in int64."""
+    if len(values) == 0 or float(np.abs(values).sum(dtype=np.float64)) < 2.0**52:
+        out: np.ndarray = np.bincount(index, weights=values, minlength=size).astype(np.int64)
+        return out
+    a = np.zeros(size, dtype=np.int64)
+    np.add.at(a, index, values)
+    return a
+
+
 def _grids(
     frame: dict[str, np.ndarray], kind: str, dims: tuple[str, ...], ctx: Context, groups: Groups
 ) -> dict[str, Grid]:
@@ -135,8 +185,7 @@ def _grids(
         if kind == "events":
             ok = (bucket >= 0) & (bucket < n)
             flat = (vi[ok] * nb + band[ok]) * n + bucket[ok]
-            flow = np.zeros(nv * nb * n, dtype=np.int64)
-            np.add.at(flow, flat, frame["value"][ok])
+            flow = _sum_at(nv * nb * n, flat, frame["value"][ok])
             out[dim] = Grid(values, flow=flow.reshape(nv, nb, n))
             continue
         # intervals: endpoint sums by bucket (-1 .. n), shifted to 0 .. n+1, then cumulated
@@ -144,8 +193,7 @@ def _grids(
         flat = ((side * nv + vi) * nb + band) * (n + 2) + bucket + 1
         cum = {}
         for col in ("n", "w", "wd"):
-            a = np.zeros(2 * nv * nb * (n + 2), dtype=np.int64)
-            np.add.at(a, flat, frame[col])
+            a = _sum_at(2 * nv * nb * (n + 2), flat, frame[col])
             cum[col] = np.cumsum(a.reshape(2, nv, nb, n + 2), axis=3)
         # on month m's last day: started in a month <= m and not ended in a month <= m
         stock = cum["n"][0][:, :, 1 : n + 1] - cum["n"][1][:, :, 1 : n + 1]
@@ -313,11 +361,110 @@ def _batches(names: list[str]) -> list[list[str]]:
     return out
 
 
+@dataclass(frozen=True)
+class LanePlan:
+    """The lane sources of a computation: per lane (:func:`careweave.measures.sources.lanes`),
+    the sources read from it and their picks, in column order; ``width`` value columns."""
+
+    lanes: list[tuple[str, list[tuple[str, Pick]]]]
+
+    @property
+    def width(self) -> int:
+        return max((len(cols) for _, cols in self.lanes), default=0)
+
+    #: Lane sources with no rows in any lane (spend of a setting a funder pays nothing in).
+    empty: tuple[str, ...] = ()
+
+    @property
+    def sources(self) -> list[str]:
+        read = (n for _, cols in self.lanes for n, _ in cols)
+        return list(dict.fromkeys((*read, *self.empty)))
+
+    @classmethod
+    def of(cls, ctx: Context, names: list[str]) -> LanePlan:
+        by_lane: dict[str, list[tuple[str, Pick]]] = {}
+        empty = []
+        for n in names:
+            picks = SOURCES[n].picks
+            if picks is None:
+                continue
+            mine = picks(ctx)
+            if not mine:
+                empty.append(n)
+            for where, pick in mine.items():
+                by_lane.setdefault(where, []).append((n, pick))
+        return cls(list(by_lane.items()), tuple(empty))
+
+
+def _lanes_expr(
+    ctx: Context, plan: LanePlan
+) -> tuple[Any, dict[str, list[tuple[int, int, str | None]]]]:
+    """One query for every lane source ("wide" rows): each lane's rows once, carrying one value
+    column per source read from it (0 where the row is not the source's) and, for a source
+    that picks some of the rows and whose value may be 0, a count of its rows (so a group is
+    present for a source exactly when it has a row of that source, as when each source is its
+    own query; a count source's value is its count). Returns the expression and, per source,
+    its (lane index, column, counted) places."""
+    width = plan.width
+    parts = []
+    places: dict[str, list[tuple[int, int, str | None]]] = {}
+    counted = [False] * width
+    picked = []
+    for name, cols in plan.lanes:
+        r = lane(ctx, name)
+        picks = [pick(r) for _, pick in cols]
+        picked.append([m for m, _ in picks])
+        for j, (m, v) in enumerate(picks):
+            counted[j] = counted[j] or (m is not None and v is not None)
+    for li, ((name, cols), masks) in enumerate(zip(plan.lanes, picked, strict=True)):
+        r = lane(ctx, name)
+        if all(m is not None for m in masks):
+            anyone = masks[0]
+            for m in masks[1:]:
+                anyone = anyone | m
+            r = r.filter(anyone)
+        vals: dict[str, Any] = {}
+        for j in range(width):
+            if j >= len(cols):
+                vals[f"v{j}"] = ibis.literal(0, "int64")
+                if counted[j]:
+                    vals[f"n{j}"] = ibis.literal(0, "int64")
+                continue
+            source, pick = cols[j]
+            mask, value = pick(r)
+            v = (ibis.literal(1) if value is None else value).cast("int64")
+            vals[f"v{j}"] = v if mask is None else ibis.ifelse(mask, v, 0).cast("int64")
+            if counted[j]:
+                one = ibis.literal(1, "int64")
+                vals[f"n{j}"] = one if mask is None else ibis.ifelse(mask, 1, 0).cast("int64")
+            # where the source's rows are: a count of them, the value of a count, or every row
+            where = f"n{j}" if mask is not None and value is not None else None
+            where = f"v{j}" if mask is not None and value is None else where
+            places.setdefault(source, []).append((li, j, where))
+        parts.append(
+            r.select(
+                src=ibis.literal(li, "int64"),
+                nhs_number=r.nhs_number.cast("string"),
+                day=r.day.cast("date"),
+                **vals,
+            )
+        )
+    rows = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    values = tuple(f"v{j}" for j in range(width)) + tuple(
+        f"n{j}" for j in range(width) if counted[j]
+    )
+    return ctx.events(rows, values), places
+
+
 def _batch_expr(ctx: Context, batch: list[str]) -> Any:
     kind = SOURCES[batch[0]].kind
     parts = []
+    whole: list[int] = []
     for i, name in enumerate(batch):
         src = SOURCES[name]
+        if src.population:
+            whole.append(i)
+            continue
         rows = src.build(ctx)
         if kind == "events":
             part = rows.select(
@@ -336,29 +483,33 @@ def _batch_expr(ctx: Context, batch: list[str]) -> Any:
                 weight=weight.cast("int64"),
             )
         parts.append(part)
-    rows = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-    return ctx.events(rows) if kind == "events" else ctx.intervals(rows, weighted=True)
+    rows = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0] if parts else None
+    if kind == "events":
+        return ctx.events(rows)
+    return ctx.intervals(rows, weighted=True, whole=tuple(whole))
+
+
+def _alternatives(requirement: str) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    for alt in requirement.split("|"):
+        table, _, column = alt.partition(".")
+        out.append((table, column or None))
+    return out
 
 
 def available(ctx: Context, requirement: str) -> bool:
     """``table``, ``table.column`` or alternatives ``a|b``: present and not empty."""
-    for alt in requirement.split("|"):
-        table, _, column = alt.partition(".")
-        if ctx.has_rows(table, column or None):
-            return True
-    return False
+    alts = _alternatives(requirement)
+    return bool(ctx.with_rows(alts))
 
 
 def _no_data(ctx: Context, kpis: list[Kpi]) -> dict[str, str]:
-    status: dict[str, bool] = {}
+    reqs = list(dict.fromkeys(r for k in kpis for r in k.requires))
+    found = ctx.with_rows([a for r in reqs for a in _alternatives(r)])
+    status = {r: any(a in found for a in _alternatives(r)) for r in reqs}
     out: dict[str, str] = {}
     for k in kpis:
-        missing = []
-        for r in k.requires:
-            if r not in status:
-                status[r] = available(ctx, r)
-            if not status[r]:
-                missing.append(r.replace("|", " or "))
+        missing = [r.replace("|", " or ") for r in k.requires if not status[r]]
         if missing:
             out[k.name] = f"no data: {', '.join(missing)} absent or empty"
     return out
@@ -374,13 +525,16 @@ def compute(
     *,
     intervals: tuple[str, ...] = INTERVALS,
     funding: Funding | None = None,
+    wide: bool = True,
 ) -> Computed:
     """Every KPI in ``kpis`` for each month and rolling 12 months of [start, end], by ``dims``
     (the whole board, ``all``, is always included).
 
     Returns the long results (true figures: disclosure control is applied by each
     output), the whole-board summary over the last 12 months of the span (the whole
-    span when shorter) and the KPIs with no data, with the reason.
+    span when shorter) and the KPIs with no data, with the reason. ``wide=False`` computes
+    every lane source from its own rows (:meth:`Source.build`) instead of the wide lane
+    query: the same figures, slower (a test holds the two equal).
     """
     for d in dims:
         if d not in DIMENSIONS:
@@ -392,7 +546,13 @@ def compute(
     ages = {a for k in kpis for a in (k.numerator_min_age, k.denominator_min_age)}
     bands = fine_bands(tuple(ages))
     ctx = Context(
-        engine, months, tariff, dims, bands, months.last_day, funding or default_funding()
+        TableMemo(engine),
+        months,
+        tariff,
+        dims,
+        bands,
+        months.last_day,
+        funding or default_funding(),
     )
     timings: dict[str, float] = {}
     no_data = _no_data(ctx, kpis)
@@ -404,7 +564,36 @@ def compute(
         groups = Groups.of(ctx, dims)
         timings["people and groups"] = time.perf_counter() - t0
         source_seconds: dict[str, float] = {}
-        for batch in _batches(needed):
+        plan = LanePlan.of(ctx, needed) if wide else LanePlan([])
+        if plan.sources:
+            t0 = time.perf_counter()
+            places: dict[str, list[tuple[int, int, str | None]]] = {}
+            cols = {c: np.zeros(0, np.int64) for c in ("src", "gid", "band", "bucket")}
+            if plan.lanes:
+                expr, places = _lanes_expr(ctx, plan)
+                table = engine.to_arrow(expr)
+                cols = {c: _int_column(table, c) for c in table.column_names}
+            src = cols.pop("src")
+            for name in plan.sources:
+                pieces = []
+                for li, j, where in places.get(name, []):
+                    mine = src == li
+                    if where is not None:
+                        mine &= cols[where] > 0
+                    pieces.append({k: cols[k][mine] for k in ("gid", "band", "bucket")})
+                    pieces[-1]["value"] = cols[f"v{j}"][mine]
+                keys = ("gid", "band", "bucket", "value")
+                frame = {
+                    k: np.concatenate([np.zeros(0, np.int64)] + [p[k] for p in pieces])
+                    for k in keys
+                }
+                grids[name] = _grids(frame, "events", dims, ctx, groups)
+            key = f"events (lanes): {', '.join(plan.sources)}"
+            timings[key] = time.perf_counter() - t0
+            for name in plan.sources:
+                source_seconds[name] = timings[key] / len(plan.sources)
+        done = set(plan.sources)
+        for batch in _batches([n for n in needed if n not in done]):
             t0 = time.perf_counter()
             kind = SOURCES[batch[0]].kind
             table = engine.to_arrow(_batch_expr(ctx, batch))
@@ -478,6 +667,15 @@ def empty_results() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
 
 
+@cache
+def _interval_days(months: Months, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last days of the intervals of ``width`` months ending at each month."""
+    m_list = range(width - 1, months.n)
+    starts = np.asarray([months.start(i - width + 1) for i in m_list], dtype="datetime64[D]")
+    ends = np.asarray([months.end(i) for i in m_list], dtype="datetime64[D]")
+    return starts, ends
+
+
 def _frame(
     k: Kpi,
     dim: str,
@@ -490,8 +688,7 @@ def _frame(
     m_list = list(range(width - 1, months.n))
     m_idx = np.asarray(m_list, dtype=np.int64)
     nv, nm = len(values), len(m_list)
-    starts = np.asarray([months.start(i - width + 1) for i in m_list], dtype="datetime64[D]")
-    ends = np.asarray([months.end(i) for i in m_list], dtype="datetime64[D]")
+    starts, ends = _interval_days(months, width)
     out: dict[str, Any] = {
         "measure": np.full(nv * nm, k.name, dtype=object),
         "interval": np.full(nv * nm, interval, dtype=object),

@@ -103,6 +103,23 @@ def fine_bands(extra: tuple[int, ...] = ()) -> tuple[int, ...]:
     return tuple(sorted(a for a in ages if 0 <= a < MAX_AGE))
 
 
+class TableMemo:
+    """An engine whose tables are looked up once (a lookup asks the database for the table's
+    schema; one computation's definitions name the same tables dozens of times)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._tables: dict[str, Any] = {}
+
+    def table(self, name: str) -> Any:
+        if name not in self._tables:
+            self._tables[name] = self._engine.table(name)
+        return self._tables[name]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
 @dataclass
 class Context:
     """One computation: engine, months, tariff (and its settings and funders), the requested
@@ -117,6 +134,7 @@ class Context:
     funding: Funding = field(default_factory=default_funding)
     _groups: Any = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def person_dims(self) -> tuple[str, ...]:
@@ -128,14 +146,31 @@ class Context:
 
     def has_rows(self, name: str, column: str | None = None) -> bool:
         """The table exists, has the column (when given) and a row (with it not null)."""
-        if not self.has_table(name):
-            return False
-        t = self.engine.table(name)
-        if column is not None:
-            if column not in t.columns:
-                return False
-            t = t.filter(t[column].notnull())
-        return bool(self.engine.to_arrow(t.limit(1)).num_rows)
+        return (name, column) in self.with_rows([(name, column)])
+
+    def with_rows(self, wanted: list[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
+        """Those of the (table, column or None) that :meth:`has_rows`, asked in one query
+        (and remembered for the computation)."""
+        known: dict[tuple[str, str | None], bool] = self._memo.setdefault("with_rows", {})
+        asks = []
+        for name, column in dict.fromkeys(wanted):
+            if (name, column) in known:
+                continue
+            known[(name, column)] = False
+            if not self.has_table(name):
+                continue
+            t = self.engine.table(name)
+            if column is not None:
+                if column not in t.columns:
+                    continue
+                t = t.filter(t[column].notnull())
+            asks.append(((name, column), t))
+        if asks:
+            parts = [t.limit(1).select(k=ibis.literal(i, "int64")) for i, (_, t) in enumerate(asks)]
+            one = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+            for i in set(self.engine.to_arrow(one).column("k").to_pylist()):
+                known[asks[i][0]] = True
+        return {w for w in wanted if known[w]}
 
     def people(self) -> Any:
         """nhs_number, date_of_birth, pop_from, pop_to (open: OPEN_END) and the dim_* columns
@@ -265,6 +300,13 @@ class Context:
             self._cache[key] = expr.cache()
         return self._cache[key]
 
+    def memo(self, key: str, build: Any) -> Any:
+        """``build()`` once per computation (an expression, not materialised): definitions
+        several sources share are built once, not once per source."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
+
     def release(self) -> None:
         for t in self._cache.values():
             with contextlib.suppress(Exception):
@@ -319,19 +361,20 @@ class Context:
         return ibis.cases(*cases, else_=MAX_AGE).cast("int64")
 
     # --- the two shapes every source reduces to
-    def events(self, rows: Any) -> Any:
-        """``rows``: [src (int),] nhs_number, day, value (int). Sum of value per gid x band x
-        month, over rows dated in the months, of people in the population on the day (its
-        last day, the day of death or leaving, included; counted in the age band the person
-        was in the day before). One row per person joined (:meth:`persons`), the band found
-        from the birthdays on which the person changes band, so the rows are not multiplied
-        by the age bands."""
+    def events(self, rows: Any, values: tuple[str, ...] = ("value",)) -> Any:
+        """``rows``: [src (int),] nhs_number, day and the ``values`` (int). Sum of each value
+        per gid x band x month, over rows dated in the months, of people in the population
+        on the day (its last day, the day of death or leaving, included; counted in the age
+        band the person was in the day before). One row per person joined (:meth:`persons`),
+        the band found from the birthdays on which the person changes band, so the rows are
+        not multiplied by the age bands. Several values (a lane's sources) ride on one row,
+        so an activity row is joined to the people once for all of them."""
         src = ["src"] if "src" in rows.columns else []
         rows = rows.select(
             *src,
             nhs_number=rows.nhs_number.cast("string"),
             day=rows.day.cast("date"),
-            value=rows.value.cast("int64"),
+            **{v: rows[v].cast("int64") for v in values},
         )
         cross = [f"c{k}" for k in range(1, self.max_crossings() + 1)]
         p = self.persons().select("nhs_number", "pop_to", "f", "t", "gid", "b0", *cross)
@@ -339,29 +382,47 @@ class Context:
         j = j.filter(j.f <= j.day, (j.day < j.t) | ((j.day == j.t) & (j.t == j.pop_to)))
         j = j.mutate(band=self.band_at(j, j.day), bucket=self.months.bucket(j.day))
         keys = [*src, "gid", "band", "bucket"]
-        return j.group_by(keys).aggregate(value=j.value.sum().cast("int64"))
+        return j.group_by(keys).aggregate(**{v: j[v].sum().cast("int64") for v in values})
 
-    def intervals(self, rows: Any, *, weighted: bool = False) -> Any:
+    def intervals(self, rows: Any, *, weighted: bool = False, whole: tuple[int, ...] = ()) -> Any:
         """``rows``: [src (int),] nhs_number, s_from, s_to (exclusive; null = open)[, weight
         (int)], disjoint per person. Cut by the population pieces (so clipped to the
         population, the months and the age bands) and reduced to endpoint sums per gid x
         band x month: ``n`` (how many), ``w`` (sum of weights) and ``wd`` (sum of weight x
-        day number), for starts (sign +1) and ends (sign -1)."""
-        src = ["src"] if "src" in rows.columns else []
-        sel = {
-            **{c: rows[c] for c in src},
-            "nhs_number": rows.nhs_number.cast("string"),
-            "s_from": rows.s_from.cast("date"),
-            "s_to": rows.s_to.cast("date").fill_null(lit(OPEN_END)),
-            "weight": (rows.weight if weighted else ibis.literal(1)).cast("int64"),
-        }
-        rows = rows.select(**sel)
-        rows = rows.filter(rows.s_from < lit(self.months.last_day + dt.timedelta(days=1)))
-        rows = rows.filter(rows.s_to > lit(self.months.first))
+        day number), for starts (sign +1) and ends (sign -1). ``whole``: the src of sources
+        whose intervals are the population itself (``registered``): their cut pieces are the
+        pieces, taken as they are (``rows`` holds none of theirs; None when it holds
+        nothing)."""
         x = self.pieces()
-        j = rows.join(x, "nhs_number")
-        j = j.mutate(f2=ibis.greatest(j.s_from, j.b_from), t2=ibis.least(j.s_to, j.b_to))
-        j = j.filter(j.f2 < j.t2)
+        cut = []
+        src = ["src"] if whole or (rows is not None and "src" in rows.columns) else []
+        if rows is not None:
+            sel = {
+                **{c: rows[c] for c in src},
+                "nhs_number": rows.nhs_number.cast("string"),
+                "s_from": rows.s_from.cast("date"),
+                "s_to": rows.s_to.cast("date").fill_null(lit(OPEN_END)),
+                "weight": (rows.weight if weighted else ibis.literal(1)).cast("int64"),
+            }
+            rows = rows.select(**sel)
+            rows = rows.filter(rows.s_from < lit(self.months.last_day + dt.timedelta(days=1)))
+            rows = rows.filter(rows.s_to > lit(self.months.first))
+            j = rows.join(x, "nhs_number")
+            j = j.mutate(f2=ibis.greatest(j.s_from, j.b_from), t2=ibis.least(j.s_to, j.b_to))
+            j = j.filter(j.f2 < j.t2)
+            cut.append(j.select(*src, "gid", "band", "f2", "t2", "weight"))
+        for i in whole:
+            cut.append(
+                x.select(
+                    src=ibis.literal(i, "int64"),
+                    gid=x.gid,
+                    band=x.band,
+                    f2=x.b_from,
+                    t2=x.b_to,
+                    weight=ibis.literal(1, "int64"),
+                )
+            )
+        j = ibis.union(*cut, distinct=False) if len(cut) > 1 else cut[0]
         keys = [*src, "gid", "band"]
         epoch = lit(EPOCH)
         ends = []

@@ -37,6 +37,11 @@ from careweave.definitions.dates import OPEN_END, lit
 from careweave.definitions.registers import register_evidence
 from careweave.measures.context import Context, intersect, merge_intervals
 
+#: A lane source's definition over its lane's rows ``t``: (which rows count, or None for
+#: all; each row's value, or None for 1). Called on the lane's rows to filter them and
+#: again on the filtered rows for the value.
+Pick = Callable[[Any], tuple[Any, Any]]
+
 
 @dataclass(frozen=True)
 class Source:
@@ -45,6 +50,12 @@ class Source:
     build: Callable[[Context], Any]
     requires: tuple[str, ...] = ()
     weighted: bool = False
+    #: Lane sources (events read from the rows of an activity table, :func:`lanes`): lane
+    #: name -> the source's pick on that lane's rows. ``build`` is derived from them.
+    picks: Callable[[Context], dict[str, Pick]] | None = None
+    #: The intervals are the registered population itself (the engine takes its pieces,
+    #: :meth:`Context.pieces`, as they are instead of cutting the population by itself).
+    population: bool = False
 
     @property
     def doc(self) -> str:
@@ -64,6 +75,96 @@ def _source(
     return deco
 
 
+def lane(ctx: Context, name: str) -> Any:
+    """The rows of the lane ``name`` (:func:`lanes`), built once per computation."""
+    out = ctx.memo(f"lane {name}", lambda: lanes(ctx)[name]())
+    return out
+
+
+def lanes(ctx: Context) -> dict[str, Callable[[], Any]]:
+    """The lanes: each dated activity table's rows in the months (and the day before), one
+    row per activity row with the table's own columns, ``day``, and its ``cost`` and tariff
+    ``item`` (:func:`careweave.definitions.costs.dated_parts`). Every events source over one
+    of these tables on that day reads its lane, so the engine can read a table once for all
+    of them (the spend sources and the counts of contacts, appointments, attendances and
+    admissions alike) and join each activity row to the people once. More lanes are
+    discharged spells on the day of discharge (``hospital_spells.discharged``), the
+    readmission indicator's index discharges (``index_discharges``) and people scored in
+    consecutive risk_scores runs (``risk_scores.moves``)."""
+
+    def rows_of(part: costs.Part) -> Callable[[], Any]:
+        return lambda: part.rows
+
+    out: dict[str, Callable[[], Any]] = {p.name: rows_of(p) for p in _dated_parts(ctx)}
+
+    def discharged() -> Any:
+        s = _spells(ctx)
+        s = s.filter(s.discharge_date.notnull())
+        return s.mutate(day=s.discharge_date)
+
+    def index() -> Any:
+        r = _index(ctx)
+        return r.mutate(day=r.discharge_date)
+
+    def moves() -> Any:
+        m = _level_moves(ctx)
+        return m.mutate(day=m.as_of)
+
+    out["hospital_spells.discharged"] = discharged
+    out["index_discharges"] = index
+    out["risk_scores.moves"] = moves
+    return out
+
+
+def _dated_parts(ctx: Context) -> list[costs.Part]:
+    """Every dated activity in (the day before the months, the span's end], costed (built
+    once per computation)."""
+    lo = ctx.months.first - dt.timedelta(days=1)
+    out: list[costs.Part] = ctx.memo(
+        "dated_parts", lambda: costs.dated_parts(ctx.engine, ctx.tariff, lo, ctx.span_end)
+    )
+    return out
+
+
+def lane_rows(ctx: Context, name: str, pick: Pick) -> Any:
+    """The rows of the lane ``name`` a pick counts: nhs_number, day, value."""
+    r = lane(ctx, name)
+    mask, _ = pick(r)
+    if mask is not None:
+        r = r.filter(mask)
+    _, value = pick(r)
+    return _one(r, r.day, value)
+
+
+def _from_lanes(name: str, picks: Callable[[Context], dict[str, Pick]]) -> Callable[[Context], Any]:
+    def build(ctx: Context) -> Any:
+        parts = [lane_rows(ctx, n, pick) for n, pick in picks(ctx).items()]
+        if not parts:
+            return _nothing(ctx, "events")
+        return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+    build.__name__ = name
+    return build
+
+
+def _lane_source(
+    name: str, lane: str, *requires: str
+) -> Callable[[Callable[[Any], tuple[Any, Any]]], Callable[[Any], tuple[Any, Any]]]:
+    """An events source counted from one lane: the decorated function is its pick, its
+    docstring the definition."""
+
+    def deco(pick: Callable[[Any], tuple[Any, Any]]) -> Callable[[Any], tuple[Any, Any]]:
+        def picks(ctx: Context) -> dict[str, Pick]:
+            return {lane: pick}
+
+        build = _from_lanes(name, picks)
+        build.__doc__ = pick.__doc__
+        SOURCES[name] = Source(name, "events", build, tuple(requires), picks=picks)
+        return pick
+
+    return deco
+
+
 def _one(t: Any, day: Any, value: Any = None) -> Any:
     return t.select(
         nhs_number=t.nhs_number,
@@ -77,12 +178,14 @@ def _span(t: Any, start: Any, end: Any) -> Any:
 
 
 # --- population ------------------------------------------------------------------------------
-@_source("registered", "intervals", "people")
 def registered(ctx: Context) -> Any:
     """The registered population (careweave.definitions.population): from the later of birth and
     registration to the earlier of death and the end of registration."""
     p = ctx.persons()
     return _span(p, p.pop_from, p.pop_to)
+
+
+SOURCES["registered"] = Source("registered", "intervals", registered, ("people",), population=True)
 
 
 @_source("deaths", "events", "people.date_of_death")
@@ -114,18 +217,16 @@ def _spells(ctx: Context) -> Any:
     return ctx.engine.table("hospital_spells")
 
 
-@_source("emergency_admissions", "events", "hospital_spells")
-def emergency_admissions(ctx: Context) -> Any:
+@_lane_source("emergency_admissions", "hospital_spells", "hospital_spells")
+def emergency_admissions(s: Any) -> tuple[Any, Any]:
     """Emergency spells (admission_method 'emergency'), on the day of admission."""
-    s = spells.emergency(_spells(ctx))
-    return _one(s, s.admission_date)
+    return spells.is_emergency(s), None
 
 
-@_source("elective_admissions", "events", "hospital_spells")
-def elective_admissions(ctx: Context) -> Any:
+@_lane_source("elective_admissions", "hospital_spells", "hospital_spells")
+def elective_admissions(s: Any) -> tuple[Any, Any]:
     """Elective spells, on the day of admission."""
-    s = spells.elective(_spells(ctx))
-    return _one(s, s.admission_date)
+    return spells.is_elective(s), None
 
 
 @cache
@@ -138,18 +239,16 @@ def acsc_prefixes() -> tuple[tuple[str, str], ...]:
     )
 
 
-@_source("acsc_emergency_admissions", "events", "hospital_spells")
-def acsc_emergency_admissions(ctx: Context) -> Any:
+@_lane_source("acsc_emergency_admissions", "hospital_spells", "hospital_spells")
+def acsc_emergency_admissions(s: Any) -> tuple[Any, Any]:
     """Emergency spells whose primary diagnosis is a chronic ambulatory care sensitive condition
     (NHS Outcomes Framework 2.3.i ICD-10 list, careweave/measures/data/acsc_icd10.csv; the code
     is compared upper-cased without dots or spaces)."""
-    s = spells.emergency(_spells(ctx))
     code = s.primary_diagnosis.fill_null("").upper().replace(".", "").replace(" ", "")
     hit = ibis.literal(False)
     for _, prefix in acsc_prefixes():
         hit = hit | code.startswith(prefix)
-    s = s.filter(hit)
-    return _one(s, s.admission_date)
+    return spells.is_emergency(s) & hit, None
 
 
 def _spell_end(ctx: Context, s: Any) -> Any:
@@ -200,21 +299,17 @@ def delayed_bed_days(ctx: Context) -> Any:
     return merge_intervals(_span(s, s.discharge_ready_date, _spell_end(ctx, s)))
 
 
-@_source("emergency_discharges", "events", "hospital_spells")
-def emergency_discharges(ctx: Context) -> Any:
+@_lane_source("emergency_discharges", "hospital_spells.discharged", "hospital_spells")
+def emergency_discharges(s: Any) -> tuple[Any, Any]:
     """Emergency spells discharged, on the day of discharge."""
-    s = spells.emergency(_spells(ctx))
-    s = s.filter(s.discharge_date.notnull())
-    return _one(s, s.discharge_date)
+    return spells.is_emergency(s), None
 
 
-@_source("emergency_length_of_stay", "events", "hospital_spells")
-def emergency_length_of_stay(ctx: Context) -> Any:
+@_lane_source("emergency_length_of_stay", "hospital_spells.discharged", "hospital_spells")
+def emergency_length_of_stay(s: Any) -> tuple[Any, Any]:
     """Length of stay (discharge - admission, days) of emergency spells, on the day of
     discharge."""
-    s = spells.emergency(_spells(ctx))
-    s = s.filter(s.discharge_date.notnull())
-    return _one(s, s.discharge_date, spells.length_of_stay(s))
+    return spells.is_emergency(s), spells.length_of_stay(s)
 
 
 def _index(ctx: Context) -> Any:
@@ -224,84 +319,71 @@ def _index(ctx: Context) -> Any:
     return r.filter(r.discharge_date <= cutoff)
 
 
-@_source("index_discharges", "events", "hospital_spells")
-def index_discharges(ctx: Context) -> Any:
+@_lane_source("index_discharges", "index_discharges", "hospital_spells")
+def index_discharges(r: Any) -> tuple[Any, Any]:
     """Index discharges of the 30-day readmission indicator (careweave.definitions.spells:
     discharged alive, not obstetric, no cancer primary diagnosis), on the day of discharge;
     discharges in the span's last 30 days are left out (their follow-up is incomplete)."""
-    r = _index(ctx)
-    return _one(r, r.discharge_date)
+    return None, None
 
 
-@_source("readmitted_index_discharges", "events", "hospital_spells")
-def readmitted_index_discharges(ctx: Context) -> Any:
+@_lane_source("readmitted_index_discharges", "index_discharges", "hospital_spells")
+def readmitted_index_discharges(r: Any) -> tuple[Any, Any]:
     """Index discharges followed by an emergency admission 0-30 days later (the person's next
     spell), on the day of the index discharge."""
-    r = _index(ctx)
-    return _one(r, r.discharge_date, r.readmitted)
+    return None, r.readmitted
 
 
-@_source("ae_attendances", "events", "ae_attendances")
-def ae_attendances(ctx: Context) -> Any:
+@_lane_source("ae_attendances", "ae_attendances", "ae_attendances")
+def ae_attendances(a: Any) -> tuple[Any, Any]:
     """A&E attendances, on the day of arrival."""
-    a = ctx.engine.table("ae_attendances")
-    return _one(a, a.attendance_date)
+    return None, None
 
 
-@_source("ae_admitted", "events", "ae_attendances")
-def ae_admitted(ctx: Context) -> Any:
+@_lane_source("ae_admitted", "ae_attendances", "ae_attendances")
+def ae_admitted(a: Any) -> tuple[Any, Any]:
     """A&E attendances with disposal 'admitted' (converted to an admission)."""
-    a = ctx.engine.table("ae_attendances")
-    a = a.filter(a.disposal == "admitted")
-    return _one(a, a.attendance_date)
+    return a.disposal == "admitted", None
 
 
-@_source("outpatient_appointments_kept_or_missed", "events", "outpatient_appointments")
-def outpatient_booked(ctx: Context) -> Any:
-    """Outpatient appointments attended or not attended (cancelled ones left out)."""
-    o = ctx.engine.table("outpatient_appointments")
-    o = o.filter(o.outcome.isin(("attended", "did_not_attend")))
-    return _one(o, o.appointment_date)
+@_lane_source(
+    "outpatient_appointments_kept_or_missed", "outpatient_appointments", "outpatient_appointments"
+)
+def outpatient_booked(o: Any) -> tuple[Any, Any]:
+    """Outpatient appointments attended or not attended (cancelled ones left out), on the day
+    of the appointment."""
+    return o.outcome.isin(("attended", "did_not_attend")), None
 
 
-@_source("outpatient_dnas", "events", "outpatient_appointments")
-def outpatient_dnas(ctx: Context) -> Any:
+@_lane_source("outpatient_dnas", "outpatient_appointments", "outpatient_appointments")
+def outpatient_dnas(o: Any) -> tuple[Any, Any]:
     """Outpatient appointments with outcome 'did_not_attend'."""
-    o = ctx.engine.table("outpatient_appointments")
-    o = o.filter(o.outcome == "did_not_attend")
-    return _one(o, o.appointment_date)
+    return o.outcome == "did_not_attend", None
 
 
-@_source("outpatient_attendances", "events", "outpatient_appointments")
-def outpatient_attendances(ctx: Context) -> Any:
+@_lane_source("outpatient_attendances", "outpatient_appointments", "outpatient_appointments")
+def outpatient_attendances(o: Any) -> tuple[Any, Any]:
     """Outpatient appointments with outcome 'attended'."""
-    o = ctx.engine.table("outpatient_appointments")
-    o = o.filter(o.outcome == "attended")
-    return _one(o, o.appointment_date)
+    return o.outcome == "attended", None
 
 
 # --- primary care, community and mental health -----------------------------------------------
-def _contacts(ctx: Context, table: str) -> Any:
-    c = ctx.engine.table(table)
-    return _one(c, c.contact_date)
-
-
-@_source("primary_care_contacts", "events", "primary_care_contacts")
-def primary_care_contacts(ctx: Context) -> Any:
+@_lane_source("primary_care_contacts", "primary_care_contacts", "primary_care_contacts")
+def primary_care_contacts(c: Any) -> tuple[Any, Any]:
     """Contacts with general practice staff (any role, any mode), on the day of the contact."""
-    return _contacts(ctx, "primary_care_contacts")
+    return None, None
 
 
-@_source("community_contacts", "events", "community_contacts")
-def community_contacts(ctx: Context) -> Any:
+@_lane_source("community_contacts", "community_contacts", "community_contacts")
+def community_contacts(c: Any) -> tuple[Any, Any]:
     """Contacts with community health services, on the day of the contact."""
-    return _contacts(ctx, "community_contacts")
+    return None, None
 
 
-@_source("mental_health_contacts", "events", "mental_health_contacts")
-def mental_health_contacts(ctx: Context) -> Any:
+@_lane_source("mental_health_contacts", "mental_health_contacts", "mental_health_contacts")
+def mental_health_contacts(c: Any) -> tuple[Any, Any]:
     """Contacts with secondary mental health services, on the day of the contact."""
-    return _contacts(ctx, "mental_health_contacts")
+    return None, None
 
 
 # --- social care -----------------------------------------------------------------------------
@@ -315,21 +397,17 @@ def permanent_admissions(ctx: Context) -> Any:
     return _one(first, first.day)
 
 
-@_source("reablement_outcomes_known", "events", "reablement_episodes")
-def reablement_known(ctx: Context) -> Any:
+@_lane_source("reablement_outcomes_known", "reablement_episodes", "reablement_episodes")
+def reablement_known(r: Any) -> tuple[Any, Any]:
     """Reablement episodes after hospital discharge whose 91-day outcome is known, on the start
     (discharge) date (ASCOF 2B denominator)."""
-    r = ctx.engine.table("reablement_episodes")
-    r = r.filter(r.at_home_91d.notnull())
-    return _one(r, r.start_date)
+    return r.at_home_91d.notnull(), None
 
 
-@_source("reablement_at_home_91d", "events", "reablement_episodes")
-def reablement_home(ctx: Context) -> Any:
+@_lane_source("reablement_at_home_91d", "reablement_episodes", "reablement_episodes")
+def reablement_home(r: Any) -> tuple[Any, Any]:
     """Reablement episodes with the person at home 91 days after discharge (ASCOF 2B)."""
-    r = ctx.engine.table("reablement_episodes")
-    r = r.filter(r.at_home_91d.fill_null(False))
-    return _one(r, r.start_date)
+    return r.at_home_91d.fill_null(False), None
 
 
 @_source("care_home_residents", "intervals", "care_placements")
@@ -507,27 +585,22 @@ def _level_moves(ctx: Context) -> Any:
     return r.filter(r.prev.notnull(), r.prev_as_of == r.prev_run)
 
 
-@_source("scored_in_consecutive_runs", "events", "risk_scores")
-def scored_twice(ctx: Context) -> Any:
+@_lane_source("scored_in_consecutive_runs", "risk_scores.moves", "risk_scores")
+def scored_twice(r: Any) -> tuple[Any, Any]:
     """People scored in a risk_scores run and in the run before it, on the later run's date."""
-    r = _level_moves(ctx)
-    return _one(r, r.as_of)
+    return None, None
 
 
-@_source("moved_to_lower_level", "events", "risk_scores")
-def moved_down(ctx: Context) -> Any:
+@_lane_source("moved_to_lower_level", "risk_scores.moves", "risk_scores")
+def moved_down(r: Any) -> tuple[Any, Any]:
     """People whose CCM level is lower than at the run before, on the later run's date."""
-    r = _level_moves(ctx)
-    r = r.filter(r.ccm_level.cast("int64") < r.prev)
-    return _one(r, r.as_of)
+    return r.ccm_level.cast("int64") < r.prev, None
 
 
-@_source("moved_to_higher_level", "events", "risk_scores")
-def moved_up(ctx: Context) -> Any:
+@_lane_source("moved_to_higher_level", "risk_scores.moves", "risk_scores")
+def moved_up(r: Any) -> tuple[Any, Any]:
     """People whose CCM level is higher than at the run before, on the later run's date."""
-    r = _level_moves(ctx)
-    r = r.filter(r.ccm_level.cast("int64") > r.prev)
-    return _one(r, r.as_of)
+    return r.ccm_level.cast("int64") > r.prev, None
 
 
 # --- cost ------------------------------------------------------------------------------------
@@ -545,20 +618,43 @@ def _nothing(ctx: Context, kind: str) -> Any:
     )
 
 
-def _spend_sources(setting: str, funder: str) -> None:
-    def dated(ctx: Context) -> Any:
+def _pence(t: Any) -> Any:
+    return (t.cost * 100).round()
+
+
+def _spend_pick(items: tuple[str, ...] | None) -> Pick:
+    """Rows priced as one of ``items`` (every row when None), valued in whole pence."""
+
+    def pick(t: Any) -> tuple[Any, Any]:
+        return (None if items is None else t.item.isin(items)), _pence(t)
+
+    return pick
+
+
+def _spend_picks(setting: str, funder: str) -> Callable[[Context], dict[str, Pick]]:
+    """Per lane, the rows priced as one of the items of ``setting`` paid by ``funder``."""
+
+    def picks(ctx: Context) -> dict[str, Pick]:
         items = ctx.funding.items(setting, funder)
-        lo = ctx.months.first - dt.timedelta(days=1)
-        parts = costs.dated_parts(ctx.engine, ctx.tariff, lo, ctx.span_end)
-        mine = [t for p in parts if (t := costs.only(p, items)) is not None]
-        if not mine:
-            return _nothing(ctx, "events")
-        rows = ibis.union(*mine, distinct=False) if len(mine) > 1 else mine[0]
-        return _one(rows, rows.day, (rows.cost * 100).round())
+        out: dict[str, Pick] = {}
+        for p in _dated_parts(ctx):
+            mine = tuple(i for i in p.items if i in items)
+            if not mine:
+                continue
+            out[p.name] = _spend_pick(None if len(mine) == len(p.items) else mine)
+        return out
+
+    return picks
+
+
+def _spend_sources(setting: str, funder: str) -> None:
+    picks = _spend_picks(setting, funder)
+    name = f"spend_{setting}_{funder}_pence"
+    dated = _from_lanes(name, picks)
 
     def weekly(ctx: Context) -> Any:
         items = ctx.funding.items(setting, funder)
-        parts = costs.weekly_parts(ctx.engine, ctx.tariff)
+        parts = ctx.memo("weekly_parts", lambda: costs.weekly_parts(ctx.engine, ctx.tariff))
         mine = [t for p in parts if (t := costs.only(p, items)) is not None]
         if not mine:
             return _nothing(ctx, "intervals")
@@ -584,7 +680,7 @@ def _spend_sources(setting: str, funder: str) -> None:
         f"Weekly-priced {who}: the weekly price in whole pence on each day the service runs "
         "(its ``weeks`` are pence-days / 7; overlapping services each count)."
     )
-    _source(f"spend_{setting}_{funder}_pence", "events", "people")(dated)
+    SOURCES[name] = Source(name, "events", dated, ("people",), picks=picks)
     _source(f"spend_{setting}_{funder}_weekly_pence", "intervals", "people", weighted=True)(weekly)
 
 

@@ -1,0 +1,111 @@
+"""The wide lane query gives the same results table as every source computed on its own.
+
+The engine reads each dated activity table once for every events source over it (the
+spend sources and the counts of contacts, appointments, attendances and admissions:
+``careweave.measures.sources.lanes``), carrying one value column per source. Computing
+each of those sources from its own rows (``compute(..., wide=False)``, the engine as it
+was before the lanes) must give exactly the same table: the same rows (so the same group
+values present for every measure) and the same numbers, bit for bit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from careweave.dataset.derived import RISK_SCORES
+from careweave.dataset.tariff import default_funding, default_tariff
+from careweave.ingest import load_dataset
+from careweave.measures.catalogue import select
+from careweave.measures.compute import compute
+from careweave.measures.context import DIMENSIONS
+from careweave.measures.sources import SOURCES
+from careweave.synth import generate
+from careweave.warehouse.engines import DuckDBEngine
+from measures.specs import _score
+
+START, END = dt.date(2022, 1, 1), dt.date(2023, 12, 31)
+KEYS = ["measure", "interval", "interval_start", "group_by", "group_value"]
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("wide")
+    generate(600, 11, START, END, d / "data")
+    wh = d / "w.duckdb"
+    load_dataset(d / "data", wh)
+    import duckdb
+
+    con = duckdb.connect(str(wh))
+    try:
+        nhs = [r[0] for r in con.execute("SELECT nhs_number FROM people ORDER BY 1").fetchall()]
+        rng = np.random.default_rng(5)
+        scores = [
+            _score(n, run, int(level))
+            for run in (dt.date(2022, 6, 30), dt.date(2023, 6, 30))
+            for n, level in zip(nhs, rng.integers(1, 5, len(nhs)), strict=True)
+        ]
+        con.register("_s", pa.Table.from_pylist(scores, schema=RISK_SCORES.arrow_schema))
+        con.execute("CREATE TABLE risk_scores AS SELECT * FROM _s")
+    finally:
+        con.close()
+    return wh
+
+
+def _results(warehouse: Path, *, wide: bool) -> pd.DataFrame:
+    engine = DuckDBEngine.open(warehouse)
+    try:
+        out = compute(
+            engine,
+            START,
+            END,
+            select(None),
+            DIMENSIONS,
+            default_tariff(),
+            funding=default_funding(),
+            wide=wide,
+        )
+    finally:
+        engine.close()
+    assert not out.no_data, out.no_data
+    return out.results.sort_values(KEYS).reset_index(drop=True)
+
+
+def test_wide_lanes_give_the_same_results_table(warehouse: Path) -> None:
+    wide = _results(warehouse, wide=True)
+    narrow = _results(warehouse, wide=False)
+    pd.testing.assert_frame_equal(wide, narrow, check_exact=True)
+    # the fixture exercises the lanes: activity counts, spend, masked and unmasked sources
+    whole = wide[(wide.group_by == "all") & (wide.interval == "rolling_12_months")]
+    for kpi in (
+        "primary_care_contacts_per_1000",
+        "outpatient_dna_rate",
+        "ae_conversion_rate",
+        "emergency_admissions_per_1000",
+        "acsc_emergency_admissions_per_1000",
+        "spend_per_head",
+        "spend_per_head_prescribing",
+    ):
+        assert (whole[whole.measure == kpi].numerator > 0).all(), kpi
+
+
+def test_lane_sources_cover_the_big_activity_tables() -> None:
+    """Every events source over the contacts, appointment, attendance and medication tables
+    reads a lane (so none of them joins its table to the people on its own)."""
+    lanes = {
+        "primary_care_contacts",
+        "community_contacts",
+        "mental_health_contacts",
+        "outpatient_appointments",
+        "ae_attendances",
+    }
+    by_table = {n: s for n, s in SOURCES.items() if s.kind == "events" and set(s.requires) & lanes}
+    assert by_table and all(s.picks is not None for s in by_table.values()), [
+        n for n, s in by_table.items() if s.picks is None
+    ]
+    assert SOURCES["spend_prescribing_nhs_pence"].picks is not None
