@@ -88,6 +88,26 @@ def test_observation_create_runs_the_telehealth_rules(sqlite_world: World) -> No
     outcome(r, 415)
 
 
+def test_a_created_reading_reads_back_at_its_location(sqlite_world: World) -> None:
+    """The Location a create answers is readable: Observation/telehealth-<id> is read from
+    the store (the warehouse has it only after the next extract), relationship-checked."""
+    w = sqlite_world
+    join_teams(w, (MRS_JONES,))
+    at = w.clock.now.replace(hour=8)
+    body = reading(at, 6.8, identifier=[{"value": "hub-9"}])
+    created = fhir(post(w, "dsn", "/fhir/Observation", body), 201, "Observation")
+    r = w.client.get(f"/fhir/Observation/{created['id']}", headers=w.h("dsn"))
+    back = fhir(r, 200, "Observation")
+    assert back["id"] == created["id"]
+    assert back["subject"] == {"reference": f"Patient/{MRS_JONES}"}
+    assert back["valueQuantity"]["value"] == 6.8 and back["valueQuantity"]["code"] == "mmol/L"
+    assert back["identifier"] == [{"value": "hub-9"}]
+    assert back["effectiveDateTime"] == created["effectiveDateTime"]
+    assert audit(w, "dsn")[-1].resource == "person"
+    outcome(w.client.get(f"/fhir/Observation/{created['id']}", headers=w.h("outsider")), 403)
+    outcome(w.client.get("/fhir/Observation/telehealth-999999", headers=w.h("dsn")), 404)
+
+
 def test_service_request_create_is_a_referral(sqlite_world: World) -> None:
     w = sqlite_world
     join_teams(w, (MRS_JONES,))

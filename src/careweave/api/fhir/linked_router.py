@@ -75,6 +75,13 @@ def _valid_id(value: str) -> bool:
 def read(request: Request, ctx: Any, kind: str, rid: str) -> FhirResponse:
     if not _valid_id(rid):
         raise FhirError(404, f"{kind}/{rid[:64]}: no such resource")
+    if kind == "Observation" and rid.startswith("telehealth-"):
+        from careweave.api.fhir.writes import read_reading  # writes imports the routers
+
+        reading = read_reading(ctx, rid)
+        if reading is None:
+            raise FhirError(404, f"{kind}/{rid}: no such resource")
+        return FhirResponse(reading)
     with warehouse(request) as cur:
         found: tuple[linked.Source, dict[str, Any]] | None = None
         if cur is not None:

@@ -116,6 +116,13 @@ def create_observation(ctx: Ctx, data: Any, where: str = "Observation") -> dict[
     )
     ev = routed.event
     ctx.session.flush()
+    return reading_resource(ev, unit, routed.alerts)
+
+
+def reading_resource(ev: Event, unit: str, alerts: list[str] | None = None) -> dict[str, Any]:
+    """The Observation of a telehealth reading event (``Observation/telehealth-<event id>``):
+    what a create answers and what a read of that id serves. ``interpretation`` names the
+    telehealth rules the reading set off; only the create knows them (a read has none)."""
     out: dict[str, Any] = {
         "resourceType": "Observation",
         "id": f"telehealth-{ev.id}",
@@ -131,8 +138,8 @@ def create_observation(ctx: Ctx, data: Any, where: str = "Observation") -> dict[
                 ]
             }
         ],
-        "code": {"coding": [{"system": MEASURE_SYSTEM, "code": measure}]},
-        "subject": {"reference": f"Patient/{nhs}"},
+        "code": {"coding": [{"system": MEASURE_SYSTEM, "code": ev.payload["measure"]}]},
+        "subject": {"reference": f"Patient/{ev.nhs_number}"},
         "effectiveDateTime": instant(ev.occurred_at),
         "valueQuantity": {
             "value": float(ev.payload["value"]),
@@ -141,13 +148,30 @@ def create_observation(ctx: Ctx, data: Any, where: str = "Observation") -> dict[
             "code": unit,
         },
     }
-    if external:
-        out["identifier"] = [{"value": external}]
-    if routed.alerts:
+    if ev.external_id and ev.external_id.startswith("fhir:"):
+        out["identifier"] = [{"value": ev.external_id.removeprefix("fhir:")}]
+    if alerts:
         out["interpretation"] = [
-            {"coding": [{"system": cr.CS + "telehealth-rule", "code": a}]} for a in routed.alerts
+            {"coding": [{"system": cr.CS + "telehealth-rule", "code": a}]} for a in alerts
         ]
     return validated(out)
+
+
+def read_reading(ctx: Ctx, rid: str) -> dict[str, Any] | None:
+    """``Observation/telehealth-<id>``: a reading created through ``/fhir`` or ``/events``,
+    read from the store (the warehouse holds it only after the next extract and load), for a
+    caller with a legitimate relationship with the person (audited as a person read). None
+    when the id is not one."""
+    m = re.fullmatch(r"telehealth-([0-9]{1,9})", rid)
+    if m is None:
+        return None
+    ev = ctx.session.get(Event, int(m.group(1)))
+    if ev is None or ev.type != "telehealth_reading":
+        return None
+    ctx.person(ev.nhs_number, "person", "read")
+    measure = ctx.config.telehealth.measures.get(str(ev.payload.get("measure")))
+    unit = measure.unit if measure is not None else str(ev.payload.get("unit", ""))
+    return reading_resource(ev, unit)
 
 
 def _supporting(ctx: Ctx, sr: Any, nhs: str, where: str) -> list[str]:
