@@ -109,3 +109,31 @@ def test_lane_sources_cover_the_big_activity_tables() -> None:
         n for n, s in by_table.items() if s.picks is None
     ]
     assert SOURCES["spend_prescribing_nhs_pence"].picks is not None
+
+
+def test_derived_lanes_run_as_queries_of_their_own() -> None:
+    """The window-function lanes are split off the wide query, unless one of their sources
+    also reads another lane (a source's grid is made from all its lanes in one query)."""
+    from careweave.measures.compute import LanePlan
+    from careweave.measures.sources import DERIVED_LANES
+
+    def pick(t: object) -> tuple[None, None]:
+        return None, None
+
+    plan = LanePlan(
+        [
+            ("hospital_spells", [("emergency_admissions", pick), ("both", pick)]),
+            ("index_discharges", [("index_discharges", pick)]),
+            ("risk_scores.moves", [("moved_to_higher_level", pick)]),
+            ("hospital_spells.discharged", [("both", pick)]),
+        ],
+        ("spend_nothing",),
+    )
+    parts = plan.split(DERIVED_LANES)
+    assert [[name for name, _ in p.lanes] for p in parts] == [
+        ["hospital_spells", "hospital_spells.discharged"],
+        ["index_discharges"],
+        ["risk_scores.moves"],
+    ]
+    assert parts[0].empty == ("spend_nothing",) and all(not p.empty for p in parts[1:])
+    assert sorted(s for p in parts for s in p.sources) == sorted(plan.sources)

@@ -46,17 +46,19 @@ cut by the people), the tables are looked up once per computation and the
 **Performance** (bench/bench_measures.py; figures with their load in
 bench/README.md). The issue's target is the whole catalogue, monthly and rolling
 12 months, by six dimensions, for 1,000,000 people in <= 30 s and <= 4 GB on two
-cores with DuckDB. Not shown met: on 2026-12-01 (session 6), on a machine shared by
-eight engineers (load 15-27), :func:`compute` alone (not writing the table) for all 67
-KPIs (every one with data, 1,379,722 rows) on a fresh 1,000,000-person warehouse with case-management
-episodes took 61.0 s of CPU (user + system, DuckDB's two threads included) and
-2.74 GB peak RSS; before the lanes the same work was about 85 s of CPU (of which
-the bench's RSS sampler, no longer counted, was a part) on a warehouse with less
-data. The lane query is about half of it (about 52 million activity rows joined to
-the people once and reduced to 4.4 million group rows), the bed-day and CCM-level
-intervals a fifth. On an idle machine DuckDB's two threads would make the wall time
-roughly half the CPU time plus the single-threaded Ibis compile (a few seconds), so
-about 30 s: at the target, not below it (an estimate, not a measurement).
+cores with DuckDB. **Not met.** On 2026-12-01 (session 6), :func:`compute` alone (not
+writing the table) for all 67 KPIs (every one with data, 1,379,722 rows) on a fresh
+1,000,000-person warehouse with case-management episodes took 55.2 s wall, 64.5 s of
+CPU (user + system, DuckDB's two threads included) and 2.5 GB peak RSS (load 1.7-2.4:
+the CI's lint ran alongside). The lane query is 22 s of it (about 52 million activity
+rows joined to the people once and reduced to 4.4 million group rows), the bed-day
+intervals 10 s, the registers and social-care spend 5 s, case management 4 s. The
+derived lanes (discharges, the readmission indicator's index discharges, consecutive
+risk runs: window functions) run as queries of their own (:meth:`LanePlan.split`):
+inside the one wide query they took it from 27 s to 60 s at 1,000,000. Before the lanes
+the same work was about 85 s of CPU. The queries run one after another and DuckDB's two
+threads are busy only part of each (CPU / wall 1.2), so the next steps are running the
+independent queries side by side and the "wide" treatment of the interval sources.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ from careweave.measures.context import (
     TableMemo,
     fine_bands,
 )
-from careweave.measures.sources import SOURCES, Pick, lane
+from careweave.measures.sources import DERIVED_LANES, SOURCES, Pick, lane
 
 INTERVALS = ("month", "rolling_12_months")
 DAYS_PER_YEAR = 365.25
@@ -380,6 +382,23 @@ class LanePlan:
         read = (n for _, cols in self.lanes for n, _ in cols)
         return list(dict.fromkeys((*read, *self.empty)))
 
+    def split(self, alone: frozenset[str]) -> list[LanePlan]:
+        """One plan for the lanes not in ``alone`` (with the empty sources), then one per lane
+        in ``alone``: each plan is one query. The derived lanes (window functions over
+        spells and risk runs) cost far more inside the one wide query than on their own
+        (at 1,000,000 people the wide query went from 27 s to 60 s when they joined it)."""
+        seen = Counter(n for _, cols in self.lanes for n, _ in cols)
+        # a lane whose sources read other lanes too stays in the shared query (a source's
+        # grid is made from all its lanes at once)
+        own = {
+            name
+            for name, cols in self.lanes
+            if name in alone and all(seen[n] == 1 for n, _ in cols)
+        }
+        shared = [lc for lc in self.lanes if lc[0] not in own]
+        out = [LanePlan(shared, self.empty)] if shared or self.empty else []
+        return out + [LanePlan([lc]) for lc in self.lanes if lc[0] in own]
+
     @classmethod
     def of(cls, ctx: Context, names: list[str]) -> LanePlan:
         by_lane: dict[str, list[tuple[str, Pick]]] = {}
@@ -515,6 +534,44 @@ def _no_data(ctx: Context, kpis: list[Kpi]) -> dict[str, str]:
     return out
 
 
+def _run_lanes(
+    ctx: Context,
+    engine: Any,
+    plan: LanePlan,
+    dims: tuple[str, ...],
+    groups: Groups,
+    grids: dict[str, dict[str, Grid]],
+    timings: dict[str, float],
+    source_seconds: dict[str, float],
+) -> None:
+    """One lane plan's sources in one query, into ``grids`` (timed)."""
+    if not plan.sources:
+        return
+    t0 = time.perf_counter()
+    places: dict[str, list[tuple[int, int, str | None]]] = {}
+    cols = {c: np.zeros(0, np.int64) for c in ("src", "gid", "band", "bucket")}
+    if plan.lanes:
+        expr, places = _lanes_expr(ctx, plan)
+        table = engine.to_arrow(expr)
+        cols = {c: _int_column(table, c) for c in table.column_names}
+    src = cols.pop("src")
+    for name in plan.sources:
+        pieces = []
+        for li, j, where in places.get(name, []):
+            mine = src == li
+            if where is not None:
+                mine &= cols[where] > 0
+            pieces.append({k: cols[k][mine] for k in ("gid", "band", "bucket")})
+            pieces[-1]["value"] = cols[f"v{j}"][mine]
+        keys = ("gid", "band", "bucket", "value")
+        frame = {k: np.concatenate([np.zeros(0, np.int64)] + [p[k] for p in pieces]) for k in keys}
+        grids[name] = _grids(frame, "events", dims, ctx, groups)
+    key = f"events (lanes): {', '.join(plan.sources)}"
+    timings[key] = time.perf_counter() - t0
+    for name in plan.sources:
+        source_seconds[name] = timings[key] / len(plan.sources)
+
+
 def compute(
     engine: Any,
     start: dt.date,
@@ -565,33 +622,8 @@ def compute(
         timings["people and groups"] = time.perf_counter() - t0
         source_seconds: dict[str, float] = {}
         plan = LanePlan.of(ctx, needed) if wide else LanePlan([])
-        if plan.sources:
-            t0 = time.perf_counter()
-            places: dict[str, list[tuple[int, int, str | None]]] = {}
-            cols = {c: np.zeros(0, np.int64) for c in ("src", "gid", "band", "bucket")}
-            if plan.lanes:
-                expr, places = _lanes_expr(ctx, plan)
-                table = engine.to_arrow(expr)
-                cols = {c: _int_column(table, c) for c in table.column_names}
-            src = cols.pop("src")
-            for name in plan.sources:
-                pieces = []
-                for li, j, where in places.get(name, []):
-                    mine = src == li
-                    if where is not None:
-                        mine &= cols[where] > 0
-                    pieces.append({k: cols[k][mine] for k in ("gid", "band", "bucket")})
-                    pieces[-1]["value"] = cols[f"v{j}"][mine]
-                keys = ("gid", "band", "bucket", "value")
-                frame = {
-                    k: np.concatenate([np.zeros(0, np.int64)] + [p[k] for p in pieces])
-                    for k in keys
-                }
-                grids[name] = _grids(frame, "events", dims, ctx, groups)
-            key = f"events (lanes): {', '.join(plan.sources)}"
-            timings[key] = time.perf_counter() - t0
-            for name in plan.sources:
-                source_seconds[name] = timings[key] / len(plan.sources)
+        for plan_ in plan.split(DERIVED_LANES):
+            _run_lanes(ctx, engine, plan_, dims, groups, grids, timings, source_seconds)
         done = set(plan.sources)
         for batch in _batches([n for n in needed if n not in done]):
             t0 = time.perf_counter()
