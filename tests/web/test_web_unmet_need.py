@@ -111,30 +111,36 @@ def test_unmet_need_page_shows_notes_de_identified_from_eight(
 ) -> None:
     import datetime as dt
 
+    now = dt.datetime.now(dt.UTC)
+
+    def declined(service: str, note: str) -> Referral:
+        return Referral(
+            nhs_number=MRS,
+            service_id=service,
+            urgency="routine",
+            reason="x",
+            status="declined",
+            received_at=now - dt.timedelta(days=3),
+            respond_by=now,
+            responded_at=now - dt.timedelta(days=2),
+            decline_reason="no_capacity",
+            unmet_need_note=note,
+            history=[],
+            source="test",
+            version=1,
+        )
+
+    # the test's own first note (the module's other tests may run in another process)
+    with session_factory(make_engine(demo_db))() as s:
+        s.add(declined("diabetes-specialist-nursing", "Insulin visits after 6pm: no evening staff"))
+        s.commit()
     c, _ = client_for("commissioner")
     page = c.get("/app/population/unmet-need").text
-    assert "Insulin visits after 6pm" not in page  # one note so far: held back
+    assert "Insulin visits after 6pm" not in page  # one or two notes so far: held back
     assert "fewer than 8" in page
-    now = dt.datetime.now(dt.UTC)
     with session_factory(make_engine(demo_db))() as s:
         for i in range(8):
-            s.add(
-                Referral(
-                    nhs_number=MRS,
-                    service_id="district-nursing",
-                    urgency="routine",
-                    reason="x",
-                    status="declined",
-                    received_at=now - dt.timedelta(days=3),
-                    respond_by=now,
-                    responded_at=now - dt.timedelta(days=2),
-                    decline_reason="no_capacity",
-                    unmet_need_note=f"Mrs Jones (9990000018) needs evening visits {i}",
-                    history=[],
-                    source="test",
-                    version=1,
-                )
-            )
+            s.add(declined("district-nursing", f"Mrs Jones (9990000018) needs evening visits {i}"))
         s.commit()
     page = c.get("/app/population/unmet-need").text
     assert "[removed] ([removed]) needs evening visits 0" in page
