@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
 
 from careweave.stats import funnel
 from careweave.stats.funnel import PROBABILITIES, exact_limits, exact_limits_array
+
+# the module (careweave.stats.funnel the attribute is the function)
+funnel_module = sys.modules["careweave.stats.funnel"]
 
 
 def binom_cdf(r: int, n: int, p: float) -> float:
@@ -133,3 +137,98 @@ def test_limit_curves_pass_through_every_units_limits(od):
         assert curve[:, j] == pytest.approx(
             [u.lower_95, u.upper_95, u.lower_998, u.upper_998], rel=1e-12
         )
+
+
+# The exact limits come from scipy.special's ufuncs (scipy.stats is too slow to import
+# for a PDF pack): they must be the limits scipy.stats.binom / poisson give, bit for bit.
+SIZES = np.array([0.3, 1, 2, 7, 19.6, 50, 200, 1000, 12_345, 250_000])
+
+
+def _scipy_stats_limits(kind: str, target: float, n: np.ndarray) -> np.ndarray:
+    """The exact limits as this module computed them with scipy.stats (before 2026-12)."""
+    from scipy import stats
+
+    p = np.array(PROBABILITIES)[:, None]
+    n = np.asarray(n, dtype=float)[None, :]
+    if kind == "proportion":
+        count = np.round(n)
+        dist, args, size = stats.binom, (count, np.full_like(count, target)), count
+    else:
+        dist, args, size = stats.poisson, (target * n,), n
+    r = dist.ppf(p, *args)
+    at = dist.cdf(r, *args)
+    below = np.where(r > 0, dist.cdf(r - 1, *args), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = (at - p) / (at - below)
+        q = np.where(at == below, r, np.maximum(r - alpha, 0.0))
+        return q / size
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide")  # 0.3 -> 0 of 0
+@pytest.mark.parametrize("target", [0.0, 0.0007, 0.03, 0.12, 0.5, 0.93, 1.0])
+def test_binomial_limits_match_scipy_stats(target):
+    ours = funnel_module.limits("proportion", target, SIZES)
+    np.testing.assert_array_equal(ours, _scipy_stats_limits("proportion", target, SIZES))
+
+
+@pytest.mark.parametrize("target", [0.0, 0.0021, 0.03, 1.5, 40.0])
+def test_poisson_limits_match_scipy_stats(target):
+    ours = funnel_module.limits("rate", target, SIZES)
+    np.testing.assert_array_equal(ours, _scipy_stats_limits("rate", target, SIZES))
+
+
+def test_normal_quantiles_match_scipy_stats():
+    from scipy import stats
+
+    assert stats.norm.ppf(0.975) == funnel_module.Z95
+    assert stats.norm.ppf(0.999) == funnel_module.Z998
+
+
+# Limits pinned to the values the scipy.stats implementation gave (lower 95%, upper 95%,
+# lower 99.8%, upper 99.8%), so any change of method shows here.
+PINNED = [
+    ("proportion", 0.12, 50, (0.0262365621040781, 0.2079035454591254, 0.0, 0.2726449902114248)),
+    (
+        "proportion",
+        0.12,
+        1000,
+        (0.09971339016430214, 0.13998873651137683, 0.0888631406704433, 0.15232080694958094),
+    ),
+    ("proportion", 0.5, 7, (0.044897959183673466, 0.8122448979591835, 0.0, 0.9817142857142857)),
+    ("proportion", 0.0, 40, (0.0, 0.0, 0.0, 0.0)),
+    (
+        "rate",
+        0.03,
+        400.0,
+        (0.012957097430480262, 0.046923638981103855, 0.005674954786623297, 0.05900168814377068),
+    ),
+    (
+        "rate",
+        0.0021,
+        25000.0,
+        (
+            0.0015306557843061802,
+            0.0026672910377177287,
+            0.0012435604009791285,
+            0.0030315154664702754,
+        ),
+    ),
+    ("rate", 1.5, 3.0, (0.09262431722318853, 2.886216121868223, 0.0, 3.9593820374302697)),
+]
+
+
+@pytest.mark.parametrize(("kind", "target", "n", "expected"), PINNED)
+def test_limits_are_pinned(kind, target, n, expected):
+    got = funnel_module.limits(kind, target, np.array([float(n)]))[:, 0]
+    assert got == pytest.approx(expected, abs=1e-9, rel=1e-9)
+
+
+def test_funnel_module_does_not_import_scipy_stats():
+    import subprocess
+
+    code = (
+        "import sys, careweave.stats.funnel, careweave.measures.stats; "
+        "print('scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -23,20 +23,29 @@ performance", Statistics in Medicine 24:1185-1202, and the choices the NHS-R
 
 Rates are per unit of the denominator; ``multiplier`` scales values, targets and
 limits together (e.g. 1000 for "per 1,000 person-years").
+
+The quantiles and CDFs come from ``scipy.special``'s ufuncs, the very ones
+``scipy.stats.binom`` and ``scipy.stats.poisson`` call (binomial: Boost's
+``_binom_ppf`` / ``_binom_cdf``; Poisson: ``pdtrik`` / ``pdtr``), with the same
+support and argument checks, so the limits are those ``scipy.stats`` gives to the
+last bit (tests/stats/test_funnel.py compares them on a grid). ``scipy.stats``
+itself takes over a second to import, most of a PDF pack's start-up; this module
+is imported by every page and report that draws a funnel or an SPC chart.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
-from scipy import stats
+from scipy import special
+from scipy.special import _ufuncs  # Boost's binomial ufuncs, which scipy.stats.binom calls
 
 Method = Literal["additive", "multiplicative"]
-Z95 = stats.norm.ppf(0.975)
-Z998 = stats.norm.ppf(0.999)
+Z95 = special.ndtri(0.975)  # scipy.stats.norm.ppf is ndtri
+Z998 = special.ndtri(0.999)
 
 
 @dataclass(frozen=True)
@@ -109,29 +118,63 @@ PROBABILITIES = (0.025, 0.975, 0.001, 0.999)
 Z = (-Z95, Z95, -Z998, Z998)
 
 
+def _ppf(kind: str, p: np.ndarray, args: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``scipy.stats.binom.ppf(p, n, t)`` or ``scipy.stats.poisson.ppf(p, mu)`` for p in
+    (0, 1): NaN where the arguments are invalid, as ``rv_discrete.ppf`` returns."""
+    if kind == "proportion":
+        n, t = args
+        ok = (n >= 0) & (n == np.round(n)) & (t >= 0) & (t <= 1)
+        q = _ufuncs._binom_ppf(p, n, t)
+    else:
+        (mu,) = args
+        ok = mu >= 0
+        vals = np.ceil(special.pdtrik(p, mu))  # poisson_gen._ppf
+        vals1 = np.maximum(vals - 1, 0)
+        q = np.where(special.pdtr(vals1, mu) >= p, vals1, vals)
+    return np.asarray(np.where(ok & (p > 0) & (p < 1), q, np.nan), dtype=float)
+
+
+def _cdf(kind: str, k: np.ndarray, args: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``scipy.stats.binom.cdf(k, n, t)`` or ``scipy.stats.poisson.cdf(k, mu)``: 0 below
+    the support, 1 at or above its top (n), NaN for invalid arguments or k."""
+    if kind == "proportion":
+        n, t = args
+        ok = (n >= 0) & (n == np.round(n)) & (t >= 0) & (t <= 1)
+        top: np.ndarray | float = n
+        value = _ufuncs._binom_cdf(np.floor(k), n, t)
+    else:
+        (mu,) = args
+        ok = mu >= 0
+        top = np.inf
+        value = special.pdtr(np.floor(k), mu)
+    inside = (k >= 0) & (k < top) & np.isfinite(k)
+    out = np.where(k >= top, 1.0, np.where(inside, np.clip(value, 0, 1), 0.0))
+    return np.asarray(np.where(ok & ~np.isnan(k), out, np.nan), dtype=float)
+
+
 def exact_limits_array(kind: str, target: float, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Exact limits at probabilities ``p`` for units of sizes ``n`` (broadcast together).
 
     Spiegelhalter's continuous quantile of the discrete distribution (appendix
     A.1): r = the p-quantile, then r - (F(r) - p) / (F(r) - F(r - 1)), never below
-    0, over the unit's size. One vectorised scipy call each for the quantile and
+    0, over the unit's size. One vectorised ufunc call each for the quantile and
     the two CDFs, whatever the number of units and probabilities (a page draws
     hundreds of limit points).
     """
     n = np.asarray(n, dtype=float)
     p = np.asarray(p, dtype=float)
+    args: tuple[np.ndarray, ...]
     if kind == "proportion":
         count = np.round(n)
-        dist: Any = stats.binom
-        args: tuple[np.ndarray, ...] = (count, np.full_like(count, target))
+        args = (count, np.full_like(count, target))
         size = count
     else:
-        dist = stats.poisson
         args = (target * n,)
         size = n
-    r = dist.ppf(p, *args)
-    at = dist.cdf(r, *args)
-    below = np.where(r > 0, dist.cdf(r - 1, *args), 0.0)
+    with np.errstate(invalid="ignore"):
+        r = _ppf(kind, p, args)
+        at = _cdf(kind, r, args)
+        below = np.where(r > 0, _cdf(kind, r - 1, args), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = (at - p) / (at - below)
     q = np.where(at == below, r, np.maximum(r - alpha, 0.0))
