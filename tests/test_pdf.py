@@ -69,3 +69,62 @@ def test_a_whole_document_keeps_its_head(tmp_path: Path) -> None:
 def test_write_pdf_into_a_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(CareweaveError, match="does not exist"):
         pdf.write_pdf("<p>x</p>", tmp_path / "nope" / "x.pdf", title="x")
+
+
+def test_inline_svg_becomes_an_image_with_its_css_as_attributes() -> None:
+    import base64
+    import re
+
+    css = (
+        ".cw-chart { max-width: 100%; }"
+        ".cw-chart text { font-size: 14px; fill: #212b32 }"
+        ".cw-chart .cw-line { fill: none; stroke: #005eb8 }"
+        ".cw-chart .cw-spc-line { stroke: #768692 }"  # later, same specificity: wins
+        ".cw-chart text.cw-big { font-size: 20px }"  # more specific than the tag alone
+    )
+    svg = (
+        '<svg class="cw-chart" viewBox="0 0 100 50" width="200" height="100" '
+        'xmlns="http://www.w3.org/2000/svg"><title>Admissions &amp; more</title>'
+        '<polyline class="cw-line cw-spc-line" stroke="red" points="0,0 50,40"/>'
+        '<text class="cw-big" x="1" y="9">Jan 22</text><text x="1" y="20">Dec 23</text></svg>'
+    )
+    out = pdf._svg_images("<p>x</p>" + svg, css)
+    img = re.search(
+        r'<img class="cw-chart" alt="Admissions &amp; more" width="200" '
+        r'height="100" src="data:image/svg\+xml;base64,([^"]+)">',
+        out,
+    )
+    assert img is not None and "<svg" not in out
+    inner = base64.b64decode(img.group(1)).decode()
+    assert (
+        '<polyline class="cw-line cw-spc-line" stroke="#768692" points="0,0 50,40" fill="none" />'
+        in inner
+    )
+    assert 'font-size="20px" fill="#212b32">Jan 22' in inner
+    assert '<text x="1" y="20" font-size="14px" fill="#212b32">Dec 23' in inner
+    assert "max-width" not in inner  # the rule for the <svg> itself is the document's
+
+
+def test_svg_that_cannot_be_an_image_stays_inline_with_its_style() -> None:
+    no_size = '<svg class="cw-chart" viewBox="0 0 10 10"><line class="cw-line"/></svg>'
+    not_xml = SVG.replace("</polyline>", "").replace("/>", ">&nbsp;")  # HTML only
+    for svg in (no_size, not_xml):
+        assert pdf._svg_images(svg, ".cw-line{stroke:red}") == pdf._with_svg_css(
+            svg, ".cw-line{stroke:red}"
+        )
+
+
+def test_svg_css_with_a_selector_it_cannot_apply_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot apply the selector"):
+        pdf._svg_images(SVG, ".cw-chart > .cw-line { stroke: red }")
+    with pytest.raises(ValueError, match="cannot apply the selector"):
+        pdf._svg_images(SVG, ".cw-line:hover { stroke: red }")
+
+
+def test_chart_text_drawn_from_an_image_is_in_the_pdf() -> None:
+    svg = (
+        '<svg class="cw-chart" viewBox="0 0 200 50" width="200" height="50" '
+        'xmlns="http://www.w3.org/2000/svg"><text class="cw-label" x="5" y="30">Dec 23</text></svg>'
+    )
+    data = pdf.render_pdf(svg, title="t", svg_css=".cw-chart .cw-label { font-size: 14px }")
+    assert "Dec 23" in _text(data)[0]

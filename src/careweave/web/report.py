@@ -124,7 +124,7 @@ REPORT_CSS = """
                break-inside: avoid; }
 .cw-pdf-card h3 { font-size: 9.5pt; margin: 0 0 1mm; }
 .cw-pdf-card p { font-size: 8pt; margin: 0 0 1mm; }
-.cw-pdf-card svg { width: 84mm; height: 47mm; }
+.cw-pdf-card svg, .cw-pdf-card img { width: 84mm; height: 47mm; }
 .cw-pdf-lede { font-size: 11pt; }
 """
 
