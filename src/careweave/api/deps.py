@@ -67,19 +67,25 @@ def db(request: Request) -> Iterator[Session]:
         session.commit()
     except BaseException as e:
         if isinstance(e, Forbidden) and not audit.has_refusals(session):
-            audit.refused(
-                session,
-                actor=str(session.info.get(ACTOR, "anonymous")),
-                action=request.method.lower(),
-                resource="request",
-                resource_id=request.url.path[:64],
-                reason=str(e),
-                now=state(request).clock(),
-            )
+            refused(session, request.method, request.url.path, e, state(request).clock())
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def refused(session: Session, method: str, path: str, e: Forbidden, at: dt.datetime) -> None:
+    """Audit a refusal that no check has audited, naming the request (written when the
+    transaction ends, committed or not: security/audit.py)."""
+    audit.refused(
+        session,
+        actor=str(session.info.get(ACTOR, "anonymous")),
+        action=method.lower(),
+        resource="request",
+        resource_id=path[:64],
+        reason=str(e),
+        now=at,
+    )
 
 
 DB = Annotated[Session, Depends(db, scope="function")]
@@ -140,37 +146,91 @@ def current_user(
     form_token: Annotated[str | None, Depends(form_csrf)],
 ) -> User:
     # Sync on purpose: it queries the store, which must never block the event loop.
-    if bearer is not None:
-        principal = bearer_principal(session, bearer.credentials)
+    return authenticate(session, Credentials.of(request, bearer, cookie, form_token), at)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents to prove who sent it, read in the event loop (no store
+    access), so the store look-up can run later in a worker thread (api/event_writer.py)."""
+
+    method: str
+    path: str
+    bearer: str | None
+    cookie: str | None
+    csrf: str | None  # the X-CSRF-Token header, else the form's csrf_token field
+
+    @classmethod
+    def of(
+        cls,
+        request: Request,
+        bearer: HTTPAuthorizationCredentials | None,
+        cookie: str | None,
+        form_token: str | None,
+    ) -> Credentials:
+        return cls(
+            method=request.method,
+            path=request.url.path,
+            bearer=None if bearer is None else bearer.credentials,
+            cookie=cookie or None,
+            csrf=request.headers.get(CSRF_HEADER) or form_token,
+        )
+
+
+def authenticate(session: Session, creds: Credentials, at: dt.datetime) -> User:
+    """The signed-in user of ``creds`` (a bearer token, else the session cookie and its
+    CSRF token on unsafe methods); 401 / 403 in words. Sets the transaction's actor and
+    token scope (``session.info``)."""
+    if creds.bearer is not None:
+        principal = bearer_principal(session, creds.bearer)
         if principal is None:
             raise Unauthorized("authorization: unknown or revoked token")
         user, scope = principal
         session.info[ACTOR] = user.username
         session.info[SCOPE] = scope
-        if scope is not None and scope.fhir is not None and not _fhir_path(request):
+        if scope is not None and scope.fhir is not None and not _fhir_path(creds.path):
             raise Forbidden(
                 "token scope: this token has FHIR scopes; use it on /fhir only "
                 "(docs/fhir.md, Scopes)"
             )
         return user
-    if cookie:
-        found = auth.resolve_session(session, cookie, at)
+    if creds.cookie:
+        found = auth.resolve_session(session, creds.cookie, at)
         if found is None:
             raise Unauthorized("session: expired or unknown; log in again")
         user, login = found
         session.info[ACTOR] = user.username
-        if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER) or form_token
+        if creds.method not in SAFE_METHODS:
+            sent = creds.csrf
             if sent is None or not hmac.compare_digest(sent, login.csrf_token):
                 raise Forbidden(
                     "csrf: missing or wrong CSRF token for a cookie-authenticated request"
                 )
         return user
-    raise Unauthorized("authentication: log in or send a bearer token")
+    raise Unauthorized(NO_CREDENTIALS)
 
 
-def _fhir_path(request: Request) -> bool:
-    path = request.url.path
+NO_CREDENTIALS = "authentication: log in or send a bearer token"
+
+
+async def request_credentials(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+    form_token: Annotated[str | None, Depends(form_csrf)],
+) -> Credentials:
+    """The request's credentials, unchecked (no store access: the event loop may run it);
+    none at all is 401 at once, before the body is looked at, as :func:`current_user`."""
+    creds = Credentials.of(request, bearer, cookie, form_token)
+    if creds.bearer is None and creds.cookie is None:
+        raise Unauthorized(NO_CREDENTIALS)
+    return creds
+
+
+EventCredentials = Annotated[Credentials, Depends(request_credentials)]
+
+
+def _fhir_path(path: str) -> bool:
     return path == "/fhir" or path.startswith("/fhir/")
 
 

@@ -166,6 +166,12 @@ def has_refusals(session: Session) -> bool:
     return bool(session.info.get(_REFUSED))
 
 
+def refusal_count(session: Session) -> int:
+    """How many refusals are waiting to be written for this session's transaction (to
+    tell whether one step of a transaction recorded its own)."""
+    return len(session.info.get(_REFUSED, ()))
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _write_refused(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None or transaction.nested:

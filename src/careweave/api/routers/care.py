@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
-from careweave.api.deps import Context
+from careweave.api.deps import Context, EventCredentials, state
+from careweave.api.event_writer import EventWriter
 from careweave.api.routers.people import Nhs, PathId
 from careweave.api.schemas import (
     AssessmentIn,
@@ -23,7 +25,7 @@ from careweave.api.schemas import (
     TaskUpdateIn,
     TemplateOut,
 )
-from careweave.care import assessments, events, mdt, notify, plans
+from careweave.care import assessments, mdt, notify, plans
 from careweave.security import audit
 from careweave.security.errors import Conflict, NotFound
 from careweave.store.models import Notification
@@ -90,29 +92,24 @@ def care_plan_versions(nhs_number: Nhs, ctx: Context) -> list[CarePlanOut]:
 
 
 @router.post("/events", response_model=EventOut, tags=["events"])
-def post_event(body: EventIn, ctx: Context) -> EventOut:
+async def post_event(request: Request, body: EventIn, creds: EventCredentials) -> Response:
     """An event about a person; routed by the rules to notifications, tasks and alerts.
 
     Re-sending an ``external_id`` already seen returns the first result (duplicate=true).
     """
-    routed = events.ingest(
-        ctx,
-        body.nhs_number,
-        body.type,
-        body.occurred_at,
-        dict(body.payload),
-        body.external_id,
-        source=f"api:{ctx.user.username}",
-    )
-    ctx.session.flush()
-    return EventOut(
-        id=routed.event.id,
-        duplicate=routed.duplicate,
-        notified_user_ids=sorted({n.recipient_user_id for n in routed.notifications}),
-        task_ids=[t.id for t in routed.tasks],
-        alerts=routed.alerts,
-        incident_id=routed.incident.id if routed.incident is not None else None,
-    )
+    # Checked here in the event loop; stored by this process's event writer, in one
+    # transaction with the other events waiting (api/event_writer.py): the reply comes
+    # once that transaction has committed.
+    answer = await asyncio.wrap_future(event_writer(request).submit(creds, body))
+    return Response(answer, media_type="application/json")
+
+
+def event_writer(request: Request) -> EventWriter:
+    """The app's writer of events (one per process, made on first use)."""
+    found: EventWriter | None = getattr(request.app.state, "careweave_event_writer", None)
+    if found is None:
+        found = request.app.state.careweave_event_writer = EventWriter(state(request))
+    return found
 
 
 @router.post("/mdt", response_model=MeetingOut, status_code=201, tags=["mdt"])
