@@ -204,7 +204,8 @@ def test_the_pack_has_the_latest_stored_evaluation(warehouse: Path, tmp_path: Pa
 
 def test_the_report_command_does_not_import_the_web_framework() -> None:
     """`careweave report` without a store loads neither FastAPI, the API nor the store's
-    models (about two seconds of CPU of a pack that should take at most ten)."""
+    models (about two seconds of CPU of a pack that should take at most ten), nor
+    scipy.stats (over a second; the funnel limits use scipy.special)."""
     import subprocess
     import sys
 
@@ -212,7 +213,8 @@ def test_the_report_command_does_not_import_the_web_framework() -> None:
         "import sys\n"
         "from careweave.cli import report as cli_report\n"
         "from careweave.web import report, intelligence\n"
-        "heavy = [m for m in ('fastapi', 'careweave.api', 'careweave.store.models', 'argon2')"
+        "heavy = [m for m in ('fastapi', 'careweave.api', 'careweave.store.models', 'argon2',"
+        " 'scipy.stats')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
