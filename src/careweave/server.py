@@ -54,6 +54,11 @@ UVICORN: dict[str, Any] = {
 }
 
 
+#: How long the commissioner pages' warmer waits, before each view it makes, for a moment
+#: with no request in progress (``_warm_commissioner_pages``).
+GIVE_WAY_SECONDS = 5.0
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -88,9 +93,13 @@ def _warm_commissioner_pages(
     app: FastAPI, warehouse: Path | str, every: float = 10.0
 ) -> PageWarmer:
     """Start the thread that makes the commissioner pages' first views at start and after
-    each new measures run (careweave.web.pages.intelligence.PageWarmer)."""
+    each new measures run (careweave.web.pages.intelligence.PageWarmer). Before each view
+    it waits for a moment when the app has no request in progress, at most
+    :data:`GIVE_WAY_SECONDS` (then it makes the view anyway, so a server never idle still
+    warms, one view at a time)."""
     from pathlib import Path
 
+    from careweave.api.app import Activity
     from careweave.web.pages.intelligence import PageWarmer
     from careweave.web.worklist_query import organisations
 
@@ -98,7 +107,12 @@ def _warm_commissioner_pages(
         with app.state.careweave.sessions() as session:
             return {k: str(v.name) for k, v in organisations(session).items()}
 
-    warmer = PageWarmer(Path(warehouse), store_names, every)
+    activity: Activity = app.state.careweave_activity
+
+    def give_way() -> None:
+        activity.wait_idle(GIVE_WAY_SECONDS)
+
+    warmer = PageWarmer(Path(warehouse), store_names, every, pause=give_way)
     app.state.careweave_page_warmer = warmer
     warmer.start()
     return warmer

@@ -379,3 +379,62 @@ def test_the_server_warms_the_first_views_and_again_after_a_measures_run(
             assert len(opened) == n
     finally:
         warmer.stop()
+
+
+def test_the_warmer_gives_way_to_requests_in_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """careweave serve's warmer makes no view while a request is in progress: it waits for
+    a moment with none (and then warms), or, if requests never stop, makes one view
+    after waiting GIVE_WAY_SECONDS (so a busy server still warms, a view at a time)."""
+    from careweave import server
+    from careweave.web.pages import intelligence as pages
+
+    warehouse = make_measures(tmp_path / "warehouse.duckdb")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    demo_store(url)
+    app = build_app(
+        Settings(db=url, warehouse=warehouse, insecure_cookies=True, pseudonym_key="w" * 32)
+    )
+    made: list[tuple[str, ...]] = []
+    real = pages._dashboard_body
+
+    def dashboard(*a, **k):  # type: ignore[no-untyped-def]
+        made.append(("dashboard", a[1], a[2]))
+        return real(*a, **k)
+
+    monkeypatch.setattr(pages, "_dashboard_body", dashboard)
+    activity = app.state.careweave_activity
+    monkeypatch.setattr(server, "GIVE_WAY_SECONDS", 60.0)
+    activity.started()  # a request in progress
+    warmer = server._warm_commissioner_pages(app, warehouse, every=0.1)
+    try:
+        time.sleep(1.5)
+        assert made == [] and warmer.rounds == 0  # waiting for the request to finish
+        activity.finished()
+        assert warmer.warmed.wait(120) and warmer.rounds == 1
+        assert ("dashboard", "all", "all") in made
+    finally:
+        warmer.stop()
+    intel._CACHE.clear()
+    made.clear()
+    # never idle: one view after each GIVE_WAY_SECONDS of waiting
+    monkeypatch.setattr(server, "GIVE_WAY_SECONDS", 0.5)
+    activity.started()
+    warmer = server._warm_commissioner_pages(app, warehouse, every=0.1)
+    try:
+        time.sleep(1.2)
+        assert 1 <= len(made) <= 3 and warmer.rounds == 0
+    finally:
+        warmer.stop()
+        activity.finished()
+
+
+def test_warm_pages_pauses_before_each_view(tmp_path: Path) -> None:
+    from careweave.web.pages.intelligence import warm_pages
+
+    warehouse = make_measures(tmp_path / "warehouse.duckdb")
+    intel._CACHE.clear()
+    pauses: list[int] = []
+    views = warm_pages(warehouse, {}, pause=lambda: pauses.append(1))
+    assert views > 0 and len(pauses) == views

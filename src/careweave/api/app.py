@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
+import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -47,17 +48,54 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
+class Activity:
+    """The HTTP requests this process has in progress (arrived, not yet answered), so that
+    background work in the same interpreter can give way to them (``app.state``'s
+    ``careweave_activity``; the commissioner pages' warmer waits for a moment with none).
+
+    One interpreter runs Python in one thread at a time: a thread busy in Python keeps
+    every request thread waiting for its turn each time that thread comes back from
+    SQLite or DuckDB (which let go of the interpreter while they work), so a page of many
+    short queries slowed several-fold while the warmer ran (docs/web.md, the p99 tail)."""
+
+    def __init__(self) -> None:
+        self._idle = threading.Condition()
+        self._in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def started(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def finished(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no request is in progress (True) or ``timeout`` seconds have passed
+        with one always in progress (False)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+
 class InFlightLimit:
-    """Caps requests in progress so threads never all wait on the store.
+    """Caps requests in progress so threads never all wait on the store, and counts them
+    in ``activity`` (from arrival, waiting included, to the answer).
 
     Handlers run in Starlette's worker threads (40). A request holding the SQLite write
     lock (or the audit-chain row lock on PostgreSQL) needs a free thread to finish; if
     every thread were parked waiting for that lock, nothing could progress until timeouts.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, activity: Activity | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.activity = activity if activity is not None else Activity()
         self._semaphores: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Semaphore
         ] = weakref.WeakKeyDictionary()
@@ -70,8 +108,12 @@ class InFlightLimit:
         sem = self._semaphores.get(loop)
         if sem is None:
             sem = self._semaphores[loop] = asyncio.Semaphore(self.limit)
-        async with sem:
-            await self.app(scope, receive, send)
+        self.activity.started()
+        try:
+            async with sem:
+                await self.app(scope, receive, send)
+        finally:
+            self.activity.finished()
 
 
 def _utcnow() -> dt.datetime:
@@ -114,7 +156,9 @@ def create_app(
     )
     # The override directory, for rules read outside the care config (capacity norms).
     app.state.careweave_config_dir = Path(config_dir) if config_dir is not None else None
-    app.add_middleware(InFlightLimit, limit=MAX_IN_FLIGHT)
+    # Requests in progress, for background work in this process to give way to them.
+    app.state.careweave_activity = activity = Activity()
+    app.add_middleware(InFlightLimit, limit=MAX_IN_FLIGHT, activity=activity)
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
 
     def _error(request: Request, detail: str, status: int) -> JSONResponse:

@@ -188,14 +188,20 @@ def _reading(path: Path) -> Iterator[Any]:
         yield own
 
 
-def warm_pages(path: Path | None, store_names: dict[str, str]) -> int:
+def warm_pages(
+    path: Path | None,
+    store_names: dict[str, str],
+    pause: Callable[[], object] | None = None,
+) -> int:
     """Make and keep the first view of every whole-period dashboard (the board, each
     locality, each practice) and every funnel (each KPI by practice and by locality,
     with each choice of limits) of the warehouse's current version, as the pages would
     on their first request: what the server does at start and after each new
     ``careweave measures`` run (see :class:`PageWarmer`). ``store_names``: the store's
-    organisation names (they win over the warehouse's, as on the pages). Returns the
-    number of views made or found kept; 0 when there are no measures."""
+    organisation names (they win over the warehouse's, as on the pages). ``pause``, when
+    given, is called before each view (the server's warmer waits there for a moment
+    with no request in progress). Returns the number of views made or found kept; 0
+    when there are no measures."""
     meta = measures_meta(path)
     if path is None or meta is None:
         return 0
@@ -209,11 +215,15 @@ def warm_pages(path: Path | None, store_names: dict[str, str]) -> int:
         _WARMING.con = con
         try:
             for by, value in [("all", "all"), *((b, v) for b in intel.GROUPS for v in known[b])]:
+                if pause is not None:
+                    pause()
                 dashboard_body(path, by, value, lo, hi, meta, orgs)
                 done += 1
             for kpi in intel.funnel_kpis():
                 for by in intel.GROUPS:
                     for overdispersion in intel.OVERDISPERSION:
+                        if pause is not None:
+                            pause()
                         funnel_body(path, kpi, by, overdispersion, orgs)
                         done += 1
         finally:
@@ -228,12 +238,27 @@ class PageWarmer:
     cache's single-flight lock, so a commissioner asking for one the warmer is making
     waits for it rather than making it twice. At 1,000,000 people warming one version
     costs about a minute of CPU (126 dashboards, 282 funnels) in that one thread; a
-    failure is logged by its type only and tried again at the next version."""
+    failure is logged by its type only and tried again at the next version.
 
-    def __init__(self, path: Path, store_names: Callable[[], dict[str, str]], every: float = 10.0):
+    ``pause`` is called before each view (:func:`warm_pages`): ``careweave serve`` passes
+    one that waits for a moment with no request in progress (at most
+    ``careweave.server.GIVE_WAY_SECONDS``), so the warming gives way to the pages people
+    are waiting for. Run alongside them it held the interpreter most of the time for
+    seconds after every start (at 120,000 people 298 views, about 8 s of CPU, mostly
+    templates and charts in Python), and each request thread waited for its turn after
+    every query it made: the patient page's p99 tail (docs/web.md)."""
+
+    def __init__(
+        self,
+        path: Path,
+        store_names: Callable[[], dict[str, str]],
+        every: float = 10.0,
+        pause: Callable[[], object] | None = None,
+    ):
         self.path = path
         self.store_names = store_names
         self.every = every
+        self.pause = pause
         self.rounds = 0  # versions warmed (or tried) so far
         self.views = 0  # views made or found kept in the latest round
         self.warmed = threading.Event()  # set after each round
@@ -252,7 +277,7 @@ class PageWarmer:
             stamp = intel.version(self.path)
             if stamp is not None and stamp != warmed:
                 try:
-                    self.views = warm_pages(self.path, self.store_names())
+                    self.views = warm_pages(self.path, self.store_names(), self.pause)
                 except Exception as e:  # warming is an optimisation only
                     log.warning("commissioner pages not warmed: %s", type(e).__name__)
                 warmed = stamp
