@@ -86,7 +86,8 @@ def test_inline_svg_becomes_an_image_with_its_css_as_attributes() -> None:
         '<svg class="cw-chart" viewBox="0 0 100 50" width="200" height="100" '
         'xmlns="http://www.w3.org/2000/svg"><title>Admissions &amp; more</title>'
         '<polyline class="cw-line cw-spc-line" stroke="red" points="0,0 50,40"/>'
-        '<text class="cw-big" x="1" y="9">Jan 22</text><text x="1" y="20">Dec 23</text></svg>'
+        '<text class="cw-big" x="1" y="9" aria-label="Jan &amp; 22">Jan 22</text>'
+        '<text x="1" y="20">Dec 23</text></svg>'
     )
     out = pdf._svg_images("<p>x</p>" + svg, css)
     img = re.search(
@@ -100,7 +101,7 @@ def test_inline_svg_becomes_an_image_with_its_css_as_attributes() -> None:
         '<polyline class="cw-line cw-spc-line" stroke="#768692" points="0,0 50,40" fill="none" />'
         in inner
     )
-    assert 'font-size="20px" fill="#212b32">Jan 22' in inner
+    assert 'aria-label="Jan &amp; 22" font-size="20px" fill="#212b32">Jan 22' in inner
     assert '<text x="1" y="20" font-size="14px" fill="#212b32">Dec 23' in inner
     assert "max-width" not in inner  # the rule for the <svg> itself is the document's
 

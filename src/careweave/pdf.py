@@ -48,7 +48,7 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,9 @@ def _inline(svg: str, rules: list[_Rule]) -> str:
         tag, attrs, close = m.group(1), m.group(2), m.group(3)
         if tag.lower() == "svg":
             return m.group(0)
-        values = {a.group(1): a.group(2) or a.group(3) or "" for a in _ATTR.finditer(attrs)}
+        values = {
+            a.group(1): unescape(a.group(2) or a.group(3) or "") for a in _ATTR.finditer(attrs)
+        }
         classes = set(values.get("class", "").split())
         changed = False
         for _, rule_tag, rule_classes, declarations in rules:
@@ -168,7 +170,8 @@ def _svg_image(svg: str, rules: list[_Rule], svg_css: str) -> str:
     opening = _SVG_OPEN.match(svg)
     assert opening is not None
     attrs = {
-        a.group(1): a.group(2) or a.group(3) or "" for a in _ATTR.finditer(opening.group(0)[4:-1])
+        a.group(1): unescape(a.group(2) or a.group(3) or "")
+        for a in _ATTR.finditer(opening.group(0)[4:-1])
     }
     fallback = _with_svg_css(svg, svg_css) if svg_css else svg
     if "width" not in attrs or "height" not in attrs:
