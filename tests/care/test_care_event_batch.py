@@ -21,6 +21,7 @@ import httpx
 import orjson
 import pytest
 from care_world import MR_JONES, MRS_JONES, World, build_world, join_teams
+from fastapi.testclient import TestClient
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -265,3 +266,45 @@ def test_server_killed_mid_batch_loses_nothing_acknowledged(tmp_path: Path, cloc
         for event_id in stored.values():
             assert _notified(s, event_id) > 0
         assert audit.verify(s).problem is None
+
+
+def test_the_endpoint_authenticates_as_before(sqlite_world: World) -> None:
+    """No credentials is 401 before the body is looked at; a browser session needs its
+    CSRF token; a FHIR client's token is refused here; each refusal writes no event."""
+    w = sqlite_world
+    join_teams(w, (MRS_JONES,))
+    body = {"nhs_number": MRS_JONES, "type": "fall_alarm", "occurred_at": w.clock.now.isoformat()}
+    assert w.client.post("/events", json={"nonsense": 1}).status_code == 401
+    with w.session() as s, s.begin():
+        auth.create_user(
+            s,
+            username="nurse",
+            display_name="nurse",
+            role="clinician",
+            password="correct horse battery",
+            org_id="P1",
+            now=w.clock(),
+        )
+        feed = s.get(User, w.ids["feed"])
+        assert feed is not None
+        fhir = auth.issue_token(s, feed, "fhir", w.clock(), fhir_scopes=["system/*.read"])
+    c = TestClient(w.client.app, base_url="https://testserver")
+    r = c.post("/auth/login", json={"username": "nurse", "password": "correct horse battery"})
+    csrf = r.json()["csrf_token"]
+    r = c.post("/events", json=body)
+    assert r.status_code == 403 and "csrf" in r.json()["detail"]
+    r = w.client.post("/events", json=body, headers={"Authorization": f"Bearer {fhir}"})
+    assert r.status_code == 403 and "FHIR scopes" in r.json()["detail"]
+    with w.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0
+        refused = s.execute(
+            select(AuditEntry.actor, AuditEntry.resource_id).where(AuditEntry.action == "refused")
+        ).all()
+        assert ("nurse", "/events") in [tuple(r) for r in refused]
+    r = c.post("/events", json=body, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["cache-control"] == "no-store"  # the security headers still apply
+    with w.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 1
+        assert _notified(s, r.json()["id"]) > 0
