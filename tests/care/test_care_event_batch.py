@@ -133,6 +133,37 @@ def test_a_failed_commit_loses_nothing(sqlite_world: World) -> None:
     assert writer.stats.batches == 5  # each alone after the failed commit
 
 
+def test_a_store_failure_mid_batch_is_not_one_events_fault(
+    sqlite_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store fails during one event of a batch (as a deadlock between two workers'
+    batches would): nobody is answered with it; each event is tried alone and stored."""
+    w = sqlite_world
+    join_teams(w)
+    from careweave.api import event_writer
+
+    real = event_writer.events.ingest
+    calls: list[int] = []
+
+    def flaky(*a: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OperationalError("INSERT", {}, Exception("deadlock detected"))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(event_writer.events, "ingest", flaky)
+    jobs = [_job(w, "feed", MR_JONES, "fall_alarm", w.clock.now, f"d{i}") for i in range(5)]
+    writer = _writer(w)
+    writer.run_batch(jobs)
+    ids = [_answer(j.future)["id"] for j in jobs]
+    with w.session() as s:
+        assert list(s.scalars(select(Event.external_id).order_by(Event.id))) == [
+            f"d{i}" for i in range(5)
+        ]
+        assert all(_notified(s, i) > 0 for i in ids)
+    assert writer.stats.batches == 5
+
+
 def test_revoked_token_refused_from_the_next_batch(sqlite_world: World) -> None:
     w = sqlite_world
     join_teams(w)

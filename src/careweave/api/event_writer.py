@@ -24,7 +24,10 @@ rollback rather than a SAVEPOINT per event, deliberately: a rollback to a savepo
 undoes the rows but not the per-transaction state kept in ``session.info`` (pending audit
 entries, the outbox's idempotency keys, cached answers), which a real rollback clears; the
 price, re-running the events before a failure, is paid only when one fails, at most once
-per event. If the commit itself fails, each event is tried again alone. A duplicate
+per event. If the commit itself fails, or the store fails during an event (an
+``OperationalError``: on PostgreSQL two workers' batches may deadlock over the same
+rows, which one event at a time made unlikely), each event is tried again alone, so
+the store's trouble is not answered as one event's fault. A duplicate
 ``external_id`` is not a failure: it answers ``duplicate: true`` as before, including
 a duplicate of an event earlier in the same batch.
 
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from careweave.api.deps import ACTOR, SCOPE, AppState, Credentials, authenticate, refused
@@ -143,8 +147,9 @@ class EventWriter:
     def _attempt(self, group: list[Job]) -> int | None:
         """Ingest ``group`` in one transaction: None when committed (every job answered),
         else the index of the job that failed (answered with its error; nothing of the
-        group written), or ``len(group)`` when the commit failed (nobody answered, except
-        a group of one)."""
+        group written), or ``len(group)`` when the commit or the store failed (an
+        ``OperationalError``: nobody answered, each to be tried alone; a group of one is
+        answered with the error)."""
         answers: list[bytes] = []
         with self._state.sessions() as session:
             for i, job in enumerate(group):
@@ -152,6 +157,11 @@ class EventWriter:
                 try:
                     answers.append(self._one(session, job))
                 except Exception as e:
+                    if isinstance(e, OperationalError) and len(group) > 1:
+                        # The store's trouble, not the event's (a deadlock between two
+                        # workers' batches, a lock wait given up): each again alone.
+                        session.rollback()
+                        return len(group)
                     if isinstance(e, Forbidden) and audit.refusal_count(session) == mark:
                         refused(session, job.creds.method, job.creds.path, e, self._state.clock())
                     session.rollback()  # a refusal is written now, in its own transaction
