@@ -57,8 +57,35 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wh
 
 
-def _results(warehouse: Path, *, wide: bool) -> pd.DataFrame:
-    engine = DuckDBEngine.open(warehouse)
+class _OneAtATime:
+    """A DuckDB engine without ``cursors`` and ``cache``: every query on the one connection,
+    one after another, the people cached as Ibis temporary tables (as on Spark)."""
+
+    def __init__(self, engine: DuckDBEngine) -> None:
+        self._engine = engine
+        self.name = engine.name
+
+    def table(self, name: str) -> object:
+        return self._engine.table(name)
+
+    def has_table(self, name: str) -> bool:
+        return self._engine.has_table(name)
+
+    def to_arrow(self, expr: object) -> pa.Table:
+        return self._engine.to_arrow(expr)
+
+    @property
+    def con(self) -> object:
+        return self._engine.con
+
+    def close(self) -> None:
+        self._engine.close()
+
+
+def _results(warehouse: Path, *, wide: bool, side_by_side: bool = True) -> pd.DataFrame:
+    engine: object = DuckDBEngine.open(warehouse)
+    if not side_by_side:
+        engine = _OneAtATime(engine)  # type: ignore[arg-type]
     try:
         out = compute(
             engine,
@@ -71,7 +98,7 @@ def _results(warehouse: Path, *, wide: bool) -> pd.DataFrame:
             wide=wide,
         )
     finally:
-        engine.close()
+        engine.close()  # type: ignore[attr-defined]
     assert not out.no_data, out.no_data
     return out.results.sort_values(KEYS).reset_index(drop=True)
 
@@ -92,6 +119,15 @@ def test_wide_lanes_give_the_same_results_table(warehouse: Path) -> None:
         "spend_per_head_prescribing",
     ):
         assert (whole[whole.measure == kpi].numerator > 0).all(), kpi
+
+
+def test_queries_side_by_side_give_the_same_results_table(warehouse: Path) -> None:
+    """On DuckDB the queries run two at a time, each on its own connection, the people
+    materialised where every connection sees them (``DuckDBEngine.cursors`` and ``cache``):
+    the same table, bit for bit, as every query on one connection one after another."""
+    together = _results(warehouse, wide=True)
+    alone = _results(warehouse, wide=True, side_by_side=False)
+    pd.testing.assert_frame_equal(together, alone, check_exact=True)
 
 
 def test_lane_sources_cover_the_big_activity_tables() -> None:

@@ -66,8 +66,10 @@ independent queries side by side and the "wide" treatment of the interval source
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -129,19 +131,22 @@ class Groups:
 
     values: dict[str, list[str]]
     codes: dict[str, np.ndarray]
+    #: How many gids (the largest gid + 1).
+    size: int = 1
 
     @classmethod
     def of(cls, ctx: Context, dims: tuple[str, ...]) -> Groups:
         table = ctx.groups() if any(d in PERSON_DIMENSIONS for d in dims) else None
         values: dict[str, list[str]] = {"all": ["all"]}
         codes: dict[str, np.ndarray] = {}
+        size = 1
         labels = PROFILE.label(np.asarray(ctx.bands))
         values["age_band"] = sorted(set(labels.tolist()))
         index = {v: i for i, v in enumerate(values["age_band"])}
         band_codes = np.asarray([index[v] for v in labels], dtype=np.int64)
         if table is not None:
             gid = table.column("gid").to_numpy().astype(np.int64)
-            size = int(gid.max()) + 1 if len(gid) else 0
+            size = int(gid.max()) + 1 if len(gid) else 1
             for dim in dims:
                 if dim not in PERSON_DIMENSIONS:
                     continue
@@ -151,14 +156,7 @@ class Groups:
                 code = np.zeros(size, dtype=np.int64)
                 code[gid] = [pos[v] for v in col]
                 values[dim], codes[dim] = vals, code
-        return cls(values, {**codes, "age_band": band_codes})
-
-    def code(self, dim: str, gid: np.ndarray, band: np.ndarray) -> np.ndarray:
-        """Each row's index among ``values[dim]``."""
-        if dim == "all":
-            return np.zeros(len(gid), dtype=np.int64)
-        out: np.ndarray = self.codes[dim][band if dim == "age_band" else gid]
-        return out
+        return cls(values, {**codes, "age_band": band_codes}, size)
 
 
 def _sum_at(size: int, index: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -173,42 +171,120 @@ def _sum_at(size: int, index: np.ndarray, values: np.ndarray) -> np.ndarray:
     return a
 
 
+def _by_value(dense: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
+    """Sums of ``dense``'s rows (axis 0) by ``index`` (0 .. size-1, each present), in int64."""
+    if size == 0:
+        return np.zeros((0, *dense.shape[1:]), dtype=np.int64)
+    order = np.argsort(index, kind="stable")
+    starts = np.searchsorted(index[order], np.arange(size))
+    out: np.ndarray = np.add.reduceat(dense[order], starts, axis=0)
+    return out
+
+
+def _present(code: np.ndarray, seen: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The codes (0 .. size-1) of the ``seen`` entries, sorted, and every entry's index
+    among them (-1 for a code not present)."""
+    present = np.flatnonzero(np.bincount(code[seen], minlength=size)[:size] > 0)
+    remap = np.full(size, -1, dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    out: np.ndarray = remap[code]
+    return present, out
+
+
 def _grids(
     frame: dict[str, np.ndarray], kind: str, dims: tuple[str, ...], ctx: Context, groups: Groups
 ) -> dict[str, Grid]:
-    n, nb = ctx.months.n, len(ctx.bands)
-    out: dict[str, Grid] = {}
+    """A source's rows (gid, band, bucket and its sums) reduced for every dimension.
+
+    A dimension's values are the ones present in the source's rows (as the results always
+    had). The person dimensions with the most values are summed from the rows first
+    (exactly: :func:`_sum_at`); a dimension that is a function of one already summed (a
+    practice's cluster and locality) is summed from that one's grid instead, ``all`` from
+    the smallest, and age_band from ``all`` by the fine bands: the rows are read a few
+    times, not once per dimension.
+    """
+    n, nb, ng = ctx.months.n, len(ctx.bands), groups.size
     band, bucket, gid = frame["band"], frame["bucket"], frame["gid"]
-    for dim in dims:
-        full = groups.code(dim, gid, band)
-        # only the values present in this source's rows (as the results always had)
-        present = np.zeros(1, np.int64) if dim == "all" else np.unique(full)
+    gid_seen = np.bincount(gid, minlength=ng)[:ng] > 0
+    band_seen = np.bincount(band, minlength=nb)[:nb] > 0
+    if kind == "events":
+        k = n
+        ok = (bucket >= 0) & (bucket < n)
+        cols = [frame["value"]]
+        if not ok.all():
+            band, bucket, gid, cols = band[ok], bucket[ok], gid[ok], [cols[0][ok]]
+        base = band * k + bucket
+    else:
+        # endpoint sums by side (0: a start, 1: an end) and bucket (-1 .. n, shifted to
+        # 0 .. n+1), for n, w and wd
+        k = 2 * (n + 2)
+        side = (frame["sign"] < 0).astype(np.int64)
+        base = band * k + side * (n + 2) + bucket + 1
+        cols = [frame["n"], frame["w"], frame["wd"]]
+    cell = nb * k
+    person = [d for d in dims if d in PERSON_DIMENSIONS]
+    person.sort(key=lambda d: -len(groups.values[d]))
+    done: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}  # dim -> (gid's index, sums)
+    out: dict[str, Grid] = {}
+    for dim in person:
+        present, vi = _present(groups.codes[dim], gid_seen, len(groups.values[dim]))
         values = [groups.values[dim][i] for i in present]
-        vi = np.searchsorted(present, full)
         nv = len(values)
-        if kind == "events":
-            ok = (bucket >= 0) & (bucket < n)
-            flat = (vi[ok] * nb + band[ok]) * n + bucket[ok]
-            flow = _sum_at(nv * nb * n, flat, frame["value"][ok])
-            out[dim] = Grid(values, flow=flow.reshape(nv, nb, n))
-            continue
-        # intervals: endpoint sums by bucket (-1 .. n), shifted to 0 .. n+1, then cumulated
-        side = (frame["sign"] < 0).astype(np.int64)  # 0: a start, 1: an end
-        flat = ((side * nv + vi) * nb + band) * (n + 2) + bucket + 1
-        cum = {}
-        for col in ("n", "w", "wd"):
-            a = _sum_at(2 * nv * nb * (n + 2), flat, frame[col])
-            cum[col] = np.cumsum(a.reshape(2, nv, nb, n + 2), axis=3)
-        # on month m's last day: started in a month <= m and not ended in a month <= m
-        stock = cum["n"][0][:, :, 1 : n + 1] - cum["n"][1][:, :, 1 : n + 1]
-        # F(x_k), person-days before month k's first day x_k: the sum over intervals starting
-        # before x_k of (min(end, x_k) - start) = x_k (W_starts - W_ends) - (WD_starts - WD_ends)
-        x = np.asarray(ctx.months.boundaries(), dtype=np.int64)
-        w = cum["w"][0][:, :, : n + 1] - cum["w"][1][:, :, : n + 1]
-        wd = cum["wd"][0][:, :, : n + 1] - cum["wd"][1][:, :, : n + 1]
-        f = x[None, None, :] * w - wd
-        out[dim] = Grid(values, stock=stock, days=f[:, :, 1:] - f[:, :, :-1])
-    return out
+        sums = None
+        for vf, sf in done.values():
+            # vi a function of that dimension's index (over the gids present)?
+            pairs = np.unique(np.stack([vf[gid_seen], vi[gid_seen]]), axis=1)
+            if pairs.shape[1] == len(np.unique(pairs[0])):
+                to = np.zeros(sf[0].shape[0], dtype=np.int64)
+                to[pairs[0]] = pairs[1]
+                sums = [_by_value(a, to, nv) for a in sf]
+                break
+        if sums is None:
+            flat = vi[gid] * cell + base
+            sums = [_sum_at(nv * cell, flat, c).reshape(nv, cell) for c in cols]
+        done[dim] = (vi, sums)
+        out[dim] = _grid(values, kind, sums, n, nb, ctx)
+    if person:
+        smallest = min(done.values(), key=lambda d: d[1][0].shape[0])[1]
+        total = [a.sum(axis=0, keepdims=True) for a in smallest]
+    else:
+        total = [_sum_at(cell, base, c).reshape(1, cell) for c in cols]
+    if "all" in dims:
+        out["all"] = _grid(["all"], kind, total, n, nb, ctx)
+    if "age_band" in dims:
+        present, vb = _present(groups.codes["age_band"], band_seen, len(groups.values["age_band"]))
+        values = [groups.values["age_band"][i] for i in present]
+        sums = []
+        for a in total:
+            by_band = a.reshape(nb, k)
+            s = np.zeros((len(values), nb, k), dtype=np.int64)
+            for b in np.flatnonzero(band_seen):
+                s[vb[b], b] = by_band[b]
+            sums.append(s.reshape(len(values), cell))
+        out["age_band"] = _grid(values, kind, sums, n, nb, ctx)
+    return {d: out[d] for d in dims}
+
+
+def _grid(
+    values: list[str], kind: str, sums: list[np.ndarray], n: int, nb: int, ctx: Context
+) -> Grid:
+    """One dimension's grid from its values x (bands x (months | sides x buckets)) sums."""
+    nv = len(values)
+    if kind == "events":
+        return Grid(values, flow=sums[0].reshape(nv, nb, n))
+    cum = {
+        col: np.cumsum(a.reshape(nv, nb, 2, n + 2), axis=3)
+        for col, a in zip(("n", "w", "wd"), sums, strict=True)
+    }
+    # on month m's last day: started in a month <= m and not ended in a month <= m
+    stock = cum["n"][:, :, 0, 1 : n + 1] - cum["n"][:, :, 1, 1 : n + 1]
+    # F(x_k), person-days before month k's first day x_k: the sum over intervals starting
+    # before x_k of (min(end, x_k) - start) = x_k (W_starts - W_ends) - (WD_starts - WD_ends)
+    x = np.asarray(ctx.months.boundaries(), dtype=np.int64)
+    w = cum["w"][:, :, 0, : n + 1] - cum["w"][:, :, 1, : n + 1]
+    wd = cum["wd"][:, :, 0, : n + 1] - cum["wd"][:, :, 1, : n + 1]
+    f = x[None, None, :] * w - wd
+    return Grid(values, stock=stock, days=f[:, :, 1:] - f[:, :, :-1])
 
 
 def _int_column(table: Any, name: str) -> np.ndarray:
@@ -536,42 +612,117 @@ def _no_data(ctx: Context, kpis: list[Kpi]) -> dict[str, str]:
     return out
 
 
-def _run_lanes(
-    ctx: Context,
+@dataclass
+class _Job:
+    """One query and what its rows become: the expression is built on the calling thread
+    (Ibis reads table schemas through the main connection), run and reduced to grids on a
+    worker (its own connection)."""
+
+    key: str
+    sources: list[str]
+    expr: Any
+    reduce: Any  # (pa.Table | None) -> {source: grids}
+
+
+def _lanes_job(ctx: Context, plan: LanePlan, dims: tuple[str, ...], groups: Groups) -> _Job:
+    """One lane plan's sources in one query."""
+    places: dict[str, list[tuple[int, int, str | None]]] = {}
+    expr = None
+    if plan.lanes:
+        expr, places = _lanes_expr(ctx, plan)
+
+    def reduce(table: Any) -> dict[str, dict[str, Grid]]:
+        cols = {c: np.zeros(0, np.int64) for c in ("src", "gid", "band", "bucket")}
+        if table is not None:
+            cols = {c: _int_column(table, c) for c in table.column_names}
+        src = cols.pop("src")
+        out = {}
+        for name in plan.sources:
+            pieces = []
+            for li, j, where in places.get(name, []):
+                mine = src == li
+                if where is not None:
+                    mine &= cols[where] > 0
+                pieces.append({k: cols[k][mine] for k in ("gid", "band", "bucket")})
+                pieces[-1]["value"] = cols[f"v{j}"][mine]
+            keys = ("gid", "band", "bucket", "value")
+            frame = {
+                k: np.concatenate([np.zeros(0, np.int64)] + [p[k] for p in pieces]) for k in keys
+            }
+            out[name] = _grids(frame, "events", dims, ctx, groups)
+        return out
+
+    return _Job(f"events (lanes): {', '.join(plan.sources)}", plan.sources, expr, reduce)
+
+
+def _batch_job(ctx: Context, batch: list[str], dims: tuple[str, ...], groups: Groups) -> _Job:
+    """A batch of sources of one kind in one query."""
+    kind = SOURCES[batch[0]].kind
+
+    def reduce(table: Any) -> dict[str, dict[str, Grid]]:
+        cols = {c: _int_column(table, c) for c in table.column_names}
+        src = cols.pop("src")
+        return {
+            name: _grids({c: v[src == i] for c, v in cols.items()}, kind, dims, ctx, groups)
+            for i, name in enumerate(batch)
+        }
+
+    return _Job(f"{kind}: {', '.join(batch)}", batch, _batch_expr(ctx, batch), reduce)
+
+
+#: Queries run side by side (each on its own DuckDB connection, from its own thread):
+#: DuckDB's threads are busy only part of each query (joins' builds, the final
+#: aggregation's merge, the arrow transfer) and the numpy reduction after it is one
+#: thread, so two at once keep both cores busy. On Spark, one at a time.
+WORKERS = 2
+
+
+def _run_jobs(
     engine: Any,
-    plan: LanePlan,
-    dims: tuple[str, ...],
-    groups: Groups,
+    jobs: Any,
     grids: dict[str, dict[str, Grid]],
     timings: dict[str, float],
     source_seconds: dict[str, float],
 ) -> None:
-    """One lane plan's sources in one query, into ``grids`` (timed)."""
-    if not plan.sources:
+    """Run the jobs (an iterable building them one by one on this thread) into ``grids``:
+    on DuckDB, :data:`WORKERS` at a time on connections of their own (the next job is
+    built while the others run); elsewhere one after another. Each job's time is its own
+    (from the start of its query to the end of its reduction), so with jobs side by side
+    they add up to more than the wall time."""
+
+    def run(eng: Any, job: _Job) -> None:
+        t0 = time.perf_counter()
+        table = None if job.expr is None else eng.to_arrow(job.expr)
+        grids.update(job.reduce(table))
+        timings[job.key] = time.perf_counter() - t0
+        for name in job.sources:
+            source_seconds[name] = timings[job.key] / len(job.sources)
+
+    cursors = getattr(engine, "cursors", None)
+    if cursors is None:
+        for job in jobs:
+            run(engine, job)
         return
-    t0 = time.perf_counter()
-    places: dict[str, list[tuple[int, int, str | None]]] = {}
-    cols = {c: np.zeros(0, np.int64) for c in ("src", "gid", "band", "bucket")}
-    if plan.lanes:
-        expr, places = _lanes_expr(ctx, plan)
-        table = engine.to_arrow(expr)
-        cols = {c: _int_column(table, c) for c in table.column_names}
-    src = cols.pop("src")
-    for name in plan.sources:
-        pieces = []
-        for li, j, where in places.get(name, []):
-            mine = src == li
-            if where is not None:
-                mine &= cols[where] > 0
-            pieces.append({k: cols[k][mine] for k in ("gid", "band", "bucket")})
-            pieces[-1]["value"] = cols[f"v{j}"][mine]
-        keys = ("gid", "band", "bucket", "value")
-        frame = {k: np.concatenate([np.zeros(0, np.int64)] + [p[k] for p in pieces]) for k in keys}
-        grids[name] = _grids(frame, "events", dims, ctx, groups)
-    key = f"events (lanes): {', '.join(plan.sources)}"
-    timings[key] = time.perf_counter() - t0
-    for name in plan.sources:
-        source_seconds[name] = timings[key] / len(plan.sources)
+    free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    engines = cursors(WORKERS)
+    for e in engines:
+        free.put(e)
+
+    def on_worker(job: _Job) -> None:
+        eng = free.get()
+        try:
+            run(eng, job)
+        finally:
+            free.put(eng)
+
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            futures = [pool.submit(on_worker, job) for job in jobs]
+            for f in futures:
+                f.result()
+    finally:
+        for e in engines:
+            e.close()
 
 
 def compute(
@@ -624,21 +775,19 @@ def compute(
         timings["people and groups"] = time.perf_counter() - t0
         source_seconds: dict[str, float] = {}
         plan = LanePlan.of(ctx, needed) if wide else LanePlan([])
-        for plan_ in plan.split(DERIVED_LANES):
-            _run_lanes(ctx, engine, plan_, dims, groups, grids, timings, source_seconds)
-        done = set(plan.sources)
-        for batch in _batches([n for n in needed if n not in done]):
-            t0 = time.perf_counter()
-            kind = SOURCES[batch[0]].kind
-            table = engine.to_arrow(_batch_expr(ctx, batch))
-            cols = {c: _int_column(table, c) for c in table.column_names}
-            src = cols.pop("src")
-            for i, name in enumerate(batch):
-                mine = src == i
-                grids[name] = _grids({c: v[mine] for c, v in cols.items()}, kind, dims, ctx, groups)
-            timings[f"{kind}: {', '.join(batch)}"] = time.perf_counter() - t0
-            for name in batch:
-                source_seconds[name] = timings[f"{kind}: {', '.join(batch)}"] / len(batch)
+
+        def jobs() -> Any:
+            # the lanes first (the longest query; they need only the people), then the
+            # batches (whose building materialises the population pieces and the registers
+            # on this thread while the lanes run)
+            for plan_ in plan.split(DERIVED_LANES):
+                if plan_.sources:
+                    yield _lanes_job(ctx, plan_, dims, groups)
+            done = set(plan.sources)
+            for batch in _batches([n for n in needed if n not in done]):
+                yield _batch_job(ctx, batch, dims, groups)
+
+        _run_jobs(ctx.engine, jobs(), grids, timings, source_seconds)
     finally:
         ctx.release()
     lows = np.asarray(bands)

@@ -293,6 +293,10 @@ class Context:
         """``build()`` materialised once on the engine (Ibis ``cache``), shared by every user."""
         if key not in self._cache:
             expr = build()
+            cache = getattr(self.engine, "cache", None)
+            if cache is not None:  # DuckDB: a table every connection of the database sees
+                self._cache[key] = cache(expr)
+                return self._cache[key]
             # register the expression's in-memory tables first: PySpark's cache does not
             hooks = getattr(getattr(self.engine, "con", None), "_run_pre_execute_hooks", None)
             if hooks is not None:
@@ -308,9 +312,10 @@ class Context:
         return self._memo[key]
 
     def release(self) -> None:
+        uncache = getattr(self.engine, "uncache", None)
         for t in self._cache.values():
             with contextlib.suppress(Exception):
-                t.release()
+                uncache(t) if uncache is not None else t.release()
         self._cache.clear()
 
     def bands_table(self) -> Any:

@@ -50,16 +50,25 @@ def _empty(name: str) -> pa.Table:
 
 
 class DuckDBEngine:
-    """Ibis over DuckDB: a warehouse file (read-only) or in-memory tables."""
+    """Ibis over DuckDB: a warehouse file (read-only) or in-memory tables.
+
+    :meth:`cache` materialises an expression in an in-memory catalogue attached to the
+    database (``careweave_scratch``), so every connection of :meth:`cursors` sees it (a
+    temporary table, what Ibis's ``cache`` makes, belongs to one connection). DuckDB runs
+    queries from several threads at once when each has its own connection; one connection
+    is not shared between threads."""
 
     name = "duckdb"
+    SCRATCH = "careweave_scratch"
 
-    def __init__(self, con: Any) -> None:
+    def __init__(self, con: Any, present: set[str] | None = None) -> None:
         import ibis
 
         self._ibis = ibis
         self.con = con
-        self._present = set(con.list_tables())
+        self._present = set(con.list_tables()) if present is None else set(present)
+        self._scratch = False
+        self._cached = 0
 
     @classmethod
     def open(
@@ -101,6 +110,32 @@ class DuckDBEngine:
 
     def to_arrow(self, expr: Any) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def cache(self, expr: Any) -> Any:
+        """``expr`` materialised as a table every connection of this database sees (in the
+        attached in-memory catalogue; a read-only warehouse stays unwritten)."""
+        if not self._scratch:
+            self.con.raw_sql(f"ATTACH IF NOT EXISTS ':memory:' AS {self.SCRATCH} (READ_WRITE)")
+            self._scratch = True
+        self._cached += 1
+        name = f"cached_{id(self):x}_{self._cached}"
+        return self.con.create_table(name, expr, database=(self.SCRATCH, "main"))
+
+    def uncache(self, table: Any) -> None:
+        """Drop a table made by :meth:`cache`."""
+        self.con.drop_table(table.get_name(), database=(self.SCRATCH, "main"), force=True)
+
+    def cursors(self, n: int) -> list[DuckDBEngine]:
+        """``n`` engines on connections of their own to the same database (one per thread),
+        seeing the same tables (and :meth:`cache`'s)."""
+        import ibis
+
+        out = []
+        for _ in range(n):
+            cur = self.con.con.cursor()
+            duck.quiet(cur)
+            out.append(DuckDBEngine(ibis.duckdb.from_connection(cur), self._present))
+        return out
 
     def close(self) -> None:
         self.con.disconnect()
