@@ -43,24 +43,54 @@ population's person-time is the population pieces themselves (not the people
 cut by the people), the tables are looked up once per computation and the
 "no data" checks are one query.
 
+**Side by side.** On DuckDB the queries run two at a time (:data:`WORKERS`),
+each from a worker thread on its own connection to the database
+(``DuckDBEngine.cursors``: a DuckDB connection is not shared between threads),
+and each query's rows are reduced to grids (numpy) on that worker; the next
+query is built on the calling thread meanwhile (building it materialises the
+population pieces and the registers while the lanes run). The people, the
+pieces and the registers are materialised in an in-memory catalogue attached
+to the database (``DuckDBEngine.cache``), which every connection sees (a
+temporary table, Ibis's ``cache``, is one connection's own). On Spark the
+queries run one after another. A test holds the results identical, bit for
+bit, to every query on one connection one after another
+(tests/measures/test_measures_wide.py). A step's time is its own query and
+reduction, so with steps side by side they add up to more than the wall time.
+
+**Grids.** A source's rows are summed for each person dimension with the
+most values first (no sort per dimension); a dimension that is a function of
+one already summed (a practice's cluster and locality) is summed from that
+one's grid, ``all`` from the smallest, ``age_band`` from ``all`` by the fine
+bands (on the 1,000,000-person rows 5.2 s of CPU before, 2.8 s after, the
+same integers).
+
 **Performance** (bench/bench_measures.py; figures with their load in
 bench/README.md). The issue's target is the whole catalogue, monthly and rolling
 12 months, by six dimensions, for 1,000,000 people in <= 30 s and <= 4 GB on two
-cores with DuckDB. **Not met.** On 2026-12-01 (session 6), :func:`compute` alone (not
-writing the table) for all 67 KPIs (every one with data, 1,379,722 rows) on a fresh
-1,000,000-person warehouse with case-management episodes took 55.2 s wall, 64.5 s of
-CPU (user + system, DuckDB's two threads included) and 2.5 GB peak RSS (load 1.7-2.4:
-the CI's lint ran alongside); the bench on the idle machine, computing and writing the
-table, 31.9 s and 34.6 s wall in two runs (50.5 / 54.7 s CPU, 2.87 / 2.66 GB): 2-5 s
-over the target. The lane query is 22 s of it (about 52 million activity
-rows joined to the people once and reduced to 4.4 million group rows), the bed-day
-intervals 10 s, the registers and social-care spend 5 s, case management 4 s. The
-derived lanes (discharges, the readmission indicator's index discharges, consecutive
-risk runs: window functions) run as queries of their own (:meth:`LanePlan.split`):
-inside the one wide query they took it from 27 s to 60 s at 1,000,000. Before the lanes
-the same work was about 85 s of CPU. The queries run one after another and DuckDB's two
-threads are busy only part of each (CPU / wall 1.2), so the next steps are running the
-independent queries side by side and the "wide" treatment of the interval sources.
+cores with DuckDB. Before the side-by-side queries (session 6, idle machine) the
+bench took 31.9 s and 34.6 s wall (50.5 / 54.7 s CPU, 2.87 / 2.66 GB): the lane
+query 11.8 s (about 52 million activity rows joined to the people once and
+reduced to 4.3 million group rows), the bed-day intervals 4.9 s, the registers
+and social-care spend 2.5 s, the people and groups 2.0 s, case management
+1.8 s, one after another with DuckDB's two threads busy only part of each (CPU
+/ wall 1.6). After them (session 7, 2026-12-01, the same warehouse, on the shared machine at
+load 9-22: other engineers' tests on the two cores): 517.6 s wall, 67.2 s CPU,
+3.13 GB peak RSS (the second connection's query raises it; under 4 GB); the code
+before, the same evening (load 0.3 at its start, 15 at its end): 203.2 s wall,
+67.2 s CPU, 2.36 GB. The wall
+figures are the machine's load (the process got an eighth of a core), so the
+target is **not shown met**: running two queries at once gains wall time only
+where the second core is free, and it does not cut CPU. On an idle machine the
+wall is bounded below by half the CPU (about 25 s at the idle 50 s) and by the
+lane query alone (11.8 s): not measured idle after the change. Results identical
+at 1,000,000 people (1,379,722 rows, exact).
+The derived lanes (discharges, the readmission indicator's index discharges,
+consecutive risk runs: window functions) run as queries of their own
+(:meth:`LanePlan.split`): inside the one wide query they took it from 27 s to
+60 s at 1,000,000. Before the lanes the same work was about 85 s of CPU. Not
+done: the "wide" treatment of the interval sources (the five bed-day sources
+each merge their own spells; the lane query's aggregation of 52 million rows
+into 4.3 million groups is most of its time).
 """
 
 from __future__ import annotations
