@@ -19,4 +19,8 @@ eval "$(bash scripts/pg-throwaway.sh start "$pgdir")"
 export CAREWEAVE_TEST_PG_URL
 
 echo "== pytest"
-$BIN/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+# --dist loadgroup: tests marked @pytest.mark.xdist_group(NAME) run in order on one worker
+# (the Spark tests share one JVM; each browser module shares one live server, see
+# tests/web/conftest.py); xdist hands out the groups with the most tests first. --durations=30: the
+# slowest setups and tests, printed last, so each CI run shows where the time goes.
+$BIN/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup --durations=30 "$@"

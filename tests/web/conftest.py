@@ -1,6 +1,16 @@
 """Fixtures for the workbench: a demo store, a signed-in TestClient per role, and headless
 Chromium for the browser tests (one per test process: each test and module has its own
-browser contexts, so nothing is shared between them but the browser process)."""
+browser contexts, so nothing is shared between them but the browser process).
+
+Under ``pytest -n 2 --dist loadgroup`` (scripts/run-tests.sh) each browser module is its own
+xdist group (``browser:<module>``, added below to every ``@pytest.mark.browser`` test that
+names no group of its own): a module's tests share one live server and one store (module
+fixtures, and some tests read what an earlier one left), so they run in order on one
+worker, while different modules run on both workers at once. That is at most one Chromium
+per worker, each server on its own port (``live_server``), each store a copy in the
+module's own temporary directory. They were one group for all modules, which kept every
+browser test on one worker in series.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +35,23 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.hookimpl(tryfirst=True)  # before the groups go into the node ids (xdist_groups.py)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each browser module its own xdist group, and browser tests first in the run.
+
+    xdist hands out groups with more tests first, then single tests in collection order;
+    a browser module of one long test (the acceptance walk) collected last would start
+    last and keep one worker busy after the other had finished. The order within each
+    module, and of everything else, is unchanged.
+    """
+    browser = [item for item in items if item.get_closest_marker("browser")]
+    for item in browser:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(f"browser:{item.path.stem}"))
+    chosen = set(browser)
+    items[:] = browser + [item for item in items if item not in chosen]
 
 
 @pytest.fixture(scope="session")

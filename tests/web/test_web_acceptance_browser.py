@@ -42,7 +42,7 @@ from careweave.store.db import make_engine, session_factory
 from careweave.store.models import DischargePlan, PersonLink, User
 
 __all__ = ["new_page"]  # fixtures, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 STORE: dict[str, str] = {}
 AGENCIES = (
     "coordinator",

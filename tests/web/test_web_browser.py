@@ -21,7 +21,7 @@ from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.web.demo import DEMO_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"

@@ -17,7 +17,7 @@ from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory
 from careweave.store.models import Organisation, Person, Referral
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 
 def _population(url: str) -> None:

@@ -19,7 +19,7 @@ from careweave.server import build_app
 from careweave.settings import Settings
 from careweave.store.db import make_engine, session_factory, transaction
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from careweave.server import build_app
 from careweave.settings import Settings
 
 __all__ = ["warehouse"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from web_helpers import demo_store
 from careweave.server import build_app
 from careweave.settings import Settings
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 PAGES = [
     "/app/population/kpis",

@@ -15,7 +15,7 @@ import pytest
 from test_web_browser import MRS, check, new_page, server, sign_in, sign_out
 
 __all__ = ["new_page", "server"]  # fixtures used by name below
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 
 def test_referral_lifecycle_across_agencies(new_page: Any) -> None:

@@ -16,7 +16,7 @@ from careweave.server import build_app
 from careweave.settings import Settings
 
 __all__ = ["new_page"]  # fixtures, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 IDS: dict[str, tuple[int, int]] = {}
 
 
