@@ -28,9 +28,12 @@ def live_server(app: Any) -> Iterator[str]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    # Generous: the app warms up before it serves (careweave.web.app.warm_up), and on a loaded
+    # machine (both xdist workers serving at once, or other work) that took more than 30 s.
+    deadline = time.monotonic() + 180
     while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped before it started (see its log above)"
+        assert time.monotonic() < deadline, "uvicorn did not start in 180 s"
         time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"
