@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from careweave.care import discharge
 from careweave.care.config import EVENT_TYPES, Measure, Telehealth, TelehealthRule
@@ -19,6 +20,7 @@ from careweave.care.notify import notify_team, route, task_for_role, team
 from careweave.care.relationships import carer_event
 from careweave.security import audit
 from careweave.security.errors import Forbidden, Invalid
+from careweave.store.db import is_read_only
 from careweave.store.models import (
     DischargePlan,
     Episode,
@@ -28,6 +30,7 @@ from careweave.store.models import (
     Person,
     Task,
     TelehealthThreshold,
+    table_of,
 )
 
 MAX_SKEW = dt.timedelta(minutes=10)
@@ -80,25 +83,8 @@ def ingest(
         why = ctx.scope.refuse_event(event_type, person.practice_id, person.locality_id)
         if why is not None:
             raise Forbidden(why)
-    if external_id is not None:
-        existing = ctx.session.execute(
-            select(Event).where(Event.external_id == external_id)
-        ).scalar_one_or_none()
-        if existing is not None:
-            if existing.nhs_number != nhs_number or existing.type != event_type:
-                raise Invalid(f"external_id: {external_id!r} was already used for another event")
-            audit.record(
-                ctx.session,
-                actor=ctx.user.username,
-                action="write",
-                resource="event",
-                resource_id=existing.id,
-                nhs_number=nhs_number,
-                detail="duplicate external_id: ignored",
-                now=ctx.now,
-            )
-            return Routed(existing, duplicate=True)
-    ev = Event(
+    ev = _insert_event(
+        ctx.session,
         external_id=external_id,
         nhs_number=nhs_number,
         type=event_type,
@@ -107,8 +93,23 @@ def ingest(
         payload=payload,
         source=source[:64],
     )
-    ctx.session.add(ev)
-    ctx.session.flush()
+    if ev is None:  # the external id is stored already: a replay changes nothing
+        existing = ctx.session.execute(
+            select(Event).where(Event.external_id == external_id)
+        ).scalar_one()
+        if existing.nhs_number != nhs_number or existing.type != event_type:
+            raise Invalid(f"external_id: {external_id!r} was already used for another event")
+        audit.record(
+            ctx.session,
+            actor=ctx.user.username,
+            action="write",
+            resource="event",
+            resource_id=existing.id,
+            nhs_number=nhs_number,
+            detail="duplicate external_id: ignored",
+            now=ctx.now,
+        )
+        return Routed(existing, duplicate=True)
     out = Routed(ev)
     members = team(ctx.session, nhs_number)
     routing = ctx.config.routing
@@ -183,6 +184,45 @@ def ingest(
         now=ctx.now,
     )
     return out
+
+
+_EVENTS = table_of(Event)
+_NEW_EVENT: dict[str, Any] = {}  # by dialect name: the statement below, built once
+
+
+def _new_event_statement(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (external_id) DO NOTHING RETURNING id`` for ``dialect``."""
+    found = _NEW_EVENT.get(dialect)
+    if found is None:
+        dml: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        found = _NEW_EVENT[dialect] = (
+            dml(_EVENTS)
+            .on_conflict_do_nothing(index_elements=[_EVENTS.c.external_id])
+            .returning(_EVENTS.c.id)
+        )
+    return found
+
+
+def _insert_event(session: Session, **values: Any) -> Event | None:
+    """Store the event with one Core statement and give it back as a persistent ``Event``
+    (in the session, nothing pending), or None when its ``external_id`` is stored already
+    (in this transaction too: an earlier event of the same batch).
+
+    The idempotency check is the insert itself (no SELECT first), and no ORM flush is
+    needed for the new row's id: an event is never written through the ORM's unit of
+    work. Safe under concurrency: a second request with the same id waits for the
+    first's commit (PostgreSQL) or its writer lock (SQLite) and then finds the conflict."""
+    if is_read_only(session):
+        raise RuntimeError("a read-only request tried to write to the store (store/db.py)")
+    new_id = session.execute(
+        _new_event_statement(session.get_bind().dialect.name), values
+    ).scalar_one_or_none()
+    if new_id is None:
+        return None
+    ev = Event(id=new_id, **values)
+    make_transient_to_detached(ev)  # as if just loaded: no INSERT at the next flush
+    session.add(ev)
+    return ev
 
 
 # ------------------------------------------------------------ telehealth

@@ -31,13 +31,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
 from careweave.errors import InputError
 from careweave.store.db import is_read_only
-from careweave.store.models import AuditEntry, AuditHead
+from careweave.store.models import AuditEntry, AuditHead, table_of
 
 GENESIS = "0" * 64
 VERIFY_BATCH = 10_000  # rows fetched at a time by verify
@@ -181,12 +181,22 @@ def _write_refused(session: Session, transaction: SessionTransaction) -> None:
         _write_own(session, entries)
 
 
+# The append's three statements, built once: a statement built per call costs more to
+# construct and to key for the compiled cache than it takes to run (Core, not ORM:
+# every audited request runs them).
+_HEAD = table_of(AuditHead)
+_READ_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_ENTRIES = insert(table_of(AuditEntry))
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+
+
 def _append(session: Session | Connection, entries: list[PendingEntry]) -> None:
-    """Chain ``entries`` after the head (locked) in the caller's transaction. Core
-    statements, not ORM units of work: every audited request runs this."""
-    seq, prev = session.execute(
-        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
-    ).one()
+    """Chain ``entries`` after the head (locked) in the caller's transaction."""
+    seq, prev = session.execute(_READ_HEAD).one()
     rows = []
     for p in entries:
         seq += 1
@@ -208,8 +218,8 @@ def _append(session: Session | Connection, entries: list[PendingEntry]) -> None:
             }
         )
         prev = digest
-    session.execute(insert(AuditEntry), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev))
+    session.execute(_INSERT_ENTRIES, rows)
+    session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
 
 
 _AFTER = "careweave_audit_after_commit"

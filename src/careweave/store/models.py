@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -64,6 +65,14 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         list[Any]: JSON,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements built once at import (the hot paths: reading
+    or writing rows without the ORM's per-object bookkeeping)."""
+    t = model.__table__
+    assert isinstance(t, Table)
+    return t
 
 
 # ---------------------------------------------------------------- people index
