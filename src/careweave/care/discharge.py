@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from careweave.care.context import Ctx
@@ -169,13 +169,16 @@ def current(session: Session, nhs_number: str) -> DischargePlan | None:
     ).scalar_one_or_none()
 
 
+# The person's open plan (an admission opens or joins it, a discharge closes it): built
+# once, as every admission and discharge event asks.
+_OPEN_PLAN = select(DischargePlan).where(
+    DischargePlan.nhs_number == bindparam("nhs"), DischargePlan.discharged_at.is_(None)
+)
+
+
 def open_on_admission(ctx: Ctx, ev: Event) -> DischargePlan:
     """Open the plan for an admission (events.ingest has already routed the event)."""
-    plan = ctx.session.execute(
-        select(DischargePlan).where(
-            DischargePlan.nhs_number == ev.nhs_number, DischargePlan.discharged_at.is_(None)
-        )
-    ).scalar_one_or_none()
+    plan = ctx.session.execute(_OPEN_PLAN, {"nhs": ev.nhs_number}).scalar_one_or_none()
     payload = ev.payload or {}
     if plan is not None:
         plan.history = [*plan.history, _entry(ctx, "admitted again", event_id=ev.id)]
@@ -214,11 +217,7 @@ def close_on_discharge(
     """Close the open plan at a discharge (or a death in hospital); without a package
     decision, flag it and give the social worker (else social care's duty queue) a task
     to decide."""
-    plan = ctx.session.execute(
-        select(DischargePlan).where(
-            DischargePlan.nhs_number == ev.nhs_number, DischargePlan.discharged_at.is_(None)
-        )
-    ).scalar_one_or_none()
+    plan = ctx.session.execute(_OPEN_PLAN, {"nhs": ev.nhs_number}).scalar_one_or_none()
     if plan is None:
         return []
     plan.discharged_at = max(ev.occurred_at, plan.admitted_at)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -16,11 +16,11 @@ from careweave.care import discharge
 from careweave.care.config import EVENT_TYPES, Measure, Telehealth, TelehealthRule
 from careweave.care.context import Ctx
 from careweave.care.incidents import ALARM_TYPES, open_incident
-from careweave.care.notify import notify_team, route, task_for_role, team
+from careweave.care.notify import notify_team, route, task_for_role, team_roles
 from careweave.care.relationships import carer_event
 from careweave.security import audit
 from careweave.security.errors import Forbidden, Invalid
-from careweave.store.db import is_read_only
+from careweave.store.db import core, is_read_only
 from careweave.store.models import (
     DischargePlan,
     Episode,
@@ -34,6 +34,7 @@ from careweave.store.models import (
 )
 
 MAX_SKEW = dt.timedelta(minutes=10)
+_EVENTS = table_of(Event)
 
 
 @dataclass
@@ -111,7 +112,7 @@ def ingest(
         )
         return Routed(existing, duplicate=True)
     out = Routed(ev)
-    members = team(ctx.session, nhs_number)
+    members = team_roles(ctx.session, nhs_number)
     routing = ctx.config.routing
     for rule in routing.for_event(event_type):
         out.notifications += route(
@@ -186,7 +187,6 @@ def ingest(
     return out
 
 
-_EVENTS = table_of(Event)
 _NEW_EVENT: dict[str, Any] = {}  # by dialect name: the statement below, built once
 
 
@@ -228,14 +228,16 @@ def _insert_event(session: Session, **values: Any) -> Event | None:
 # ------------------------------------------------------------ telehealth
 
 
+_THRESHOLDS = table_of(TelehealthThreshold)
+_OWN_RANGE = select(_THRESHOLDS.c.low, _THRESHOLDS.c.high).where(
+    _THRESHOLDS.c.nhs_number == bindparam("nhs"), _THRESHOLDS.c.measure == bindparam("measure")
+)
+
+
 def normal_range(
     session: Session, measure: str, default: Measure, nhs_number: str
 ) -> tuple[float | None, float | None]:
-    own = session.execute(
-        select(TelehealthThreshold).where(
-            TelehealthThreshold.nhs_number == nhs_number, TelehealthThreshold.measure == measure
-        )
-    ).scalar_one_or_none()
+    own = core(session, _OWN_RANGE, {"nhs": nhs_number, "measure": measure}).one_or_none()
     if own is not None:
         return own.low, own.high
     return default.low, default.high
@@ -268,6 +270,14 @@ def rise_within(readings: Sequence[tuple[dt.datetime, float]], at: dt.datetime, 
     return latest[-1] - min(window)
 
 
+_READINGS = select(_EVENTS.c.occurred_at, _EVENTS.c.payload).where(
+    _EVENTS.c.nhs_number == bindparam("nhs"),
+    _EVENTS.c.type == "telehealth_reading",
+    _EVENTS.c.occurred_at >= bindparam("since"),
+    _EVENTS.c.occurred_at <= bindparam("until"),
+)
+
+
 def _fires(
     session: Session, th: Telehealth, rule: TelehealthRule, person: Person, ev: Event
 ) -> bool:
@@ -276,13 +286,10 @@ def _fires(
     if rule.condition and rule.condition not in (person.conditions or []):
         return False
     since = ev.occurred_at - dt.timedelta(days=rule.window_days + 1)
-    rows = session.execute(
-        select(Event.occurred_at, Event.payload).where(
-            Event.nhs_number == person.nhs_number,
-            Event.type == "telehealth_reading",
-            Event.occurred_at >= since,
-            Event.occurred_at <= ev.occurred_at,
-        )
+    rows = core(
+        session,
+        _READINGS,
+        {"nhs": person.nhs_number, "since": since, "until": ev.occurred_at},
     ).all()
     readings = [(t, float(p["value"])) for t, p in rows if p.get("measure") == rule.measure]
     if rule.kind == "out_of_range_days":
@@ -296,19 +303,32 @@ def _fires(
     return rise_within(readings, ev.occurred_at, rule.window_days) > rule.amount
 
 
+_NOTIFICATIONS = table_of(Notification)
+_ALERTED = (
+    select(_NOTIFICATIONS.c.id)
+    .join(_EVENTS, _EVENTS.c.id == _NOTIFICATIONS.c.event_id)
+    .where(
+        _NOTIFICATIONS.c.nhs_number == bindparam("nhs"),
+        _NOTIFICATIONS.c.kind == bindparam("kind"),
+        _EVENTS.c.occurred_at >= bindparam("since"),
+        _EVENTS.c.id != bindparam("event"),
+    )
+    .limit(1)
+)
+
+
 def _recently_alerted(session: Session, rule: TelehealthRule, person: Person, ev: Event) -> bool:
     """One alert per rule per window: no repeat while the same episode of instability lasts."""
     since = ev.occurred_at - dt.timedelta(days=rule.window_days)
-    prior = session.execute(
-        select(Notification.id)
-        .join(Event, Event.id == Notification.event_id)
-        .where(
-            Notification.nhs_number == person.nhs_number,
-            Notification.kind == f"telehealth:{rule.id}"[:32],
-            Event.occurred_at >= since,
-            Event.id != ev.id,
-        )
-        .limit(1)
+    prior = core(
+        session,
+        _ALERTED,
+        {
+            "nhs": person.nhs_number,
+            "kind": f"telehealth:{rule.id}"[:32],
+            "since": since,
+            "event": ev.id,
+        },
     ).first()
     return prior is not None
 

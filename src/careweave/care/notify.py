@@ -8,16 +8,17 @@ impossible to store, whoever writes it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from careweave.care import outbox as _outbox  # noqa: F401  (queues email / SMS at flush)
 from careweave.care.context import Ctx
 from careweave.security import access
-from careweave.store.models import CareTeamMember, Episode, Notification, Task
+from careweave.store.db import core
+from careweave.store.models import CareTeamMember, Episode, Notification, Task, table_of
 
 
 class UnownedTask(ValueError):
@@ -31,6 +32,21 @@ def unowned_tasks_refused(session: Session, _ctx: Any, _instances: Any) -> None:
             raise UnownedTask(f"task {obj.title!r}: a task needs an owner (a user or a service)")
 
 
+class Member(Protocol):
+    """What routing needs of a care-team member: a ``CareTeamMember`` or a ``TeamRole``."""
+
+    @property
+    def user_id(self) -> int: ...
+
+    @property
+    def team_role(self) -> str: ...
+
+
+class TeamRole(NamedTuple):
+    user_id: int
+    team_role: str
+
+
 def team(session: Session, nhs_number: str) -> list[CareTeamMember]:
     return list(
         session.execute(
@@ -41,25 +57,42 @@ def team(session: Session, nhs_number: str) -> list[CareTeamMember]:
     )
 
 
+_CTM = table_of(CareTeamMember)
+_TEAM_ROLES = (
+    select(_CTM.c.user_id, _CTM.c.team_role)
+    .where(_CTM.c.nhs_number == bindparam("nhs"), _CTM.c.ended_at.is_(None))
+    .order_by(_CTM.c.id)
+)
+
+
+def team_roles(session: Session, nhs_number: str) -> list[TeamRole]:
+    """The current team as (user, role) in the order they joined: all routing reads of
+    it (one Core statement, no ORM objects: every routed event reads it)."""
+    return [TeamRole(u, r) for u, r in core(session, _TEAM_ROLES, {"nhs": nhs_number})]
+
+
+_EPISODES = table_of(Episode)
+_LEAD = select(_EPISODES.c.lead_professional_id).where(
+    _EPISODES.c.nhs_number == bindparam("nhs"), _EPISODES.c.end_date.is_(None)
+)
+
+
 def lead_professional(session: Session, nhs_number: str) -> int | None:
     """The accountable lead of the person's open case-management episode, if any."""
-    return session.execute(
-        select(Episode.lead_professional_id).where(
-            Episode.nhs_number == nhs_number, Episode.end_date.is_(None)
-        )
-    ).scalar_one_or_none()
+    lead: int | None = core(session, _LEAD, {"nhs": nhs_number}).scalar_one_or_none()
+    return lead
 
 
 def members_in_roles(
     session: Session,
     nhs_number: str,
     roles: Iterable[str],
-    members: list[CareTeamMember] | None = None,
-) -> list[CareTeamMember]:
+    members: Sequence[Member] | None = None,
+) -> list[Member]:
     """Current team members holding any of ``roles`` ('*' = all); ``members`` if already read."""
     wanted = set(roles)
     if members is None:
-        members = team(session, nhs_number)
+        members = team_roles(session, nhs_number)
     return [m for m in members if "*" in wanted or m.team_role in wanted]
 
 
@@ -110,7 +143,7 @@ def notify_team(
     now: dt.datetime,
     event_id: int | None = None,
     exclude_user: int | None = None,
-    members: list[CareTeamMember] | None = None,
+    members: Sequence[Member] | None = None,
     sent: dict[int, Notification] | None = None,
 ) -> list[Notification]:
     """One notification per user holding any of ``roles`` in the person's team."""
@@ -164,7 +197,7 @@ def task_owner(
     role: str | None,
     service: str | None,
     fallback_service: str,
-    members: list[CareTeamMember] | None = None,
+    members: Sequence[Member] | None = None,
 ) -> tuple[int | None, str | None]:
     """(user, service queue) to own a task: the team member in ``role`` (the lead
     professional for ``lead_professional``); while vacant ``service``'s duty queue; else the
@@ -199,7 +232,7 @@ def task_for_role(
     fallback_service: str,
     service: str | None = None,
     event_id: int | None = None,
-    members: list[CareTeamMember] | None = None,
+    members: Sequence[Member] | None = None,
 ) -> Task:
     """A task for ``role`` in the person's team, owned as ``task_owner`` decides."""
     user, queue = task_owner(session, nhs_number, role, service, fallback_service, members)
@@ -226,7 +259,7 @@ def route(
     subject: str,
     now: dt.datetime,
     event_id: int | None = None,
-    members: list[CareTeamMember] | None = None,
+    members: Sequence[Member] | None = None,
     sent: dict[int, Notification] | None = None,
     exclude_user: int | None = None,
 ) -> list[Notification]:
@@ -240,7 +273,7 @@ def route(
     staff, users) are of rows routing never writes."""
     sent = {} if sent is None else sent
     if members is None:
-        members = team(session, nhs_number)  # its query flushes what was pending
+        members = team_roles(session, nhs_number)  # its query flushes what was pending
     else:
         session.flush()
     common: dict[str, Any] = {
@@ -259,7 +292,7 @@ def _route(
     session: Session,
     nhs_number: str,
     targets: Iterable[str],
-    members: list[CareTeamMember],
+    members: Sequence[Member],
     common: dict[str, Any],
 ) -> list[Notification]:
     from careweave.care.config import LEAD, SERVICE_PREFIX

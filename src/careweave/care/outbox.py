@@ -41,12 +41,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.util import identity_key
 
 from careweave.care.channels import ChannelError, Channels, Email, Permanent
 from careweave.store.db import read_only, transaction
-from careweave.store.models import Contact, Notification, OutboxMessage, Person, StaffChannel
+from careweave.store.models import (
+    Contact,
+    Notification,
+    OutboxMessage,
+    Person,
+    StaffChannel,
+    table_of,
+)
 
 LEASE = dt.timedelta(seconds=60)
 BATCH = 100
@@ -113,6 +122,41 @@ def _message(now: dt.datetime, key: str, **kw: Any) -> OutboxMessage:
     )
 
 
+_CHANNELS = table_of(StaffChannel)
+_OPTED = select(
+    _CHANNELS.c.user_id,
+    _CHANNELS.c.email,
+    _CHANNELS.c.phone,
+    _CHANNELS.c.by_email,
+    _CHANNELS.c.by_sms,
+    _CHANNELS.c.kinds,
+).where(
+    _CHANNELS.c.user_id.in_(bindparam("ids", expanding=True)),
+    or_(_CHANNELS.c.by_email, _CHANNELS.c.by_sms),
+)
+_PEOPLE = table_of(Person)
+_NAMES = select(_PEOPLE.c.nhs_number, _PEOPLE.c.given_name, _PEOPLE.c.family_name).where(
+    _PEOPLE.c.nhs_number.in_(bindparam("nhs", expanding=True))
+)
+_CONTACTS = table_of(Contact)
+_CONSENTED = select(
+    _CONTACTS.c.id,
+    _CONTACTS.c.nhs_number,
+    _CONTACTS.c.email,
+    _CONTACTS.c.phone,
+    _CONTACTS.c.by_email,
+    _CONTACTS.c.by_sms,
+    _CONTACTS.c.topics,
+).where(
+    _CONTACTS.c.nhs_number.in_(bindparam("nhs", expanding=True)),
+    _CONTACTS.c.ended_at.is_(None),
+    or_(_CONTACTS.c.by_email, _CONTACTS.c.by_sms),
+)
+_STORED_KEYS = select(table_of(OutboxMessage).c.idempotency_key).where(
+    table_of(OutboxMessage).c.idempotency_key.in_(bindparam("keys", expanding=True))
+)
+
+
 def _opted(session: Session, ids: set[int]) -> dict[int, Any]:
     """The channel opt-ins of these users (cached for the transaction: one event's
     notifications are flushed in several steps)."""
@@ -121,20 +165,29 @@ def _opted(session: Session, ids: set[int]) -> dict[int, Any]:
     if missing:
         for uid in missing:
             cache[uid] = None
-        for row in session.execute(
-            select(
-                StaffChannel.user_id,
-                StaffChannel.email,
-                StaffChannel.phone,
-                StaffChannel.by_email,
-                StaffChannel.by_sms,
-                StaffChannel.kinds,
-            ).where(
-                StaffChannel.user_id.in_(missing), or_(StaffChannel.by_email, StaffChannel.by_sms)
-            )
-        ):
+        for row in session.execute(_OPTED, {"ids": sorted(missing)}):
             cache[row.user_id] = row
     return {u: cache[u] for u in ids if cache[u] is not None}
+
+
+def _names(session: Session, numbers: set[str | None]) -> dict[str, _Initials]:
+    """The people's given and family names: from the session when it holds them (the
+    event's person, read by ``events.ingest``), else in one read."""
+    out: dict[str, _Initials] = {}
+    missing = []
+    for nhs in numbers:
+        if nhs is None:
+            continue
+        loaded = session.identity_map.get(identity_key(Person, nhs))
+        held = None if loaded is None else instance_state(loaded).dict
+        if held is not None and "given_name" in held and "family_name" in held:
+            out[nhs] = _Initials(held["given_name"], held["family_name"])
+        else:
+            missing.append(nhs)
+    if missing:
+        for nhs, given, family in session.execute(_NAMES, {"nhs": sorted(missing)}):
+            out[nhs] = _Initials(given, family)
+    return out
 
 
 def _staff(session: Session, new: list[Notification]) -> list[OutboxMessage]:
@@ -142,14 +195,7 @@ def _staff(session: Session, new: list[Notification]) -> list[OutboxMessage]:
     wanted = [n for n in new if n.recipient_user_id in opted]
     if not wanted:
         return []
-    people = {
-        nhs: _Initials(given, family)
-        for nhs, given, family in session.execute(
-            select(Person.nhs_number, Person.given_name, Person.family_name).where(
-                Person.nhs_number.in_({n.nhs_number for n in wanted})
-            )
-        ).tuples()
-    }
+    people = _names(session, {n.nhs_number for n in wanted})
     out = []
     for n in wanted:
         c = opted[n.recipient_user_id]
@@ -184,15 +230,7 @@ def _contacts(session: Session, new: list[Notification]) -> list[OutboxMessage]:
             topical.setdefault((n.nhs_number, TOPIC_OF[n.kind], n.event_id), n.created_at)
     if not topical:
         return []
-    contacts = list(
-        session.execute(
-            select(Contact).where(
-                Contact.nhs_number.in_({k[0] for k in topical}),
-                Contact.ended_at.is_(None),
-                or_(Contact.by_email, Contact.by_sms),
-            )
-        ).scalars()
-    )
+    contacts = list(session.execute(_CONSENTED, {"nhs": sorted({k[0] for k in topical})}))
     candidates: list[OutboxMessage] = []
     for (nhs, topic, event_id), at in topical.items():
         for c in contacts:
@@ -222,11 +260,7 @@ def _contacts(session: Session, new: list[Notification]) -> list[OutboxMessage]:
         return []
     pending: set[str] = session.info.setdefault("careweave_outbox_keys", set())
     keys = [m.idempotency_key for m in candidates]
-    stored = set(
-        session.execute(
-            select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(keys))
-        ).scalars()
-    )
+    stored = set(session.execute(_STORED_KEYS, {"keys": keys}).scalars())
     out = []
     for m in candidates:
         if m.idempotency_key not in stored and m.idempotency_key not in pending:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,7 +25,8 @@ from careweave.care.notify import new_task, route, task_owner
 from careweave.care.wording import person_name, uk_time
 from careweave.security import audit
 from careweave.security.errors import Conflict, Invalid, NotFound
-from careweave.store.models import Event, Notification, Person, PersonLink, Task
+from careweave.store.db import core
+from careweave.store.models import Event, Notification, Person, PersonLink, Task, table_of
 
 RELATIONSHIPS = ("carer_of", "cared_for_by", "next_of_kin", "spouse", "other")
 # How a link reads from each side: (this person is ..., the other is ...).
@@ -51,22 +52,28 @@ def _open(today: dt.date) -> ColumnElement[bool]:
     return or_(PersonLink.end_date.is_(None), PersonLink.end_date > today)
 
 
-def cared_for(session: Session, carer: str, today: dt.date) -> list[str]:
-    """The people ``carer`` cares for (either way the link was recorded), in a stable order."""
-    rows = session.execute(
-        select(PersonLink.nhs_number, PersonLink.related_nhs_number, PersonLink.relationship)
-        .where(
-            or_(
-                and_(PersonLink.nhs_number == carer, PersonLink.relationship == "carer_of"),
-                and_(
-                    PersonLink.related_nhs_number == carer,
-                    PersonLink.relationship == "cared_for_by",
-                ),
+_LINKS = table_of(PersonLink)
+_CARED_FOR = (
+    select(_LINKS.c.nhs_number, _LINKS.c.related_nhs_number, _LINKS.c.relationship)
+    .where(
+        or_(
+            and_(_LINKS.c.nhs_number == bindparam("carer"), _LINKS.c.relationship == "carer_of"),
+            and_(
+                _LINKS.c.related_nhs_number == bindparam("carer"),
+                _LINKS.c.relationship == "cared_for_by",
             ),
-            _open(today),
-        )
-        .order_by(PersonLink.id)
-    ).all()
+        ),
+        or_(_LINKS.c.end_date.is_(None), _LINKS.c.end_date > bindparam("today")),
+    )
+    .order_by(_LINKS.c.id)
+)
+
+
+def cared_for(session: Session, carer: str, today: dt.date) -> list[str]:
+    """The people ``carer`` cares for (either way the link was recorded), in a stable order.
+    (A link is current until its end date, as ``_open`` says; one statement built once:
+    every admission and fall alarm asks.)"""
+    rows = core(session, _CARED_FOR, {"carer": carer, "today": today}).all()
     out: list[str] = []
     for a, b, rel in rows:
         other = b if rel == "carer_of" else a

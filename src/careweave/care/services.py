@@ -8,13 +8,14 @@ Administrators manage membership (``PUT``/``DELETE /services/{id}/members/{user}
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from careweave.care.context import Ctx
 from careweave.security import audit
 from careweave.security.errors import Conflict, NotFound
-from careweave.store.models import Service, ServiceMember, User
+from careweave.store.db import core
+from careweave.store.models import Service, ServiceMember, User, table_of
 
 
 def staff_ids(session: Session, service_id: str) -> list[int]:
@@ -22,31 +23,48 @@ def staff_ids(session: Session, service_id: str) -> list[int]:
     return staff_of(session, [service_id])[service_id]
 
 
+_MEMBERS = table_of(ServiceMember)
+_SERVICES = table_of(Service)
+_USERS = table_of(User)
+# Every named service's staff in one read: its active members in the order they joined
+# (kind 0), then its named contact (kind 1).
+_STAFF_OF = union_all(
+    select(
+        _MEMBERS.c.service_id,
+        _MEMBERS.c.user_id,
+        literal(0).label("kind"),
+        _MEMBERS.c.id.label("ord"),
+    )
+    .join(_USERS, _USERS.c.id == _MEMBERS.c.user_id)
+    .where(
+        _MEMBERS.c.service_id.in_(bindparam("ids", expanding=True)),
+        _MEMBERS.c.ended_at.is_(None),
+        _USERS.c.active,
+    ),
+    select(
+        _SERVICES.c.id,
+        _SERVICES.c.contact_user_id,
+        literal(1).label("kind"),
+        literal(0).label("ord"),
+    ).where(
+        _SERVICES.c.id.in_(bindparam("ids", expanding=True)),
+        _SERVICES.c.contact_user_id.is_not(None),
+    ),
+).order_by("kind", "ord")
+
+
 def staff_of(session: Session, service_ids: list[str]) -> dict[str, list[int]]:
-    """``staff_ids`` of several services in two queries, whatever their number (routing
+    """``staff_ids`` of several services in one query, whatever their number (routing
     a fall alarm reaches three duty queues): the named contact first unless a member,
     then the active members in the order they joined."""
     out: dict[str, list[int]] = {sid: [] for sid in service_ids}
     if not service_ids:
         return out
-    for sid, uid in session.execute(
-        select(ServiceMember.service_id, ServiceMember.user_id)
-        .join(User, User.id == ServiceMember.user_id)
-        .where(
-            ServiceMember.service_id.in_(service_ids),
-            ServiceMember.ended_at.is_(None),
-            User.active,
-        )
-        .order_by(ServiceMember.id)
-    ).tuples():
-        out[sid].append(uid)
-    for sid, contact in session.execute(
-        select(Service.id, Service.contact_user_id).where(
-            Service.id.in_(service_ids), Service.contact_user_id.is_not(None)
-        )
-    ).tuples():
-        if contact is not None and contact not in out[sid]:
-            out[sid].insert(0, contact)
+    for sid, uid, kind, _ in core(session, _STAFF_OF, {"ids": service_ids}):
+        if kind == 0:
+            out[sid].append(uid)
+        elif uid is not None and uid not in out[sid]:
+            out[sid].insert(0, uid)
     return out
 
 

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Result
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 from careweave.errors import InputError
 
@@ -183,6 +184,19 @@ def _refuse_writes_when_reading(session: Session, _flush: UOWTransaction, _i: An
         raise RuntimeError(
             "a read-only request tried to write to the store; make it a POST (store/db.py)"
         )
+
+
+def core(session: Session, statement: Executable, params: Any = None) -> Result[Any]:
+    """Run a Core statement (one built once at import, over ``models.table_of`` columns)
+    in the session's transaction, flushing first exactly when the ORM would autoflush.
+
+    For the per-event hot paths: a Core statement is not re-compiled by the ORM, nor
+    re-keyed for the compiled cache when built once, and its rows are plain tuples, so
+    it costs a fraction of the same ``select(Model)``; but ``session.execute`` of a Core
+    statement never autoflushes, so this does, to read what the transaction wrote."""
+    if session.autoflush:
+        session.flush()
+    return session.execute(statement, params)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
