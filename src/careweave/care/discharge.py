@@ -51,6 +51,7 @@ from careweave.care.notify import new_task, route, task_owner
 from careweave.care.wording import person_name, possessive, uk_date, uk_time
 from careweave.security import access, audit
 from careweave.security.errors import Conflict, Invalid, NotFound
+from careweave.store.db import insert_now
 from careweave.store.models import DischargePlan, Event, Notification, Person, Task, User
 
 CHECKLIST: dict[str, str] = {
@@ -196,8 +197,7 @@ def open_on_admission(ctx: Ctx, ev: Event) -> DischargePlan:
         created_at=ctx.now,
         updated_at=ctx.now,
     )
-    ctx.session.add(plan)
-    ctx.session.flush()
+    insert_now(ctx.session, plan)  # its id at once, without a flush (store/db.py)
     audit.record(
         ctx.session,
         actor=ctx.user.username,

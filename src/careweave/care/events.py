@@ -20,7 +20,7 @@ from careweave.care.notify import notify_team, route, task_for_role, team_roles
 from careweave.care.relationships import carer_event
 from careweave.security import audit
 from careweave.security.errors import Forbidden, Invalid
-from careweave.store.db import core, is_read_only
+from careweave.store.db import WRITE_REFUSED, core, is_read_only
 from careweave.store.models import (
     DischargePlan,
     Episode,
@@ -213,7 +213,7 @@ def _insert_event(session: Session, **values: Any) -> Event | None:
     work. Safe under concurrency: a second request with the same id waits for the
     first's commit (PostgreSQL) or its writer lock (SQLite) and then finds the conflict."""
     if is_read_only(session):
-        raise RuntimeError("a read-only request tried to write to the store (store/db.py)")
+        raise RuntimeError(WRITE_REFUSED)
     new_id = session.execute(
         _new_event_statement(session.get_bind().dialect.name), values
     ).scalar_one_or_none()

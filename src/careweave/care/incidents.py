@@ -48,6 +48,7 @@ from careweave.care.notify import route
 from careweave.care.wording import person_name, possessive, uk_time
 from careweave.security import access, audit
 from careweave.security.errors import Conflict, Forbidden, Invalid, NotFound
+from careweave.store.db import insert_now
 from careweave.store.models import (
     Event,
     Incident,
@@ -223,8 +224,7 @@ def open_incident(ctx: Ctx, event: Event) -> Incident:
         history=[_entry(ctx, "open")],
         version=1,
     )
-    ctx.session.add(inc)
-    ctx.session.flush()
+    insert_now(ctx.session, inc)  # its id at once, without a flush (store/db.py)
     audit.record(
         ctx.session,
         actor=ctx.user.username,

@@ -11,13 +11,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.orm import Session
 
-from careweave.care import outbox as _outbox  # noqa: F401  (queues email / SMS at flush)
+from careweave.care import outbox as _outbox
 from careweave.care.context import Ctx
 from careweave.security import access
-from careweave.store.db import core
+from careweave.store.db import WRITE_REFUSED, core, insert_now, is_read_only
 from careweave.store.models import CareTeamMember, Episode, Notification, Task, table_of
 
 
@@ -110,10 +110,40 @@ def notify_users(
     exclude_user: int | None = None,
     sent: dict[int, Notification] | None = None,
 ) -> list[Notification]:
-    """One notification per (user, team role) pair given, skipping users already in ``sent``."""
+    """One notification per (user, team role) pair given, skipping users already in ``sent``
+    (stored at once with their email / SMS: ``store``)."""
+    return store(
+        session,
+        _notes(
+            nhs_number,
+            [(uid, role, service_id) for uid, role in recipients],
+            kind=kind,
+            subject=subject,
+            now=now,
+            event_id=event_id,
+            referral_id=referral_id,
+            exclude_user=exclude_user,
+            sent=sent,
+        ),
+    )
+
+
+def _notes(
+    nhs_number: str | None,
+    recipients: Iterable[tuple[int, str | None, str | None]],
+    *,
+    kind: str,
+    subject: str,
+    now: dt.datetime,
+    event_id: int | None,
+    referral_id: int | None = None,
+    exclude_user: int | None,
+    sent: dict[int, Notification] | None,
+) -> list[Notification]:
+    """The notifications for (user, team role, service) triples, each user once."""
     sent = {} if sent is None else sent
     out = []
-    for user_id, team_role in recipients:
+    for user_id, team_role, service_id in recipients:
         if user_id in sent or user_id == exclude_user:
             continue
         n = Notification(
@@ -126,11 +156,35 @@ def notify_users(
             referral_id=referral_id,
             service_id=service_id,
             created_at=now,
+            read_at=None,
         )
-        session.add(n)
         sent[user_id] = n
         out.append(n)
     return out
+
+
+_NOTIFICATIONS = table_of(Notification)
+_STORE = insert(_NOTIFICATIONS)
+_FIELDS = tuple(c.key for c in _NOTIFICATIONS.c if c.key != "id")
+
+
+def store(session: Session, notes: list[Notification]) -> list[Notification]:
+    """Write new notifications now, all in one Core ``executemany``, with the email / SMS
+    they call for (care/outbox.py ``queue``), and give them back.
+
+    They are not ORM objects of the session (no id is read back: SQLite cannot return the
+    ids of a multi-row insert in order, so the unit of work would insert them one
+    statement each): what they say is on the returned objects, the rows are in the store.
+    A ``Notification`` added to a session the ORM way is queued at flush instead
+    (``outbox.queue_external``). What was pending is flushed first, as autoflush would."""
+    if not notes:
+        return notes
+    if is_read_only(session):
+        raise RuntimeError(WRITE_REFUSED)
+    held = [n.__dict__ for n in notes]
+    core(session, _STORE, [{k: d[k] for k in _FIELDS} for d in held])
+    _outbox.queue(session, notes)
+    return notes
 
 
 def notify_team(
@@ -185,10 +239,11 @@ def new_task(
         status="open",
         source=source,
         event_id=event_id,
+        mdt_meeting_id=None,
         created_at=now,
+        completed_at=None,
     )
-    session.add(task)
-    return task
+    return insert_now(session, task)  # its id at once, no flush (store/db.py)
 
 
 def task_owner(
@@ -267,10 +322,10 @@ def route(
     duty queues), each user once: the first target that reaches them names the role.
 
     Whatever was pending is flushed once first; the targets are then read without
-    autoflush, so the notifications made for one target are not flushed (with the
-    outbox's and the task rule's flush listeners) before reading the next target: a
-    fall alarm's seven targets cost one flush, not seven. The reads (episodes, service
-    staff, users) are of rows routing never writes."""
+    autoflush (the reads, episodes, service staff, users, are of rows routing never
+    writes) and every target's notifications are stored together at the end, in one
+    statement (``store``): a fall alarm's seven targets cost one flush and one insert,
+    not seven of each."""
     sent = {} if sent is None else sent
     if members is None:
         members = team_roles(session, nhs_number)  # its query flushes what was pending
@@ -302,32 +357,21 @@ def _route(
     staff = staff_of(  # every duty queue's staff in one read, not two queries a queue
         session, [t[len(SERVICE_PREFIX) :] for t in targets if t.startswith(SERVICE_PREFIX)]
     )
-    out: list[Notification] = []
+    recipients: list[tuple[int, str | None, str | None]] = []
     for target in targets:
         if target == LEAD:
             lead = lead_professional(session, nhs_number)
             if lead is not None:
-                out += notify_users(session, nhs_number, [(lead, LEAD)], **common)
+                recipients.append((lead, LEAD, None))
         elif target.startswith(SERVICE_PREFIX):
             service_id = target[len(SERVICE_PREFIX) :]
-            out += notify_users(
-                session,
-                nhs_number,
-                [(uid, None) for uid in staff[service_id]],
-                service_id=service_id,
-                **common,
-            )
+            recipients += [(uid, None, service_id) for uid in staff[service_id]]
         else:
-            out += notify_users(
-                session,
-                nhs_number,
-                [
-                    (m.user_id, m.team_role)
-                    for m in members_in_roles(session, nhs_number, [target], members)
-                ],
-                **common,
-            )
-    return out
+            recipients += [
+                (m.user_id, m.team_role, None)
+                for m in members_in_roles(session, nhs_number, [target], members)
+            ]
+    return store(session, _notes(nhs_number, recipients, **common))
 
 
 def inbox(ctx: Ctx, *, unread: bool, limit: int) -> list[Notification]:

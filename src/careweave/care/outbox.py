@@ -1,8 +1,10 @@
 """The durable outbox: email and SMS to contacts and opted-in staff, sent after the commit.
 
-**What goes in.** Whenever notifications are stored (any writer: the listener
-``queue_external`` runs at flush, like the unowned-task rule in care/notify.py),
-in the same transaction, so a message exists exactly when its notification does:
+**What goes in.** Whenever notifications are stored (any writer: ``notify.store``
+calls ``queue`` as it writes them; for one added to a session the ORM way the
+listener ``queue_external`` does at flush, like the unowned-task rule in
+care/notify.py), in the same transaction, so a message exists exactly when its
+notification does:
 
 - for each recipient who opted in (``staff_channels``: email and/or SMS, and the
   notification kinds they want out, by default the urgent ones ``STAFF_KINDS``), one
@@ -41,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, or_, select, update
+from sqlalchemy import bindparam, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
@@ -111,15 +113,33 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 900))
 
 
-def _message(now: dt.datetime, key: str, **kw: Any) -> OutboxMessage:
-    return OutboxMessage(
-        idempotency_key=key,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        **kw,
-    )
+_OUTBOX = table_of(OutboxMessage)
+_QUEUE = insert(_OUTBOX)
+
+
+def _message(now: dt.datetime, key: str, **kw: Any) -> dict[str, Any]:
+    """A new message's row (every column but the id: one ``executemany`` writes them)."""
+    row: dict[str, Any] = {
+        "idempotency_key": key,
+        "channel": None,
+        "address": None,
+        "user_id": None,
+        "contact_id": None,
+        "nhs_number": None,
+        "event_id": None,
+        "kind": None,
+        "subject": None,
+        "body": None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "claimed_until": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+    row.update(kw)
+    return row
 
 
 _CHANNELS = table_of(StaffChannel)
@@ -152,8 +172,8 @@ _CONSENTED = select(
     _CONTACTS.c.ended_at.is_(None),
     or_(_CONTACTS.c.by_email, _CONTACTS.c.by_sms),
 )
-_STORED_KEYS = select(table_of(OutboxMessage).c.idempotency_key).where(
-    table_of(OutboxMessage).c.idempotency_key.in_(bindparam("keys", expanding=True))
+_STORED_KEYS = select(_OUTBOX.c.idempotency_key).where(
+    _OUTBOX.c.idempotency_key.in_(bindparam("keys", expanding=True))
 )
 
 
@@ -190,7 +210,7 @@ def _names(session: Session, numbers: set[str | None]) -> dict[str, _Initials]:
     return out
 
 
-def _staff(session: Session, new: list[Notification]) -> list[OutboxMessage]:
+def _staff(session: Session, new: list[Notification]) -> list[dict[str, Any]]:
     opted = _opted(session, {n.recipient_user_id for n in new})
     wanted = [n for n in new if n.recipient_user_id in opted]
     if not wanted:
@@ -223,7 +243,7 @@ def _staff(session: Session, new: list[Notification]) -> list[OutboxMessage]:
     return out
 
 
-def _contacts(session: Session, new: list[Notification]) -> list[OutboxMessage]:
+def _contacts(session: Session, new: list[Notification]) -> list[dict[str, Any]]:
     topical: dict[tuple[str, str, int | None], dt.datetime] = {}
     for n in new:
         if n.kind in TOPIC_OF and n.nhs_number:
@@ -231,7 +251,7 @@ def _contacts(session: Session, new: list[Notification]) -> list[OutboxMessage]:
     if not topical:
         return []
     contacts = list(session.execute(_CONSENTED, {"nhs": sorted({k[0] for k in topical})}))
-    candidates: list[OutboxMessage] = []
+    candidates: list[dict[str, Any]] = []
     for (nhs, topic, event_id), at in topical.items():
         for c in contacts:
             if c.nhs_number != nhs or topic not in (c.topics or []):
@@ -259,25 +279,35 @@ def _contacts(session: Session, new: list[Notification]) -> list[OutboxMessage]:
     if not candidates:
         return []
     pending: set[str] = session.info.setdefault("careweave_outbox_keys", set())
-    keys = [m.idempotency_key for m in candidates]
+    keys = [m["idempotency_key"] for m in candidates]
     stored = set(session.execute(_STORED_KEYS, {"keys": keys}).scalars())
     out = []
     for m in candidates:
-        if m.idempotency_key not in stored and m.idempotency_key not in pending:
-            pending.add(m.idempotency_key)
+        if m["idempotency_key"] not in stored and m["idempotency_key"] not in pending:
+            pending.add(m["idempotency_key"])
             out.append(m)
     return out
 
 
-@event.listens_for(Session, "before_flush")
-def queue_external(session: Session, _ctx: Any, _instances: Any) -> None:
-    """Queue the email / SMS that new notifications call for, in the same transaction."""
-    new = [o for o in session.new if isinstance(o, Notification)]
+def queue(session: Session, new: list[Notification]) -> None:
+    """Queue the email / SMS that these new notifications call for, in the session's
+    transaction: one read of the recipients' opt-ins (cached for the transaction), one of
+    the people's names unless the session holds them, one of the contacts when the kind
+    is a contact's topic, and one ``executemany`` of the messages (Core: the outbox's rows
+    are never ORM objects of the writer's session). Reads without autoflush."""
     if not new:
         return
     with session.no_autoflush:
         messages = _staff(session, new) + _contacts(session, new)
-    session.add_all(messages)
+        if messages:
+            session.execute(_QUEUE, messages)
+
+
+@event.listens_for(Session, "before_flush")
+def queue_external(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Queue the email / SMS of notifications added to the session the ORM way (the
+    routing functions store theirs with ``notify.store``, which calls ``queue``)."""
+    queue(session, [o for o in session.new if isinstance(o, Notification)])
 
 
 @event.listens_for(Session, "after_commit")

@@ -21,12 +21,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import Table, create_engine, event, insert, inspect
 from sqlalchemy.engine import Engine, Result
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
+from sqlalchemy.orm import Session, UOWTransaction, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql.expression import Executable
 
 from careweave.errors import InputError
@@ -34,6 +35,7 @@ from careweave.errors import InputError
 DEFAULT_DB_URL = "sqlite:///careweave.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "careweave_read_only"  # the execution option and session.info key of read mode
+WRITE_REFUSED = "a read-only request tried to write to the store; make it a POST (store/db.py)"
 
 
 def make_engine(url: str) -> Engine:
@@ -181,9 +183,7 @@ def is_read_only(session: Session) -> bool:
 @event.listens_for(Session, "before_flush")
 def _refuse_writes_when_reading(session: Session, _flush: UOWTransaction, _i: Any) -> None:
     if is_read_only(session) and (session.new or session.dirty or session.deleted):
-        raise RuntimeError(
-            "a read-only request tried to write to the store; make it a POST (store/db.py)"
-        )
+        raise RuntimeError(WRITE_REFUSED)
 
 
 def core(session: Session, statement: Executable, params: Any = None) -> Result[Any]:
@@ -197,6 +197,40 @@ def core(session: Session, statement: Executable, params: Any = None) -> Result[
     if session.autoflush:
         session.flush()
     return session.execute(statement, params)
+
+
+_INSERTS: dict[Any, Any] = {}  # by table: INSERT ... RETURNING every column, built once
+
+T = TypeVar("T")
+
+
+def insert_now(session: Session, obj: T) -> T:
+    """Write a new ORM object's row now with one Core ``INSERT ... RETURNING`` and keep the
+    object in the session as persistent, as if just loaded (every column set, nothing
+    pending): its id at once, without a unit-of-work flush (and its listeners). For the
+    rows each event writes (a task, an incident, a discharge plan); later changes to the
+    object are flushed as usual. Column defaults apply as in a flush; what was pending is
+    flushed first when autoflush is on. Refused in a read-only session, as a flush would
+    be."""
+    if is_read_only(session):
+        raise RuntimeError(WRITE_REFUSED)
+    if session.autoflush:  # what was pending first, as the unit of work would order it
+        session.flush()
+    state = instance_state(obj)
+    mapper = state.mapper
+    table = mapper.local_table
+    assert isinstance(table, Table)
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table).returning(*table.c)
+    columns = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
+    held = state.dict
+    row = session.execute(stmt, {col.key: held[key] for key, col in columns if key in held}).one()
+    for key, col in columns:
+        set_committed_value(obj, key, row._mapping[col])
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
