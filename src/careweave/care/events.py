@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from careweave.care import discharge
 from careweave.care.config import EVENT_TYPES, Measure, Telehealth, TelehealthRule
@@ -20,7 +20,7 @@ from careweave.care.notify import notify_team, route, task_for_role, team_roles
 from careweave.care.relationships import carer_event
 from careweave.security import audit
 from careweave.security.errors import Forbidden, Invalid
-from careweave.store.db import WRITE_REFUSED, core, is_read_only
+from careweave.store.db import WRITE_REFUSED, attach_inserted, core, is_read_only
 from careweave.store.models import (
     DischargePlan,
     Episode,
@@ -219,10 +219,7 @@ def _insert_event(session: Session, **values: Any) -> Event | None:
     ).scalar_one_or_none()
     if new_id is None:
         return None
-    ev = Event(id=new_id, **values)
-    make_transient_to_detached(ev)  # as if just loaded: no INSERT at the next flush
-    session.add(ev)
-    return ev
+    return attach_inserted(session, Event(id=new_id, **values))  # no INSERT at a flush
 
 
 # ------------------------------------------------------------ telehealth

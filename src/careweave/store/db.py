@@ -228,9 +228,34 @@ def insert_now(session: Session, obj: T) -> T:
     row = session.execute(stmt, {col.key: held[key] for key, col in columns if key in held}).one()
     for key, col in columns:
         set_committed_value(obj, key, row._mapping[col])
+    return attach_inserted(session, obj)
+
+
+_INSERTED = "careweave_inserted_now"  # session.info: objects attached by attach_inserted
+
+
+def attach_inserted(session: Session, obj: T) -> T:
+    """Keep ``obj``, whose row was just inserted with a Core statement (its primary key
+    and columns set on it), in the session as persistent, as if just loaded; a rollback
+    of the transaction expunges it, as the ORM expunges the objects a transaction added
+    (else a retry in the same session, as the events writer does after a failed event,
+    could meet the stale object under a reused id)."""
     make_transient_to_detached(obj)
     session.add(obj)
+    session.info.setdefault(_INSERTED, []).append(obj)
     return obj
+
+
+@event.listens_for(Session, "after_rollback")
+def _expunge_inserted(session: Session) -> None:
+    for obj in session.info.pop(_INSERTED, ()):
+        if obj in session:
+            session.expunge(obj)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_inserted(session: Session) -> None:
+    session.info.pop(_INSERTED, None)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
