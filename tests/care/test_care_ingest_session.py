@@ -47,16 +47,19 @@ def test_several_events_in_one_transaction(world: World) -> None:
         assert alarm.incident is not None and alarm.tasks and alarm.notifications
         assert s.get(Event, alarm.event.id) is alarm.event  # persistent, no query needed
         assert s.get(Incident, alarm.incident.id) is alarm.incident
+        assert all(n in s and n.id is not None for n in alarm.notifications)
         ids = (alarm.event.id, admitted.event.id)
     with w.session() as s:
         assert _count(s, Event) == 2
         for event_id, routed in zip(ids, (alarm, admitted), strict=True):
             assert _count(s, Notification, event_id=event_id) == len(routed.notifications)
             assert _count(s, Task, event_id=event_id) == len(routed.tasks)
-        assert {n.recipient_user_id for n in alarm.notifications} == set(
+        assert {(n.id, n.recipient_user_id) for n in alarm.notifications} == set(
             s.execute(
-                select(Notification.recipient_user_id).where(Notification.event_id == ids[0])
-            ).scalars()
+                select(Notification.id, Notification.recipient_user_id).where(
+                    Notification.event_id == ids[0]
+                )
+            ).tuples()
         )
         assert _count(s, Incident, event_id=ids[0]) == 1
         assert audit.verify(s).problem is None
@@ -73,6 +76,7 @@ def test_a_rolled_back_event_leaves_nothing_and_the_session_goes_on(world: World
         s.rollback()
         assert first.event not in s and first.incident not in s
         assert all(t not in s for t in first.tasks)
+        assert all(n not in s for n in first.notifications)
         # The same session again (the events writer re-runs a batch's earlier events after
         # one fails): SQLite hands out the rolled-back ids again, with no clash.
         ctx = _ctx(w, s)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from careweave.care import outbox as _outbox
 from careweave.care.context import Ctx
 from careweave.security import access
-from careweave.store.db import WRITE_REFUSED, core, insert_now, is_read_only
+from careweave.store.db import WRITE_REFUSED, attach_inserted, core, insert_now, is_read_only
 from careweave.store.models import CareTeamMember, Episode, Notification, Task, table_of
 
 
@@ -164,25 +164,33 @@ def _notes(
 
 
 _NOTIFICATIONS = table_of(Notification)
-_STORE = insert(_NOTIFICATIONS)
+# Their ids come back with their recipients: SQLite does not promise the order of a
+# multi-row INSERT's RETURNING rows, and one store call tells each user once.
+_STORE = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id, _NOTIFICATIONS.c.recipient_user_id)
 _FIELDS = tuple(c.key for c in _NOTIFICATIONS.c if c.key != "id")
 
 
 def store(session: Session, notes: list[Notification]) -> list[Notification]:
-    """Write new notifications now, all in one Core ``executemany``, with the email / SMS
-    they call for (care/outbox.py ``queue``), and give them back.
+    """Write new notifications now, all in one Core INSERT (``executemany``: one
+    multi-row statement), with the email / SMS they call for (care/outbox.py ``queue``),
+    and keep them in the session as persistent objects with their ids.
 
-    They are not ORM objects of the session (no id is read back: SQLite cannot return the
-    ids of a multi-row insert in order, so the unit of work would insert them one
-    statement each): what they say is on the returned objects, the rows are in the store.
-    A ``Notification`` added to a session the ORM way is queued at flush instead
-    (``outbox.queue_external``). What was pending is flushed first, as autoflush would."""
+    The unit of work would insert them one statement each on SQLite (it cannot batch an
+    INSERT whose ids it must read back in order without a sentinel column); here the ids
+    are matched by recipient, each user being told once per call. A ``Notification``
+    added to a session the ORM way is queued at flush instead (``outbox.queue_external``).
+    What was pending is flushed first, as autoflush would."""
     if not notes:
         return notes
     if is_read_only(session):
         raise RuntimeError(WRITE_REFUSED)
     held = [n.__dict__ for n in notes]
-    core(session, _STORE, [{k: d[k] for k in _FIELDS} for d in held])
+    ids = dict(
+        (uid, nid) for nid, uid in core(session, _STORE, [{k: d[k] for k in _FIELDS} for d in held])
+    )
+    for n in notes:
+        n.id = ids[n.recipient_user_id]
+        attach_inserted(session, n)
     _outbox.queue(session, notes)
     return notes
 
