@@ -8,8 +8,9 @@ names no group of its own): a module's tests share one live server and one store
 fixtures, and some tests read what an earlier one left), so they run in order on one
 worker, while different modules run on both workers at once. That is at most one Chromium
 per worker, each server on its own port (``live_server``), each store a copy in the
-module's own temporary directory. They were one group for all modules, which kept every
-browser test on one worker in series.
+module's own temporary directory. (One ``browser`` group for all modules, as they were
+marked before, would run every browser test on one worker in series; under pytest 9.2 no
+group was honoured until tests/xdist_groups.py, so each test went out on its own.)
 """
 
 from __future__ import annotations
