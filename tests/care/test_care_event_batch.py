@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +208,10 @@ def test_concurrent_posts_over_http(world: World) -> None:
                 *(c.post("/events", json=b, headers=headers) for b in bodies)
             )
 
-    replies = asyncio.run(post_all())
+    # In a thread of its own: a worker that ran the browser tests keeps Playwright's
+    # event loop running on its main thread, where asyncio.run() refuses to start.
+    with ThreadPoolExecutor(1) as pool:
+        replies = pool.submit(asyncio.run, post_all()).result()
     assert [r.status_code for r in replies] == [200] * 13 + [404, 422]
     assert replies[12].json()["duplicate"] is True
     assert replies[12].json()["id"] == replies[3].json()["id"]
