@@ -84,6 +84,12 @@ where the second core is free, and it does not cut CPU. On an idle machine the
 wall is bounded below by half the CPU (about 25 s at the idle 50 s) and by the
 lane query alone (11.8 s): not measured idle after the change. Results identical
 at 1,000,000 people (1,379,722 rows, exact).
+On the idle machine at the end of session 7 (2026-12-02, load 1.5-2.1) the same
+bench took **38.5 s wall** (66.8 s CPU, 3.22 GB), 36.0 s with one query at a time
+(``WORKERS = 1``), and the code before the side-by-side queries (abfb4aa), run
+straight after, 45.0 s (72.4 s CPU): the same code ran slower than in session 6, so
+the change is a gain there, but the **30 s target is not met** (lane query 25 s,
+bed-day intervals 10 s).
 The derived lanes (discharges, the readmission indicator's index discharges,
 consecutive risk runs: window functions) run as queries of their own
 (:meth:`LanePlan.split`): inside the one wide query they took it from 27 s to
