@@ -334,7 +334,7 @@ def test_mdt_meeting_decision_becomes_task(client_for: Client, demo_db: str) -> 
             "decision": "Step up: daily calls",
             "action_title": "Arrange respite for Mr Jones",
             "action_owner": str(me.id),
-            "action_due": "2026-12-01",
+            "action_due": (dt.date.today() + dt.timedelta(days=14)).isoformat(),
         },
         follow_redirects=False,
     )
