@@ -46,6 +46,8 @@ from pathlib import Path
 
 from locust import HttpUser, between, task
 
+from careweave.devtools import wait_until_healthy
+
 TARGET_MS = {"dashboard": 300.0, "funnel": 300.0}
 REPORT_TARGET_S = 10.0
 OVERDISPERSION = ("none", "additive", "multiplicative")
@@ -119,18 +121,6 @@ class Commissioner(HttpUser):
         self.client.get(f"/app/population/funnel?{random.choice(self.funnels)}", name="funnel")
 
 
-def _wait_up(base: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("server did not start")
-
-
 def _get(base: str, path: str, token: str) -> float:
     req = urllib.request.Request(base + path, headers={"Cookie": f"cw_session={token}"})
     t0 = time.perf_counter()
@@ -186,7 +176,7 @@ def main() -> None:
         ],
     )
     try:
-        _wait_up(base)
+        wait_until_healthy(base)
         time.sleep(1)
         if server.poll() is not None:
             raise SystemExit(

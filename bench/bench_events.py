@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,12 +42,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import orjson
 import uvloop
 from sqlalchemy import func, select
 
 from careweave.dataset.nhs_number import synthetic_numbers
+from careweave.devtools import free_port, wait_until_healthy
 from careweave.security import auth
 from careweave.store.db import make_engine, session_factory, transaction, upgrade
 from careweave.store.models import CareTeamMember, Notification, Person, StaffChannel
@@ -302,12 +301,6 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -351,15 +344,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(1200):  # up to 2 minutes: several workers start slowly under load
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise SystemExit("server did not start")
+        wait_until_healthy(base)  # up to 2 minutes: several workers start slowly under load
         total = int(args.rate * args.seconds)
         up_before = uptime()
         workers_before = workers_of(server.pid)

@@ -46,7 +46,8 @@ from pathlib import Path
 from locust import HttpUser, between, task
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_web import LOCALITIES, _nhs, _uptime, _wait_up, build_store
+from bench_web import LOCALITIES, _nhs, _uptime, build_store
+from careweave.devtools import wait_until_healthy
 from fhir_store import add_plans, make_tokens
 
 TARGETS = {"Patient?identifier": 100.0, "CarePlan read": 100.0}
@@ -156,7 +157,7 @@ def main() -> None:
     )
     out = args.store / "locust"
     try:
-        _wait_up(base)
+        wait_until_healthy(base)
         subprocess.run(
             [
                 str(bin_dir / "locust"),

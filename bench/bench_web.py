@@ -57,12 +57,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from locust import HttpUser, between, task
+
+from careweave.devtools import wait_until_healthy
 
 LOCALITIES = 25
 CLUSTERS = 2
@@ -401,18 +402,6 @@ def make_demo_sessions(db: Path, n: int) -> list[dict[str, Any]]:
     return out
 
 
-def _wait_up(base: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("server did not start")
-
-
 def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
@@ -485,7 +474,7 @@ def main() -> None:
     print("uptime before:", _uptime())
     server = subprocess.Popen(command)
     try:
-        _wait_up(base)
+        wait_until_healthy(base)
         out = args.store / f"locust-{args.mode}"
         subprocess.run(
             [

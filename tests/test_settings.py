@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import ast
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from careweave.api import create_app
+from careweave.devtools import free_port, wait_until_healthy
 from careweave.errors import InputError
 from careweave.server import build_app
 from careweave.settings import DEFAULT_DB_URL, Settings
@@ -121,17 +120,10 @@ def test_only_the_settings_module_reads_the_environment() -> None:
     assert offenders == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 @pytest.mark.slow
 def test_serve_with_two_workers_passes_the_flags_not_the_environment(tmp_path: Path) -> None:
     """Each worker builds the app from the pickled settings: the --db flag reaches it."""
-    port = _free_port()
+    port = free_port()
     store = tmp_path / "two.db"
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CAREWEAVE_")}
     proc = subprocess.Popen(
@@ -153,14 +145,7 @@ def test_serve_with_two_workers_passes_the_flags_not_the_environment(tmp_path: P
         cwd=tmp_path,
     )
     try:
-        status = None
-        for _ in range(300):
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/health").status_code
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert status == 200
+        wait_until_healthy(f"http://127.0.0.1:{port}")
         assert httpx.get(f"http://127.0.0.1:{port}/app/sign-in").status_code == 200
         assert store.is_file() and not (tmp_path / "careweave.db").exists()
     finally:
@@ -215,7 +200,7 @@ def test_several_workers_build_from_one_settings_object_with_one_key(
                 self.config.app()  # type: ignore[attr-defined]
 
     clean_env.setattr(uvicorn.supervisors, "Multiprocess", Workers)
-    server.serve(Settings.load(workers=2, port=_free_port()))
+    server.serve(Settings.load(workers=2, port=free_port()))
     assert len(built) == 3  # the parent (migrations), then each worker
     assert serving == [False, True, True]  # only the workers warm up and freeze their heap
     keys = {s.pseudonym_key_bytes() for s in built}

@@ -4,7 +4,6 @@ and the events bench. Both listen on 127.0.0.1 only."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -14,11 +13,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from careweave.devtools import free_port
 
 
 @dataclass

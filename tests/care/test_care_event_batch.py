@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 from careweave.api.deps import Credentials
 from careweave.api.event_writer import EventWriter, Job
 from careweave.api.schemas import EventIn
+from careweave.devtools import free_port, wait_until_healthy
 from careweave.security import audit, auth
 from careweave.security.errors import Forbidden, Invalid, NotFound, Unauthorized
 from careweave.store.models import AuditEntry, Event, Notification, User
@@ -222,13 +222,6 @@ def test_concurrent_posts_over_http(world: World) -> None:
         assert s.scalar(select(func.count()).select_from(Event)) == 12
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 def test_server_killed_mid_batch_loses_nothing_acknowledged(tmp_path: Path, clock: Any) -> None:
     """SIGKILL a real server while events pour in: every event it answered 200 is in the
     store with its notifications; no stored event lacks its notifications."""
@@ -236,7 +229,7 @@ def test_server_killed_mid_batch_loses_nothing_acknowledged(tmp_path: Path, cloc
     w = build_world(url, clock)
     join_teams(w)
     w.client.close()
-    port = _port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "careweave.cli.main", "serve", "--db", url, "--port", str(port)],
         stderr=subprocess.DEVNULL,
@@ -244,12 +237,7 @@ def test_server_killed_mid_batch_loses_nothing_acknowledged(tmp_path: Path, cloc
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_healthy(base)
         acknowledged: list[tuple[str, int]] = []
         lock = threading.Lock()
         stop = threading.Event()

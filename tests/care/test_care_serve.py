@@ -4,7 +4,6 @@ keeps an idle keep-alive connection open longer than clients keep theirs."""
 from __future__ import annotations
 
 import http.client
-import socket
 import subprocess
 import sys
 import time
@@ -12,25 +11,18 @@ from pathlib import Path
 
 import httpx
 
+from careweave.devtools import free_port, wait_until_healthy
+
 
 def test_serve_health(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "careweave.cli.main", "serve", "--db", db, "--port", str(port)],
         stderr=subprocess.PIPE,
     )
     try:
-        status = None
-        for _ in range(150):
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/health").status_code
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert status == 200
+        wait_until_healthy(f"http://127.0.0.1:{port}")
         r = httpx.get(f"http://127.0.0.1:{port}/openapi.json")
         assert r.json()["info"]["title"] == "Careweave care co-ordination API"
         assert httpx.get(f"http://127.0.0.1:{port}/people/9434765919").status_code == 401

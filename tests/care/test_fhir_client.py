@@ -3,7 +3,6 @@ search with paging, read, conditional update with If-Match and 412 on a stale ve
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,13 +27,13 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import ForbiddenError, MultipleResourcesFound
 from test_fhir_api import PLAN
 
+from careweave.devtools import free_port
+
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[World, str]]:
     w = build_world(f"sqlite:///{tmp_path / 'store.db'}", Clock())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(w.client.app, host="127.0.0.1", port=port, log_level="warning")
     )

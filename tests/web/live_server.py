@@ -3,19 +3,13 @@ real socket): one helper, so each browser test builds its own app and nothing el
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from careweave.devtools import free_port
 
 
 @contextmanager

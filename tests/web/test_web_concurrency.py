@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -19,6 +18,7 @@ import httpx
 from sqlalchemy import select
 
 from careweave.api import create_app
+from careweave.devtools import free_port, wait_until_healthy
 from careweave.security import auth
 from careweave.store.db import make_engine, session_factory, transaction
 from careweave.store.models import AuditEntry
@@ -69,9 +69,7 @@ def test_a_long_csv_export_does_not_delay_health(tmp_path: Path) -> None:
     Before reads stopped taking the write lock, every probe waited for the whole export
     (one transaction writing an audit entry per row)."""
     url = _store(tmp_path / "store.db")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -90,12 +88,7 @@ def test_a_long_csv_export_does_not_delay_health(tmp_path: Path) -> None:
     result: dict[str, Any] = {}
     latencies: list[float] = []
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_healthy(base)
         exporter = httpx.Client(base_url=base, timeout=120)
         login = exporter.post("/auth/login", json={"username": "gp", "password": PASSWORD})
         assert login.status_code == 200, login.text
