@@ -55,8 +55,9 @@ from careweave import pdf
 from careweave.care.wording import uk_date, uk_time
 from careweave.errors import CareweaveError
 from careweave.measures.disclosure import THRESHOLD, Cell, count, share
-from careweave.web import charts, statcharts
+from careweave.web import charts, kpi_view
 from careweave.web import intelligence as intel
+from careweave.web.kpi_view import fmt_for
 from careweave.web.templating import env
 
 if TYPE_CHECKING:
@@ -212,7 +213,7 @@ def build(
     known = intel.group_values(con)
     if by != "all" and value not in known.get(by, []):
         raise CareweaveError(f"--area: no measures for {by} {value!r} in {source}")
-    area_name = "Whole health board" if by == "all" else f"{names.get(value, value)} ({by})"
+    area_name = kpi_view.area_name(by, value, names)
     pyramid = _pyramid(session, by, value) if session is not None else None
     pyramid_chart = None
     if pyramid is not None:
@@ -224,14 +225,9 @@ def build(
         )
     kpis: list[dict[str, Any]] = []
     for i, c in enumerate(intel.dashboard(con, by, value, lo, hi)):
-        fmt = _fmt(c.kpi)
-        if c.result is None or not c.result.points:
-            kpis.append({"chart": c, "svg": None, "last": None, "fmt": fmt})
-            continue
-        svg = statcharts.spc_chart(
-            f"pdf-spc-{i}", f"{c.kpi.title}: monthly, {c.kpi.unit}", c.result, fmt
-        )
-        kpis.append({"chart": c, "svg": svg, "last": c.result.points[-1], "fmt": fmt})
+        svg = kpi_view.spc_chart(c, f"pdf-spc-{i}")
+        last = c.result.points[-1] if c.result is not None and c.result.points else None
+        kpis.append({"chart": c, "svg": svg, "last": last, "fmt": fmt_for(c.kpi)})
     positions: list[dict[str, Any]] = []
     outliers: list[dict[str, Any]] = []
     funnel_end = None
@@ -244,7 +240,7 @@ def build(
                 funnel_end = funnel_end or f.end
                 out = [u for u in f.result.units if u.position != "inside"]
                 if out:
-                    outliers.append({"funnel": f, "units": out, "fmt": _fmt(f.kpi)})
+                    outliers.append({"funnel": f, "units": out, "fmt": fmt_for(f.kpi)})
     else:
         for f in intel.funnels(con, choices, by, until=month_end(hi)).values():
             funnel_end = funnel_end or f.end
@@ -256,7 +252,7 @@ def build(
                     "funnel": f,
                     "unit": unit,
                     "suppressed": value in f.suppressed,
-                    "fmt": _fmt(f.kpi),
+                    "fmt": fmt_for(f.kpi),
                 }
             )
     bench_rows: list[Any] = []
@@ -385,14 +381,6 @@ def _schemes(con: Any, by: str, value: str, budget: Path | None) -> tuple[Any, s
     return r, None
 
 
-def _fmt(kpi: Any) -> str:
-    if kpi.kind == "proportion":
-        return "{:.1%}"
-    if kpi.kind == "count":
-        return "{:,.0f}"
-    return "{:,.1f}"
-
-
 def footer(pack: Pack) -> str:
     """The line at the foot of every page: where the figures come from and when (UK time)."""
     p = pack.provenance
@@ -418,8 +406,7 @@ def html(pack: Pack, names: dict[str, str]) -> str:
         threshold=THRESHOLD,
         footer=footer(pack),
         made_day=uk_time(uk_date(pack.generated)),
-        variation_words=statcharts.VARIATION_WORDS,
-        assurance_words=statcharts.ASSURANCE_WORDS,
+        **kpi_view.SPC_WORDS,
         position_words=POSITION_WORDS,
         share=share,
         show=lambda v, fmt: "–" if v is None else fmt.format(v),

@@ -27,20 +27,13 @@ from careweave.security.errors import Invalid
 from careweave.web import intelligence as intel
 from careweave.web import statcharts
 from careweave.web import warehouse as wh
+from careweave.web.kpi_view import SPC_WORDS, area_name, fmt_for, spc_chart
 from careweave.web.pages.patient import warehouse_path
 from careweave.web.render import PageDep
 from careweave.web.templating import Fragment, env
 
 router = APIRouter(prefix="/app")
 log = logging.getLogger(__name__)
-
-
-def fmt_for(kpi: Kpi) -> str:
-    if kpi.kind == "proportion":
-        return "{:.1%}"
-    if kpi.kind == "count":
-        return "{:,.0f}"
-    return "{:,.1f}"
 
 
 def shown(value: float | None, kpi: Kpi) -> str:
@@ -73,6 +66,15 @@ def _month(text: str | None, field: str) -> dt.date | None:
         raise Invalid(f"{field}: choose a month like 2026-03") from None
 
 
+def _period(start: str | None, end: str | None, months: list[dt.date]) -> tuple[dt.date, dt.date]:
+    """The chosen months (``from`` and ``to``, each defaulting to the measured extreme)."""
+    lo = _month(start, "from") or (months[0] if months else dt.date.min)
+    hi = _month(end, "to") or (months[-1] if months else dt.date.max)
+    if lo > hi:
+        raise Invalid("from: the first month must not be after the last")
+    return lo, hi
+
+
 def _group(text: str, known: dict[str, list[str]]) -> tuple[str, str]:
     if text == "all":
         return "all", "all"
@@ -98,16 +100,7 @@ def measures_meta(path: Path | None) -> Meta | None:
     return intel.cached(path, ("meta",), lambda: _meta(path)) if path is not None else None
 
 
-WORDS: dict[str, Any] = {
-    "shown": shown,
-    "count_text": count_text,
-    "variation_words": statcharts.VARIATION_WORDS,
-    "assurance_words": statcharts.ASSURANCE_WORDS,
-    "point_words": statcharts.POINT_WORDS,
-    "rule_words": statcharts.RULE_WORDS,
-    "variation_tag": statcharts.variation_tag,
-    "assurance_tag": statcharts.assurance_tag,
-}
+WORDS: dict[str, Any] = {"shown": shown, "count_text": count_text, **SPC_WORDS}
 
 
 def names_key(orgs: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -136,7 +129,7 @@ def _dashboard_body(
         months=months,
         known=known,
         area=area,
-        area_name=_area_name(by, value, orgs),
+        area_name=area_name(by, value, orgs),
         start=lo,
         end=hi,
         org_names=orgs,
@@ -294,16 +287,7 @@ def dashboard_items(
         charts = intel.dashboard(con, by, value, lo, hi) if con is not None else []
     items = []
     for i, c in enumerate(charts):
-        svg = (
-            statcharts.spc_chart(
-                f"spc-{i}",
-                f"{c.kpi.title}: monthly, {c.kpi.unit}",
-                c.result,
-                fmt_for(c.kpi),
-            )
-            if c.result is not None and c.result.points
-            else None
-        )
+        svg = spc_chart(c, f"spc-{i}")
         spc_by_month = {pt.date: pt for pt in c.result.points} if c.result is not None else {}
         items.append({"chart": c, "svg": svg, "points": spc_by_month})
     return items
@@ -321,12 +305,9 @@ def dashboard(
     meta = measures_meta(path)
     if path is not None and meta is not None:
         months, known, names = meta
-        orgs = {**names, **{k: v.name for k, v in _orgs(p).items()}}
+        orgs = {**names, **store_names(p.ctx.session)}
         by, value = _group(area, known)
-        lo = _month(start, "from") or (months[0] if months else dt.date.min)
-        hi = _month(end, "to") or (months[-1] if months else dt.date.max)
-        if lo > hi:
-            raise Invalid("from: the first month must not be after the last")
+        lo, hi = _period(start, end, months)
         body = dashboard_body(path, by, value, lo, hi, meta, orgs)
     else:
         body = Fragment(
@@ -336,16 +317,11 @@ def dashboard(
     return p.render("kpis.html", title="KPI dashboard", body=body)
 
 
-def _orgs(p: PageDep) -> dict[str, Any]:
+def store_names(session: Any) -> dict[str, str]:
+    """The store's organisation names by code (they win over the warehouse's)."""
     from careweave.web.worklist_query import organisations
 
-    return organisations(p.ctx.session)
-
-
-def _area_name(by: str, value: str, orgs: dict[str, str]) -> str:
-    if by == "all":
-        return "Whole health board"
-    return f"{orgs.get(value, value)} ({by})"
+    return {k: v.name for k, v in organisations(session).items()}
 
 
 def _funnel_view(
@@ -380,7 +356,7 @@ def funnel_page(
         raise Invalid("kpi: choose a measure from the list")
     if overdispersion not in intel.OVERDISPERSION:
         raise Invalid("overdispersion: choose none, additive or multiplicative")
-    orgs = {k: v.name for k, v in _orgs(p).items()}
+    orgs = store_names(p.ctx.session)
     path = warehouse_path(p.request)
     meta = measures_meta(path)
     if path is not None and meta is not None:
@@ -434,7 +410,7 @@ def _pack_pdf(
     with wh.connect(path) as con:
         if con is None:
             raise Invalid("There is no warehouse to report on")
-        names = {**intel.org_names(con), **{k: v.name for k, v in _orgs_of(session).items()}}
+        names = {**intel.org_names(con), **store_names(session)}
         pack = report.build(
             con,
             area=(by, value),
@@ -445,12 +421,6 @@ def _pack_pdf(
             budget=budget,
         )
     return report.filename(pack), report.render(pack, names)
-
-
-def _orgs_of(session: Any) -> dict[str, Any]:
-    from careweave.web.worklist_query import organisations
-
-    return organisations(session)
 
 
 @router.get("/population/report.pdf")
@@ -472,10 +442,7 @@ def report_pdf(
         raise Invalid("There are no population measures to report on yet")
     months, known, _ = meta
     by, value = _group(area, known)
-    lo = _month(start, "from") or (months[0] if months else dt.date.min)
-    hi = _month(end, "to") or (months[-1] if months else dt.date.max)
-    if lo > hi:
-        raise Invalid("from: the first month must not be after the last")
+    lo, hi = _period(start, end, months)
     hour = p.ctx.now.strftime("%Y-%m-%dT%H")
     budget: Path | None = getattr(p.request.app.state, "careweave_budget", None)
     name, data = intel.cached(
@@ -521,7 +488,7 @@ def benchmark_page(
     chosen = choices[0] if not kpi else load_catalogue().kpis.get(kpi)
     if chosen is None or chosen not in choices:
         raise Invalid("kpi: choose a measure from the list")
-    orgs = {k: v.name for k, v in _orgs(p).items()}
+    orgs = store_names(p.ctx.session)
     path = warehouse_path(p.request)
     meta = measures_meta(path)
     context: dict[str, Any] = {"view": None}

@@ -19,7 +19,8 @@ from careweave.web import charts, statcharts
 from careweave.web import intelligence as intel
 from careweave.web import needs as nd
 from careweave.web import warehouse as wh
-from careweave.web.pages.intelligence import _audit, _orgs
+from careweave.web.kpi_view import area_name
+from careweave.web.pages.intelligence import _audit, store_names
 from careweave.web.pages.patient import warehouse_path
 from careweave.web.render import PageDep
 
@@ -113,7 +114,7 @@ def needs_page(
     view = intel.cached(path, ("needs-view",), lambda: _view(path)) if path is not None else None
     context: dict[str, Any] = {"view": view}
     if view is not None and path is not None:
-        orgs = {**view["names"], **{k: v.name for k, v in _orgs(p).items()}}
+        orgs = {**view["names"], **store_names(p.ctx.session)}
         a_by, a_value = _area(area, view["units"])
         with_ref = [r for r, _, has in view["registers"] if has]
         chosen = register or (with_ref[0] if with_ref else None)
@@ -125,9 +126,7 @@ def needs_page(
             with wh.connect(path) as con:
                 rows = nd.area_registers(con, a_by, a_value)
                 across = nd.register_units(con, chosen, by) if chosen else []
-            name = (
-                "Whole health board" if a_by == "all" else f"{orgs.get(a_value, a_value)} ({a_by})"
-            )
+            name = area_name(a_by, a_value, orgs)
             shown = [r for r in rows if r["ratio"] is not None]
             svg = (
                 statcharts.ratio_chart(

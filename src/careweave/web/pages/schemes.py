@@ -26,7 +26,8 @@ from careweave.measures.disclosure import THRESHOLD
 from careweave.web import charts, statcharts
 from careweave.web import intelligence as intel
 from careweave.web import warehouse as wh
-from careweave.web.pages.intelligence import WORDS, _audit, _orgs, fmt_for
+from careweave.web.kpi_view import fmt_for
+from careweave.web.pages.intelligence import WORDS, _audit, store_names
 from careweave.web.pages.patient import warehouse_path
 from careweave.web.render import PageDep
 
@@ -120,7 +121,7 @@ def schemes_page(p: PageDep) -> Response:
         rep, items = intel.cached(
             path, ("schemes", str(source), stamp), lambda: _report(path, budget, source.name)
         )
-    orgs = {k: v.name for k, v in _orgs(p).items()}
+    orgs = store_names(p.ctx.session)
     _audit(p, f"schemes {source.name}")
     return p.render(
         "schemes.html",
