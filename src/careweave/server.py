@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from fastapi import FastAPI
+    from sqlalchemy.orm import Session, sessionmaker
 
-    from careweave.care.background import Loop
+    from careweave.care.background import Job, Loop
     from careweave.web.pages.intelligence import PageWarmer
 
 
@@ -82,6 +83,8 @@ def build_app(
         clock=clock,
         cookie_secure=settings.cookie_secure,
         matrix_dir=settings.matrix_dir,
+        bulk_dir=settings.bulk_dir,
+        bulk_keep=dt.timedelta(hours=settings.bulk_keep_hours),
     )
     install(app, warehouse=settings.warehouse, budget=settings.budget_file, freeze=serving)
     if serving and settings.warehouse is not None:
@@ -128,11 +131,27 @@ def jobs_loop(settings: Settings) -> Loop:
     upgrade(engine)  # before the jobs touch the store
     cfg = care_config.load(settings.config_dir)
     sessions = session_factory(engine)
-    jobs = [background.breach_job(sessions, cfg)]
+    jobs = [background.breach_job(sessions, cfg), bulk_sweep_job(settings, sessions)]
     channels = settings.channels()
     if channels.names():
         jobs.append(background.outbox_job(sessions, channels, settings.outbox_every))
     return background.Loop(jobs)
+
+
+def bulk_sweep_job(settings: Settings, sessions: sessionmaker[Session]) -> Job:
+    """Expired FHIR Bulk Data exports deleted, files and all (api/fhir/bulk_jobs.py)."""
+    from pathlib import Path
+
+    from careweave.api.fhir import bulk_jobs
+    from careweave.care.background import Job
+
+    root = Path(settings.bulk_dir).resolve()
+    keep = dt.timedelta(hours=settings.bulk_keep_hours)
+    return Job(
+        "bulk export sweep",
+        bulk_jobs.SWEEP_EVERY,
+        lambda: bulk_jobs.sweep(sessions, root, _utcnow(), keep),
+    )
 
 
 def serve(settings: Settings) -> None:

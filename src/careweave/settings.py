@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     outbox_every: float = Field(
         0.2, gt=0, le=3600, description="Seconds between outbox drains in serve."
     )
+    bulk_dir: Path = Field(
+        Path("careweave-bulk"),
+        description="Directory of the FHIR Bulk Data export files, one subdirectory per "
+        "export (every server worker must see the same one; relative: to the working "
+        "directory).",
+    )
+    bulk_keep_hours: float = Field(
+        24,
+        gt=0,
+        le=24 * 30,
+        description="Hours a finished FHIR Bulk Data export's files are kept before they "
+        "expire and are deleted.",
+    )
     synth_workers: int | None = Field(
         None, ge=1, le=64, description="Generator processes (default: one per core, at most 2)."
     )

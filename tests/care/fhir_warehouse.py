@@ -31,16 +31,17 @@ class Demo:
     tmp: Path
     tokens: dict[str, str]
 
-    def app(self, **kw: Any) -> Any:
-        return build_app(
-            Settings(
-                db=self.db,
-                warehouse=self.warehouse,
-                insecure_cookies=True,
-                pseudonym_key=KEY,
-                **kw,
-            )
+    def settings(self, **kw: Any) -> Settings:
+        """The demo's settings; Bulk Data export files under its own directory."""
+        kw.setdefault("bulk_dir", self.tmp / "bulk")
+        return Settings(
+            db=self.db, warehouse=self.warehouse, insecure_cookies=True, pseudonym_key=KEY, **kw
         )
+
+    def app(self, *, clock: Any = None, **kw: Any) -> Any:
+        if clock is not None:
+            return build_app(self.settings(**kw), clock=clock)
+        return build_app(self.settings(**kw))
 
     def h(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -50,15 +51,23 @@ def make_demo(tmp: Path) -> Demo:
     dataset, warehouse = tmp / "dataset", tmp / "warehouse.duckdb"
     assert main(["synth", "--people", str(PEOPLE), "--out", str(dataset), "--no-progress"]) == 0
     assert main(["load", str(dataset), "-w", str(warehouse), "-q"]) == 0
-    db = f"sqlite:///{tmp / 'store.db'}"
-    demo_setup(db, warehouse)
+    return on_store(Demo(dataset, warehouse, f"sqlite:///{tmp / 'store.db'}", tmp, {}))
+
+
+def on_store(demo: Demo, db: str | None = None, tmp: Path | None = None) -> Demo:
+    """The demo store set up at ``db`` (default the demo's) from the demo's warehouse,
+    with a bearer token for each demo user."""
+    db = db or demo.db
+    demo_setup(db, demo.warehouse)
     tokens = {}
     now = dt.datetime.now(dt.UTC)
-    with transaction(session_factory(make_engine(db))) as s:
+    engine = make_engine(db)
+    with transaction(session_factory(engine)) as s:
         for user in s.execute(select(User)).scalars():
             if user.password_hash is not None:
                 tokens[user.username] = auth.issue_token(s, user, "fhir tests", now)
-    return Demo(dataset, warehouse, db, tmp, tokens)
+    engine.dispose()
+    return Demo(demo.dataset, demo.warehouse, db, tmp or demo.tmp, tokens)
 
 
 def client(demo: Demo, **kw: Any) -> TestClient:

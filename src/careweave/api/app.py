@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from careweave import __version__
 from careweave.api.deps import AppState
+from careweave.api.fhir import bulk_jobs
 from careweave.api.fhir import openapi as fhir_openapi
 from careweave.api.fhir import outcome as fhir_outcome
 from careweave.api.headers import SecurityHeaders
@@ -128,8 +129,14 @@ def create_app(
     clock: Callable[[], dt.datetime] = _utcnow,
     cookie_secure: bool = True,
     matrix_dir: Path | str | None = None,
+    bulk_dir: Path | str = "careweave-bulk",
+    bulk_keep: dt.timedelta = dt.timedelta(hours=24),
 ) -> FastAPI:
-    """Build the API over the store at ``db_url`` (migrated to the newest schema first)."""
+    """Build the API over the store at ``db_url`` (migrated to the newest schema first).
+
+    ``bulk_dir``: where FHIR Bulk Data export files are written (every worker of one
+    server must be given the same; made at the first kick-off); ``bulk_keep``: how long a
+    finished export is kept (api/fhir/bulk_jobs.py)."""
     from careweave.api.routers import ALL
 
     engine = make_engine(db_url)
@@ -154,6 +161,8 @@ def create_app(
     app.state.careweave = AppState(
         sessions, cfg, clock, key, cookie_secure, matrices=load_matrices(matrix_dir)
     )
+    # FHIR Bulk Data export jobs: in the store, their files under bulk_dir.
+    app.state.careweave_fhir_exports = bulk_jobs.Exports(Path(bulk_dir), sessions, clock, bulk_keep)
     # The override directory, for rules read outside the care config (capacity norms).
     app.state.careweave_config_dir = Path(config_dir) if config_dir is not None else None
     # Requests in progress, for background work in this process to give way to them.

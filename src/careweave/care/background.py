@@ -7,7 +7,9 @@ on its own period, each in its own transaction:
 - the alarm incidents' 2-hour check (care/incidents.check_breaches), every minute;
 - draining the outbox of email and SMS (care/outbox.drain), every
   ``outbox_every`` seconds (0.2 s: an alarm reaches the responder's phone within a
-  second), when channels are configured.
+  second), when channels are configured;
+- deleting expired FHIR Bulk Data exports and their files (api/fhir/bulk_jobs.sweep),
+  every 10 minutes (added by careweave.server, which knows the API).
 
 A job that fails is logged (its kind of error, never a person's data) and tried
 again on its next turn; stopping the server stops the loop. The same jobs run

@@ -128,8 +128,14 @@ def demo(
     console.print(f"[bold]Demo pipeline finished in {time.perf_counter() - t0:.0f} s.[/bold]")
     if serve:
         # The environment may add a pseudonym key or rules; the demo's own store,
-        # warehouse, address and single worker win.
-        own = {"db": db_url, "warehouse": warehouse.resolve(), "host": "127.0.0.1"}
+        # warehouse, Bulk Data export directory (beside its store), address and single
+        # worker win.
+        own = {
+            "db": db_url,
+            "warehouse": warehouse.resolve(),
+            "bulk_dir": store.resolve().parent / "bulk",
+            "host": "127.0.0.1",
+        }
         _serve(settings.model_copy(update={**own, "port": port, "workers": 1}), console)
 
 

@@ -774,3 +774,36 @@ class EvaluationResult(Base):
     primary_outcome: Mapped[str] = mapped_column(String(32))
     degree: Mapped[str] = mapped_column(String(8))
     verdict: Mapped[str] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- FHIR Bulk Data exports
+
+
+class BulkExport(Base):
+    """A FHIR Bulk Data export job (api/fhir/bulk.py): kept here, not in a server's memory,
+    so any worker answers its status, files and DELETE, and a restart keeps it. The files
+    are on disk under the configured bulk directory, ``<bulk dir>/<id>/``; the cohort (who
+    is exported) lives only in the memory of the process writing them.
+
+    ``state``: running | done | failed. A running job's process writes ``heartbeat_at``
+    every few seconds (with its progress, ``done_types`` and ``written``); one whose
+    heartbeat stopped (its server was stopped mid-export) is reported failed. DELETE
+    removes the row; ``expires_at`` (set when done) is when the files go."""
+
+    __tablename__ = "fhir_bulk_exports"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    request: Mapped[str] = mapped_column(Text)
+    types: Mapped[list[Any]]
+    since: Mapped[dt.datetime | None]
+    pseudonymised: Mapped[bool] = mapped_column(Boolean)
+    transaction_time: Mapped[dt.datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    done_types: Mapped[int] = mapped_column(Integer, default=0)
+    written: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"type": ..., "count": ...}] of the files written, in the order written.
+    output: Mapped[list[Any]]
+    error: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None] = mapped_column(index=True)

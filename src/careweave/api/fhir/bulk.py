@@ -2,11 +2,11 @@
 
 A kick-off (``careweave.api.fhir.bulk_router``) decides, in the request's transaction and
 with the same access rules as a search, *who* is exported (the cohort's NHS numbers),
-audits it, and hands a :class:`Job` to :class:`Exports`, which runs it in a thread of its
-own. The thread writes each type to ``<Type>.ndjson.part`` and renames it to
-``<Type>.ndjson`` only when complete; the manifest exists only when every file does, so
-a half-written file is never served. Jobs live in the server's memory and their files in
-a temporary directory: a restart forgets them (the client kicks off again).
+audits it, and hands a ``bulk_jobs.Job`` to ``bulk_jobs.Exports``, which keeps the job in
+the store and runs :class:`Exporter` in a thread of its own. The thread writes each type
+to ``<Type>.ndjson.part`` and renames it to ``<Type>.ndjson`` only when complete; the
+manifest exists only when every file does, so a half-written file is never served
+(``bulk_jobs``: where jobs and files live, heartbeat, delete, expiry).
 
 What is written:
 
@@ -23,13 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import tempfile
-import threading
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -37,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from careweave.api.fhir import linked
+from careweave.api.fhir.bulk_jobs import Job
 from careweave.api.fhir.resources import instant, organization_data, patient_data
 from careweave.dataset import fhir_vocabulary as vocab
 from careweave.security.pseudonyms import pseudonym
@@ -53,76 +48,6 @@ ETHNIC_LETTER = {"white": "A", "mixed": "D", "asian": "H", "black": "M", "other"
 ETHNIC_LETTER["unknown"] = "Z"
 BATCH = 5_000
 CHUNK = 900  # NHS numbers per IN (...) on the store (SQLite's parameter limit is 999)
-
-
-@dataclass
-class Job:
-    id: str
-    owner: int  # user id: only they may read the status and files
-    request: str
-    types: tuple[str, ...]
-    since: dt.datetime | None
-    nhs_numbers: list[str]
-    pseudonymise: bool
-    directory: Path
-    transaction_time: dt.datetime
-    state: str = "running"  # running | done | failed
-    done_types: int = 0
-    written: int = 0
-    output: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    finished: threading.Event = field(default_factory=threading.Event)
-
-    def progress(self) -> str:
-        return f"{self.done_types}/{len(self.types)} types, {self.written} resources"
-
-
-class Exports:
-    """The server's export jobs and the temporary directory their files are in."""
-
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = root or Path(tempfile.mkdtemp(prefix="careweave-bulk-"))
-        self.jobs: dict[str, Job] = {}
-        self.lock = threading.Lock()
-
-    def new_directory(self) -> tuple[str, Path]:
-        job_id = uuid.uuid4().hex
-        path = self.root / job_id
-        path.mkdir(parents=True)
-        return job_id, path
-
-    def start(self, job: Job, run: Callable[[Job], None]) -> None:
-        with self.lock:
-            self.jobs[job.id] = job
-
-        def target() -> None:
-            try:
-                run(job)
-                job.state = "done"
-            except Exception as e:  # reported through the status endpoint
-                job.state = "failed"
-                job.error = f"{type(e).__name__}: the export failed"
-            finally:
-                job.finished.set()
-                if job.cancelled.is_set():
-                    shutil.rmtree(job.directory, ignore_errors=True)
-
-        threading.Thread(target=target, name=f"bulk-{job.id[:8]}", daemon=True).start()
-
-    def get(self, job_id: str) -> Job | None:
-        with self.lock:
-            return self.jobs.get(job_id)
-
-    def delete(self, job_id: str) -> bool:
-        with self.lock:
-            job = self.jobs.pop(job_id, None)
-        if job is None:
-            return False
-        job.cancelled.set()
-        if job.finished.is_set():
-            shutil.rmtree(job.directory, ignore_errors=True)
-        return True
 
 
 class Cancelled(Exception):
@@ -150,6 +75,8 @@ class Writer:
             self.job.written += len(lines)
 
     def close(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())  # on disk before it is named complete
         self.file.close()
         if self.count:
             os.replace(self.part, self.path)

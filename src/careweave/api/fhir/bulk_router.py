@@ -17,7 +17,7 @@ only the types they allow are exported.
 from __future__ import annotations
 
 import datetime as dt
-import re
+from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, select, true
 
 from careweave.api.deps import Context, state
-from careweave.api.fhir import bulk, groups, scoping
+from careweave.api.fhir import bulk, bulk_jobs, groups, scoping
 from careweave.api.fhir.capability import INSTANTIATES, Served, register
 from careweave.api.fhir.outcome import FhirError, FhirResponse
 from careweave.api.fhir.resources import validated
@@ -34,7 +34,7 @@ from careweave.api.fhir.search import base, bundle, parse
 from careweave.care.context import Ctx
 from careweave.security import access, audit
 from careweave.security.roles import allowed
-from careweave.store.models import Objection, Person
+from careweave.store.models import BulkExport, Objection, Person
 
 router = APIRouter(tags=["FHIR Bulk Data"])
 NDJSON = "application/fhir+ndjson"
@@ -43,10 +43,9 @@ OUTPUT_FORMATS = {NDJSON, "application/ndjson", "ndjson"}
 KICKOFF = {"_type", "_since", "_outputFormat"}
 
 
-def exports(request: Request) -> bulk.Exports:
-    found: bulk.Exports | None = getattr(request.app.state, "careweave_fhir_exports", None)
-    if found is None:
-        found = request.app.state.careweave_fhir_exports = bulk.Exports()
+def exports(request: Request) -> bulk_jobs.Exports:
+    """The app's export jobs (made by ``create_app`` over its store and bulk directory)."""
+    found: bulk_jobs.Exports = request.app.state.careweave_fhir_exports
     return found
 
 
@@ -162,8 +161,8 @@ def _kickoff(
         )
     app_state = state(request)
     registry = exports(request)
-    job_id, directory = registry.new_directory()
-    job = bulk.Job(
+    job_id = registry.new_id()
+    job = bulk_jobs.Job(
         id=job_id,
         owner=ctx.user.id,
         request=str(request.url),
@@ -171,11 +170,14 @@ def _kickoff(
         since=since,
         nhs_numbers=nhs_numbers,
         pseudonymise=pseudonymise,
-        directory=directory,
+        directory=registry.directory(job_id),
         transaction_time=ctx.now,
     )
-    # The audit entry is committed with the request; the thread reads its own sessions.
+    # The audit entry is committed with the request; the job's row in a transaction of
+    # its own (a GET's session does not write: store/db.py), then the thread's sessions.
     ctx.session.commit()
+    registry.sweep()
+    registry.create(job)
     reader = getattr(request.app.state, "careweave_warehouse_reader", None)
     registry.start(job, bulk.Exporter(app_state.sessions, reader, app_state.pseudonym_key))
     return Response(
@@ -203,47 +205,69 @@ def patient_export(request: Request, ctx: Context, prefer: _PREFER = None) -> Re
 # ---------------------------------------------------------------- status, files, delete
 
 
-def _job(request: Request, ctx: Ctx, job_id: str) -> bulk.Job:
-    job = exports(request).get(job_id) if re.fullmatch(r"[0-9a-f]{32}", job_id) else None
-    if job is None or job.owner != ctx.user.id:
-        raise FhirError(404, f"_bulk/{job_id[:40]}: no such export (or it was deleted)")
-    return job
+def _job(request: Request, ctx: Ctx, job_id: str) -> BulkExport:
+    """The caller's job from the store (any worker's), or 404: unknown, deleted, expired
+    or another account's are alike to the caller."""
+    row = exports(request).find(ctx.session, job_id, ctx.user.id)
+    if row is None:
+        raise FhirError(
+            404, f"_bulk/{job_id[:40]}: no such export (it may have been deleted or expired)"
+        )
+    return row
+
+
+def _instant_z(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @router.get("/_bulk/{job_id}", summary="Bulk Data export status")
 def export_status(request: Request, job_id: str, ctx: Context) -> Response:
-    job = _job(request, ctx, job_id)
-    if job.state == "running":
-        return Response(status_code=202, headers={"X-Progress": job.progress(), "Retry-After": "2"})
-    if job.state == "failed":
-        raise FhirError(500, f"export {job.id}: {job.error}", "exception")
+    row = _job(request, ctx, job_id)
+    if bulk_jobs.stale(row, exports(request).clock()):
+        raise FhirError(
+            500,
+            f"export {row.id}: the server writing it stopped before it finished; kick off again",
+            "exception",
+        )
+    if row.state == "running":
+        shown = bulk_jobs.progress(row.done_types, len(row.types), row.written)
+        return Response(status_code=202, headers={"X-Progress": shown, "Retry-After": "2"})
+    if row.state != "done":
+        raise FhirError(500, f"export {row.id}: {row.error}", "exception")
     root = base(request)
     manifest: dict[str, Any] = {
-        "transactionTime": job.transaction_time.astimezone(dt.UTC)
-        .isoformat()
-        .replace("+00:00", "Z"),
-        "request": job.request,
+        "transactionTime": _instant_z(row.transaction_time),
+        "request": row.request,
         "requiresAccessToken": True,
-        "output": [{**o, "url": f"{root}/_bulk/{job.id}/{o['type']}.ndjson"} for o in job.output],
+        "output": [{**o, "url": f"{root}/_bulk/{row.id}/{o['type']}.ndjson"} for o in row.output],
         "error": [],
     }
-    return JSONResponse(manifest)
+    headers = {}
+    if row.expires_at is not None:  # when the files go (Bulk Data: Expires, an HTTP date)
+        headers["Expires"] = format_datetime(row.expires_at.astimezone(dt.UTC), usegmt=True)
+    return JSONResponse(manifest, headers=headers)
 
 
 @router.get("/_bulk/{job_id}/{file_name}", summary="Bulk Data export file (NDJSON)")
 def export_file(request: Request, job_id: str, file_name: str, ctx: Context) -> Response:
-    job = _job(request, ctx, job_id)
-    kinds = {o["type"] for o in job.output}
+    row = _job(request, ctx, job_id)
+    kinds = {o["type"] for o in row.output}
     kind = file_name.removesuffix(".ndjson")
-    if job.state != "done" or kind not in kinds or not file_name.endswith(".ndjson"):
-        raise FhirError(404, f"_bulk/{job.id}/{file_name[:40]}: no such file")
-    return FileResponse(job.directory / f"{kind}.ndjson", media_type=NDJSON)
+    path = exports(request).directory(row.id) / f"{kind}.ndjson"
+    if (
+        row.state != "done"
+        or kind not in kinds
+        or not file_name.endswith(".ndjson")
+        or not path.is_file()
+    ):
+        raise FhirError(404, f"_bulk/{row.id}/{file_name[:40]}: no such file")
+    return FileResponse(path, media_type=NDJSON)
 
 
 @router.delete("/_bulk/{job_id}", summary="Delete a Bulk Data export", status_code=202)
 def export_delete(request: Request, job_id: str, ctx: Context) -> Response:
-    job = _job(request, ctx, job_id)
-    exports(request).delete(job.id)
+    row = _job(request, ctx, job_id)
+    exports(request).delete(ctx.session, row.id)
     return Response(status_code=202)
 
 
