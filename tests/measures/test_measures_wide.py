@@ -147,11 +147,12 @@ def test_lane_sources_cover_the_big_activity_tables() -> None:
     assert SOURCES["spend_prescribing_nhs_pence"].picks is not None
 
 
-def test_derived_lanes_run_as_queries_of_their_own() -> None:
-    """The window-function lanes are split off the wide query, unless one of their sources
-    also reads another lane (a source's grid is made from all its lanes in one query)."""
-    from careweave.measures.compute import LanePlan
-    from careweave.measures.sources import DERIVED_LANES
+def test_each_lane_is_a_query_of_its_own() -> None:
+    """Every lane is one query; a source read from two lanes gets its rows from both before its
+    grids are made (:class:`careweave.measures.compute._Gather`)."""
+    import numpy as np
+
+    from careweave.measures.compute import LanePlan, _Gather
 
     def pick(t: object) -> tuple[None, None]:
         return None, None
@@ -160,16 +161,31 @@ def test_derived_lanes_run_as_queries_of_their_own() -> None:
         [
             ("hospital_spells", [("emergency_admissions", pick), ("both", pick)]),
             ("index_discharges", [("index_discharges", pick)]),
-            ("risk_scores.moves", [("moved_to_higher_level", pick)]),
             ("hospital_spells.discharged", [("both", pick)]),
         ],
         ("spend_nothing",),
     )
-    parts = plan.split(DERIVED_LANES)
+    parts = plan.split()
     assert [[name for name, _ in p.lanes] for p in parts] == [
-        ["hospital_spells", "hospital_spells.discharged"],
+        ["hospital_spells"],
         ["index_discharges"],
-        ["risk_scores.moves"],
+        ["hospital_spells.discharged"],
+        [],
     ]
-    assert parts[0].empty == ("spend_nothing",) and all(not p.empty for p in parts[1:])
-    assert sorted(s for p in parts for s in p.sources) == sorted(plan.sources)
+    assert parts[-1].empty == ("spend_nothing",) and all(not p.empty for p in parts[:-1])
+    assert sorted(s for p in parts for s in p.sources) == sorted(
+        [*plan.sources, "both"]
+    )  # "both" in two plans
+
+    def rows(*gids: int) -> list[dict[str, np.ndarray]]:
+        a = np.asarray(gids, dtype=np.int64)
+        return [{"gid": a, "band": a * 0, "bucket": a * 0, "value": a * 0 + 1}]
+
+    gather = _Gather(plan)
+    assert gather.add("both", rows(1, 2)) is None  # one of its two lanes in
+    whole = gather.add("both", rows(3))
+    assert whole is not None and whole["gid"].tolist() == [1, 2, 3]
+    one = gather.add("emergency_admissions", rows(5))
+    assert one is not None and one["gid"].tolist() == [5]
+    empty = gather.add("spend_nothing", [])
+    assert empty is not None and len(empty["gid"]) == 0

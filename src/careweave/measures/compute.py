@@ -28,11 +28,17 @@ community and mental-health contacts, outpatient appointments kept, missed or
 attended, A&E attendances and conversions, emergency, elective and ACSC
 admissions, reablement outcomes) read the same rows again. Each such source is
 a *pick* on its lane's rows (:func:`careweave.measures.sources.lanes`: which
-rows count, and each row's value), and all of them are computed by one query:
-each lane's rows are read once, carrying one value column per source that
-reads it (0 where the row is not that source's), so an activity row is joined
-to the people once, however many sources read it (before, the primary-care
-contacts were joined twice and the outpatient appointments four times). A
+rows count, and each row's value), and each lane is one query: the lane's
+rows are read once, carrying one value column per source that reads it (0
+where the row is not that source's), so an activity row is joined to the
+people once, however many sources read it (before, the primary-care contacts
+were joined twice and the outpatient appointments four times). A source read
+from several lanes (the acute spend prices spells, A&E attendances and
+outpatient appointments) has its grids made once every one of its lanes'
+rows is in (:class:`_Gather`). All the lanes in one query (a union grouped by
+lane too) made every row carry the widest lane's value columns and the engine
+sum them all (at 1,000,000 people 27 s of CPU for that query, 22 s for the
+lanes one by one). A
 source that picks some of a lane's rows and may have a value of 0 also
 carries a count, so a group value appears in a source's results exactly when
 it has a row of that source, as when each source is its own query.
@@ -46,14 +52,18 @@ cut by the people), the tables are looked up once per computation and the
 **Side by side.** On DuckDB the queries run two at a time (:data:`WORKERS`),
 each from a worker thread on its own connection to the database
 (``DuckDBEngine.cursors``: a DuckDB connection is not shared between threads),
-and each query's rows are reduced to grids (numpy) on that worker; the next
-query is built on the calling thread meanwhile (building it materialises the
-population pieces and the registers while the lanes run). The people, the
+and each query's rows are reduced to grids (numpy) on that worker. The queries
+start longest first, by the rows of the tables they read as DuckDB's catalogue
+estimates them (the primary-care contacts, the medicines, the spells behind the
+bed days), so that the last to finish are short; the next query is built on the
+calling thread meanwhile (building it materialises the population pieces and
+the registers). Each KPI's arithmetic runs, on a thread of its own, as soon as
+its sources' grids are in, while the remaining queries run. The people, the
 pieces and the registers are materialised in an in-memory catalogue attached
 to the database (``DuckDBEngine.cache``), which every connection sees (a
 temporary table, Ibis's ``cache``, is one connection's own). On Spark the
-queries run one after another. A test holds the results identical, bit for
-bit, to every query on one connection one after another
+queries and then the KPIs run one after another. A test holds the results
+identical, bit for bit, to every query on one connection one after another
 (tests/measures/test_measures_wide.py). A step's time is its own query and
 reduction, so with steps side by side they add up to more than the wall time.
 
@@ -91,18 +101,20 @@ straight after, 45.0 s (72.4 s CPU): the same code ran slower than in session 6,
 the change is a gain there, but the **30 s target is not met** (lane query 25 s,
 bed-day intervals 10 s).
 The derived lanes (discharges, the readmission indicator's index discharges,
-consecutive risk runs: window functions) run as queries of their own
-(:meth:`LanePlan.split`): inside the one wide query they took it from 27 s to
-60 s at 1,000,000. Before the lanes the same work was about 85 s of CPU. Not
-done: the "wide" treatment of the interval sources (the five bed-day sources
-each merge their own spells; the lane query's aggregation of 52 million rows
-into 4.3 million groups is most of its time).
+consecutive risk runs: window functions) inside the one wide query took it from
+27 s to 60 s at 1,000,000; before the lanes the same work was about 85 s of CPU.
+Session 8 (2026-12-02): one query per lane, the longest first, each KPI's
+arithmetic as soon as its grids are in, and the results written with their text
+dictionary-encoded. Measured with the other engineers' processes paused (the
+1-minute load still decaying from 11): ``results.run`` 31.7 s wall, 58.3 s CPU,
+against 37.5 s and 67.8 s for the code before, run straight before it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import queue
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -127,7 +139,7 @@ from careweave.measures.context import (
     TableMemo,
     fine_bands,
 )
-from careweave.measures.sources import DERIVED_LANES, SOURCES, Pick, lane
+from careweave.measures.sources import SOURCES, Pick, lane
 
 INTERVALS = ("month", "rolling_12_months")
 DAYS_PER_YEAR = 365.25
@@ -496,22 +508,24 @@ class LanePlan:
         read = (n for _, cols in self.lanes for n, _ in cols)
         return list(dict.fromkeys((*read, *self.empty)))
 
-    def split(self, alone: frozenset[str]) -> list[LanePlan]:
-        """One plan for the lanes not in ``alone`` (with the empty sources), then one per lane
-        in ``alone``: each plan is one query. The derived lanes (window functions over
-        spells and risk runs) cost far more inside the one wide query than on their own
-        (at 1,000,000 people the wide query went from 27 s to 60 s when they joined it)."""
+    def split(self) -> list[LanePlan]:
+        """One plan per lane (each plan is one query), and one for the sources with no rows
+        in any lane. A source read from several lanes (the acute spend prices spells, A&E
+        attendances and outpatient appointments) gets its rows from each lane's query and
+        its grids once the last of them is in (:class:`_Gather`). One query for all the
+        lanes (a union, grouped by lane too) made every row carry a value column for the
+        widest lane's sources and the engine sum them all: at 1,000,000 people 27 s of CPU
+        for the one query, 22 s for the lanes one by one; and the derived lanes (window
+        functions over spells and risk runs) took the one query from 27 s to 60 s."""
+        out = [LanePlan([lc]) for lc in self.lanes]
+        return out + ([LanePlan([], self.empty)] if self.empty else [])
+
+    def read(self) -> Counter[str]:
+        """How many lanes each source is read from (0 for the empty ones)."""
         seen = Counter(n for _, cols in self.lanes for n, _ in cols)
-        # a lane whose sources read other lanes too stays in the shared query (a source's
-        # grid is made from all its lanes at once)
-        own = {
-            name
-            for name, cols in self.lanes
-            if name in alone and all(seen[n] == 1 for n, _ in cols)
-        }
-        shared = [lc for lc in self.lanes if lc[0] not in own]
-        out = [LanePlan(shared, self.empty)] if shared or self.empty else []
-        return out + [LanePlan([lc]) for lc in self.lanes if lc[0] in own]
+        for n in self.empty:
+            seen[n] += 0
+        return seen
 
     @classmethod
     def of(cls, ctx: Context, names: list[str]) -> LanePlan:
@@ -660,8 +674,34 @@ class _Job:
     reduce: Any  # (pa.Table | None) -> {source: grids}
 
 
-def _lanes_job(ctx: Context, plan: LanePlan, dims: tuple[str, ...], groups: Groups) -> _Job:
-    """One lane plan's sources in one query."""
+class _Gather:
+    """The rows of lane sources read from several lanes, gathered from each lane's query until
+    the last is in; then the source's grids are made, on the worker that brought the last
+    rows (queries run side by side, so it is guarded by a lock)."""
+
+    def __init__(self, plan: LanePlan) -> None:
+        self.left = {n: max(k, 1) for n, k in plan.read().items()}
+        self.rows: dict[str, list[dict[str, np.ndarray]]] = {}
+        self.lock = threading.Lock()
+
+    def add(self, name: str, pieces: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
+        """The source's whole frame once this is its last lane's rows, else None."""
+        with self.lock:
+            mine = self.rows.setdefault(name, [])
+            mine += pieces
+            self.left[name] -= 1
+            if self.left[name] > 0:
+                return None
+            del self.rows[name]
+        keys = ("gid", "band", "bucket", "value")
+        return {k: np.concatenate([np.zeros(0, np.int64)] + [p[k] for p in mine]) for k in keys}
+
+
+def _lanes_job(
+    ctx: Context, plan: LanePlan, dims: tuple[str, ...], groups: Groups, gather: _Gather
+) -> _Job:
+    """One lane plan's sources in one query; a source's grids are made once all its lanes'
+    rows are in (``gather``)."""
     places: dict[str, list[tuple[int, int, str | None]]] = {}
     expr = None
     if plan.lanes:
@@ -681,11 +721,9 @@ def _lanes_job(ctx: Context, plan: LanePlan, dims: tuple[str, ...], groups: Grou
                     mine &= cols[where] > 0
                 pieces.append({k: cols[k][mine] for k in ("gid", "band", "bucket")})
                 pieces[-1]["value"] = cols[f"v{j}"][mine]
-            keys = ("gid", "band", "bucket", "value")
-            frame = {
-                k: np.concatenate([np.zeros(0, np.int64)] + [p[k] for p in pieces]) for k in keys
-            }
-            out[name] = _grids(frame, "events", dims, ctx, groups)
+            frame = gather.add(name, pieces)
+            if frame is not None:
+                out[name] = _grids(frame, "events", dims, ctx, groups)
         return out
 
     return _Job(f"events (lanes): {', '.join(plan.sources)}", plan.sources, expr, reduce)
@@ -719,20 +757,28 @@ def _run_jobs(
     grids: dict[str, dict[str, Grid]],
     timings: dict[str, float],
     source_seconds: dict[str, float],
+    then: Any = None,
 ) -> None:
     """Run the jobs (an iterable building them one by one on this thread) into ``grids``:
     on DuckDB, :data:`WORKERS` at a time on connections of their own (the next job is
     built while the others run); elsewhere one after another. Each job's time is its own
     (from the start of its query to the end of its reduction), so with jobs side by side
-    they add up to more than the wall time."""
+    they add up to more than the wall time. ``then(names)``, when given, is called (under a
+    lock) with the sources each job has just put in ``grids``."""
+    lock = threading.Lock()
 
     def run(eng: Any, job: _Job) -> None:
         t0 = time.perf_counter()
         table = None if job.expr is None else eng.to_arrow(job.expr)
-        grids.update(job.reduce(table))
-        timings[job.key] = time.perf_counter() - t0
-        for name in job.sources:
-            source_seconds[name] = timings[job.key] / len(job.sources)
+        out = job.reduce(table)
+        seconds = time.perf_counter() - t0
+        with lock:
+            grids.update(out)
+            timings[job.key] = seconds
+            for name in job.sources:
+                source_seconds[name] = source_seconds.get(name, 0.0) + seconds / len(job.sources)
+            if then is not None:
+                then(set(out))
 
     cursors = getattr(engine, "cursors", None)
     if cursors is None:
@@ -759,6 +805,17 @@ def _run_jobs(
     finally:
         for e in engines:
             e.close()
+
+
+def _table_rows(ctx: Context, requirements: Any) -> int:
+    """The rows of the tables named by ``requirements`` (``table``, ``table.column`` or
+    alternatives ``a|b``), as the engine's catalogue estimates them (0 where it cannot say):
+    to start the longest queries first. Never used for a figure."""
+    count = getattr(ctx.engine, "row_count", None)
+    if count is None:
+        return 0
+    tables = {alt.partition(".")[0] for r in requirements for alt in r.split("|")}
+    return sum(int(count(t)) for t in tables)
 
 
 def compute(
@@ -801,6 +858,8 @@ def compute(
         funding or default_funding(),
     )
     timings: dict[str, float] = {}
+    lows = np.asarray(bands)
+    esp_index = np.searchsorted(np.asarray(NHS_FIVE_YEAR.lower_bounds), lows, side="right") - 1
     no_data = _no_data(ctx, kpis)
     live = [k for k in kpis if k.name not in no_data]
     grids: dict[str, dict[str, Grid]] = {}
@@ -813,41 +872,60 @@ def compute(
         plan = LanePlan.of(ctx, needed) if wide else LanePlan([])
 
         def jobs() -> Any:
-            # the lanes first (the longest query; they need only the people), then the
-            # batches (whose building materialises the population pieces and the registers
-            # on this thread while the lanes run)
-            for plan_ in plan.split(DERIVED_LANES):
-                if plan_.sources:
-                    yield _lanes_job(ctx, plan_, dims, groups)
+            # the longest queries first (by the rows of the tables they read): the lanes
+            # need only the people; building a batch materialises the population pieces and
+            # the registers on this thread while the first queries run
+            gather = _Gather(plan)
             done = set(plan.sources)
+            work: list[tuple[int, int, Any]] = []
+            for plan_ in plan.split():
+                rows = _table_rows(ctx, [name for name, _ in plan_.lanes])
+                work.append(
+                    (rows, len(work), lambda p=plan_: _lanes_job(ctx, p, dims, groups, gather))
+                )
             for batch in _batches([n for n in needed if n not in done]):
-                yield _batch_job(ctx, batch, dims, groups)
+                rows = _table_rows(ctx, [r for n in batch for r in SOURCES[n].requires])
+                work.append((rows, len(work), lambda b=batch: _batch_job(ctx, b, dims, groups)))
+            for _, _, build in sorted(work, key=lambda w: (-w[0], w[1])):
+                yield build()
 
-        _run_jobs(ctx.engine, jobs(), grids, timings, source_seconds)
+        # each KPI's arithmetic as soon as its sources' grids are in (on a thread of its own,
+        # while the remaining queries run)
+        waiting = {k.name: set(k.sources) for k in live}
+        have: set[str] = set()
+        pending: dict[str, Any] = {}
+        arith = ThreadPoolExecutor(1) if getattr(ctx.engine, "cursors", None) else None
+
+        def ready(names: set[str]) -> None:
+            have.update(names)
+            for k in live:
+                if k.name in waiting and waiting[k.name] <= have:
+                    del waiting[k.name]
+                    if arith is not None:
+                        pending[k.name] = arith.submit(
+                            _kpi, k, grids, dims, intervals, months, lows, esp_index
+                        )
+
+        try:
+            _run_jobs(ctx.engine, jobs(), grids, timings, source_seconds, ready)
+            done_kpis = {
+                k.name: (
+                    pending[k.name].result()
+                    if k.name in pending
+                    else _kpi(k, grids, dims, intervals, months, lows, esp_index)
+                )
+                for k in live
+            }
+        finally:
+            if arith is not None:
+                arith.shutdown(wait=True, cancel_futures=True)
     finally:
         ctx.release()
-    lows = np.asarray(bands)
-    esp_index = np.searchsorted(np.asarray(NHS_FIVE_YEAR.lower_bounds), lows, side="right") - 1
     frames: list[dict[str, np.ndarray]] = []
     summary: dict[str, dict[str, Any]] = {}
-    width_summary = min(12, months.n)
     for k in live:
-        t0 = time.perf_counter()
-
-        def run(dim: str, values: list[str], width: int, k: Kpi = k) -> dict[str, np.ndarray]:
-            return _run(k, grids, dim, values, width, lows, esp_index)
-
-        for dim in dims:
-            values = sorted(set().union(*(grids[s][dim].values for s in k.sources)))
-            for interval in intervals:
-                width = 1 if interval == "month" else 12
-                if width <= months.n:
-                    frames.append(
-                        _frame(k, dim, values, interval, width, months, run(dim, values, width))
-                    )
-        ev = run("all", ["all"], width_summary)
-        summary[k.name] = {key: _py(ev[key][0, -1]) for key in ev}
-        timings[f"kpi {k.name}"] = time.perf_counter() - t0
+        kpi_frames, summary[k.name], timings[f"kpi {k.name}"] = done_kpis[k.name]
+        frames += kpi_frames
     results = _concat(frames) if frames else empty_results()
     users = Counter(s for k in live for s in k.sources)
     kpi_seconds = {
@@ -857,6 +935,37 @@ def compute(
         for k in live
     }
     return Computed(results, summary, no_data, months, timings, kpi_seconds)
+
+
+def _kpi(
+    k: Kpi,
+    grids: dict[str, dict[str, Grid]],
+    dims: tuple[str, ...],
+    intervals: tuple[str, ...],
+    months: Months,
+    lows: np.ndarray,
+    esp_index: np.ndarray,
+) -> tuple[list[dict[str, np.ndarray]], dict[str, Any], float]:
+    """One KPI from its sources' grids: its results' pieces (per dimension and interval), its
+    whole-board summary over the last 12 months (the whole span when shorter) and the
+    seconds it took."""
+    t0 = time.perf_counter()
+
+    def run(dim: str, values: list[str], width: int) -> dict[str, np.ndarray]:
+        return _run(k, grids, dim, values, width, lows, esp_index)
+
+    frames = []
+    for dim in dims:
+        values = sorted(set().union(*(grids[s][dim].values for s in k.sources)))
+        for interval in intervals:
+            width = 1 if interval == "month" else 12
+            if width <= months.n:
+                frames.append(
+                    _frame(k, dim, values, interval, width, months, run(dim, values, width))
+                )
+    ev = run("all", ["all"], min(12, months.n))
+    summary = {key: _py(ev[key][0, -1]) for key in ev}
+    return frames, summary, time.perf_counter() - t0
 
 
 def _py(x: Any) -> float | None:

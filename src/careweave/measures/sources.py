@@ -81,11 +81,6 @@ def lane(ctx: Context, name: str) -> Any:
     return out
 
 
-#: Lanes derived by window functions (discharges, the readmission indicator's index
-#: discharges, consecutive risk runs): each read by a query of its own (compute.LanePlan.split).
-DERIVED_LANES = frozenset({"hospital_spells.discharged", "index_discharges", "risk_scores.moves"})
-
-
 def lanes(ctx: Context) -> dict[str, Callable[[], Any]]:
     """The lanes: each dated activity table's rows in the months (and the day before), one
     row per activity row with the table's own columns, ``day``, and its ``cost`` and tariff

@@ -111,6 +111,19 @@ class DuckDBEngine:
     def to_arrow(self, expr: Any) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
+    def row_count(self, name: str) -> int:
+        """The table's row count as DuckDB's catalogue estimates it (no scan; 0 when absent):
+        for ordering work, never for figures."""
+        if name not in self._present:
+            return 0
+        row = self.con.con.execute(
+            "SELECT estimated_size FROM duckdb_tables()"
+            " WHERE database_name = current_database() AND schema_name = 'main'"
+            " AND table_name = ?",
+            [name],
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
     def cache(self, expr: Any) -> Any:
         """``expr`` materialised as a table every connection of this database sees (in the
         attached in-memory catalogue; a read-only warehouse stays unwritten)."""
