@@ -226,9 +226,16 @@ class Context:
         p = p.mutate(f=ibis.greatest(p.pop_from, first), t=ibis.least(p.pop_to, after))
         p = p.filter(p.f < p.t)
         dims = self.dim_columns
-        gid = ibis.dense_rank().over(order_by=dims) if dims else ibis.literal(0)
-        b0 = self._band_of_age(age_at(p.date_of_birth, p.f))
-        p = p.mutate(gid=gid.cast("int64"), b0=b0)
+        if dims:
+            # gid: the combination's rank among the distinct combinations (as a dense_rank
+            # over the people ordered by them, without sorting a million people: the few
+            # hundred combinations are sorted and joined back)
+            combos = p.select(*dims).distinct()
+            combos = combos.mutate(gid=(ibis.row_number().over(order_by=dims)).cast("int64"))
+            p = p.join(combos, dims)
+        else:
+            p = p.mutate(gid=ibis.literal(0, "int64"))
+        p = p.mutate(b0=self._band_of_age(age_at(p.date_of_birth, p.f)))
         # the birthdays on which the person moves up a band, before t (OPEN_END: never)
         ks = range(1, self.max_crossings() + 1)
         p = p.mutate(**{f"lo{k}": self._band_low(p.b0 + k) for k in ks})
