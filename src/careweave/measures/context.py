@@ -215,7 +215,8 @@ class Context:
     def persons(self) -> Any:
         """The people with time in the population inside the months, one row each (cached):
         nhs_number, date_of_birth, pop_from, pop_to, ``f`` and ``t`` (their population
-        interval clipped to the months, f < t), ``gid`` (an integer standing for the
+        interval clipped to the months, f < t), ``t_end`` (the day after the last on which an
+        event counts: t + 1 when t is the day of death or leaving, else t), ``gid`` (an integer standing for the
         combination of their dim_* values: every group-by is a function of gid, so the
         engine groups by one integer instead of several strings) and the dim_* columns."""
         return self.cached("persons", self._persons)
@@ -225,6 +226,9 @@ class Context:
         first, after = lit(self.months.first), lit(self.months.last_day + dt.timedelta(days=1))
         p = p.mutate(f=ibis.greatest(p.pop_from, first), t=ibis.least(p.pop_to, after))
         p = p.filter(p.f < p.t)
+        # an event counts on days f <= day < t_end: t itself too when t is the day of death
+        # or leaving (pop_to), not when it is only the end of the months
+        p = p.mutate(t_end=ibis.ifelse(p.t == p.pop_to, p.t + ibis.interval(days=1), p.t))
         dims = self.dim_columns
         if dims:
             # gid: the combination's rank among the distinct combinations (as a dense_rank
@@ -389,9 +393,9 @@ class Context:
             **{v: rows[v].cast("int64") for v in values},
         )
         cross = [f"c{k}" for k in range(1, self.max_crossings() + 1)]
-        p = self.persons().select("nhs_number", "pop_to", "f", "t", "gid", "b0", *cross)
+        p = self.persons().select("nhs_number", "f", "t_end", "gid", "b0", *cross)
         j = rows.join(p, "nhs_number")
-        j = j.filter(j.f <= j.day, (j.day < j.t) | ((j.day == j.t) & (j.t == j.pop_to)))
+        j = j.filter(j.f <= j.day, j.day < j.t_end)
         j = j.mutate(band=self.band_at(j, j.day), bucket=self.months.bucket(j.day))
         keys = [*src, "gid", "band", "bucket"]
         return j.group_by(keys).aggregate(**{v: j[v].sum().cast("int64") for v in values})
