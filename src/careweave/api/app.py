@@ -38,14 +38,24 @@ from careweave.care.referrals import seed_services
 from careweave.errors import InputError
 from careweave.maturity.matrices import load_matrices
 from careweave.security.errors import DomainError
-from careweave.store.db import READ_ONLY, make_engine, session_factory, transaction, upgrade
+from careweave.store.db import (
+    BUSY_TEXT,
+    READ_ONLY,
+    RETRY_AFTER,
+    StoreBusy,
+    busy,
+    make_engine,
+    session_factory,
+    transaction,
+    upgrade,
+)
 
 log = logging.getLogger(__name__)
 # Below Starlette's 40 worker threads and the engine's 30 pooled connections.
 MAX_IN_FLIGHT = 16
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422, 429)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422, 429, 503)
 }
 
 
@@ -207,6 +217,28 @@ def create_app(
                 r.headers.update(e.headers)
             return r
         return await http_exception_handler(request, e)
+
+    def _busy(request: Request, retry_after: int) -> JSONResponse:
+        """503 with Retry-After: the store refused the change for others made at the same
+        moment, and retrying did not get past it (store/db.py); nothing was saved."""
+        if fhir_outcome.is_fhir(request):
+            r: JSONResponse = fhir_outcome.response(BUSY_TEXT, 503, "transient")
+        else:
+            r = JSONResponse({"detail": BUSY_TEXT}, status_code=503)
+        r.headers["Retry-After"] = str(retry_after)
+        return r
+
+    @app.exception_handler(StoreBusy)
+    async def _store_busy(request: Request, e: StoreBusy) -> JSONResponse:
+        return _busy(request, e.retry_after)
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, e: OperationalError) -> JSONResponse:
+        # A request's transaction (rolled back whole by its dependency) that met a
+        # deadlock or a lock wait is the store's moment, not a fault: 503, try again.
+        if busy(e):
+            return _busy(request, RETRY_AFTER)
+        raise e  # anything else is a server error (500), logged as before
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, e: IntegrityError) -> JSONResponse:

@@ -27,7 +27,12 @@ price, re-running the events before a failure, is paid only when one fails, at m
 per event. If the commit itself fails, or the store fails during an event (an
 ``OperationalError``: on PostgreSQL two workers' batches may deadlock over the same
 rows, which one event at a time made unlikely), each event is tried again alone, so
-the store's trouble is not answered as one event's fault. A duplicate
+the store's trouble is not answered as one event's fault. An event refused alone for
+others' changes at the same moment (a deadlock or serialization failure again: another
+worker's batch crossing it) is tried again after a short, growing, jittered pause, at
+most ``store.db.RETRIES`` times (``store.db.backoff``); still refused, it is answered 503
+with ``Retry-After`` and a sentence saying nothing was saved (``store.db.StoreBusy``),
+never 500, and nothing of it is in the store (each try was rolled back whole). A duplicate
 ``external_id`` is not a failure: it answers ``duplicate: true`` as before, including
 a duplicate of an event earlier in the same batch.
 
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +60,7 @@ from careweave.care import events
 from careweave.care.context import Ctx
 from careweave.security import audit
 from careweave.security.errors import Forbidden
+from careweave.store import db
 
 #: Most events in one transaction. A process has at most 16 requests in flight
 #: (api/app.py), so in practice a batch is at most 16.
@@ -75,6 +82,8 @@ class Stats:
     batches: int = 0
     events: int = 0
     largest: int = 0
+    #: Events answered StoreBusy (503) after every retry was refused.
+    gave_up: int = 0
 
 
 class EventWriter:
@@ -137,19 +146,35 @@ class EventWriter:
             failed = self._attempt(group)
             if failed is None:
                 continue
-            if failed == len(group):  # the commit failed: each again on its own
+            if failed == len(group):  # the commit or the store failed: each on its own
                 if len(group) > 1:
                     todo.extend([j] for j in reversed(group))
+                else:
+                    self._retry_alone(group[0])
                 continue
             todo.append(group[failed + 1 :])
             todo.append(group[:failed])  # taken first: arrival order is kept
+
+    def _retry_alone(self, job: Job) -> None:
+        """One event the store refused for others' changes at the same moment (a
+        deadlock, a serialization failure: ``db.retryable``), tried again alone after a
+        growing, jittered pause (``db.backoff``), at most ``db.RETRIES`` times; still
+        refused, it is answered ``StoreBusy`` (503 with Retry-After), nothing of it
+        written (every try was rolled back whole)."""
+        for attempt in range(1, db.RETRIES + 1):
+            time.sleep(db.backoff(attempt))
+            if self._attempt([job]) != 1:  # committed, or answered with its own error
+                return
+        self.stats.gave_up += 1
+        job.future.set_exception(db.StoreBusy(db.BUSY_TEXT))
 
     def _attempt(self, group: list[Job]) -> int | None:
         """Ingest ``group`` in one transaction: None when committed (every job answered),
         else the index of the job that failed (answered with its error; nothing of the
         group written), or ``len(group)`` when the commit or the store failed (an
-        ``OperationalError``: nobody answered, each to be tried alone; a group of one is
-        answered with the error)."""
+        ``OperationalError``: nobody answered, each to be tried alone), for a group of
+        one only when a retry may cure it (``db.retryable``: nobody answered; any other
+        store error is the answer)."""
         answers: list[bytes] = []
         with self._state.sessions() as session:
             for i, job in enumerate(group):
@@ -157,9 +182,9 @@ class EventWriter:
                 try:
                     answers.append(self._one(session, job))
                 except Exception as e:
-                    if isinstance(e, OperationalError) and len(group) > 1:
+                    if isinstance(e, OperationalError) and (len(group) > 1 or db.retryable(e)):
                         # The store's trouble, not the event's (a deadlock between two
-                        # workers' batches, a lock wait given up): each again alone.
+                        # workers' transactions, a lock wait given up): each again alone.
                         session.rollback()
                         return len(group)
                     if isinstance(e, Forbidden) and audit.refusal_count(session) == mark:
@@ -171,7 +196,7 @@ class EventWriter:
                 session.commit()
             except Exception as e:
                 session.rollback()
-                if len(group) == 1:
+                if len(group) == 1 and not db.retryable(e):
                     group[0].future.set_exception(e)
                     return None
                 return len(group)
