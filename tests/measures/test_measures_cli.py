@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -11,7 +12,7 @@ import pytest
 
 from careweave.cli.main import main
 from careweave.measures import docs
-from careweave.measures.catalogue import load_catalogue
+from careweave.measures.catalogue import Quantity, check, load_catalogue, parse_catalogue
 from risk.simdata import simulate, write_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,6 +118,36 @@ def test_bad_names_exit_2_in_one_line(
 def test_missing_warehouse_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["measures", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
     assert "no such warehouse" in capsys.readouterr().err
+
+
+def test_the_shipped_catalogue_holds_to_the_sources() -> None:
+    """Reading the catalogue does not import the sources (Ibis); check() holds every
+    quantity to them, as compute() does before computing."""
+    check(load_catalogue().kpis.values())
+
+
+@pytest.mark.parametrize(
+    ("quantity", "says"),
+    [
+        ("no_such_source", "unknown source 'no_such_source'"),
+        ("deaths.days", "deaths is an events source: no .days"),
+        ("registered", "registered is an intervals source: say registered.stock|days"),
+    ],
+)
+def test_a_quantity_not_of_its_sources_kind_is_refused(quantity: str, says: str) -> None:
+    text = (
+        'version = "t"\n[[kpi]]\nname = "k"\ntitle = "K"\ndefinition = "d"\n'
+        f'kind = "count"\nnumerator = "{quantity}"\nunit = "u"\ndirection = "neither"\n'
+        'source = "s"\nyear = "2025"\n'
+    )
+    cat = parse_catalogue(text)
+    with pytest.raises(ValueError, match=re.escape(f"catalogue: k: {says}")):
+        check(cat.kpis.values())
+
+
+def test_an_intervals_quantity_needs_a_known_suffix() -> None:
+    with pytest.raises(ValueError, match=r"registered\.stock\|days\|years\|weeks"):
+        Quantity.parse("registered.months", "catalogue: k")
 
 
 def test_catalogue_names_the_issue_lists() -> None:

@@ -5,12 +5,21 @@ in :mod:`careweave.measures.sources`: an events source by name (the sum of its
 values), an intervals source as ``name.stock`` (people counting on the
 interval's last day), ``name.days``, ``name.years`` (days / 365.25) or
 ``name.weeks`` (days / 7). Templates are expanded once per register.
+
+Reading the catalogue does not import the sources (they are Ibis definitions, and Ibis
+takes about 0.4 s to import): a quantity's kind follows from its text (no suffix: an
+events source; ``.stock``, ``.days``, ``.years`` or ``.weeks``: an intervals source),
+so the pages and the commissioner's pack, which only read computed results, never load
+Ibis. :func:`check` holds every quantity to the sources (a known source of that kind);
+:func:`careweave.measures.compute.compute` calls it before computing anything, and a
+test holds the shipped catalogue to it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -18,7 +27,6 @@ from typing import Any
 
 from careweave.dataset.registers import load_registers
 from careweave.errors import InputError
-from careweave.measures.sources import SOURCES
 
 KINDS = ("proportion", "rate", "mean", "count")
 DIRECTIONS = ("higher", "lower", "neither")
@@ -32,19 +40,34 @@ class Quantity:
 
     @classmethod
     def parse(cls, text: str, where: str) -> Quantity:
-        name, _, what = text.partition(".")
-        src = SOURCES.get(name)
-        if src is None:
-            raise ValueError(f"{where}: unknown source {name!r}")
-        if src.kind == "events":
-            if what:
-                raise ValueError(f"{where}: {name} is an events source: no .{what}")
+        """``name`` (an events source) or ``name.stock|days|years|weeks`` (an intervals
+        source); whether ``name`` is such a source is :func:`check`'s business."""
+        name, dot, what = text.partition(".")
+        if not name:
+            raise ValueError(f"{where}: a quantity without a source name ({text!r})")
+        if not dot:
             return cls(name, "events")
         if what not in QUANTITIES:
             raise ValueError(
-                f"{where}: {name} is an intervals source: say {name}.stock|days|years|weeks"
+                f"{where}: {text!r}: an intervals source's quantity is "
+                f"{name}.stock|days|years|weeks"
             )
         return cls(name, what)
+
+    def check(self, where: str) -> None:
+        """ValueError unless the source exists and is of the kind the quantity says."""
+        from careweave.measures.sources import SOURCES
+
+        src = SOURCES.get(self.source)
+        if src is None:
+            raise ValueError(f"{where}: unknown source {self.source!r}")
+        if src.kind == "events" and self.what != "events":
+            raise ValueError(f"{where}: {self.source} is an events source: no .{self.what}")
+        if src.kind != "events" and self.what == "events":
+            raise ValueError(
+                f"{where}: {self.source} is an intervals source: "
+                f"say {self.source}.stock|days|years|weeks"
+            )
 
     @property
     def is_count(self) -> bool:
@@ -79,6 +102,9 @@ class Kpi:
 
     @property
     def requires(self) -> tuple[str, ...]:
+        """What the KPI's sources need (``table``, ``table.column``, ``a|b``)."""
+        from careweave.measures.sources import SOURCES
+
         out: list[str] = []
         for s in self.sources:
             out += [r for r in SOURCES[s].requires if r not in out]
@@ -178,6 +204,14 @@ def parse_catalogue(text: str) -> Catalogue:
             raise ValueError(f"catalogue: {k.name} defined twice")
         kpis[k.name] = k
     return Catalogue(version, kpis)
+
+
+def check(kpis: Iterable[Kpi]) -> None:
+    """ValueError naming the KPI unless each of its quantities is a known source of the
+    kind it says (imports the sources, so Ibis)."""
+    for k in kpis:
+        for q in (*k.numerator, *k.denominator):
+            q.check(f"catalogue: {k.name}")
 
 
 @cache

@@ -130,7 +130,7 @@ from careweave.dataset.tariff import Funding, Tariff, default_funding
 from careweave.definitions.population import NHS_FIVE_YEAR, PROFILE
 from careweave.errors import InputError
 from careweave.measures import stats
-from careweave.measures.catalogue import Kpi, Quantity
+from careweave.measures.catalogue import Kpi, Quantity, check
 from careweave.measures.context import (
     DIMENSIONS,
     PERSON_DIMENSIONS,
@@ -846,6 +846,7 @@ def compute(
     every lane source from its own rows (:meth:`Source.build`) instead of the wide lane
     query: the same figures, slower (a test holds the two equal).
     """
+    check(kpis)
     for d in dims:
         if d not in DIMENSIONS:
             raise InputError(f"--by: unknown dimension {d!r} (choose from {', '.join(DIMENSIONS)})")

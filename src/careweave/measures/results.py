@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,12 @@ from careweave.dataset.tables import BY_NAME
 from careweave.dataset.tariff import load_funding, load_tariff
 from careweave.errors import InputError
 from careweave.measures.catalogue import Kpi
-from careweave.measures.compute import Computed, compute
+
+if TYPE_CHECKING:
+    from careweave.measures.compute import Computed
+
+# The engine (careweave.measures.compute, on Ibis) is imported by run(): the pages and the
+# commissioner's pack read this table (TABLE) without importing Ibis.
 
 TABLE = "population_measures"
 DDL = """
@@ -149,6 +154,7 @@ def run(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Compute ``kpis`` over the warehouse (its span, or [start, end]), write
     ``population_measures`` and return (summary, results table)."""
+    from careweave.measures.compute import compute
     from careweave.warehouse import warehouse_span
     from careweave.warehouse.engines import DuckDBEngine, SparkEngine
 
