@@ -123,6 +123,14 @@ def test_the_needs_page(app) -> None:  # type: ignore[no-untyped-def]
         assert "No reference prevalence" in dep[: dep.index("</tr>")]
         # the ratio chart: an accessible SVG with the figures in words
         assert 'id="needs-ratio"' in r.text and "Diabetes mellitus 0.80" in r.text
+        # its ratio axis, wide and narrow: ticks labelled at round values from 0 past 1,
+        # and the axis's title
+        for chart in ('id="needs-ratio"', 'id="needs-ratio-narrow"'):
+            svg = r.text[r.text.index(chart) :]
+            svg = svg[: svg.index("</svg>")]
+            labels = re.findall(r'<line class="cw-axis cw-tick"[^>]*/><text[^>]*>([^<]+)<', svg)
+            assert labels[0] == "0" and "1" in labels and len(labels) >= 4, labels
+            assert "Recorded ÷ expected (1: as expected)" in svg
         # across practices: GP2's 5 recorded is not shown, nor any ratio or gap from it
         gp2 = r.text[r.text.index('data-unit="GP2"') :]
         gp2 = gp2[: gp2.index("</tr>")]

@@ -71,6 +71,9 @@ def test_commissioner_reads_the_needs_assessment(browser: Any, server: str, widt
         row = page.locator('#area-registers tr[data-register="diabetes"]')
         assert "0.80" in row.inner_text() and "(0.74 to 0.87)" in row.inner_text()
         assert page.locator("#needs-levels").is_visible()
+        # the ratio chart shown at this width has its axis: ticks labelled 0 and 1
+        ticks = page.locator("svg.cw-ratio:visible .cw-tick + text").all_text_contents()
+        assert ticks[0] == "0" and "1" in ticks, ticks
         check(page, f"needs-0-{width}")
         # choose an area and a register with the form, as a commissioner would
         page.get_by_label("Area").select_option("practice:DEMO-GP1")

@@ -23,6 +23,16 @@ def _scale(v: float, lo: float, hi: float, a: float, b: float) -> float:
     return a + (v - lo) * (b - a) / (hi - lo)
 
 
+def ticks(lo: float, hi: float, most: int = 6) -> list[float]:
+    """Round values for an axis over [lo, hi]: the smallest step of 0.02, 0.05, 0.1, 0.2,
+    0.25, 0.5, 1, 2 or 5 giving at most ``most`` intervals, its multiples inside."""
+    span = hi - lo
+    steps = (0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0)
+    step = next((s for s in steps if span / s <= most), steps[-1])
+    first = int(lo / step) - 1
+    return [t * step for t in range(first, first + 5 * most) if lo <= t * step <= hi]
+
+
 # A 320-390 px phone less the page's and a figure's margins: drawn at this width the
 # chart is shown at (nearly) its own size, so its text stays about 14 px.
 NARROW = 280

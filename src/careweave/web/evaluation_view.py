@@ -25,7 +25,7 @@ from careweave.care.evaluations import WORDS
 from careweave.care.wording import uk_date
 from careweave.measures.disclosure import Cell, count
 from careweave.store.models import EvaluationResult
-from careweave.web.charts import NARROW, W
+from careweave.web.charts import NARROW, W, ticks
 
 #: The balance target for standardised mean differences.
 SMD_TARGET = 0.1
@@ -176,13 +176,6 @@ def _range(rows: list[OutcomeRow]) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def _ticks(lo: float, hi: float) -> list[float]:
-    span = hi - lo
-    step = next(s for s in (0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0) if span / s <= 6)
-    first = int(lo / step) - 1
-    return [t * step for t in range(first, first + 30) if lo <= t * step <= hi]
-
-
 def _desc(rows: list[OutcomeRow]) -> str:
     parts = [
         f"{o.words}: {pct(o.effect)} (95% CI {o.ci}), naive before/after {pct(o.naive)}"
@@ -222,7 +215,7 @@ def _forest(
         f'<desc id="{chart_id}-d">{escape(_desc(rows))}</desc>',
     ]
     bottom = top + row_h * len(rows)
-    for t in _ticks(lo, hi):
+    for t in ticks(lo, hi):
         out.append(
             f'<line class="cw-axis" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{bottom}" '
             f'y2="{bottom + 5}"/><text x="{x(t):.1f}" y="{bottom + 20}" '

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from careweave.stats.funnel import FunnelResult
 from careweave.stats.spc import SpcResult
-from careweave.web.charts import NARROW, W, _both, _scale
+from careweave.web.charts import NARROW, W, _both, _scale, ticks
 
 VARIATION_WORDS = {
     "common_cause": "Common cause variation",
@@ -440,11 +440,18 @@ def ratio_chart(
 ) -> Markup:
     """Recorded / expected ratios with their 95% intervals (label, ratio, lower, upper), one
     row each, against a line at 1 ("as expected"); a dot and a whisker, so nothing is told
-    by colour. Wide and narrow drawings, like every chart on the pages."""
+    by colour. Below the rows, an axis of the ratio with ticks and labels at round values
+    (charts.ticks, as on the forest plot) and its title; a ratio or interval above 3 is
+    drawn at the axis's end (the table beside the chart gives it). Wide and narrow
+    drawings, like every chart on the pages."""
     return _both(
         _ratio(chart_id, title, items, desc, W, 250, ""),
         _ratio(f"{chart_id}-narrow", title, items, desc, NARROW, 0, " cw-chart--narrow"),
     )
+
+
+#: The ratio axis's title, under its tick labels.
+RATIO_AXIS = "Recorded ÷ expected (1: as expected)"
 
 
 def _ratio(
@@ -457,9 +464,10 @@ def _ratio(
     extra_class: str,
 ) -> Markup:
     row = 30 if label_w else 46
-    top, bottom, right = 8, 34, 16
-    left = label_w + 8 if label_w else 8
-    height = top + row * len(items) + bottom
+    top, bottom, right = 8, 46, 16
+    left = label_w + 12 if label_w else 12
+    axis_y = top + row * len(items) + 4
+    height = axis_y + bottom
     vmax = max([hi for *_, hi in items] + [1.2])
     vmax = min(vmax, 3.0) * 1.05
 
@@ -472,14 +480,23 @@ def _ratio(
         'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
-        f'<text x="{x(1.0):.1f}" y="{height - 10}" text-anchor="middle">As expected (1)</text>',
-        f'<text x="{left}" y="{height - 10}">0</text>',
+        f'<line class="cw-axis" x1="{left}" x2="{width - right}" y1="{axis_y}" y2="{axis_y}"/>',
     ]
-    if label_w:  # the line at 1 from top to bottom; on a phone only beside each dot, so
+    for t in ticks(0.0, vmax):
+        out.append(
+            f'<line class="cw-axis cw-tick" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{axis_y}" '
+            f'y2="{axis_y + 5}"/><text x="{x(t):.1f}" y="{axis_y + 20}" '
+            f'text-anchor="middle">{round(t, 2):g}</text>'
+        )
+    out.append(
+        f'<text x="{(left + width - right) / 2:.1f}" y="{axis_y + 38}" '
+        f'text-anchor="middle">{escape(RATIO_AXIS)}</text>'
+    )
+    if label_w:  # the line at 1 from top to the axis; on a phone only beside each dot, so
         # it never runs through a label written above its row
         out.append(
             f'<line class="cw-spc-mean" x1="{x(1.0):.1f}" x2="{x(1.0):.1f}" y1="{top}" '
-            f'y2="{height - bottom + 4}"/>'
+            f'y2="{axis_y}"/>'
         )
     for i, (label, ratio, lo, hi) in enumerate(items):
         yy = top + i * row
