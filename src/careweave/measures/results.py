@@ -96,7 +96,9 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     cols: dict[str, pa.Array] = {}
     for name in frame.columns:
         col = frame[name]
-        if col.dtype == object:
+        # text only: an object column of dates (interval_start from a caller's frame) is
+        # converted as it is
+        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) == "string":
             codes, uniques = pd.factorize(col, use_na_sentinel=True)
             index = pa.array(codes.astype(np.int32), mask=codes < 0)
             cols[name] = pa.DictionaryArray.from_arrays(index, pa.array(uniques, pa.string()))
