@@ -43,6 +43,10 @@ RECORD_TABLES = (
     "primary_care_contacts",
     "social_care_services",
     "telehealth_readings",
+    "social_care_assessments",
+    "care_placements",
+    "reablement_episodes",
+    "telecare_services",
 )
 
 

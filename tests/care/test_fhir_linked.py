@@ -1,6 +1,6 @@
 """The linked record from the warehouse over FHIR: Encounter (every setting: hospital,
 A&E, outpatient, community, mental health, primary care, social care), Condition,
-Observation (GP and telehealth), MedicationRequest and AllergyIntolerance read and
+Observation (GP, telehealth and social-care assessments: test_fhir_social.py), MedicationRequest and AllergyIntolerance read and
 searched for one person, with the
 Patient read's relationship check and audit; every body validated with fhir.resources R4B."""
 
@@ -32,7 +32,7 @@ TABLES = {
         "social_care_services",
     ),
     "Condition": ("primary_care_events",),
-    "Observation": ("observations", "telehealth_readings"),
+    "Observation": ("observations", "telehealth_readings", "social_care_assessments"),
     "MedicationRequest": ("medications",),
     "AllergyIntolerance": ("allergies",),
 }

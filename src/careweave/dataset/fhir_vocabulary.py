@@ -70,3 +70,28 @@ ALLERGY_CATEGORIES = ("food", "medication", "environment", "biologic")
 
 #: AllergyIntolerance.criticality -> allergies.criticality.
 ALLERGY_CRITICALITY = {"low": "low", "high": "high", "unable-to-assess": "unable_to_assess"}
+
+#: Careweave's own code systems (``https://careweave.org/fhir/CodeSystem/<name>``).
+CAREWEAVE_CODE_SYSTEM = "https://careweave.org/fhir/CodeSystem/"
+#: Local-authority social care (docs/fhir.md, "Social care"): an assessment is an
+#: Observation coded in ``social-care-assessment`` with its outcome as a
+#: ``social-care-outcome`` value; a placement, a reablement episode and a telecare service
+#: are EpisodeOfCare whose ``type`` has an ``episode-type`` code naming the canonical table
+#: (the case-management register's episodes are ``case-management``), and a second coding of
+#: its kind (``placement-type``, ``telecare-service``).
+SOCIAL_CARE_ASSESSMENT_SYSTEM = CAREWEAVE_CODE_SYSTEM + "social-care-assessment"
+SOCIAL_CARE_OUTCOME_SYSTEM = CAREWEAVE_CODE_SYSTEM + "social-care-outcome"
+EPISODE_TYPE_SYSTEM = CAREWEAVE_CODE_SYSTEM + "episode-type"
+PLACEMENT_TYPE_SYSTEM = CAREWEAVE_CODE_SYSTEM + "placement-type"
+TELECARE_SERVICE_SYSTEM = CAREWEAVE_CODE_SYSTEM + "telecare-service"
+#: episode-type code -> the canonical table its EpisodeOfCare are rows of.
+SOCIAL_EPISODES = {
+    "care-placement": "care_placements",
+    "reablement": "reablement_episodes",
+    "telecare": "telecare_services",
+}
+#: The episode-detail extension on those EpisodeOfCare: canonical values FHIR has no field
+#: for: ``local_authority`` (valueReference, the commissioning local authority of a
+#: placement), ``permanent`` and ``at_home_91d`` (valueBoolean), ``weekly_cost``
+#: (valueDecimal) and ``spell_id`` (valueReference to the hospital spell's Encounter).
+EPISODE_DETAIL = CAREWEAVE_EXTENSION + "episode-detail"

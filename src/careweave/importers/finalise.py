@@ -59,6 +59,8 @@ KEYED: dict[str, tuple[str, str | None]] = {
     "s_allergies": ("id", "AllergyIntolerance"),
     "s_relationships": ("id", "RelatedPerson"),
     "s_episodes": ("id", "EpisodeOfCare"),
+    "s_social_assessments": ("id", "Observation"),
+    "s_social_episodes": ("id", "EpisodeOfCare"),
     "s_raw": ("id", None),
 }
 
@@ -75,6 +77,8 @@ DATED: dict[str, str] = {
     "s_care_team": "start_date",
     "s_allergies": "recorded_date",
     "s_episodes": "start_date",
+    "s_social_assessments": "assessment_date",
+    "s_social_episodes": "start_date",
 }
 
 #: Staging table -> report label of the resource it holds (FHIR resource types).
@@ -92,6 +96,8 @@ FHIR_LABELS: dict[str, str] = {
     "s_allergies": "AllergyIntolerance",
     "s_relationships": "RelatedPerson",
     "s_episodes": "EpisodeOfCare",
+    "s_social_assessments": "Observation",
+    "s_social_episodes": "EpisodeOfCare",
 }
 
 

@@ -29,6 +29,8 @@ PERSON_EVENTS = (
     "s_allergies",
     "s_relationships",
     "s_episodes",
+    "s_social_assessments",
+    "s_social_episodes",
 )
 
 ORG = "coalesce(o.org_id, e.provider_id) AS org_id"
@@ -60,7 +62,7 @@ def detail(alias: str, name: str) -> str:
 
 def queries() -> dict[Table, str]:
     """Canonical table -> the query that writes it."""
-    return {**_records(), **_journey(), **_encounters()}
+    return {**_records(), **_journey(), **_encounters(), **_social()}
 
 
 def _records() -> dict[Table, str]:
@@ -264,6 +266,50 @@ def _encounters() -> dict[Table, str]:
             CASE WHEN kind = 'hospice' THEN 'palliative_care' ELSE 'other' END) AS service,
           coalesce({detail("enc", "mode")}, 'home_visit') AS mode, total_cost AS cost
         FROM enc WHERE target = 'community'
+    """,
+    }
+
+
+def _episode_detail(name: str, cast: str) -> str:
+    return f"CAST(json_extract(t.detail, '$.{name}') AS {cast})"
+
+
+def _social() -> dict[Table, str]:
+    """Careweave's own social-care assessments and episodes (handlers/social.py)."""
+    episodes = "FROM s_social_episodes t JOIN pm ON pm.ref = t.patient_ref "
+    return {
+        T.SOCIAL_CARE_ASSESSMENTS: """
+        SELECT t.id, pm.nhs_number, coalesce(o.org_id, t.org_ref) AS local_authority_id,
+          t.assessment_date, t.assessment_type, t.outcome
+        FROM s_social_assessments t JOIN pm ON pm.ref = t.patient_ref
+        LEFT JOIN om o ON o.ref = t.org_ref
+    """,
+        T.CARE_PLACEMENTS: f"""
+        SELECT t.id, pm.nhs_number,
+          coalesce(la.org_id, json_extract_string(t.detail, '$.local_authority'))
+            AS local_authority_id,
+          coalesce(o.org_id, t.org_ref) AS care_home_id, t.kind AS placement_type,
+          {_episode_detail("permanent", "BOOLEAN")} AS permanent, t.start_date, t.end_date,
+          {_episode_detail("weekly_cost", "DOUBLE")} AS weekly_cost
+        {episodes}
+        LEFT JOIN om o ON o.ref = t.org_ref
+        LEFT JOIN om la ON la.ref = json_extract_string(t.detail, '$.local_authority')
+        WHERE t.target = 'care_placements'
+    """,
+        T.REABLEMENT_EPISODES: f"""
+        SELECT t.id, pm.nhs_number, coalesce(o.org_id, t.org_ref) AS local_authority_id,
+          json_extract_string(t.detail, '$.spell_id') AS spell_id, t.start_date, t.end_date,
+          {_episode_detail("at_home_91d", "BOOLEAN")} AS at_home_91d
+        {episodes}
+        LEFT JOIN om o ON o.ref = t.org_ref
+        WHERE t.target = 'reablement_episodes'
+    """,
+        T.TELECARE_SERVICES: f"""
+        SELECT t.id, pm.nhs_number, t.start_date, t.end_date, t.kind AS service_type,
+          o.org_id AS org_id
+        {episodes}
+        LEFT JOIN om o ON o.ref = t.org_ref
+        WHERE t.target = 'telecare_services'
     """,
     }
 

@@ -199,6 +199,26 @@ SCHEMAS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
         ("manager_ref", _s),
         ("lead_role", _s),
     ),
+    "s_social_assessments": (
+        ("id", _s),
+        ("patient_ref", _s),
+        ("org_ref", _s),
+        ("assessment_date", _d),
+        ("assessment_type", _s),
+        ("outcome", _s),
+    ),
+    # Careweave's social-care EpisodeOfCare: ``target`` the canonical table, ``kind`` the
+    # placement type or telecare service, ``detail`` the episode-detail extension (JSON).
+    "s_social_episodes": (
+        ("id", _s),
+        ("patient_ref", _s),
+        ("target", _s),
+        ("org_ref", _s),
+        ("start_date", _d),
+        ("end_date", _d),
+        ("kind", _s),
+        ("detail", _s),
+    ),
     "s_raw": (
         ("id", _s),
         ("resource_type", _s),
@@ -221,6 +241,8 @@ RESOURCE_OF: dict[str, str] = {
     "s_allergies": "AllergyIntolerance",
     "s_relationships": "RelatedPerson",
     "s_episodes": "EpisodeOfCare",
+    "s_social_assessments": "Observation",
+    "s_social_episodes": "EpisodeOfCare",
 }
 
 

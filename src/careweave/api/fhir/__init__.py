@@ -6,6 +6,7 @@ routes join ``router`` and its resource types the CapabilityStatement."""
 from careweave.api.fhir import (
     bulk_router,
     care_store,
+    episodes,
     history,
     linked_router,
     transaction,
@@ -14,6 +15,7 @@ from careweave.api.fhir import (
 from careweave.api.fhir.router import router
 
 router.include_router(care_store.router)
+episodes.add_routes(router)
 writes.add_routes(router)
 transaction.add_routes(router)
 linked_router.add_routes(router)

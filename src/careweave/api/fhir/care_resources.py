@@ -131,6 +131,10 @@ def practitioner_role(session: Session, u: User) -> dict[str, Any]:
     return validated(data)
 
 
+#: the episode-type code of every register episode (``.../CodeSystem/episode-type``).
+EPISODE_TYPE = "case-management"
+
+
 def episode_of_care(session: Session, e: Episode) -> dict[str, Any]:
     """A spell on the case-management register, with its lead professional as careManager."""
     period: dict[str, Any] = {"start": e.start_date.isoformat()}
@@ -143,7 +147,7 @@ def episode_of_care(session: Session, e: Episode) -> dict[str, Any]:
         "status": "active" if e.end_date is None else "finished",
         "type": [
             {
-                "coding": [{"system": CS + "episode-type", "code": "case-management"}],
+                "coding": [{"system": CS + "episode-type", "code": EPISODE_TYPE}],
                 "text": "Case management",
             }
         ],

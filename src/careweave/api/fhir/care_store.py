@@ -87,6 +87,15 @@ def _open_episode(q: Select[Any], values: list[str]) -> Select[Any]:
     return q
 
 
+def _register_type(q: Select[Any], values: list[str]) -> Select[Any]:
+    """``type``: every register episode is ``case-management`` (the warehouse's social-care
+    episodes have types of their own)."""
+    for value in values:
+        if cr.EPISODE_TYPE not in {v.rpartition("|")[2] for v in value.split(",")}:
+            q = q.where(false())
+    return q
+
+
 def _referral_identifier(q: Select[Any], values: list[str]) -> Select[Any]:
     for value in values:
         ids = []
@@ -195,6 +204,9 @@ KINDS = (
             "care-manager": reference_param(
                 Episode.lead_professional_id, "Practitioner", integer=True
             ),
+            "type": Param("token", _register_type),
+            # The register keeps no change time (its resources carry no meta.lastUpdated).
+            "_lastUpdated": Param("date", lambda q, _values: q.where(false())),
         },
         includes=("EpisodeOfCare:patient",),
         profile=cr.PROFILES["EpisodeOfCare"],
@@ -326,5 +338,9 @@ KINDS = (
     ),
 )
 
+#: Kinds whose routes are another module's: EpisodeOfCare is served with the warehouse's
+#: social-care episodes on the same type (``episodes.py``).
+ROUTED_ELSEWHERE = ("EpisodeOfCare",)
 for _kind in KINDS:
-    add_routes(router, _kind)
+    if _kind.name not in ROUTED_ELSEWHERE:
+        add_routes(router, _kind)

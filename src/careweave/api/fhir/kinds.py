@@ -232,8 +232,10 @@ class Kind:
         value: str | None = getattr(row, self.person.key)
         return value
 
-    def search(self, request: Request, ctx: Ctx) -> dict[str, Any]:
-        s = parse(self.name, request)
+    def query(self, ctx: Ctx, s: Search) -> tuple[Select[Any] | None, list[str]]:
+        """The rows ``s`` asks for, with the caller's access applied (a search about one
+        person checks and audits the relationship: 403 without one), and the people it is
+        about (``patient=``); None when nothing can match."""
         ctx.require(self.permission, "read")
         q = select(self.model)
         if self.where is not None:
@@ -242,10 +244,10 @@ class Kind:
             q = q.where(self.mine(ctx))
         subject = [reference(v, "Patient") for n in PATIENT_PARAMS for v in s.params.get(n, [])]
         if len(set(subject)) > 1:
-            return bundle(request, self.name, [], s, False)
+            return None, subject
         if subject:
             if ctx.session.get(Person, subject[0]) is None:
-                return bundle(request, self.name, [], s, False)
+                return None, subject
             ctx.person(subject[0], self.permission, "read")
             q = q.where(self.person == subject[0])
         elif self.person is not None:
@@ -260,6 +262,13 @@ class Kind:
                 continue
             param = self.params.get(name)
             q = param.apply(q, values) if param is not None else self._ids(q, values)
+        return q, subject
+
+    def search(self, request: Request, ctx: Ctx) -> dict[str, Any]:
+        s = parse(self.name, request)
+        q, subject = self.query(ctx, s)
+        if q is None:
+            return bundle(request, self.name, [], s, False)
         rows = list(
             ctx.session.execute(
                 q.order_by(self.id_column).offset(s.offset).limit(s.count + 1)
@@ -277,14 +286,14 @@ class Kind:
                 what=f"fhir {self.name} search",
             )
         found = [self.to_fhir(ctx.session, r) for r in page]
-        return bundle(request, self.name, found, s, len(rows) > s.count, _included(ctx, s, people))
+        return bundle(request, self.name, found, s, len(rows) > s.count, included(ctx, s, people))
 
 
 def row_key(kind: Kind, row: Any) -> Any:
     return getattr(row, kind.id_column.key)
 
 
-def _included(ctx: Ctx, s: Search, people: Sequence[str]) -> list[dict[str, Any]]:
+def included(ctx: Ctx, s: Search, people: Sequence[str]) -> list[dict[str, Any]]:
     """The Patients of the page, when ``_include=<Type>:patient`` (or ``:subject``) asked."""
     if not s.includes or not people:
         return []

@@ -1,6 +1,7 @@
 """The linked record from the warehouse as FHIR R4 (UK Core): Encounter (every setting:
-``linked_encounters``), Condition, Observation (GP observations and telehealth
-readings), MedicationRequest and AllergyIntolerance.
+``linked_encounters``), Condition, Observation (GP observations, telehealth readings and
+social-care assessments), MedicationRequest, AllergyIntolerance and EpisodeOfCare
+(care-home placements, reablement and telecare: ``linked_social``).
 
 Each canonical table row becomes one resource whose id is the row's ``id`` and whose
 fields are the inverse of what the FHIR importer reads (``careweave.importers.fhir``),
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from careweave.api.fhir import linked_encounters
+from careweave.api.fhir import linked_encounters, linked_social
 from careweave.api.fhir.linked_fields import (
     CLINICAL,
     PROFILES,
@@ -229,6 +230,7 @@ SOURCES: dict[str, tuple[Source, ...]] = {
             ("device", "measure", "value", "unit", "recorded_at"),
             measure_codes={code: m for m, (code, _) in TELEHEALTH_LOINC.items()},
         ),
+        linked_social.ASSESSMENTS,
     ),
     "MedicationRequest": (
         Source(
@@ -243,6 +245,8 @@ SOURCES: dict[str, tuple[Source, ...]] = {
             ("recorded_date", *_CODED, "category", "criticality", "status", "org_id"),
         ),
     ),
+    # Served on /fhir/EpisodeOfCare beside the store's case-management register (episodes.py).
+    "EpisodeOfCare": linked_social.EPISODES,
 }
 
 #: resource type -> its search parameters (FHIR names) and their types. ``_lastUpdated``
@@ -255,6 +259,7 @@ SEARCH: dict[str, dict[str, str]] = {
     "Observation": {**_PERSON, "date": "date", "code": "token", "category": "token", **_COMMON},
     "MedicationRequest": {**_PERSON, "authoredon": "date", "code": "token", **_COMMON},
     "AllergyIntolerance": {"patient": "reference", "date": "date", "code": "token", **_COMMON},
+    "EpisodeOfCare": {**_PERSON, "date": "date", "type": "token", "status": "token", **_COMMON},
 }
 #: resource type -> its date search parameter.
 DATE_PARAM = {
@@ -263,9 +268,13 @@ DATE_PARAM = {
     "Observation": "date",
     "MedicationRequest": "authoredon",
     "AllergyIntolerance": "date",
+    "EpisodeOfCare": "date",
 }
 #: Observation category -> the tables whose rows carry it (GP observations carry none).
-OBSERVATION_CATEGORY = {"vital-signs": "telehealth_readings"}
+OBSERVATION_CATEGORY = {
+    "vital-signs": "telehealth_readings",
+    linked_social.ASSESSMENT_CATEGORY: "social_care_assessments",
+}
 
 
 def sources(kind: str, have: set[str]) -> tuple[Source, ...]:

@@ -18,13 +18,11 @@ Per setting:
 - ``serviceProvider``: the provider, the practice, or (social care) the commissioning
   local authority.
 
-**Social-care services are Encounters, not EpisodeOfCare.** A home-care package or a
-telecare service is an EpisodeOfCare in spirit, but ``/fhir/EpisodeOfCare`` is the
-operational store's case-management register (its ids, ``care-manager`` and status
-are the register's); mixing the warehouse's packages in would make those searches
-mean two things. As an Encounter the package keeps its period (``start`` to ``end``,
-``in-progress`` while it continues), its local authority as ``serviceProvider`` and is
-found with the person's other contacts (``type=social-care``).
+**Social-care services (packages) are Encounters.** A home-care package is delivered as
+visits and was served as an Encounter before the social-care episodes were: it keeps its
+period (``start`` to ``end``, ``in-progress`` while it continues), its local authority as
+``serviceProvider`` and is found with the person's other contacts (``type=social-care``).
+Placements, reablement and telecare services are EpisodeOfCare (``linked_social``).
 
 Values FHIR has no field for travel in the Careweave ``encounter-detail`` extension
 (the source ``table`` always; ``mode``, ``service``, ``staff_role``,

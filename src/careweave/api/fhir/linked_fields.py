@@ -26,6 +26,7 @@ PROFILES = {
     "Observation": UKCORE + "UKCore-Observation",
     "MedicationRequest": UKCORE + "UKCore-MedicationRequest",
     "AllergyIntolerance": UKCORE + "UKCore-AllergyIntolerance",
+    "EpisodeOfCare": UKCORE + "UKCore-EpisodeOfCare",
 }
 
 #: canonical code_system -> the FHIR system URI (the first the importer maps to it).
@@ -87,9 +88,16 @@ class Source:
     build: Callable[[Row, str], Resource]
     columns: tuple[str, ...]
     #: Encounter: SQL of the row's ``class`` code (what ``class=`` searches), and the
-    #: setting (``type``, code system ``.../encounter-setting``).
+    #: setting (``type``, code system ``.../encounter-setting``); EpisodeOfCare: the
+    #: episode type (``type``, ``.../episode-type``).
     class_sql: str = ""
     setting: str = ""
     #: the table holds no code, only a measure: code (LOINC) -> measure, what ``code=``
     #: searches (telehealth readings).
     measure_codes: dict[str, str] | None = None
+    #: the table's code is a Careweave code: (its system URI, the column holding it), what
+    #: ``code=`` searches (social-care assessments).
+    local_code: tuple[str, str] | None = None
+    #: EpisodeOfCare: SQL of the row's second ``type`` code (a placement's type, a telecare
+    #: service's kind), which ``type=`` also matches beside ``setting`` (the episode type).
+    type_sql: str = ""

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter, Request
 
 from careweave.api.deps import Context
-from careweave.api.fhir import linked
+from careweave.api.fhir import linked, linked_social
 from careweave.api.fhir.capability import Served, register
 from careweave.api.fhir.outcome import FhirError, FhirResponse
 from careweave.api.fhir.resources import validated
@@ -97,41 +97,51 @@ def read(request: Request, ctx: Any, kind: str, rid: str) -> FhirResponse:
         return FhirResponse(build(kind, src, row))
 
 
-def _codes(s: Search) -> list[tuple[str | None, str]] | None:
-    """``code=[system|]code,...`` as (canonical system or None for any, code); a system
-    Careweave never holds is left out (so it matches nothing). None without ``code``."""
+Code = tuple[str | None, str | None, str]
+
+
+def _codes(s: Search) -> list[Code] | None:
+    """``code=[system|]code,...`` as (the system sent or None for any, its canonical
+    system or None, code). None without ``code``."""
     value = s.one("code")
     if value is None:
         return None
-    out: list[tuple[str | None, str]] = []
+    out: list[Code] = []
     for v in value.split(","):
         system, bar, code = v.rpartition("|")
         if bar and system:
-            canonical = vocab.SYSTEMS.get(system)
-            if canonical is not None:
-                out.append((canonical, code))
+            out.append((system, vocab.SYSTEMS.get(system), code))
         else:
-            out.append((None, code))
+            out.append((None, None, code))
     return out
 
 
-def _code_filter(src: linked.Source, codes: list[tuple[str | None, str]]) -> tuple[str, Params]:
-    """The codes as SQL on ``src``: its code columns, or (a table of measures, telehealth
-    readings) the measures the LOINC codes name."""
+def _code_filter(src: linked.Source, codes: list[Code]) -> tuple[str, Params]:
+    """The codes as SQL on ``src``: its code columns, its Careweave code (social-care
+    assessments) or (a table of measures, telehealth readings) the measures the LOINC codes
+    name. A system Careweave never holds there matches nothing."""
     terms: list[str] = []
     params: Params = {}
-    for i, (system, code) in enumerate(codes):
+    for i, (sent, system, code) in enumerate(codes):
         if src.measure_codes is not None:
             measure = src.measure_codes.get(code)
-            if measure is not None and system in (None, "loinc"):
+            if measure is not None and (sent is None or system == "loinc"):
                 terms.append(f"measure = $code{i}")
                 params[f"code{i}"] = measure
+            continue
+        if src.local_code is not None:
+            uri, column = src.local_code
+            if sent in (None, uri):
+                terms.append(f"{column} = $code{i}")
+                params[f"code{i}"] = code
             continue
         if system is not None:
             terms.append(f"(code = $code{i} AND code_system = $sys{i})")
             params[f"sys{i}"] = system
-        else:
+        elif sent is None:
             terms.append(f"code = $code{i}")
+        else:
+            continue
         params[f"code{i}"] = code
     if not terms:
         return " AND false", {}
@@ -174,11 +184,22 @@ def _wanted(kind: str, s: Search, src: linked.Source) -> tuple[bool, str, Params
         linked.OBSERVATION_CATEGORY.get(c) for c in categories
     }:
         return False, "", {}
+    if kind == "EpisodeOfCare":
+        types = _tokens(s, "type")
+        if types is not None and src.setting not in types:
+            if not src.type_sql:
+                return False, "", {}
+            sql += f" AND ({src.type_sql}) IN (SELECT unnest($types))"
+            params["types"] = types
+        statuses = _tokens(s, "status")
+        if statuses is not None:
+            sql += f" AND ({linked_social.EPISODE_STATUS_SQL}) IN (SELECT unnest($statuses))"
+            params |= {"statuses": statuses, "today": linked_social.today()}
     classes = _tokens(s, "class") if kind == "Encounter" else None
     if classes is not None:
         sql += f" AND ({src.class_sql}) IN (SELECT unnest($classes))"
         params["classes"] = classes
-    codes = _codes(s) if kind != "Encounter" else None
+    codes = _codes(s) if kind not in ("Encounter", "EpisodeOfCare") else None
     if codes is not None:
         code_sql, code_params = _code_filter(src, codes)
         sql += code_sql
@@ -186,20 +207,12 @@ def _wanted(kind: str, s: Search, src: linked.Source) -> tuple[bool, str, Params
     return True, sql, params
 
 
-def search(request: Request, ctx: Any, kind: str) -> FhirResponse:
-    s = parse(kind, request)
-    ctx.require("person", "read")
-    subject = [reference(v, "Patient") for n in ("patient", "subject") for v in s.params.get(n, [])]
-    if not subject:
-        raise FhirError(
-            400,
-            f"patient: required (a {kind} search is about one person; "
-            "for a cohort use Group/[id]/$export)",
-        )
-    if len(set(subject)) > 1:
-        return FhirResponse(bundle(request, kind, [], s, False))
-    nhs = subject[0]
-    ctx.person(nhs, "person", "read")  # 403 without a relationship; audited
+def find(
+    request: Request, kind: str, s: Search, nhs: str, count: int, offset: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """The warehouse's ``kind`` resources about ``nhs`` matching ``s`` (by date, then id),
+    ``count`` of them from ``offset``, and whether there are more. The caller has checked
+    the relationship with the person."""
     ids = s.one("_id")
     date_name = linked.DATE_PARAM[kind]
     updated_sql, updated_params = _date_sql(
@@ -235,12 +248,11 @@ def search(request: Request, ctx: Any, kind: str) -> FhirResponse:
                 )
             if parts:
                 sql = (
-                    " UNION ALL ".join(parts)
-                    + f" ORDER BY d, id LIMIT {s.count + 1} OFFSET {s.offset}"
+                    " UNION ALL ".join(parts) + f" ORDER BY d, id LIMIT {count + 1} OFFSET {offset}"
                 )
                 page = rows(cur, sql, params)
-                more = len(page) > s.count
-                page = page[: s.count]
+                more = len(page) > count
+                page = page[:count]
                 by_src: dict[int, list[str]] = {}
                 for r in page:
                     by_src.setdefault(int(r["src"]), []).append(str(r["id"]))
@@ -254,6 +266,24 @@ def search(request: Request, ctx: Any, kind: str) -> FhirResponse:
                     ):
                         built[str(row["id"])] = build(kind, src, row)
                 found = [built[str(r["id"])] for r in page if str(r["id"]) in built]
+    return found, more
+
+
+def search(request: Request, ctx: Any, kind: str) -> FhirResponse:
+    s = parse(kind, request)
+    ctx.require("person", "read")
+    subject = [reference(v, "Patient") for n in ("patient", "subject") for v in s.params.get(n, [])]
+    if not subject:
+        raise FhirError(
+            400,
+            f"patient: required (a {kind} search is about one person; "
+            "for a cohort use Group/[id]/$export)",
+        )
+    if len(set(subject)) > 1:
+        return FhirResponse(bundle(request, kind, [], s, False))
+    nhs = subject[0]
+    ctx.person(nhs, "person", "read")  # 403 without a relationship; audited
+    found, more = find(request, kind, s, nhs, s.count, s.offset)
     return FhirResponse(bundle(request, kind, found, s, more))
 
 
@@ -272,8 +302,12 @@ def _routes(kind: str) -> None:
     )
 
 
+#: types whose routes are another module's, which serves the warehouse's rows with the
+#: store's (EpisodeOfCare: the case-management register and social care, ``episodes.py``).
+SHARED = ("EpisodeOfCare",)
 for _kind in linked.SOURCES:
-    _routes(_kind)
+    if _kind not in SHARED:
+        _routes(_kind)
 
 
 def add_routes(parent: APIRouter) -> None:

@@ -14,6 +14,7 @@ from careweave.importers.fhir.fields import (
     ref_id,
     ref_type,
 )
+from careweave.importers.fhir.handlers import social
 from careweave.importers.values import parse_date
 
 if TYPE_CHECKING:
@@ -84,9 +85,14 @@ def is_case_management(res: Resource) -> bool:
 
 
 def episode_of_care(m: FhirMapper, res: Resource, key: str) -> None:
-    """EpisodeOfCare -> case_management_episodes, when it is case management."""
+    """EpisodeOfCare -> case_management_episodes, when it is case management; Careweave's
+    social-care episodes (placements, reablement, telecare) -> their tables (``social``)."""
     if res.get("status") == "entered-in-error":
         raise Skip("status entered-in-error", None)
+    table = social.episode_table(res)
+    if table is not None:
+        social.episode(m, res, key, table)
+        return
     if not is_case_management(res):
         raise Skip("not a case-management episode (no canonical table for it)", None)
     patient = m.subject(res, "patient")

@@ -14,6 +14,7 @@ from careweave.importers.fhir.fields import (
     skip_status,
     value_of,
 )
+from careweave.importers.fhir.handlers import social
 from careweave.importers.values import parse_date, parse_ts
 
 if TYPE_CHECKING:
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 def observation(m: FhirMapper, res: Resource, key: str) -> None:
     skip_status(res, "entered-in-error", "cancelled")
+    if social.assessment_type(res) is not None:  # Careweave's social-care assessment
+        social.assessment(m, res, key)
+        return
     patient = m.subject(res)
     eff = (
         res.get("effectiveDateTime")
