@@ -196,8 +196,9 @@ def add_routes(router: APIRouter) -> None:
         "",
         transaction,
         methods=["POST"],
-        summary="transaction Bundle (Observation, ServiceRequest and Flag creates, all or "
-        "nothing; urn:uuid references between entries resolved)",
+        summary="transaction Bundle (Observation, ServiceRequest, Flag and "
+        "QuestionnaireResponse creates, all or nothing; urn:uuid references between entries "
+        "resolved)",
         openapi_extra=_BODY,
         responses=ERRORS,
     )

@@ -10,8 +10,10 @@ single point of access (``care.referrals.create_referral``, as ``POST /referrals
 service's duty inbox and staff are told; ``supportingInfo`` may point at telehealth
 readings of the person).
 A Flag is an alert staff raise on a person (``care.alerts.raise_alert``): told to the
-person's care team, read back as the Flag the telehealth alerts are. CommunicationRequest
-is not created.
+person's care team, read back as the Flag the telehealth alerts are. A
+QuestionnaireResponse is a unified assessment (``care.assessments.record``, as
+``POST /people/{nhs}/assessments``: its answers checked against the template named by
+``questionnaire``, its triggers fire). CommunicationRequest is not created.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from careweave.api.fhir.outcome import FhirError, FhirResponse
 from careweave.api.fhir.resources import instant, validated
 from careweave.api.fhir.router import fhir_body
 from careweave.api.fhir.search import base
-from careweave.care import alerts, events, referrals
+from careweave.care import alerts, assessments, events, referrals
 from careweave.care.context import Ctx
 from careweave.security.errors import Invalid
 from careweave.store.models import Event
@@ -53,7 +55,9 @@ LOINC_MEASURES = {
     "59408-5": "spo2",
     "2708-6": "spo2",
 }
-CREATABLE = ("Observation", "ServiceRequest", "Flag")
+CREATABLE = ("Observation", "ServiceRequest", "Flag", "QuestionnaireResponse")
+#: ``QuestionnaireResponse.questionnaire``: a template, ``<QUESTIONNAIRE><id>[|<version>]``.
+QUESTIONNAIRE = "https://careweave.org/fhir/Questionnaire/"
 
 
 def parse_resource(kind: str, data: Any, where: str) -> Any:
@@ -258,10 +262,97 @@ def create_flag(ctx: Ctx, data: Any, where: str = "Flag") -> dict[str, Any]:
     return cr.flag(ctx.session, sent[0])
 
 
+def _template(ctx: Ctx, qr: Any, where: str) -> tuple[str, int | None]:
+    """The template id and version ``questionnaire`` names (no version: the newest)."""
+    canonical = qr.questionnaire or ""
+    url, _, version = canonical.partition("|")
+    template = url.removeprefix(QUESTIONNAIRE)
+    if not url.startswith(QUESTIONNAIRE) or not template or "/" in template:
+        raise FhirError(
+            422,
+            f"{where}.questionnaire: name the assessment template, "
+            f"{QUESTIONNAIRE}<template>[|<version>] "
+            f"(templates: {', '.join(sorted(ctx.config.templates))})",
+        )
+    if version and not version.isdigit():
+        raise FhirError(422, f"{where}.questionnaire: the version after | is a number")
+    return template, int(version) if version else None
+
+
+def _answer_value(answer: Any) -> Any:
+    """The plain value of one answer: a boolean, number, text or a coding's code."""
+    for name in ("valueBoolean", "valueInteger", "valueDecimal", "valueString"):
+        value = getattr(answer, name, None)
+        if value is not None:
+            return float(value) if name == "valueDecimal" else value
+    coding = getattr(answer, "valueCoding", None)
+    if coding is not None and coding.code:
+        return coding.code
+    return None
+
+
+def _answers(qr: Any, where: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """``item`` as {linkId: value} and each linkId's item index; one answer per item,
+    no nested items (the templates have none)."""
+    answers: dict[str, Any] = {}
+    index: dict[str, int] = {}
+    for i, item in enumerate(qr.item or []):
+        at = f"{where}.item[{i}]"
+        if item.item:
+            raise FhirError(422, f"{at}.item: nested items are not part of any template")
+        if item.linkId in index:
+            raise FhirError(422, f"{at}.linkId: {item.linkId!r} is answered twice")
+        index[item.linkId] = i
+        given = item.answer or []
+        if len(given) > 1:
+            raise FhirError(422, f"{at}.answer: give one answer to {item.linkId!r}")
+        value = _answer_value(given[0]) if given else None
+        if given and value is None:
+            raise FhirError(
+                422,
+                f"{at}.answer[0]: answer with valueBoolean, valueInteger, valueDecimal, "
+                "valueString or valueCoding",
+            )
+        if value is not None:
+            answers[item.linkId] = value
+    return answers, index
+
+
+def create_questionnaire_response(
+    ctx: Ctx, data: Any, where: str = "QuestionnaireResponse"
+) -> dict[str, Any]:
+    """A completed unified assessment of the person, recorded as the JSON API records one:
+    the answers checked against the template ``questionnaire`` names, its triggers fired
+    (referrals, tasks, notifications), audited. The author is the caller and ``authored``
+    when it was recorded."""
+    qr = parse_resource("QuestionnaireResponse", data, where)
+    nhs = _subject(qr.subject, f"{where}.subject")
+    if qr.status != "completed":
+        raise FhirError(
+            422, f"{where}.status: a recorded assessment is completed, not {qr.status!r}"
+        )
+    template, version = _template(ctx, qr, where)
+    answers, index = _answers(qr, where)
+    try:
+        recorded = assessments.record(ctx, nhs, template, answers, version)
+    except Invalid as e:
+        message = str(e)
+        field, _, why = message.partition(": ")
+        question = field.removeprefix("answers.")
+        if field.startswith("answers.") and question in index:
+            raise FhirError(422, f"{where}.item[{index[question]}] ({question}): {why}") from None
+        if field.startswith("answers."):  # a required question with no answer
+            raise FhirError(422, f"{where}.item: {question}: {why}") from None
+        raise FhirError(422, f"{where}.questionnaire: {message}") from None
+    ctx.session.flush()
+    return cr.questionnaire_response(ctx.session, recorded)
+
+
 CREATE = {
     "Observation": create_observation,
     "ServiceRequest": create_service_request,
     "Flag": create_flag,
+    "QuestionnaireResponse": create_questionnaire_response,
 }
 
 
@@ -295,6 +386,12 @@ def flag_create(
     return _created(request, create_flag(ctx, _load(body)))
 
 
+def questionnaire_response_create(
+    request: Request, ctx: Context, body: Annotated[bytes, Depends(fhir_body)]
+) -> FhirResponse:
+    return _created(request, create_questionnaire_response(ctx, _load(body)))
+
+
 def add_routes(router: APIRouter) -> None:
     """The create routes, declared in the CapabilityStatement (the transaction endpoint,
     ``POST /fhir``, is ``transaction.py``'s)."""
@@ -322,6 +419,15 @@ def add_routes(router: APIRouter) -> None:
         openapi_extra=_BODY,
         status_code=201,
     )
+    router.add_api_route(
+        "/QuestionnaireResponse",
+        questionnaire_response_create,
+        methods=["POST"],
+        summary="QuestionnaireResponse create (a unified assessment)",
+        openapi_extra=_BODY,
+        status_code=201,
+    )
+    register("QuestionnaireResponse", Served(("create",), {}))
     register("Observation", Served(("create",), {}))
     register("ServiceRequest", Served(("create",), {}))
     register("Flag", Served(("create",), {}))
