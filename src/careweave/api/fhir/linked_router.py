@@ -1,5 +1,6 @@
 """Read and search of the linked record (Encounter, Condition, Observation,
-MedicationRequest, AllergyIntolerance) from the warehouse.
+MedicationRequest, AllergyIntolerance) from the warehouse, and of its social-care
+EpisodeOfCare for ``episodes.py`` (which serves them with the register's: ``find``).
 
 Access is the Patient read's: ``ctx.person(nhs, "person", "read")`` checks the role, the
 legitimate relationship (objections, break-glass) and audits the read; a refusal is a

@@ -274,7 +274,7 @@ def _template(ctx: Ctx, qr: Any, where: str) -> tuple[str, int | None]:
             f"{QUESTIONNAIRE}<template>[|<version>] "
             f"(templates: {', '.join(sorted(ctx.config.templates))})",
         )
-    if version and not version.isdigit():
+    if version and not re.fullmatch(r"[0-9]{1,9}", version):
         raise FhirError(422, f"{where}.questionnaire: the version after | is a number")
     return template, int(version) if version else None
 
