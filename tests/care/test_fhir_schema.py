@@ -4,24 +4,22 @@ its warehouse: no 5xx for any generated request, every 4xx an OperationOutcome a
 ``application/fhir+json``, every JSON 2xx body valid as its R4B resource type.
 
 Bounded (4 examples per operation, ~50 operations: under a minute on the shared machine): driven through
-schemathesis's Hypothesis strategies directly, as tests/care/test_care_api_schema.py
-does. More for a deeper local run: CAREWEAVE_SCHEMATHESIS_EXAMPLES=50.
+schemathesis's Hypothesis strategies directly (tests/care/schema_run.py), as
+tests/care/test_care_api_schema.py does. More for a deeper local run: CAREWEAVE_SCHEMATHESIS_EXAMPLES=50.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-import schemathesis
 from fhir.resources.R4B import get_fhir_model_class
 from fhir_warehouse import Demo
-from hypothesis import HealthCheck, given, settings
+from schema_run import call_each, examples_per_operation, operations
 from schemathesis.checks import not_a_server_error
 
 FHIR_JSON = "application/fhir+json"
-EXAMPLES_PER_OPERATION = int(os.environ.get("CAREWEAVE_SCHEMATHESIS_EXAMPLES", "4"))
+EXAMPLES_PER_OPERATION = examples_per_operation(4)
 
 
 def _content_type(response: Any) -> str:
@@ -47,31 +45,12 @@ def fhir_bodies(ctx: Any, response: Any, case: Any) -> bool | None:
 
 def test_fhir_routes_have_no_server_errors_and_answer_in_fhir(fhir_demo: Demo) -> None:
     app = fhir_demo.app()
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(path_regex="^/fhir")
-    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
-    assert len(operations) > 45
-    searches = [o for o in operations if o.method == "get" and o.path == "/fhir/Encounter"]
+    ops = operations(app, path_regex="^/fhir")
+    assert len(ops) > 45
+    searches = [o for o in ops if o.method == "get" and o.path == "/fhir/Encounter"]
     assert {p.name for p in searches[0].query} >= {"patient", "date", "type", "_count"}
-    headers = fhir_demo.h("gp.jones")
-    statuses: list[int] = []
-
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def check(case: Any) -> None:
-            response = case.call_and_validate(
-                headers=headers, checks=[not_a_server_error, fhir_bodies]
-            )
-            statuses.append(response.status_code)
-
-        check()
-    assert len(statuses) >= 2 * len(operations)
+    checks = [not_a_server_error, fhir_bodies]
+    statuses = call_each(ops, fhir_demo.h("gp.jones"), checks, EXAMPLES_PER_OPERATION)
+    assert len(statuses) >= 2 * len(ops)
     # Generated searches reach the handlers (2xx), not only the parameter checks.
-    assert sum(200 <= s < 300 for s in statuses) > len(operations)
+    assert sum(200 <= s < 300 for s in statuses) > len(ops)
