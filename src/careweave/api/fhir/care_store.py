@@ -24,10 +24,12 @@ of the JSON API. Decisions where FHIR and the store differ (docs/fhir.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from careweave.api.fhir import care_resources as cr
@@ -161,8 +163,25 @@ for _code in ("draft", "on-hold", "entered-in-error", "unknown"):
     REFERRAL_CODES[_code] = ()
 TASK_CODES = {fhir: (store,) for store, fhir in cr.TASK_STATUS.items()}
 
+
+def _declare(
+    name: str,
+    model: Any,
+    id_column: Any,
+    permission: str,
+    to_fhir: Callable[[Session, Any], dict[str, Any]],
+    **fields: Any,
+) -> Kind:
+    """A :class:`Kind` with what every type here shares: its UK Core profile (when
+    ``cr.PROFILES`` names one) and, for a resource about a person, ``_include=<Type>:patient``."""
+    if fields.get("person") is not None:
+        fields.setdefault("includes", (f"{name}:patient",))
+    profile = cr.PROFILES.get(name)
+    return Kind(name, model, id_column, permission, to_fhir, profile=profile, **fields)
+
+
 KINDS = (
-    Kind(
+    _declare(
         "Practitioner",
         User,
         User.id,
@@ -174,9 +193,8 @@ KINDS = (
             "active": boolean_param(User.active),
         },
         where=_staff,
-        profile=cr.PROFILES["Practitioner"],
     ),
-    Kind(
+    _declare(
         "PractitionerRole",
         User,
         User.id,
@@ -189,9 +207,8 @@ KINDS = (
             "active": boolean_param(User.active),
         },
         where=_staff,
-        profile=cr.PROFILES["PractitionerRole"],
     ),
-    Kind(
+    _declare(
         "EpisodeOfCare",
         Episode,
         Episode.id,
@@ -208,10 +225,8 @@ KINDS = (
             # The register keeps no change time (its resources carry no meta.lastUpdated).
             "_lastUpdated": Param("date", lambda q, _values: q.where(false())),
         },
-        includes=("EpisodeOfCare:patient",),
-        profile=cr.PROFILES["EpisodeOfCare"],
     ),
-    Kind(
+    _declare(
         "CareTeam",
         Person,
         Person.nhs_number,
@@ -221,9 +236,8 @@ KINDS = (
         params={"status": fixed_status("active")},
         where=_members,
         int_id=False,
-        includes=("CareTeam:patient",),
     ),
-    Kind(
+    _declare(
         "ServiceRequest",
         Referral,
         Referral.id,
@@ -237,11 +251,9 @@ KINDS = (
             "performer": reference_param(Referral.service_id, "HealthcareService"),
             "priority": token_param(Referral.urgency),
         },
-        includes=("ServiceRequest:patient",),
-        profile=cr.PROFILES["ServiceRequest"],
         read=read_referral,
     ),
-    Kind(
+    _declare(
         "Task",
         Task,
         Task.id,
@@ -254,10 +266,8 @@ KINDS = (
             "owner": reference_param(Task.owner_user_id, "Practitioner", integer=True),
         },
         mine=_my_tasks,
-        includes=("Task:patient",),
-        profile=cr.PROFILES["Task"],
     ),
-    Kind(
+    _declare(
         "Flag",
         Notification,
         Notification.id,
@@ -270,10 +280,8 @@ KINDS = (
             "_lastUpdated": date_param("_lastUpdated", Notification.created_at, instant=True),
         },
         where=_alerts,
-        includes=("Flag:patient",),
-        profile=cr.PROFILES["Flag"],
     ),
-    Kind(
+    _declare(
         "Communication",
         Notification,
         Notification.id,
@@ -287,9 +295,8 @@ KINDS = (
         },
         mine=lambda ctx: Notification.recipient_user_id == ctx.user.id,
         only_mine=True,
-        includes=("Communication:patient",),
     ),
-    Kind(
+    _declare(
         "HealthcareService",
         Service,
         Service.id,
@@ -302,9 +309,8 @@ KINDS = (
             "_lastUpdated": date_param("_lastUpdated", Service.updated_at, instant=True),
         },
         int_id=False,
-        profile=cr.PROFILES["HealthcareService"],
     ),
-    Kind(
+    _declare(
         "RiskAssessment",
         Person,
         Person.nhs_number,
@@ -318,9 +324,8 @@ KINDS = (
         },
         where=lambda: Person.risk_as_of.is_not(None),
         int_id=False,
-        includes=("RiskAssessment:patient",),
     ),
-    Kind(
+    _declare(
         "QuestionnaireResponse",
         Assessment,
         Assessment.id,
@@ -333,8 +338,6 @@ KINDS = (
             "author": reference_param(Assessment.recorded_by, "Practitioner", integer=True),
             "_lastUpdated": date_param("_lastUpdated", Assessment.recorded_at, instant=True),
         },
-        includes=("QuestionnaireResponse:patient",),
-        profile=cr.PROFILES["QuestionnaireResponse"],
     ),
 )
 
