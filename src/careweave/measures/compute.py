@@ -104,10 +104,20 @@ The derived lanes (discharges, the readmission indicator's index discharges,
 consecutive risk runs: window functions) inside the one wide query took it from
 27 s to 60 s at 1,000,000; before the lanes the same work was about 85 s of CPU.
 Session 8 (2026-12-02): one query per lane, the longest first, each KPI's
-arithmetic as soon as its grids are in, and the results written with their text
-dictionary-encoded. Measured with the other engineers' processes paused (the
-1-minute load still decaying from 11): ``results.run`` 31.7 s wall, 58.3 s CPU,
-against 37.5 s and 67.8 s for the code before, run straight before it.
+arithmetic as soon as its grids are in, the results written with their text
+dictionary-encoded, the gids from the sorted distinct combinations (no window
+over the people) and ``t_end`` on the persons. On the idle machine after the
+session's CI (load 0.2-1.9), three runs of the bench: **33.2 s, 31.8 s and
+30.6 s wall** (59.1 / 57.0 / 54.8 s CPU, 3.09 / 3.11 / 2.90 GB peak RSS), against
+38.5 s (66.8 s CPU, 3.22 GB) for the code before on the same machine the night
+before: the **30 s target is still not met**, by 0.6-3.2 s. The two cores are busy
+nearly all the time now (CPU / wall 1.8), so what is left is CPU: the lane
+queries' join and aggregation (the primary-care contacts alone 7 s of CPU), the
+bed-day intervals (7 s) and writing 1.4 million rows (about 3 s). Spark, the
+same work, on the shared machine (load 8-15, the process at nice 10): 1,490 s
+wall, 151 s of Python CPU (the JVM's not counted), 13.6 GB peak for the process
+tree (the tables are handed to Spark as Parquet from Arrow held in the Python
+process).
 """
 
 from __future__ import annotations
