@@ -35,12 +35,11 @@ def test_loose(i):
 """
 
 
-def test_a_group_runs_on_one_worker(tmp_path: Path) -> None:
-    (tmp_path / "test_a.py").write_text(GROUPED)
-    (tmp_path / "test_b.py").write_text(GROUPED)
-    (tmp_path / "test_c.py").write_text(LOOSE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), *sys.path])}
-    args = ["-p", "xdist_groups", "-n", "2", "--dist", "loadgroup", "-v", "-p", "no:cacheprovider"]
+def _pytest_n2(
+    tmp_path: Path, env: dict[str, str], plugin: str
+) -> subprocess.CompletedProcess[str]:
+    """pytest over ``tmp_path`` on two xdist workers with ``plugin`` loaded; it must pass."""
+    args = ["-p", plugin, "-n", "2", "--dist", "loadgroup", "-v", "-p", "no:cacheprovider"]
     run = subprocess.run(
         [sys.executable, "-m", "pytest", *args, "--rootdir", str(tmp_path), str(tmp_path)],
         cwd=tmp_path,
@@ -50,6 +49,15 @@ def test_a_group_runs_on_one_worker(tmp_path: Path) -> None:
         timeout=300,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run
+
+
+def test_a_group_runs_on_one_worker(tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text(GROUPED)
+    (tmp_path / "test_b.py").write_text(GROUPED)
+    (tmp_path / "test_c.py").write_text(LOOSE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), *sys.path])}
+    run = _pytest_n2(tmp_path, env, "xdist_groups")
     ran = re.findall(r"\[(gw\d)\] \[\s*\d+%\] PASSED (\S+)", run.stdout)
     assert len(ran) == 16, run.stdout[-3000:]
     grouped = [(worker, test) for worker, test in ran if "test_grouped" in test]
@@ -107,16 +115,7 @@ def test_a_module_fixture_and_a_shared_session_fixture_are_built_once(tmp_path: 
         "PYTHONPATH": os.pathsep.join([str(TESTS), *sys.path]),
         "BUILT": str(built),
     }
-    args = ["-p", "conftest", "-n", "2", "--dist", "loadgroup", "-v", "-p", "no:cacheprovider"]
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", *args, "--rootdir", str(tmp_path), str(tmp_path)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    run = _pytest_n2(tmp_path, env, "conftest")
     ran = dict(
         (test, worker)
         for worker, test in re.findall(r"\[(gw\d)\] \[\s*\d+%\] PASSED (\S+)", run.stdout)
